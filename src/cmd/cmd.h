@@ -1,0 +1,32 @@
+/* The `tide` command: one function per subcommand (one file each), and the
+ * few helpers they share. A subcommand returns the process exit status
+ * (SPEC.md: 0 ok, 1 work failed, 2 bad usage/input). */
+#ifndef TIDE_CMD_CMD_H
+#define TIDE_CMD_CMD_H
+
+#include "tide/error.h"
+
+int tide__cmd_scheduler(int argc, char **argv);  /* cmd_scheduler.c */
+int tide__cmd_worker(int argc, char **argv);     /* cmd_worker.c */
+int tide__cmd_cluster(int argc, char **argv);    /* cmd_cluster.c */
+int tide__cmd_run(int argc, char **argv);        /* cmd_run.c */
+int tide__cmd_get(int argc, char **argv);        /* cmd_datasets.c */
+int tide__cmd_unpublish(int argc, char **argv);  /* cmd_datasets.c */
+int tide__cmd_datasets(int argc, char **argv);   /* cmd_datasets.c */
+int tide__cmd_scale(int argc, char **argv);      /* cmd_control.c */
+int tide__cmd_adapt(int argc, char **argv);      /* cmd_control.c */
+int tide__cmd_retire(int argc, char **argv);     /* cmd_control.c */
+int tide__cmd_status(int argc, char **argv);     /* cmd_status.c */
+int tide__cmd_logs(int argc, char **argv);       /* cmd_status.c */
+
+/* Print "tide: MESSAGE" on stderr and return code (the exit status). */
+int tide__cmd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Exit status for an error code: 2 for usage/graph/config errors, else 1. */
+int tide__cmd_status_for(int err);
+
+/* Shared handling of --log-level LEVEL for every command: returns 0 or an
+ * exit status after printing. */
+int tide__cmd_log_level(const char *role, const char *level);
+
+#endif

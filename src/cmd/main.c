@@ -1,0 +1,85 @@
+/* `tide`: dispatch to a subcommand. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "common/log.h"
+
+static const struct {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+  const char *help;
+} commands[] = {
+  {"scheduler", tide__cmd_scheduler, "run a scheduler"},
+  {"worker", tide__cmd_worker, "run a worker"},
+  {"cluster", tide__cmd_cluster, "run a scheduler, a cluster manager and the Adaptive controller"},
+  {"run", tide__cmd_run, "submit a graph, wait, print its outputs as JSON"},
+  {"get", tide__cmd_get, "print a published dataset"},
+  {"unpublish", tide__cmd_unpublish, "release a published dataset"},
+  {"datasets", tide__cmd_datasets, "list published datasets"},
+  {"scale", tide__cmd_scale, "scale a running cluster to N workers"},
+  {"adapt", tide__cmd_adapt, "start, change or stop adapting"},
+  {"retire", tide__cmd_retire, "retire workers gracefully"},
+  {"status", tide__cmd_status, "show the cluster, its workers and the adaptive state"},
+  {"logs", tide__cmd_logs, "gather logs from cluster, scheduler and workers"},
+};
+
+static void usage(FILE *f)
+{
+  fprintf(f, "usage: tide COMMAND [ARGS]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+  fprintf(f, "\nRun 'tide COMMAND --help' for a command's flags.\n");
+}
+
+int tide__cmd_fail(int code, const char *fmt, ...)
+{
+  va_list ap;
+  fputs("tide: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return code;
+}
+
+int tide__cmd_status_for(int err)
+{
+  switch (err) {
+  case 0: return 0;
+  case TIDE_EUSAGE:
+  case TIDE_EGRAPH:
+  case TIDE_ECONFIG:
+  case TIDE_EPLUGIN: return 2;
+  default: return 1;
+  }
+}
+
+int tide__cmd_log_level(const char *role, const char *level)
+{
+  int lv = TIDE_LOG_INFO;
+  if (level) {
+    lv = tide__log_level_parse(level);
+    if (lv < 0)
+      return tide__cmd_fail(2, "bad --log-level \"%s\" (debug, info, warning, error, none)", level);
+  }
+  tide__log_init(role, (tide_log_level)lv);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("tide 0.1.0\n");
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(argv[1], commands[i].name) == 0)
+      return commands[i].fn(argc - 1, argv + 1);
+  return tide__cmd_fail(2, "unknown command \"%s\" (see 'tide --help')", argv[1]);
+}

@@ -1,0 +1,58 @@
+/* Configuration: defaults < YAML file < TIDE_SECTION__KEY environment <
+ * flags (SPEC.md "Configuration"). Loading is pure apart from reading the
+ * file and the environment; unknown keys and bad values are errors naming
+ * the key. */
+#ifndef TIDE_COMMON_CONFIG_H
+#define TIDE_COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tide/error.h"
+
+typedef struct tide_config {
+  struct {
+    double interval;        /* seconds, default 1 */
+    double minimum;         /* default 0 */
+    double maximum;         /* default INFINITY */
+    int wait_count;         /* default 3 */
+    double target_duration; /* seconds, default 5 */
+  } adaptive;
+  struct {
+    double unknown_task_duration; /* seconds, default 0.5 */
+    double bandwidth;             /* bytes/s, default 100e6 */
+    double worker_saturation;     /* default 1.1 */
+    int allowed_failures;         /* default 3 */
+    double retire_timeout;        /* seconds, default 60 */
+    double heartbeat_timeout;     /* seconds, default 10: missed heartbeats */
+  } scheduler;
+  struct {
+    double memory_target;      /* fraction, default 0.6 */
+    double memory_pause;       /* fraction, default 0.8 */
+    double heartbeat_interval; /* seconds, default 0.5 */
+  } worker;
+  struct {
+    char partition[128];       /* "" = site default */
+    char account[128];
+    double walltime;           /* seconds, default 3600 */
+    int cores;                 /* cpus-per-task, default 1 */
+    int64_t memory;            /* bytes, default 0 = site default */
+    char log_directory[512];   /* default "" = current directory */
+    int max_pending;           /* default 8 */
+  } slurm;
+} tide_config;
+
+/* Fill cfg with the built-in defaults. */
+void tide__config_defaults(tide_config *cfg);
+
+/* Defaults, then the YAML file (path, or if NULL: $TIDE_CONFIG, else
+ * ~/.config/tide/tide.yaml, else /etc/tide/tide.yaml; a missing default file
+ * is fine, a missing explicit one an error), then TIDE_SECTION__KEY variables
+ * from envp (NULL = environ). Errors name the file, line and key. */
+int tide__config_load(tide_config *cfg, const char *path, char **envp, tide_error *err);
+
+/* Set one dotted key ("adaptive.wait-count", "worker.memory.target") from a
+ * string, validating it; used by the file, env and flag layers alike. */
+int tide__config_set(tide_config *cfg, const char *key, const char *value, tide_error *err);
+
+#endif

@@ -1,0 +1,168 @@
+/* Durations, sizes, counts and addresses. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/parse.h"
+
+static bool is_inf(const char *s)
+{
+  return strcasecmp(s, "inf") == 0 || strcasecmp(s, ".inf") == 0 ||
+         strcasecmp(s, "infinity") == 0;
+}
+
+/* Leading number of s; *end points past it. */
+static int leading_number(const char *s, double *v, const char **end)
+{
+  char *e;
+  errno = 0;
+  while (isspace((unsigned char)*s))
+    s++;
+  if (!*s || (!isdigit((unsigned char)*s) && *s != '.' && *s != '-' && *s != '+'))
+    return -1;
+  *v = strtod(s, &e);
+  if (e == s || errno || !isfinite(*v))
+    return -1;
+  while (isspace((unsigned char)*e))
+    e++;
+  *end = e;
+  return 0;
+}
+
+int tide__parse_duration(const char *s, bool allow_inf, double *out, tide_error *err)
+{
+  static const struct { const char *unit; double mult; } units[] = {
+    {"", 1}, {"s", 1}, {"sec", 1}, {"seconds", 1}, {"ms", 1e-3}, {"us", 1e-6},
+    {"m", 60}, {"min", 60}, {"minutes", 60}, {"h", 3600}, {"hours", 3600},
+    {"d", 86400}, {"days", 86400},
+  };
+  const char *end;
+  double v;
+
+  if (!s)
+    return tide_errprintf(err, TIDE_EUSAGE, "missing duration");
+  if (allow_inf && is_inf(s)) {
+    *out = INFINITY;
+    return 0;
+  }
+  if (leading_number(s, &v, &end) < 0 || v < 0)
+    return tide_errprintf(err, TIDE_EUSAGE, "bad duration \"%s\"", s);
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    if (strcmp(end, units[i].unit) == 0) {
+      *out = v * units[i].mult;
+      return 0;
+    }
+  }
+  return tide_errprintf(err, TIDE_EUSAGE, "bad duration \"%s\" (use 250ms, 1.5s, 5m, 1h, 2d)", s);
+}
+
+int tide__parse_size(const char *s, int64_t *out, tide_error *err)
+{
+  static const struct { const char *unit; double mult; } units[] = {
+    {"", 1}, {"B", 1}, {"k", 1e3}, {"kB", 1e3}, {"K", 1e3}, {"KB", 1e3},
+    {"M", 1e6}, {"MB", 1e6}, {"G", 1e9}, {"GB", 1e9}, {"T", 1e12}, {"TB", 1e12},
+    {"Ki", 1024.0}, {"KiB", 1024.0}, {"Mi", 1048576.0}, {"MiB", 1048576.0},
+    {"Gi", 1073741824.0}, {"GiB", 1073741824.0}, {"Ti", 1099511627776.0},
+    {"TiB", 1099511627776.0},
+  };
+  const char *end;
+  double v;
+
+  if (!s)
+    return tide_errprintf(err, TIDE_EUSAGE, "missing size");
+  if (leading_number(s, &v, &end) < 0 || v < 0)
+    return tide_errprintf(err, TIDE_EUSAGE, "bad size \"%s\"", s);
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    if (strcmp(end, units[i].unit) == 0) {
+      double b = v * units[i].mult;
+      if (b > 9.2e18)
+        break;
+      *out = (int64_t)llround(b);
+      return 0;
+    }
+  }
+  return tide_errprintf(err, TIDE_EUSAGE, "bad size \"%s\" (use 512MiB, 2GB, 1.5GiB)", s);
+}
+
+int tide__parse_count(const char *s, bool allow_inf, double *out, tide_error *err)
+{
+  char *e;
+  long long v;
+
+  if (!s)
+    return tide_errprintf(err, TIDE_EUSAGE, "missing count");
+  if (allow_inf && is_inf(s)) {
+    *out = INFINITY;
+    return 0;
+  }
+  errno = 0;
+  v = strtoll(s, &e, 10);
+  if (e == s || *e || errno || v < 0)
+    return tide_errprintf(err, TIDE_EUSAGE, "bad count \"%s\" (a non-negative integer%s)", s,
+                          allow_inf ? " or inf" : "");
+  *out = (double)v;
+  return 0;
+}
+
+int tide__parse_number(const char *s, double *out, tide_error *err)
+{
+  char *e;
+  double v;
+
+  if (!s)
+    return tide_errprintf(err, TIDE_EUSAGE, "missing number");
+  errno = 0;
+  v = strtod(s, &e);
+  if (e == s || *e || errno || !isfinite(v))
+    return tide_errprintf(err, TIDE_EUSAGE, "bad number \"%s\"", s);
+  *out = v;
+  return 0;
+}
+
+int tide__parse_address(const char *s, char *host, size_t hostlen, int *port, tide_error *err)
+{
+  const char *p = s, *colon;
+  char *e;
+  long v;
+
+  if (!s || !*s)
+    return tide_errprintf(err, TIDE_EUSAGE, "missing address");
+  if (strncmp(p, "tcp://", 6) == 0)
+    p += 6;
+  else if (strstr(p, "://"))
+    return tide_errprintf(err, TIDE_EUSAGE, "bad address \"%s\" (only tcp:// is supported)", s);
+  colon = strrchr(p, ':');
+  if (!colon || colon == p || (size_t)(colon - p) >= hostlen)
+    return tide_errprintf(err, TIDE_EUSAGE, "bad address \"%s\" (use tcp://HOST:PORT)", s);
+  v = strtol(colon + 1, &e, 10);
+  if (e == colon + 1 || *e || v < 0 || v > 65535)
+    return tide_errprintf(err, TIDE_EUSAGE, "bad port in address \"%s\"", s);
+  memcpy(host, p, (size_t)(colon - p));
+  host[colon - p] = '\0';
+  /* [::1]:8786 */
+  if (host[0] == '[') {
+    size_t n = strlen(host);
+    if (n >= 2 && host[n - 1] == ']') {
+      memmove(host, host + 1, n - 2);
+      host[n - 2] = '\0';
+    }
+  }
+  *port = (int)v;
+  return 0;
+}
+
+void tide__format_size(int64_t bytes, char *buf, size_t len)
+{
+  static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double)bytes;
+  int i = 0;
+  while (v >= 1024 && i < 4) {
+    v /= 1024;
+    i++;
+  }
+  snprintf(buf, len, "%.2f %s", v, u[i]);
+}

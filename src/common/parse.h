@@ -1,0 +1,31 @@
+/* Parsing of durations, sizes, counts and addresses, the same everywhere
+ * (SPEC.md "Common rules"). Pure functions. */
+#ifndef TIDE_COMMON_PARSE_H
+#define TIDE_COMMON_PARSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tide/error.h"
+
+/* "250ms", "1.5s", "5m", "1h", "2d", bare number = seconds; "inf" when
+ * allow_inf. Result in seconds. Negative values are refused. */
+int tide__parse_duration(const char *s, bool allow_inf, double *out, tide_error *err);
+
+/* "512MiB", "2GB", "1.5GiB", "100MB", bare number = bytes (k, M, G, T are
+ * decimal, Ki, Mi, Gi, Ti binary; trailing "B" optional). */
+int tide__parse_size(const char *s, int64_t *out, tide_error *err);
+
+/* A non-negative integer, or "inf"/".inf" (-> INFINITY) when allow_inf. */
+int tide__parse_count(const char *s, bool allow_inf, double *out, tide_error *err);
+
+/* A finite number (e.g. a fraction like 0.6). */
+int tide__parse_number(const char *s, double *out, tide_error *err);
+
+/* "tcp://HOST:PORT" (or "HOST:PORT") into host (caller-sized) and port. */
+int tide__parse_address(const char *s, char *host, size_t hostlen, int *port, tide_error *err);
+
+/* Format a size as "8.00 GiB" into buf. */
+void tide__format_size(int64_t bytes, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,33 @@
+/* The HTTP API of SPEC.md as a dispatcher that runs on the loop thread:
+ * method + path + JSON body in, status + JSON out. Served by libmicrohttpd
+ * (its own thread, bridged to the loop with uv_async) and reachable over the
+ * scheduler's TCP port through the "api" op (tide scale/adapt/...). */
+#ifndef TIDE_HTTP_API_H
+#define TIDE_HTTP_API_H
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "scheduler/scheduler.h"
+
+typedef struct tide_cluster tide_cluster;
+typedef struct tide__api tide__api;
+typedef struct tide__http tide__http;
+
+int tide__api_create(tide__sched *s, tide__api **out);
+/* Attach the cluster (NULL for a bare `tide scheduler`): cluster routes then
+ * work; without one they answer 400 {"error": "no cluster manager"}. */
+void tide__api_set_cluster(tide__api *a, tide_cluster *c);
+void tide__api_destroy(tide__api *a);
+/* Dispatch one request (loop thread). reply is called exactly once. */
+void tide__api_dispatch(tide__api *a, const char *method, const char *path, const char *body,
+                        size_t len, tide__api_reply_fn reply, void *rctx);
+
+/* Serve the API and the dashboard page on host:port (0 picks). */
+int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, tide__http **out,
+                     tide_error *err);
+int tide__http_port(const tide__http *h);
+/* Stops the server thread (blocks until it ends) and frees. NULL ok. */
+void tide__http_stop(tide__http *h);
+
+#endif

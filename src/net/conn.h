@@ -1,0 +1,87 @@
+/* Connections over libuv: framed msgpack batches with batched send (many
+ * messages written in one loop iteration go out as one frame, like Dask's
+ * BatchedSend) and the protocol-version handshake.
+ *
+ * Handshake: the first message each side receives must be {"op": "hello",
+ * "proto": TIDE_PROTO_VERSION, ...}. Anything else (or garbage bytes, a
+ * malformed or oversized frame) closes that one connection with a logged
+ * reason; the process keeps serving others. The hello message itself is
+ * delivered to on_msg, so the application reads its other fields (role,
+ * name, ...). The application sends its own hello with tide__conn_begin.
+ *
+ * The byte stream sits behind a small transport table (tcp now; TLS later)
+ * so that encryption slots in without touching users of this header. */
+#ifndef TIDE_NET_CONN_H
+#define TIDE_NET_CONN_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "proto/msg.h"
+#include "tide/error.h"
+
+typedef struct tide__conn tide__conn;
+typedef struct tide__server tide__server;
+
+/* Called for each message received, in order, on the loop thread. msg is a
+ * map valid only during the call. */
+typedef void (*tide__msg_fn)(tide__conn *c, const msgpack_object *msg, void *arg);
+/* Called once when the connection is closed for any reason (peer closed,
+ * error, tide__conn_close); status 0 for a clean close. After it returns
+ * the conn pointer is invalid. */
+typedef void (*tide__closed_fn)(tide__conn *c, int status, void *arg);
+
+typedef struct tide__conn_ops {
+  tide__msg_fn on_msg;       /* required */
+  tide__closed_fn on_closed; /* may be NULL */
+} tide__conn_ops;
+
+/* A new accepted connection: return the ops and arg for it through *ops and
+ * *arg (arg may also be set later with tide__conn_set_arg). */
+typedef void (*tide__accept_fn)(tide__server *s, tide__conn *c, void *server_arg,
+                                const tide__conn_ops **ops, void **arg);
+
+/* Listen on host:port (port 0 picks one). */
+int tide__server_listen(uv_loop_t *loop, const char *host, int port, tide__accept_fn on_accept,
+                        void *arg, tide__server **out, tide_error *err);
+/* The bound port (useful after port 0) and "tcp://host:port". */
+int tide__server_port(const tide__server *s);
+const char *tide__server_address(const tide__server *s);
+/* Stop listening and close the listening handle (accepted conns stay). */
+void tide__server_close(tide__server *s);
+
+/* Called when an outgoing connection is established (status 0, c usable) or
+ * failed (status < 0, c NULL). */
+typedef void (*tide__connect_fn)(tide__conn *c, int status, void *arg);
+/* Connect to "tcp://host:port". If this returns an error, cb never runs. */
+int tide__conn_connect(uv_loop_t *loop, const char *address, const tide__conn_ops *ops, void *arg,
+                       tide__connect_fn cb, tide_error *err);
+
+/* Queue a message: returns a packer into this connection's pending batch
+ * after packing the map header and "op"; pack exactly nfields key/value
+ * pairs, then call tide__conn_end. The batch is flushed as one frame at the
+ * end of the loop iteration. Must be called on the loop thread. */
+msgpack_packer *tide__conn_begin(tide__conn *c, tide__op op, uint32_t nfields);
+void tide__conn_end(tide__conn *c);
+/* Flush now (normally not needed). */
+void tide__conn_flush(tide__conn *c);
+
+/* Close gracefully: pending messages are flushed first; on_closed runs later
+ * with status. reason (may be NULL) is logged. Idempotent. */
+void tide__conn_close(tide__conn *c, int status, const char *reason);
+
+void tide__conn_set_arg(tide__conn *c, void *arg);
+void *tide__conn_arg(const tide__conn *c);
+/* "ip:port" of the remote end. */
+const char *tide__conn_peer(const tide__conn *c);
+/* Bytes queued but not yet written to the socket (for back-pressure). */
+size_t tide__conn_pending_bytes(const tide__conn *c);
+/* True once the peer's hello has been accepted. */
+bool tide__conn_ready(const tide__conn *c);
+
+/* Largest frame payload accepted, for all connections of the process
+ * (default TIDE_FRAME_MAX_DEFAULT; tests lower it). */
+void tide__net_set_max_frame(size_t bytes);
+
+#endif

@@ -1,0 +1,40 @@
+/* Framing: a frame is a 4-byte big-endian payload length, then the payload,
+ * a msgpack array of messages (a batch). Pure: no I/O. */
+#ifndef TIDE_PROTO_FRAME_H
+#define TIDE_PROTO_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tide/error.h"
+
+enum {
+  TIDE_FRAME_HEADER = 4,
+  TIDE_PROTO_VERSION = 1,
+};
+#define TIDE_FRAME_MAX_DEFAULT ((size_t)1 << 30) /* 1 GiB */
+
+/* Incremental frame reader: feed bytes as they arrive, take whole frames. */
+typedef struct tide__framer {
+  char *buf;
+  size_t len;   /* bytes buffered */
+  size_t cap;
+  size_t off;   /* start of the unconsumed part */
+  size_t max;   /* largest payload accepted */
+} tide__framer;
+
+void tide__framer_init(tide__framer *f, size_t max_payload);
+void tide__framer_free(tide__framer *f);
+
+/* Append n bytes. Returns 0. */
+int tide__framer_feed(tide__framer *f, const char *data, size_t n);
+
+/* Take the next whole frame: returns 1 and sets *payload/*len (valid until
+ * the next feed/next call), 0 when more bytes are needed, or TIDE_EPROTO
+ * (with err naming the length) when the declared length exceeds max. */
+int tide__framer_next(tide__framer *f, const char **payload, size_t *len, tide_error *err);
+
+/* Write the 4-byte header for a payload of len bytes. */
+void tide__frame_header(uint32_t len, char out[TIDE_FRAME_HEADER]);
+
+#endif

@@ -1,0 +1,84 @@
+/* Pure decision logic of the scheduler used by adaptive deployments:
+ * the adaptive_target formula (ADAPTIVE.md §3) and workers_to_close (§4).
+ * No clock, no sockets: inputs in, decisions out, so unit tests and a future
+ * simulator drive them directly. */
+#ifndef TIDE_SCHEDULER_POLICY_H
+#define TIDE_SCHEDULER_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Worker states as the scheduler sees them. */
+typedef enum tide__wstatus {
+  TIDE_W_RUNNING = 0,
+  TIDE_W_PAUSED,             /* above the memory pause fraction */
+  TIDE_W_CLOSING_GRACEFULLY, /* being retired: gets no new tasks */
+} tide__wstatus;
+
+const char *tide__wstatus_name(tide__wstatus s);
+
+/* A read-only snapshot of one worker. Strings are borrowed from the
+ * scheduler and valid until control returns to the loop. */
+typedef struct tide__worker_view {
+  const char *address;  /* "tcp://..." of its data server: the worker's id */
+  const char *name;
+  const char *host;
+  const char *job;      /* "" when not started by a cluster job */
+  int nthreads;
+  int64_t memory_limit; /* 0 = none */
+  int64_t nbytes;       /* bytes of results held */
+  int64_t rss;          /* process memory from the last heartbeat */
+  int nprocessing;      /* tasks sent to it and not finished */
+  double occupancy;     /* seconds of expected work (§2) */
+  tide__wstatus status;
+  double connected_at;  /* wall-clock epoch */
+  double last_seen;     /* wall-clock epoch of the last message */
+  int64_t executed;     /* tasks completed there */
+} tide__worker_view;
+
+/* Inputs and parts of adaptive_target (§3), filled by the scheduler. */
+typedef struct tide__target_inputs {
+  double total_occupancy;   /* sum of the workers' occupancy */
+  double queued_occupancy;  /* q_occ: first 100 queued, scaled */
+  size_t nqueued;           /* queued + no-worker */
+  size_t nprocessing;
+  size_t nworkers;
+  double avg_nthreads;      /* 0 when no workers */
+  int64_t total_nbytes;
+  int64_t total_memory_limit;
+  double memory_target_fraction; /* 0.6 */
+  size_t nclose;            /* len(workers_to_close()) when target < nworkers */
+  /* outputs */
+  int cpu;
+  int memory;
+  int target;
+} tide__target_inputs;
+
+/* §3 formula: fills cpu, memory, target and returns target. The caller
+ * supplies nclose (the count workers_to_close() would return). */
+int tide__policy_adaptive_target(tide__target_inputs *in, double target_duration);
+
+/* Options of workers_to_close (§4). target/n < 0 mean "not given";
+ * memory_ratio <= 0 means not given; minimum < 0 means none. */
+typedef const char *(*tide__group_key_fn)(const tide__worker_view *w, void *arg);
+typedef struct tide__close_opts {
+  int target;
+  int n;
+  double memory_ratio;
+  int minimum;
+  tide__group_key_fn key; /* NULL: each worker alone */
+  void *key_arg;
+} tide__close_opts;
+
+/* Group keys for the CLI's --worker-key none|job|host. */
+const char *tide__group_by_job(const tide__worker_view *w, void *arg);
+const char *tide__group_by_host(const tide__worker_view *w, void *arg);
+
+/* §4 workers_to_close over n views (closing_gracefully ones are skipped).
+ * Writes the indexes of the chosen workers into out (capacity n) and returns
+ * how many. Whole groups only; idle groups first, then least data. */
+size_t tide__policy_workers_to_close(const tide__worker_view *ws, size_t n,
+                                     const tide__close_opts *o, size_t *out);
+
+#endif

@@ -1,0 +1,99 @@
+# Shared helpers for integration tests: start real processes on 127.0.0.1
+# with port 0 and scheduler files, wait for conditions (never fixed sleeps),
+# and kill everything the test started on exit, even on failure.
+# Usage: source "$TIDE_SRC/tests/lib/harness.sh"
+set -euo pipefail
+
+: "${TIDE_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${TIDE_BUILD:=$TIDE_SRC/build}"
+: "${TIDE_BIN:=$TIDE_BUILD/tide}"
+export TIDE_SRC TIDE_BUILD TIDE_BIN
+
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tide-test.XXXXXX")
+T_PIDS=()
+T_NAME=$(basename "$0" .sh)
+export TIDE_CONFIG="$T_DIR/empty.yaml"   # isolate from ~/.config and /etc
+: > "$TIDE_CONFIG"
+
+t_cleanup() {
+  local rc=$?
+  for p in "${T_PIDS[@]:-}"; do
+    [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
+  done
+  # give them a moment to exit cleanly, then force
+  local deadline=$((SECONDS + 5))
+  for p in "${T_PIDS[@]:-}"; do
+    while [ -n "$p" ] && kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+    [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true
+  done
+  # workers started by a cluster are its children: kill any left in our dir
+  pkill -KILL -f "$T_DIR" 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    echo "--- $T_NAME failed (rc=$rc); logs in $T_DIR:" >&2
+    for f in "$T_DIR"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }; done
+  else
+    rm -rf "$T_DIR"
+  fi
+  exit $rc
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $T_NAME: $*" >&2; exit 1; }
+pass() { echo "ok: $T_NAME: $*"; }
+
+# wait_for TIMEOUT_S CMD...: poll CMD until it succeeds, or fail.
+wait_for() {
+  local timeout=$1; shift
+  local deadline; deadline=$(date +%s.%N | awk -v t="$timeout" '{printf "%.3f", $1 + t}')
+  while ! "$@" >/dev/null 2>&1; do
+    if awk -v d="$deadline" -v n="$(date +%s.%N)" 'BEGIN{exit !(n > d)}'; then
+      fail "timed out after ${timeout}s waiting for: $*"
+    fi
+    sleep 0.05
+  done
+}
+
+# bg NAME CMD...: start CMD in the background, logging to $T_DIR/NAME.log;
+# sets BG_PID.
+bg() {
+  local name=$1; shift
+  "$@" >"$T_DIR/$name.log" 2>&1 &
+  BG_PID=$!
+  T_PIDS+=("$BG_PID")
+}
+
+# start_scheduler [ARGS...]: scheduler on port 0; sets SCHED_FILE, SCHED_ADDR,
+# DASH_URL, SCHED_PID.
+start_scheduler() {
+  SCHED_FILE="$T_DIR/scheduler.json"
+  bg scheduler "$TIDE_BIN" scheduler --host 127.0.0.1 --port 0 --dashboard-port 0 \
+    --scheduler-file "$SCHED_FILE" "$@"
+  SCHED_PID=$BG_PID
+  wait_for 10 test -s "$SCHED_FILE"
+  SCHED_ADDR=$(jq -r .address "$SCHED_FILE")
+  DASH_URL=$(jq -r .dashboard "$SCHED_FILE")
+}
+
+# start_worker NAME [ARGS...]: a worker connected through the scheduler file;
+# sets WORKER_PID.
+start_worker() {
+  local name=$1; shift
+  bg "worker-$name" "$TIDE_BIN" worker --scheduler-file "$SCHED_FILE" --name "$name" "$@"
+  WORKER_PID=$BG_PID
+}
+
+# api PATH: GET a route of the dashboard API.
+api() { curl -sf --max-time 5 "$DASH_URL$1"; }
+# api_post PATH JSON
+api_post() { curl -s --max-time 30 -H 'Content-Type: application/json' -d "$2" "$DASH_URL$1"; }
+
+# nworkers: workers the scheduler knows, from /api/v1/identity.
+nworkers() { api /api/v1/identity | jq '.workers | length'; }
+# wait_workers N [TIMEOUT]
+wait_workers() { wait_for "${2:-20}" test "$(nworkers 2>/dev/null || echo -1)" = "$1"; }
+t_workers_eq() { [ "$(nworkers 2>/dev/null || echo -1)" = "$1" ]; }
+
+# run_graph FILE [ARGS...]: tide run against the scheduler file; stdout is
+# the JSON outputs.
+run_graph() { "$TIDE_BIN" run --scheduler-file "$SCHED_FILE" "$@"; }

@@ -11,6 +11,9 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches the dashboard's pinned uPlot at configure time (src/http/dashboard);
+# any node install that brings npm will do, so only ask apt when there is none.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "${TIDE_BENCH_DEPS:-0}" = 1 ]; then
   for p in python3-distributed python3-psutil; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

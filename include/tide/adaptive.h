@@ -30,6 +30,11 @@ typedef enum tide_adapt_field {
  * of workers (before clipping). */
 typedef int (*tide_adapt_target_fn)(tide_cluster *c, void *arg);
 
+/* A replacement for the controller's workers_to_close(): choose workers to
+ * retire so that target remain; return the count and a malloc'd array of
+ * malloc'd worker names in *names (the controller frees them). */
+typedef size_t (*tide_adapt_close_fn)(tide_cluster *c, int target, char ***names, void *arg);
+
 typedef struct tide_adapt_opts {
   unsigned set;            /* tide_adapt_field bits */
   double minimum;          /* default adaptive.minimum (0) */
@@ -41,6 +46,9 @@ typedef struct tide_adapt_opts {
   int max_pending;         /* jobs outstanding in the resource manager */
   tide_adapt_target_fn target; /* NULL: the scheduler's adaptive_target */
   void *target_arg;
+  /* NULL: the scheduler's workers_to_close(target, key=worker_key). */
+  tide_adapt_close_fn workers_to_close;
+  void *close_arg;
 } tide_adapt_opts;
 
 /* Start adapting (or replace the running controller, keeping the options

@@ -27,6 +27,10 @@ void tide_client_destroy(tide_client *c);
 const char *tide_client_scheduler_address(const tide_client *c);
 const char *tide_client_dashboard(const tide_client *c);
 
+/* Limit every later request (gather, publish, api, ...) to timeout seconds
+ * (<= 0: wait as long as the connection lives, the default). */
+void tide_client_set_timeout(tide_client *c, double timeout);
+
 /* Load a graph from JSON text (SPEC.md "Task graphs"); name is used in
  * error messages ("graph.json:3: ..."). Validates: JSON syntax (with line),
  * unknown builtin, reference to a missing key, cycles, wrong argument types

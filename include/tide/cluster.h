@@ -60,6 +60,9 @@ typedef struct tide_backend_ops {
   int (*logs)(void *self, tide_cluster *c, const tide_job *job, char ***lines);
   /* Optional: free self when the cluster is destroyed. */
   void (*destroy)(void *self);
+  /* Optional: jobs this backend lets be pending at once when adapt() does
+   * not set max_pending (0 = no limit). */
+  int max_pending;
 } tide_backend_ops;
 
 typedef struct tide_cluster_opts {
@@ -75,6 +78,11 @@ typedef struct tide_cluster_opts {
   double lifetime;           /* seconds, 0 = none */
   double lifetime_stagger;
   int workers;               /* initial scale, default 0 */
+  /* Optional, 0 = defaults: the backoff between failed submissions (§5:
+   * 1 s, 5 s, 30 s, 60 s) and the failures in a row before pausing (10). */
+  const double *backoff;
+  int nbackoff;
+  int pause_after;
 } tide_cluster_opts;
 
 /* Create a cluster with its scheduler (listening, dashboard started) and
@@ -98,6 +106,14 @@ void tide_cluster_repr(const tide_cluster *c, char *buf, size_t len);
 
 /* For backends: report a job's state as seen in the resource manager. */
 void tide_cluster_job_state(tide_cluster *c, const char *job_name, tide_job_state st);
+/* For backends whose submission finishes later (a start command, sbatch
+ * run asynchronously): the job could not be submitted. Counts as a
+ * resource-manager failure (backoff, §5) and removes the job from the plan.
+ * Reporting TIDE_JOB_PENDING or RUNNING counts as a success. */
+void tide_cluster_job_failed(tide_cluster *c, const char *job_name, const char *why);
+/* For backends that learn a job's id later (the output of a submission
+ * command): set job->backend_id (copied). No-op for an unknown job. */
+void tide_cluster_job_set_id(tide_cluster *c, const char *job_name, const char *id);
 /* For backends: the cluster's loop (a uv_loop_t *) to run processes on. */
 void *tide_cluster_loop(tide_cluster *c);
 

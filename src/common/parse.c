@@ -15,7 +15,8 @@ static bool is_inf(const char *s)
          strcasecmp(s, "infinity") == 0;
 }
 
-/* Leading number of s; *end points past it. */
+/* Leading decimal number of s; *end points past it and any blanks. Units
+ * are matched case-insensitively, as Dask does ("1mb", "2H"). */
 static int leading_number(const char *s, double *v, const char **end)
 {
   char *e;
@@ -27,6 +28,10 @@ static int leading_number(const char *s, double *v, const char **end)
   *v = strtod(s, &e);
   if (e == s || errno || !isfinite(*v))
     return -1;
+  /* strtod also takes hex ("0x10"): only plain decimal notation here. */
+  for (const char *q = s; q < e; q++)
+    if (!isdigit((unsigned char)*q) && !strchr("+-.eE", *q))
+      return -1;
   while (isspace((unsigned char)*e))
     e++;
   *end = e;
@@ -52,7 +57,7 @@ int tide__parse_duration(const char *s, bool allow_inf, double *out, tide_error 
   if (leading_number(s, &v, &end) < 0 || v < 0)
     return tide_errprintf(err, TIDE_EUSAGE, "bad duration \"%s\"", s);
   for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-    if (strcmp(end, units[i].unit) == 0) {
+    if (strcasecmp(end, units[i].unit) == 0) {
       *out = v * units[i].mult;
       return 0;
     }
@@ -77,7 +82,7 @@ int tide__parse_size(const char *s, int64_t *out, tide_error *err)
   if (leading_number(s, &v, &end) < 0 || v < 0)
     return tide_errprintf(err, TIDE_EUSAGE, "bad size \"%s\"", s);
   for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-    if (strcmp(end, units[i].unit) == 0) {
+    if (strcasecmp(end, units[i].unit) == 0) {
       double b = v * units[i].mult;
       if (b > 9.2e18)
         break;

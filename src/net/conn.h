@@ -8,6 +8,9 @@
  * reason; the process keeps serving others. The hello message itself is
  * delivered to on_msg, so the application reads its other fields (role,
  * name, ...). The application sends its own hello with tide__conn_begin.
+ * An "error" message received before the hello is delivered too (the peer
+ * refusing us, e.g. a duplicate worker name), so the application can print
+ * it; on a bad handshake this side sends such an "error" before closing.
  *
  * The byte stream sits behind a small transport table (tcp now; TLS later)
  * so that encryption slots in without touching users of this header. */
@@ -28,8 +31,10 @@ typedef struct tide__server tide__server;
  * map valid only during the call. */
 typedef void (*tide__msg_fn)(tide__conn *c, const msgpack_object *msg, void *arg);
 /* Called once when the connection is closed for any reason (peer closed,
- * error, tide__conn_close); status 0 for a clean close. After it returns
- * the conn pointer is invalid. */
+ * error, tide__conn_close); status 0 for a clean close (including the peer
+ * closing its end), a negative libuv code for a socket error (UV_ECONNRESET),
+ * TIDE_EPROTO for garbage or a bad handshake, else the status given to
+ * tide__conn_close. After it returns the conn pointer is invalid. */
 typedef void (*tide__closed_fn)(tide__conn *c, int status, void *arg);
 
 typedef struct tide__conn_ops {
@@ -79,6 +84,10 @@ const char *tide__conn_peer(const tide__conn *c);
 size_t tide__conn_pending_bytes(const tide__conn *c);
 /* True once the peer's hello has been accepted. */
 bool tide__conn_ready(const tide__conn *c);
+
+/* Frames written to / read from the socket so far (tests check batching). */
+uint64_t tide__conn_frames_sent(const tide__conn *c);
+uint64_t tide__conn_frames_received(const tide__conn *c);
 
 /* Largest frame payload accepted, for all connections of the process
  * (default TIDE_FRAME_MAX_DEFAULT; tests lower it). */

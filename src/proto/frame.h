@@ -29,10 +29,18 @@ void tide__framer_free(tide__framer *f);
 /* Append n bytes. Returns 0. */
 int tide__framer_feed(tide__framer *f, const char *data, size_t n);
 
-/* Take the next whole frame: returns 1 and sets *payload/*len (valid until
- * the next feed/next call), 0 when more bytes are needed, or TIDE_EPROTO
+/* Take the next whole frame: returns 1 and sets *payload and *len (valid until
+ * the next feed or reserve), 0 when more bytes are needed, or TIDE_EPROTO
  * (with err naming the length) when the declared length exceeds max. */
 int tide__framer_next(tide__framer *f, const char **payload, size_t *len, tide_error *err);
+
+/* Zero-copy feeding (for socket reads): get at least want writable bytes at
+ * *space (*avail >= want; more when the pending frame needs it), read into
+ * them, then commit the count actually written. Returns 0. */
+int tide__framer_reserve(tide__framer *f, size_t want, char **space, size_t *avail);
+void tide__framer_commit(tide__framer *f, size_t n);
+/* Bytes buffered and not yet taken as frames. */
+size_t tide__framer_buffered(const tide__framer *f);
 
 /* Write the 4-byte header for a payload of len bytes. */
 void tide__frame_header(uint32_t len, char out[TIDE_FRAME_HEADER]);

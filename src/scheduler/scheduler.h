@@ -126,4 +126,11 @@ typedef void (*tide__api_fn)(void *arg, const char *method, const char *path, co
                              size_t len, tide__api_reply_fn reply, void *rctx);
 void tide__sched_set_api(tide__sched *s, tide__api_fn fn, void *arg);
 
+/* Write the scheduler file (SPEC.md) atomically: temp file + rename.
+ * Returns 0 or a negative errno with err naming the file. */
+int tide__schedfile_write(const char *path, const char *address, const char *dashboard,
+                          const char *id, tide_error *err);
+/* Remove the scheduler file (NULL or "" ok). */
+void tide__schedfile_remove(const char *path);
+
 #endif

@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# tide's benchmarks, side by side with Dask's own scripts on the same
+# machine in the same invocation (../shared/bench, see docs/benchmarks.md).
+# Usage: bash bench/run.sh [build/tide]
+#   BENCH_ONLY=throughput,startup,sched_mem,burst,burst_slurm  (default: all)
+#   BENCH_QUICK=1     smaller sizes, for a smoke run
+#   DASK_BENCH_DIR    where dask_*.py live (default: ../shared/bench, /work/shared/bench)
+# Writes bench/results/latest.jsonl (one JSON object per system and workload)
+# and prints a table with the ratio tide : Dask (> 1 means tide is better).
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+TIDE=$(readlink -f "${1:-$SRC/build/tide}")
+BUILD=$(dirname "$TIDE")
+[ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
+PY=/usr/bin/python3
+ONLY=${BENCH_ONLY:-throughput,startup,sched_mem,burst,burst_slurm}
+QUICK=${BENCH_QUICK:-0}
+DASKDIR=${DASK_BENCH_DIR:-}
+for d in "$DASKDIR" "$SRC/../shared/bench" /work/shared/bench; do
+  [ -n "$d" ] && [ -f "$d/dask_throughput.py" ] && { DASKDIR=$d; break; }
+done
+HAVE_DASK=0
+if [ -n "$DASKDIR" ] && [ -f "$DASKDIR/dask_throughput.py" ] &&
+   "$PY" -c 'import distributed, psutil' 2>/dev/null; then
+  HAVE_DASK=1
+fi
+
+OUTDIR="$SRC/bench/results"
+mkdir -p "$OUTDIR"
+OUT="$OUTDIR/latest.jsonl"
+: >"$OUT"
+W=$(mktemp -d "${TMPDIR:-/tmp}/tide-bench.XXXXXX")
+export TIDE_CONFIG="$W/empty.yaml"
+: >"$TIDE_CONFIG"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+MACHINE="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+log() { echo "bench: $*" >&2; }
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+# record WORKLOAD SYSTEM JSON: append one line with date and machine.
+record() {
+  jq -c --arg w "$1" --arg s "$2" --arg d "$DATE" --arg m "$MACHINE" \
+    '{workload: $w, system: $s, date: $d, machine: $m} + .' <<<"$3" >>"$OUT"
+}
+
+# wait_file FILE TIMEOUT
+wait_file() {
+  local i
+  for ((i = 0; i < $2 * 20; i++)); do [ -s "$1" ] && return 0; sleep 0.05; done
+  return 1
+}
+
+# start_sched NAME: a scheduler on port 0; sets SF (scheduler file), SPID.
+start_sched() {
+  SF="$W/$1.json"
+  rm -f "$SF"
+  "$TIDE" scheduler --host 127.0.0.1 --port 0 --dashboard-port 0 --scheduler-file "$SF" \
+    >"$W/$1.log" 2>&1 &
+  SPID=$!
+  PIDS+=("$SPID")
+  wait_file "$SF" 10 || { log "scheduler did not start"; tail "$W/$1.log" >&2; return 1; }
+}
+stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+dash() { jq -r .dashboard "$SF"; }
+nworkers() { curl -sf --max-time 2 "$(dash)/api/v1/get_workers" | jq .num_workers; }
+
+# The C helper against libtide (timings without `tide run`'s process start).
+BENCHBIN="$W/tide_bench"
+build_helper() {
+  local lib="$BUILD/libtide.a"
+  [ -f "$lib" ] || { log "no $lib; throughput falls back to timing 'tide run'"; return 1; }
+  cc -O2 -I"$SRC/include" -o "$BENCHBIN" "$SRC/bench/tide_bench.c" "$lib" \
+    $(pkg-config --libs libuv jansson yaml-0.1 libmicrohttpd libcrypto) -lmsgpackc -lpthread -lm -ldl \
+    2>"$W/cc.log" || { log "cannot build bench/tide_bench.c:"; cat "$W/cc.log" >&2; return 1; }
+}
+HELPER=0
+build_helper && HELPER=1
+
+# gen_graph N MODE(indep|chain|sleep) TAG [SECONDS]: graph JSON on stdout.
+gen_graph() {
+  awk -v n="$1" -v mode="$2" -v tag="$3" -v s="${4:-0.5}" 'BEGIN {
+    printf "{\"tasks\": {"
+    for (i = 0; i < n; i++) {
+      if (i) printf ", "
+      if (mode == "chain" && i > 0) printf "\"%s%d\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"%s%d\"}]}", tag, i, tag, i-1
+      else if (mode == "sleep") printf "\"%s%d\": {\"fn\": \"tide.sleep\", \"args\": [%s, %d]}", tag, i, s, i
+      else printf "\"%s%d\": {\"fn\": \"tide.inc\", \"args\": [%d]}", tag, i, i
+    }
+    printf "}, \"outputs\": ["
+    if (mode == "chain") printf "\"%s%d\"", tag, n-1
+    else for (i = 0; i < n; i++) printf "%s\"%s%d\"", (i ? ", " : ""), tag, i
+    printf "]}\n"
+  }'
+}
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f", b - a}'; }
+
+# ---- throughput ------------------------------------------------------------
+bench_throughput() {
+  local n=20000 res
+  [ "$QUICK" = 1 ] && n=2000
+  log "throughput: $n independent tasks then a chain of $((n / 10)) on 2 one-thread workers"
+  start_sched tp || return 0
+  local w1 w2
+  "$TIDE" worker --scheduler-file "$SF" --name tp-1 --nthreads 1 >"$W/tp-w1.log" 2>&1 & w1=$!
+  "$TIDE" worker --scheduler-file "$SF" --name tp-2 --nthreads 1 >"$W/tp-w2.log" 2>&1 & w2=$!
+  PIDS+=("$w1" "$w2")
+  local i
+  for ((i = 0; i < 200; i++)); do [ "$(nworkers 2>/dev/null)" = 2 ] && break; sleep 0.05; done
+  if [ "$HELPER" = 1 ]; then
+    res=$("$BENCHBIN" throughput "$SF" "$n") || res=""
+  else
+    gen_graph "$n" indep i- >"$W/indep.json"
+    gen_graph $((n / 10)) chain c- >"$W/chain.json"
+    local t0 ti tc
+    t0=$(now); "$TIDE" run --scheduler-file "$SF" "$W/indep.json" >/dev/null && ti=$(since "$t0")
+    t0=$(now); "$TIDE" run --scheduler-file "$SF" "$W/chain.json" >/dev/null && tc=$(since "$t0")
+    [ -n "${ti:-}" ] && [ -n "${tc:-}" ] && res=$(jq -nc --argjson n "$n" --argjson ti "$ti" --argjson tc "$tc" \
+      '{system: "tide", independent_tasks: $n, independent_tasks_per_s: ($n / $ti | round),
+        chain_tasks: ($n / 10), chain_tasks_per_s: ($n / 10 / $tc | round), workers: 2,
+        note: "timed around tide run (process start included)"}')
+  fi
+  stop_pid "$w1"; stop_pid "$w2"; stop_pid "$SPID"
+  [ -n "${res:-}" ] && record throughput tide "$res" || log "throughput: tide run failed"
+  if [ "$HAVE_DASK" = 1 ]; then
+    log "throughput: dask"
+    res=$(timeout 900 "$PY" "$DASKDIR/dask_throughput.py" "$n" 2 2>/dev/null | tail -n1) &&
+      record throughput dask "$res" || log "throughput: dask failed"
+  fi
+}
+
+# ---- worker startup --------------------------------------------------------
+bench_startup() {
+  local r=10 res
+  [ "$QUICK" = 1 ] && r=3
+  log "startup: spawn a worker until registered, $r times (median)"
+  start_sched st || return 0
+  if [ "$HELPER" = 1 ]; then
+    res=$("$BENCHBIN" startup "$SF" "$TIDE" "$r") || res=""
+  else
+    local times=() i t0 p
+    for ((i = 0; i < r; i++)); do
+      t0=$(now)
+      "$TIDE" worker --scheduler-file "$SF" --name st-$i --nthreads 1 >/dev/null 2>&1 & p=$!
+      until [ "$(nworkers 2>/dev/null)" = 1 ]; do :; done
+      times+=("$(since "$t0")")
+      stop_pid "$p"
+      until [ "$(nworkers 2>/dev/null)" = 0 ]; do sleep 0.01; done
+    done
+    res=$(printf '%s\n' "${times[@]}" | sort -g | jq -sc '{system: "tide", worker_start_s_median: .[length/2|floor],
+      min: .[0], max: .[-1], repeats: length, note: "polled with curl (upper bound)"}')
+  fi
+  stop_pid "$SPID"
+  [ -n "${res:-}" ] && record startup tide "$res" || log "startup: tide failed"
+  if [ "$HAVE_DASK" = 1 ]; then
+    log "startup: dask"
+    res=$(timeout 600 "$PY" "$DASKDIR/dask_startup.py" "$r" 2>/dev/null | tail -n1) &&
+      record startup dask "$res" || log "startup: dask failed"
+  fi
+}
+
+# ---- scheduler memory per pending task ---------------------------------------
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+bench_sched_mem() {
+  local n=100000 res before after rp i cnt
+  [ "$QUICK" = 1 ] && n=10000
+  log "sched_mem: $n pending tasks, no workers"
+  start_sched sm || return 0
+  sleep 1
+  before=$(rss_kib "$SPID")
+  gen_graph "$n" indep m- >"$W/mem.json"
+  "$TIDE" run --scheduler-file "$SF" "$W/mem.json" >/dev/null 2>&1 & rp=$!
+  PIDS+=("$rp")
+  cnt=0
+  for ((i = 0; i < 1200; i++)); do
+    cnt=$(curl -sf --max-time 2 "$(dash)/api/v1/tasks" | jq '[.states[]] | add // 0' 2>/dev/null || echo 0)
+    [ "${cnt:-0}" -ge "$n" ] && break
+    sleep 0.1
+  done
+  sleep 1
+  after=$(rss_kib "$SPID")
+  stop_pid "$rp"; stop_pid "$SPID"
+  if [ "${cnt:-0}" -ge "$n" ]; then
+    res=$(jq -nc --argjson n "$n" --argjson b "$before" --argjson a "$after" \
+      '{system: "tide", pending_tasks: $n, bytes_per_task: ((($a - $b) * 1024 / $n) | round),
+        rss_before_kib: $b, rss_after_kib: $a}')
+    record sched_mem tide "$res"
+  else
+    log "sched_mem: the scheduler never held $n tasks (saw ${cnt:-0})"
+  fi
+  if [ "$HAVE_DASK" = 1 ]; then
+    log "sched_mem: dask"
+    res=$(timeout 900 "$PY" "$DASKDIR/dask_sched_mem.py" "$n" 2>/dev/null | tail -n1) &&
+      record sched_mem dask "$res" || log "sched_mem: dask failed"
+  fi
+}
+
+# ---- burst -----------------------------------------------------------------
+# burst_tide PROFILE BACKEND [ADAPT FLAGS...]: 3 bursts of 64 x tide.sleep 0.5,
+# 8 s apart, adaptive cluster 0..16 one-thread workers. One JSON line.
+BURSTS=3 NB=64 TS=0.5 IDLE=8 MAXW=16
+burst_tide() {
+  local profile=$1 backend=$2; shift 2
+  local cpid spid t0 tfirst lat=() b ts rc extra=()
+  [ "$backend" = slurm ] && extra=(--walltime 10m --log-directory "$W/slurm-logs")
+  SF="$W/burst-$profile-$backend.json"
+  rm -f "$SF"
+  "$TIDE" cluster --backend "$backend" --name "b$profile" --port 0 --dashboard-port 0 \
+    --scheduler-file "$SF" --nthreads 1 --adapt --minimum 0 --maximum "$MAXW" "$@" "${extra[@]}" \
+    >"$W/burst-$profile-$backend.log" 2>&1 &
+  cpid=$!
+  PIDS+=("$cpid")
+  wait_file "$SF" 20 || { log "burst: tide cluster did not start"; tail "$W/burst-$profile-$backend.log" >&2; return 1; }
+  for b in $(seq 0 $((BURSTS - 1))); do gen_graph $NB sleep "b$b-" $TS >"$W/burst$b.json"; done
+  if [ "$HELPER" = 1 ]; then
+    "$BENCHBIN" sample "$SF" 0.05 >"$W/samples" & spid=$!
+  else
+    ( while :; do echo "$(date +%s.%N) $(nworkers 2>/dev/null || echo 0)"; sleep 0.05; done ) >"$W/samples" & spid=$!
+  fi
+  PIDS+=("$spid")
+  t0=$(now)
+  for b in $(seq 0 $((BURSTS - 1))); do
+    ts=$(now)
+    "$TIDE" run --scheduler-file "$SF" --timeout 600 "$W/burst$b.json" >/dev/null || { log "burst $b failed"; rc=1; }
+    lat+=("$(since "$ts")")
+    [ "$b" = 0 ] && tfirst=$ts
+    sleep "$IDLE"
+  done
+  local tend; tend=$(now)
+  # then the time back to 0 (not counted in worker-seconds, as Dask's script)
+  local i tzero=""
+  for ((i = 0; i < 1200; i++)); do
+    [ "$(nworkers 2>/dev/null)" = 0 ] && { tzero=$(since "$tend"); break; }
+    sleep 0.05
+  done
+  kill -TERM "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true
+  local recomputed
+  recomputed=$(curl -sf --max-time 2 "$(jq -r .dashboard "$SF")/metrics" |
+    awk '/^tide_recomputed_tasks_total/ {s += $2} END {print s + 0}')
+  stop_pid "$cpid"
+  awk -v t0="$t0" -v tend="$tend" -v tf="$tfirst" -v ideal="$(awk -v a=$BURSTS -v b=$NB -v c=$TS 'BEGIN{print a*b*c}')" \
+    -v maxw=$MAXW -v lat="${lat[*]}" -v tzero="${tzero:-null}" -v profile="$profile" -v backend="$backend" \
+    -v recomputed="${recomputed:-0}" '
+    { t[NR] = $1; w[NR] = $2 }
+    END {
+      ws = 0; peak = 0; first = "null"; tpeak = "null"
+      for (i = 1; i <= NR; i++) {
+        if (t[i] < t0 || t[i] > tend) continue
+        dt = (i < NR ? t[i+1] - t[i] : 0.05); if (dt > 0.5) dt = 0.05
+        if (w[i] > 0) ws += w[i] * dt
+        if (w[i] > peak) { peak = w[i]; tpeak = t[i] - t0 }
+        if (first == "null" && w[i] > 0 && t[i] >= tf) first = sprintf("%.2f", t[i] - tf)
+      }
+      n = split(lat, L, " "); ls = ""
+      for (i = 1; i <= n; i++) ls = ls (i > 1 ? ", " : "") sprintf("%.2f", L[i])
+      printf "{\"system\": \"tide\", \"backend\": \"%s\", \"profile\": \"%s\", \"bursts\": %d, ", backend, profile, n
+      printf "\"burst_latency_s\": [%s], \"first_worker_s\": %s, \"worker_seconds\": %.1f, ", ls, first, ws
+      printf "\"busy_seconds_ideal\": %s, \"utilisation\": %.3f, \"peak_workers\": %d, ", ideal, (ws > 0 ? ideal / ws : 0), peak
+      printf "\"time_to_peak_s\": %s, \"time_back_to_zero_s\": %s, \"recomputed_tasks\": %d, ", (tpeak == "null" ? "null" : sprintf("%.2f", tpeak)), tzero, recomputed
+      printf "\"wall_s\": %.1f}\n", tend - t0
+    }' "$W/samples"
+  return ${rc:-0}
+}
+
+bench_burst() {
+  local res
+  [ "$QUICK" = 1 ] && { BURSTS=1; IDLE=4; }
+  log "burst: $BURSTS x $NB tide.sleep $TS, idle $IDLE s, 0..$MAXW workers, Dask defaults"
+  res=$(burst_tide defaults local --interval 1s --target-duration 5s --wait-count 3) &&
+    record burst_defaults tide "$res" || log "burst (defaults): tide failed"
+  log "burst: responsive profile (interval 100ms, target 1s, wait 3)"
+  res=$(burst_tide responsive local --interval 100ms --target-duration 1s --wait-count 3) &&
+    record burst_responsive tide "$res" || log "burst (responsive): tide failed"
+  if [ "$HAVE_DASK" = 1 ]; then
+    log "burst: dask, defaults"
+    res=$(timeout 900 "$PY" "$DASKDIR/dask_burst.py" $BURSTS $NB $TS $IDLE $MAXW 2>/dev/null | tail -n1) &&
+      record burst_defaults dask "$res" || log "burst: dask failed"
+    log "burst: dask, responsive"
+    res=$(timeout 900 "$PY" "$DASKDIR/dask_burst.py" $BURSTS $NB $TS $IDLE $MAXW 100ms 1s 3 2>/dev/null | tail -n1) &&
+      record burst_responsive dask "$res" || log "burst: dask failed"
+  fi
+}
+
+bench_burst_slurm() {
+  local res
+  if [ -z "${SLURM_CONF:-}" ] && [ -n "${TIDE_SLURM_DIR:-}" ]; then export SLURM_CONF="$TIDE_SLURM_DIR/slurm.conf"; fi
+  if [ -z "${SLURM_CONF:-}" ] || ! timeout 10 sinfo -h >/dev/null 2>&1; then
+    log "burst_slurm: skipped (SLURM not up: run scripts/slurm-up.sh DIR and export SLURM_CONF)"
+    return 0
+  fi
+  log "burst through SLURM (responsive profile)"
+  res=$(burst_tide responsive slurm --interval 100ms --target-duration 1s --wait-count 3) &&
+    record burst_slurm tide "$res" || log "burst (slurm): tide failed"
+}
+
+want throughput && bench_throughput
+want startup && bench_startup
+want sched_mem && bench_sched_mem
+want burst && bench_burst
+want burst_slurm && bench_burst_slurm
+
+# ---- table -------------------------------------------------------------------
+echo
+echo "tide benchmarks, $DATE, $MACHINE"
+[ "$HAVE_DASK" = 1 ] || echo "(Dask not installed: apt-get install -y python3-distributed python3-psutil)"
+printf '%-18s %-26s %14s %14s %10s\n' workload metric tide dask "tide:dask"
+# metric, direction (1 higher is better, -1 lower is better)
+table_row() {
+  local wl=$1 key=$2 dir=$3 t d ratio
+  t=$(jq -r --arg w "$wl" --arg k "$key" 'select(.workload == $w and .system == "tide") | .[$k] | if type == "array" then (add / length * 100 | round / 100) else . end' "$OUT" | head -n1)
+  d=$(jq -r --arg w "$wl" --arg k "$key" 'select(.workload == $w and .system != "tide") | .[$k] | if type == "array" then (add / length * 100 | round / 100) else . end' "$OUT" | head -n1)
+  [ -z "$t" ] && [ -z "$d" ] && return 0
+  ratio=$(awk -v t="${t:-}" -v d="${d:-}" -v dir="$dir" 'BEGIN {
+    if (dir == 0 || t == "" || d == "" || t == "null" || d == "null" || t + 0 == 0 || d + 0 == 0) { print "-"; exit }
+    printf "%.2fx", (dir > 0 ? t / d : d / t) }')
+  printf '%-18s %-26s %14s %14s %10s\n' "$wl" "$key" "${t:--}" "${d:--}" "$ratio"
+}
+table_row throughput independent_tasks_per_s 1
+table_row throughput chain_tasks_per_s 1
+table_row startup worker_start_s_median -1
+table_row sched_mem bytes_per_task -1
+for p in burst_defaults burst_responsive burst_slurm; do
+  table_row $p burst_latency_s -1
+  table_row $p first_worker_s -1
+  table_row $p worker_seconds -1
+  table_row $p utilisation 1
+  table_row $p peak_workers 0
+  table_row $p recomputed_tasks -1
+  table_row $p restarted_tasks -1
+  table_row $p time_back_to_zero_s -1
+done
+echo "(burst_latency_s: mean over bursts; ratio > 1 means tide is better; results in $OUT)"

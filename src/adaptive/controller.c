@@ -1,0 +1,348 @@
+/* The Adaptive controller's loop (ADAPTIVE.md §5): a timer every interval
+ * and a reactive wake-up on new work (at most once per 10 ms) run the pure
+ * recommendations of recommend.c against the cluster, act on them, and keep
+ * a bounded log of every up/down decision with its inputs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adaptive/recommend.h"
+#include "cluster/cluster_int.h"
+#include "common/log.h"
+#include "common/util.h"
+
+enum { LOG_CAP = 1000, ERR_CAP = 100 };
+#define REACT_MIN_GAP 0.010 /* §5: reactive rounds at most once per 10 ms */
+
+struct tide__adaptive {
+  tide_cluster *c;
+  bool running, ever;
+  /* resolved options */
+  double minimum, maximum, interval, target_duration;
+  int wait_count, max_pending;
+  char worker_key[16];
+  tide_adapt_target_fn target;
+  void *target_arg;
+  tide_adapt_close_fn close_fn;
+  void *close_arg;
+
+  tide__rec_state *st;
+  uv_timer_t tick, react;
+  double last_react;
+  bool in_round;
+  int last_target;
+  uint64_t rounds;
+  json_t *log[LOG_CAP]; /* ring of decisions, oldest at head */
+  size_t head, count;
+  json_t *errors;       /* recent errors, newest last */
+};
+
+static json_t *num_or_inf(double v)
+{
+  return isinf(v) ? json_string("inf") : json_real(v);
+}
+
+tide__adaptive *tide__adaptive_create(tide_cluster *c)
+{
+  tide__adaptive *a = tide__xcalloc(1, sizeof *a);
+  a->c = c;
+  a->st = tide__rec_state_create();
+  a->errors = json_array();
+  a->last_target = -1;
+  a->minimum = c->cfg.adaptive.minimum;
+  a->maximum = c->cfg.adaptive.maximum;
+  a->interval = c->cfg.adaptive.interval > 0 ? c->cfg.adaptive.interval : 1.0;
+  a->wait_count = c->cfg.adaptive.wait_count > 0 ? c->cfg.adaptive.wait_count : 3;
+  a->target_duration = c->cfg.adaptive.target_duration > 0 ? c->cfg.adaptive.target_duration : 5;
+  a->max_pending = c->ops->max_pending;
+  snprintf(a->worker_key, sizeof a->worker_key, "%s", c->opts.processes > 1 ? "job" : "none");
+  uv_timer_init(c->loop, &a->tick);
+  a->tick.data = a;
+  uv_timer_init(c->loop, &a->react);
+  a->react.data = a;
+  return a;
+}
+
+bool tide__adaptive_running(const tide__adaptive *a)
+{
+  return a && a->running;
+}
+
+void tide__adaptive_set_max_pending(tide__adaptive *a, int n)
+{
+  if (a && n >= 0)
+    a->max_pending = n;
+}
+
+int tide__adaptive_last_target(const tide__adaptive *a)
+{
+  return a ? a->last_target : -1;
+}
+
+static void push_log(tide__adaptive *a, json_t *e)
+{
+  size_t i = (a->head + a->count) % LOG_CAP;
+  if (a->count == LOG_CAP) {
+    json_decref(a->log[a->head]);
+    a->log[a->head] = e;
+    a->head = (a->head + 1) % LOG_CAP;
+  } else {
+    a->log[i] = e;
+    a->count++;
+  }
+}
+
+void tide__adaptive_note_error(tide__adaptive *a, const char *what)
+{
+  if (!a)
+    return;
+  if (json_array_size(a->errors) >= ERR_CAP)
+    json_array_remove(a->errors, 0);
+  json_array_append_new(a->errors, json_pack("{s:f, s:s}", "time", tide__wall(), "error", what));
+}
+
+static size_t close_cb(void *arg, int target, char ***names)
+{
+  tide__adaptive *a = arg;
+  if (a->close_fn)
+    return a->close_fn(a->c, target, names, a->close_arg);
+  tide__close_opts o = {.target = target, .n = -1, .memory_ratio = 0, .minimum = -1,
+                        .key = tide__cluster_key_fn(a->worker_key)};
+  return tide__sched_workers_to_close(a->c->sched, &o, names);
+}
+
+/* The inputs behind a decision (§5 step 3). */
+static json_t *entry(tide__adaptive *a, const char *status, const tide__target_inputs *in,
+                     int raw, const tide__rec_out *out, bool reactive)
+{
+  tide_cluster *c = a->c;
+  const tide__worker_view *ws;
+  size_t nobs = tide__sched_workers(c->sched, &ws);
+  json_t *e = json_pack("{s:f, s:s, s:i, s:i, s:i, s:I, s:b}", "time", tide__wall(), "status",
+                        status, "target", out->target, "raw_target", raw, "plan",
+                        tide__cluster_nplan(c), "observed", (json_int_t)nobs, "reactive",
+                        reactive);
+  json_object_set_new(e, "occupancy", json_real(in->total_occupancy + in->queued_occupancy));
+  json_object_set_new(e, "queued_occupancy", json_real(in->queued_occupancy));
+  json_object_set_new(e, "queued", json_integer((json_int_t)in->nqueued));
+  json_object_set_new(e, "processing", json_integer((json_int_t)in->nprocessing));
+  json_object_set_new(e, "memory", json_integer(in->total_nbytes));
+  json_object_set_new(e, "memory_limit", json_integer(in->total_memory_limit));
+  json_object_set_new(e, "cpu_part", json_integer(in->cpu));
+  json_object_set_new(e, "memory_part", json_integer(in->memory));
+  return e;
+}
+
+static void run_round(tide__adaptive *a, bool reactive)
+{
+  tide_cluster *c = a->c;
+  if (!a->running || a->in_round || c->shutdown_phase)
+    return;
+  a->in_round = true;
+  a->rounds++;
+  tide__target_inputs in;
+  memset(&in, 0, sizeof in);
+  int raw = a->target ? a->target(c, a->target_arg)
+                      : tide__sched_adaptive_target(c->sched, a->target_duration, &in);
+  if (raw < 0) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "target() failed: %s", tide_strerror(raw));
+    tide__log(TIDE_LOG_ERROR, "adaptive", "%s", msg);
+    tide__adaptive_note_error(a, msg);
+    a->in_round = false;
+    return;
+  }
+  tide__rec_member *na = NULL;
+  size_t nna = tide__cluster_not_arrived(c, &na);
+  tide__rec_in ri = {
+    .now = tide__now(), .target = raw, .minimum = a->minimum, .maximum = a->maximum,
+    .wait_count = a->wait_count, .processes = tide__cluster_processes(c),
+    .nplan = tide__cluster_nplan(c), .not_arrived = na, .nnot_arrived = nna,
+    .pending_jobs = tide__cluster_pending_jobs(c), .max_pending = a->max_pending,
+    .backoff = &c->backoff, .up_only = reactive, .down_blocked = c->retiring > 0,
+    .to_close = close_cb, .to_close_arg = a,
+  };
+  tide__rec_out out;
+  tide__recommend(a->st, &ri, &out);
+  free(na);
+  a->last_target = out.target;
+  tide_error err = {{0}};
+  int rc = 0;
+  json_t *e = NULL;
+  if (out.status == TIDE__REC_UP) {
+    e = entry(a, "up", &in, raw, &out, reactive);
+    json_object_set_new(e, "n", json_integer(out.n));
+    tide__log(TIDE_LOG_INFO, "adaptive", "up: %d -> %d worker(s) (target %d%s)", ri.nplan, out.n,
+              out.target, reactive ? ", reactive" : "");
+    rc = tide__cluster_scale_to(c, out.n, &err);
+  } else if (out.status == TIDE__REC_DOWN) {
+    e = entry(a, "down", &in, raw, &out, reactive);
+    json_t *ws = json_array();
+    for (size_t i = 0; i < out.nworkers; i++)
+      json_array_append_new(ws, json_string(out.workers[i]));
+    json_object_set_new(e, "workers", ws);
+    tide__log(TIDE_LOG_INFO, "adaptive", "down: retiring %zu worker(s) (target %d, plan %d)",
+              out.nworkers, out.target, ri.nplan);
+    rc = tide__cluster_retire_names(c, out.workers, out.nworkers, true, NULL, NULL, &err);
+  }
+  if (rc < 0) {
+    /* §5 step 3: an error is logged and adapting goes on */
+    const char *msg = err.text[0] ? err.text : tide_strerror(rc);
+    tide__log(TIDE_LOG_ERROR, "adaptive", "%s failed: %s", tide__rec_status_name(out.status), msg);
+    tide__adaptive_note_error(a, msg);
+    json_object_set_new(e, "error", json_string(msg));
+  }
+  if (e)
+    push_log(a, e);
+  tide__rec_out_free(&out);
+  a->in_round = false;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+  run_round(t->data, false);
+}
+
+static void on_react(uv_timer_t *t)
+{
+  tide__adaptive *a = t->data;
+  a->last_react = tide__now();
+  run_round(a, true);
+}
+
+void tide__adaptive_on_event(tide__adaptive *a, int ev)
+{
+  if (!a || !a->running || uv_is_active((uv_handle_t *)&a->react))
+    return;
+  double wait = a->last_react + REACT_MIN_GAP - tide__now();
+  uint64_t ms = wait > 0 ? (uint64_t)ceil(wait * 1000) : 0;
+  uv_timer_start(&a->react, on_react, ms, 0);
+}
+
+static int validate(const tide_adapt_opts *o, tide_error *err)
+{
+  if ((o->set & TIDE_ADAPT_MINIMUM) && !(o->minimum >= 0))
+    return tide_errprintf(err, TIDE_EUSAGE, "adapt: minimum must be >= 0");
+  if ((o->set & TIDE_ADAPT_MAXIMUM) && !(o->maximum >= 0))
+    return tide_errprintf(err, TIDE_EUSAGE, "adapt: maximum must be >= 0");
+  if ((o->set & TIDE_ADAPT_INTERVAL) && !(o->interval > 0 && isfinite(o->interval)))
+    return tide_errprintf(err, TIDE_EUSAGE, "adapt: interval must be > 0");
+  if ((o->set & TIDE_ADAPT_WAIT_COUNT) && o->wait_count < 1)
+    return tide_errprintf(err, TIDE_EUSAGE, "adapt: wait_count must be >= 1");
+  if ((o->set & TIDE_ADAPT_TARGET_DURATION) &&
+      !(o->target_duration > 0 && isfinite(o->target_duration)))
+    return tide_errprintf(err, TIDE_EUSAGE, "adapt: target_duration must be > 0");
+  if ((o->set & TIDE_ADAPT_MAX_PENDING) && o->max_pending < 0)
+    return tide_errprintf(err, TIDE_EUSAGE, "adapt: max_pending must be >= 0");
+  if (o->set & TIDE_ADAPT_WORKER_KEY) {
+    const char *k = o->worker_key ? o->worker_key : "";
+    if (strcmp(k, "none") && strcmp(k, "job") && strcmp(k, "host"))
+      return tide_errprintf(err, TIDE_EUSAGE,
+                            "adapt: unknown worker_key \"%s\" (none, job or host)", k);
+  }
+  return 0;
+}
+
+int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *o, tide_error *err)
+{
+  tide__adaptive *a = c->adaptive;
+  if (!c->ops->scale_up)
+    return tide_errprintf(err, TIDE_ENOSCALE, "the %s backend cannot scale: adapt is not possible",
+                          c->ops->kind);
+  if (c->shutdown_phase)
+    return tide_errprintf(err, TIDE_ECLOSED, "the cluster is closing");
+  int rc = validate(o, err);
+  if (rc < 0)
+    return rc;
+  /* a second adapt() keeps what this one does not set (§5) */
+  if (o->set & TIDE_ADAPT_MINIMUM) a->minimum = o->minimum;
+  if (o->set & TIDE_ADAPT_MAXIMUM) a->maximum = o->maximum;
+  if (o->set & TIDE_ADAPT_INTERVAL) a->interval = o->interval;
+  if (o->set & TIDE_ADAPT_WAIT_COUNT) a->wait_count = o->wait_count;
+  if (o->set & TIDE_ADAPT_TARGET_DURATION) a->target_duration = o->target_duration;
+  if (o->set & TIDE_ADAPT_MAX_PENDING) a->max_pending = o->max_pending;
+  if (o->set & TIDE_ADAPT_WORKER_KEY) snprintf(a->worker_key, sizeof a->worker_key, "%s", o->worker_key);
+  if (o->target) {
+    a->target = o->target;
+    a->target_arg = o->target_arg;
+  }
+  if (o->workers_to_close) {
+    a->close_fn = o->workers_to_close;
+    a->close_arg = o->close_arg;
+  }
+  bool again = a->running;
+  uv_timer_stop(&a->tick);
+  uv_timer_stop(&a->react);
+  tide__rec_state_clear(a->st);
+  tide__backoff_ok(&c->backoff); /* a new adapt() lifts a pause */
+  a->running = a->ever = true;
+  c->wanted = -1;
+  char mx[32];
+  snprintf(mx, sizeof mx, isinf(a->maximum) ? "inf" : "%g", a->maximum);
+  tide__log(TIDE_LOG_INFO, "adaptive",
+            "%s: minimum=%g maximum=%s interval=%gs wait_count=%d target_duration=%gs "
+            "worker_key=%s max_pending=%d",
+            again ? "adapting again" : "adapting", a->minimum, mx, a->interval, a->wait_count,
+            a->target_duration, a->worker_key, a->max_pending);
+  uint64_t ms = (uint64_t)ceil(a->interval * 1000);
+  uv_timer_start(&a->tick, on_tick, 0, ms ? ms : 1);
+  return 0;
+}
+
+void tide_cluster_adapt_stop(tide_cluster *c)
+{
+  tide__adaptive *a = c ? c->adaptive : NULL;
+  if (!a || !a->running)
+    return;
+  a->running = false;
+  uv_timer_stop(&a->tick);
+  uv_timer_stop(&a->react);
+  tide__rec_state_clear(a->st);
+  tide__log(TIDE_LOG_INFO, "adaptive", "adaptive stopped");
+}
+
+json_t *tide__adaptive_json(tide__adaptive *a)
+{
+  json_t *o = json_object();
+  json_object_set_new(o, "state",
+                      json_string(a->running ? "running" : a->ever ? "stopped" : "inactive"));
+  json_object_set_new(o, "minimum", num_or_inf(a->minimum));
+  json_object_set_new(o, "maximum", num_or_inf(a->maximum));
+  json_object_set_new(o, "interval", json_real(a->interval));
+  json_object_set_new(o, "wait_count", json_integer(a->wait_count));
+  json_object_set_new(o, "target_duration", json_real(a->target_duration));
+  json_object_set_new(o, "worker_key", json_string(a->worker_key));
+  json_object_set_new(o, "max_pending", json_integer(a->max_pending));
+  json_object_set_new(o, "target", a->last_target >= 0 ? json_integer(a->last_target) : json_null());
+  json_object_set_new(o, "rounds", json_integer((json_int_t)a->rounds));
+  json_object_set_new(o, "custom_target", json_boolean(a->target != NULL));
+  json_t *log = json_array();
+  for (size_t i = 0; i < a->count; i++)
+    json_array_append(log, a->log[(a->head + i) % LOG_CAP]);
+  json_object_set_new(o, "log", log);
+  json_object_set_new(o, "errors", json_copy(a->errors));
+  return o;
+}
+
+void tide__adaptive_close(tide__adaptive *a)
+{
+  if (!a)
+    return;
+  tide_cluster_adapt_stop(a->c);
+  if (!uv_is_closing((uv_handle_t *)&a->tick)) {
+    uv_close((uv_handle_t *)&a->tick, NULL);
+    uv_close((uv_handle_t *)&a->react, NULL);
+  }
+}
+
+void tide__adaptive_destroy(tide__adaptive *a)
+{
+  if (!a)
+    return;
+  for (size_t i = 0; i < a->count; i++)
+    json_decref(a->log[(a->head + i) % LOG_CAP]);
+  json_decref(a->errors);
+  tide__rec_state_destroy(a->st);
+  free(a);
+}

@@ -1,0 +1,307 @@
+/* Pure recommendations of the Adaptive controller (ADAPTIVE.md §5). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "adaptive/recommend.h"
+#include "common/util.h"
+
+const char *tide__rec_status_name(tide__rec_status s)
+{
+  switch (s) {
+  case TIDE__REC_UP: return "up";
+  case TIDE__REC_DOWN: return "down";
+  default: return "same";
+  }
+}
+
+/* ---- backoff */
+
+void tide__backoff_init(tide__backoff *b)
+{
+  static const double def[] = {1, 5, 30, 60};
+  memset(b, 0, sizeof *b);
+  memcpy(b->delays, def, sizeof def);
+  b->ndelays = 4;
+  b->pause_after = 10;
+}
+
+int tide__backoff_set_delays(tide__backoff *b, const double *d, int n)
+{
+  if (n < 1 || n > TIDE__BACKOFF_MAX_STEPS)
+    return -1;
+  for (int i = 0; i < n; i++)
+    if (!(d[i] > 0) || !isfinite(d[i]))
+      return -1;
+  for (int i = 0; i < n; i++)
+    b->delays[i] = d[i];
+  b->ndelays = n;
+  return 0;
+}
+
+double tide__backoff_delay(const tide__backoff *b, int failures)
+{
+  if (failures < 1)
+    return 0;
+  int i = failures - 1;
+  if (i >= b->ndelays)
+    i = b->ndelays - 1;
+  return b->delays[i];
+}
+
+void tide__backoff_fail(tide__backoff *b, double now, const char *why)
+{
+  b->failures++;
+  b->total_failures++;
+  b->next_try = now + tide__backoff_delay(b, b->failures);
+  if (b->pause_after > 0 && b->failures >= b->pause_after)
+    b->paused = true;
+  snprintf(b->reason, sizeof b->reason, "%s", why ? why : "resource manager failed");
+}
+
+void tide__backoff_ok(tide__backoff *b)
+{
+  b->failures = 0;
+  b->next_try = 0;
+  b->paused = false;
+  b->reason[0] = '\0';
+}
+
+bool tide__backoff_ready(const tide__backoff *b, double now)
+{
+  return b->failures == 0 || now >= b->next_try;
+}
+
+/* ---- targets */
+
+int tide__rec_round_jobs(int n, int processes)
+{
+  if (processes < 1)
+    processes = 1;
+  if (n <= 0)
+    return 0;
+  return ((n + processes - 1) / processes) * processes;
+}
+
+int tide__rec_clip(int target, double minimum, double maximum, int processes)
+{
+  if (processes < 1)
+    processes = 1;
+  double jobs = target > 0 ? ceil((double)target / processes) : 0;
+  if (!isinf(maximum)) {
+    double maxjobs = floor(maximum / processes);
+    if (maxjobs < 1 && maximum >= 1)
+      maxjobs = 1;
+    if (jobs > maxjobs)
+      jobs = maxjobs;
+  }
+  double minjobs = minimum > 0 ? ceil(minimum / processes) : 0;
+  if (jobs < minjobs)
+    jobs = minjobs; /* minimum wins over maximum */
+  if (jobs > 1e6)
+    jobs = 1e6;
+  return (int)jobs * processes;
+}
+
+int tide__rec_up_n(int target, int nplan, int pending_jobs, int max_pending, int processes)
+{
+  if (processes < 1)
+    processes = 1;
+  if (target <= nplan)
+    return nplan;
+  int jobs = (target - nplan + processes - 1) / processes;
+  if (max_pending > 0) {
+    int room = max_pending - pending_jobs;
+    if (room < 0)
+      room = 0;
+    if (jobs > room)
+      jobs = room;
+  }
+  return nplan + jobs * processes;
+}
+
+/* ---- close counts */
+
+typedef struct count_entry {
+  char *name;
+  int count;
+  bool seen; /* candidate in the current round */
+  UT_hash_handle hh;
+} count_entry;
+
+struct tide__rec_state {
+  count_entry *map;
+};
+
+tide__rec_state *tide__rec_state_create(void)
+{
+  return tide__xcalloc(1, sizeof(tide__rec_state));
+}
+
+void tide__rec_state_clear(tide__rec_state *st)
+{
+  count_entry *e, *tmp;
+  HASH_ITER(hh, st->map, e, tmp) {
+    HASH_DEL(st->map, e);
+    free(e->name);
+    free(e);
+  }
+}
+
+void tide__rec_state_destroy(tide__rec_state *st)
+{
+  if (!st)
+    return;
+  tide__rec_state_clear(st);
+  free(st);
+}
+
+int tide__rec_state_count(const tide__rec_state *st, const char *name)
+{
+  count_entry *e = NULL;
+  HASH_FIND_STR(st->map, name, e);
+  return e ? e->count : 0;
+}
+
+size_t tide__rec_state_size(const tide__rec_state *st)
+{
+  return HASH_COUNT(st->map);
+}
+
+void tide__rec_out_free(tide__rec_out *out)
+{
+  for (size_t i = 0; i < out->nworkers; i++)
+    free(out->workers[i]);
+  free(out->workers);
+  out->workers = NULL;
+  out->nworkers = 0;
+}
+
+/* A growing list of candidate names (borrowed or owned). */
+typedef struct namelist {
+  const char **v;
+  size_t n, cap;
+} namelist;
+
+static void nl_push(namelist *l, const char *s)
+{
+  for (size_t i = 0; i < l->n; i++)
+    if (strcmp(l->v[i], s) == 0)
+      return;
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 16;
+    l->v = tide__xrealloc(l->v, l->cap * sizeof *l->v);
+  }
+  l->v[l->n++] = s;
+}
+
+/* Not-arrived candidates: whole jobs whose every worker has not arrived,
+ * newest first (the least likely to arrive soon), up to need workers. */
+static void pick_not_arrived(const tide__rec_in *in, int need, namelist *out)
+{
+  int P = in->processes < 1 ? 1 : in->processes;
+  size_t i = in->nnot_arrived;
+  while (i > 0 && (int)out->n + P <= need) {
+    /* the run of entries of one job ending at i-1 */
+    size_t end = i, start = i - 1;
+    const char *job = in->not_arrived[start].job;
+    while (start > 0 && job && in->not_arrived[start - 1].job &&
+           strcmp(in->not_arrived[start - 1].job, job) == 0)
+      start--;
+    if ((int)(end - start) == P || !job)
+      for (size_t k = start; k < end; k++)
+        nl_push(out, in->not_arrived[k].name);
+    i = start;
+  }
+}
+
+/* Bump the counts of the candidates, forget the others, and return the
+ * candidates whose count reached wait_count. */
+static void update_counts(tide__rec_state *st, const namelist *cand, int wait_count,
+                          tide__rec_out *out)
+{
+  count_entry *e, *tmp;
+  HASH_ITER(hh, st->map, e, tmp)
+    e->seen = false;
+  for (size_t i = 0; i < cand->n; i++) {
+    HASH_FIND_STR(st->map, cand->v[i], e);
+    if (!e) {
+      e = tide__xcalloc(1, sizeof *e);
+      e->name = tide__xstrdup(cand->v[i]);
+      HASH_ADD_KEYPTR(hh, st->map, e->name, strlen(e->name), e);
+    }
+    e->count++;
+    e->seen = true;
+  }
+  HASH_ITER(hh, st->map, e, tmp) {
+    if (!e->seen) {
+      HASH_DEL(st->map, e);
+      free(e->name);
+      free(e);
+    }
+  }
+  out->workers = tide__xcalloc(cand->n ? cand->n : 1, sizeof(char *));
+  for (size_t i = 0; i < cand->n; i++) {
+    HASH_FIND_STR(st->map, cand->v[i], e);
+    if (e && e->count >= wait_count)
+      out->workers[out->nworkers++] = tide__xstrdup(cand->v[i]);
+  }
+}
+
+static void recommend_up(const tide__rec_in *in, tide__rec_out *out)
+{
+  out->status = TIDE__REC_UP;
+  if (in->backoff && !tide__backoff_ready(in->backoff, in->now)) {
+    out->status = TIDE__REC_SAME;
+    out->blocked = in->backoff->paused ? "paused" : "backoff";
+    return;
+  }
+  out->n = tide__rec_up_n(out->target, in->nplan, in->pending_jobs, in->max_pending,
+                          in->processes);
+  if (out->n <= in->nplan) {
+    out->status = TIDE__REC_SAME;
+    out->n = 0;
+    out->blocked = "max-pending";
+  }
+}
+
+void tide__recommend(tide__rec_state *st, const tide__rec_in *in, tide__rec_out *out)
+{
+  memset(out, 0, sizeof *out);
+  out->target = tide__rec_clip(in->target, in->minimum, in->maximum, in->processes);
+  if (out->target > in->nplan) {
+    if (!in->up_only)
+      tide__rec_state_clear(st);
+    recommend_up(in, out);
+    return;
+  }
+  if (in->up_only || in->down_blocked)
+    return; /* same; scale-down waits for the tick and the retirement */
+  if (out->target == in->nplan) {
+    tide__rec_state_clear(st);
+    return;
+  }
+
+  /* target < len(plan): not-arrived first, then workers_to_close */
+  namelist cand = {0};
+  char **closing = NULL;
+  size_t nclosing = 0;
+  int need = in->nplan - out->target;
+  pick_not_arrived(in, need, &cand);
+  if ((int)cand.n < need && in->to_close) {
+    nclosing = in->to_close(in->to_close_arg, out->target, &closing);
+    for (size_t i = 0; i < nclosing; i++)
+      nl_push(&cand, closing[i]);
+  }
+  out->ncandidates = cand.n;
+  int wait = in->wait_count < 1 ? 1 : in->wait_count;
+  update_counts(st, &cand, wait, out);
+  if (out->nworkers)
+    out->status = TIDE__REC_DOWN;
+  free(cand.v);
+  for (size_t i = 0; i < nclosing; i++)
+    free(closing[i]);
+  free(closing);
+}

@@ -1,0 +1,448 @@
+/* Task graphs: JSON loading and validation (SPEC.md "Task graphs"). A bad
+ * graph is refused whole with one message naming the task. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "client/graph.h"
+#include "client/value.h"
+#include "common/util.h"
+#include "proto/msg.h"
+#include "worker/builtins.h"
+
+typedef struct gtask {
+  const char *key;     /* borrowed from root */
+  const char *fn;      /* borrowed from root */
+  const char *prefix;  /* borrowed from root; fn when absent */
+  json_t *args;        /* borrowed array from root */
+  size_t *deps;        /* indexes into tasks, sorted, unique */
+  size_t ndeps;
+  UT_hash_handle hh;
+} gtask;
+
+struct tide_graph {
+  char *name;
+  json_t *root;
+  gtask *tasks;
+  size_t ntasks;
+  gtask *by_key;       /* uthash over tasks */
+  size_t *outputs;
+  size_t noutputs;
+};
+
+int tide__json_is_ref(const json_t *o, const char **key)
+{
+  json_t *r;
+  if (!json_is_object(o) || json_object_size(o) != 1 || !(r = json_object_get(o, "ref")) ||
+      !json_is_string(r))
+    return 0;
+  if (key)
+    *key = json_string_value(r);
+  return 1;
+}
+
+static gtask *find_task(const tide_graph *g, const char *key)
+{
+  gtask *t = NULL;
+  HASH_FIND_STR(g->by_key, key, t);
+  return t;
+}
+
+/* Growable array of dependency indexes. */
+typedef struct idxvec {
+  size_t *v;
+  size_t n, cap;
+} idxvec;
+
+static void idx_push(idxvec *d, size_t x)
+{
+  if (d->n == d->cap) {
+    d->cap = d->cap ? d->cap * 2 : 4;
+    d->v = tide__xrealloc(d->v, d->cap * sizeof *d->v);
+  }
+  d->v[d->n++] = x;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Walk a literal or reference; collect the referenced tasks into d. */
+static int collect_refs(tide_graph *g, const gtask *t, const json_t *j, idxvec *d, tide_error *err)
+{
+  const char *ref, *k;
+  json_t *v;
+  size_t i;
+
+  if (json_is_array(j)) {
+    json_array_foreach(j, i, v) if (collect_refs(g, t, v, d, err) < 0) return TIDE_EGRAPH;
+    return 0;
+  }
+  if (!json_is_object(j))
+    return 0;
+  if (tide__json_is_ref(j, &ref)) {
+    gtask *dep = find_task(g, ref);
+    if (!dep)
+      return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\" refers to unknown key \"%s\"",
+                            g->name, t->key, ref);
+    idx_push(d, (size_t)(dep - g->tasks));
+    return 0;
+  }
+  if (json_object_get(j, "ref"))
+    return tide_errprintf(err, TIDE_EGRAPH,
+                          "%s: task \"%s\": a reference must be exactly {\"ref\": \"KEY\"}",
+                          g->name, t->key);
+  json_object_foreach((json_t *)j, k, v) if (collect_refs(g, t, v, d, err) < 0) return TIDE_EGRAPH;
+  return 0;
+}
+
+static int resolve_deps(tide_graph *g, gtask *t, tide_error *err)
+{
+  idxvec d = {0};
+  if (collect_refs(g, t, t->args, &d, err) < 0) {
+    free(d.v);
+    return TIDE_EGRAPH;
+  }
+  if (d.n > 1) {
+    size_t w = 1;
+    qsort(d.v, d.n, sizeof *d.v, cmp_size);
+    for (size_t i = 1; i < d.n; i++)
+      if (d.v[i] != d.v[w - 1])
+        d.v[w++] = d.v[i];
+    d.n = w;
+  }
+  t->deps = d.v;
+  t->ndeps = d.n;
+  return 0;
+}
+
+/* Builtins ("tide.*") are checked here against the worker's signatures;
+ * other names are plugin functions that the scheduler checks against the
+ * connected workers. scratch is reused between tasks. */
+static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratch,
+                    tide_error *err)
+{
+  msgpack_packer pk;
+  msgpack_unpacked u;
+  tide_error why;
+  size_t off = 0, n = json_array_size(t->args);
+  bool small[16], *is_ref = n <= 16 ? small : tide__xmalloc(n * sizeof *is_ref);
+  int rc = 0;
+
+  if (strncmp(t->fn, "tide.", 5) != 0)
+    goto out;
+  if (!tide__builtin_exists(t->fn)) {
+    rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": unknown function \"%s\"", g->name,
+                        t->key, t->fn);
+    goto out;
+  }
+  msgpack_sbuffer_clear(scratch);
+  msgpack_packer_init(&pk, scratch, msgpack_sbuffer_write);
+  tide__value_pack_json(&pk, t->args, NULL);
+  for (size_t i = 0; i < n; i++)
+    is_ref[i] = tide__json_is_ref(json_array_get(t->args, i), NULL);
+  msgpack_unpacked_init(&u);
+  if (msgpack_unpack_next(&u, scratch->data, scratch->size, &off) == MSGPACK_UNPACK_SUCCESS &&
+      u.data.type == MSGPACK_OBJECT_ARRAY) {
+    why.text[0] = '\0';
+    if (tide__builtin_check(t->fn, u.data.via.array.ptr, u.data.via.array.size, is_ref, &why) < 0)
+      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", g->name, t->key, why.text);
+  }
+  msgpack_unpacked_destroy(&u);
+out:
+  if (is_ref != small)
+    free(is_ref);
+  return rc;
+}
+
+static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, tide_error *err)
+{
+  const char *field;
+  json_t *v, *fn, *args, *prefix;
+
+  t->key = key;
+  if (!*key)
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: a task key must not be empty", g->name);
+  if (!json_is_object(spec))
+    return tide_errprintf(err, TIDE_EGRAPH,
+                          "%s: task \"%s\" must be an object {\"fn\": NAME, \"args\": [...]}",
+                          g->name, key);
+  json_object_foreach(spec, field, v) {
+    if (strcmp(field, "fn") && strcmp(field, "args") && strcmp(field, "prefix"))
+      return tide_errprintf(err, TIDE_EGRAPH,
+                            "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix)", g->name,
+                            key, field);
+  }
+  fn = json_object_get(spec, "fn");
+  if (!json_is_string(fn) || json_string_length(fn) == 0)
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": \"fn\" must be a function name",
+                          g->name, key);
+  t->fn = json_string_value(fn);
+  args = json_object_get(spec, "args");
+  if (!args) {
+    args = json_array();
+    json_object_set_new(spec, "args", args);
+  }
+  if (!json_is_array(args))
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": \"args\" must be an array",
+                          g->name, key);
+  t->args = args;
+  prefix = json_object_get(spec, "prefix");
+  if (prefix && (!json_is_string(prefix) || json_string_length(prefix) == 0))
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": \"prefix\" must be a non-empty string",
+                          g->name, key);
+  t->prefix = prefix ? json_string_value(prefix) : t->fn;
+  return 0;
+}
+
+/* Iterative depth-first search; on a back edge, report the cycle as
+ * "a -> b -> a" where each arrow reads "depends on". */
+static int check_cycles(tide_graph *g, tide_error *err)
+{
+  enum { WHITE = 0, GREY, BLACK };
+  unsigned char *color = tide__xcalloc(g->ntasks, 1);
+  size_t *stack = tide__xmalloc(g->ntasks * sizeof *stack);
+  size_t *next = tide__xcalloc(g->ntasks, sizeof *next); /* next dep to visit */
+  int rc = 0;
+
+  for (size_t root = 0; root < g->ntasks && rc == 0; root++) {
+    size_t sp = 0;
+    if (color[root] != WHITE)
+      continue;
+    stack[sp++] = root;
+    color[root] = GREY;
+    while (sp > 0 && rc == 0) {
+      size_t u = stack[sp - 1];
+      gtask *t = &g->tasks[u];
+      if (next[u] == t->ndeps) {
+        color[u] = BLACK;
+        sp--;
+        continue;
+      }
+      size_t v = t->deps[next[u]++];
+      if (color[v] == WHITE) {
+        color[v] = GREY;
+        stack[sp++] = v;
+      } else if (color[v] == GREY) {
+        size_t from = sp;
+        while (from > 0 && stack[from - 1] != v)
+          from--;
+        size_t cap = 64, len = 0;
+        char *path = tide__xmalloc(cap);
+        path[0] = '\0';
+        for (size_t i = from - 1; i <= sp; i++) {
+          const char *k = g->tasks[i < sp ? stack[i] : v].key;
+          size_t need = len + strlen(k) + 5;
+          if (need > cap) {
+            cap = need * 2;
+            path = tide__xrealloc(path, cap);
+          }
+          len += (size_t)sprintf(path + len, "%s%s", i > from - 1 ? " -> " : "", k);
+        }
+        rc = tide_errprintf(err, TIDE_EGRAPH, "%s: dependency cycle: %s", g->name, path);
+        free(path);
+      }
+    }
+  }
+  free(color);
+  free(stack);
+  free(next);
+  return rc;
+}
+
+static int parse_outputs(tide_graph *g, json_t *outputs, tide_error *err)
+{
+  size_t i;
+  json_t *v;
+
+  if (!outputs) {
+    /* Default: the tasks no other task depends on. */
+    unsigned char *used = tide__xcalloc(g->ntasks, 1);
+    for (i = 0; i < g->ntasks; i++)
+      for (size_t d = 0; d < g->tasks[i].ndeps; d++)
+        used[g->tasks[i].deps[d]] = 1;
+    g->outputs = tide__xmalloc(g->ntasks * sizeof *g->outputs);
+    for (i = 0; i < g->ntasks; i++)
+      if (!used[i])
+        g->outputs[g->noutputs++] = i;
+    free(used);
+    return 0;
+  }
+  if (!json_is_array(outputs))
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
+                          g->name);
+  g->outputs = tide__xmalloc((json_array_size(outputs) + 1) * sizeof *g->outputs);
+  json_array_foreach(outputs, i, v) {
+    gtask *t;
+    if (!json_is_string(v))
+      return tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
+                            g->name);
+    if (!(t = find_task(g, json_string_value(v))))
+      return tide_errprintf(err, TIDE_EGRAPH, "%s: outputs refer to unknown key \"%s\"", g->name,
+                            json_string_value(v));
+    size_t idx = (size_t)(t - g->tasks), k;
+    for (k = 0; k < g->noutputs && g->outputs[k] != idx; k++)
+      ;
+    if (k == g->noutputs)
+      g->outputs[g->noutputs++] = idx;
+  }
+  return 0;
+}
+
+static int build(tide_graph *g, tide_error *err)
+{
+  json_t *tasks, *v;
+  const char *key;
+  size_t i = 0;
+
+  if (!json_is_object(g->root))
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: a graph must be an object {\"tasks\": {...}}",
+                          g->name);
+  json_object_foreach(g->root, key, v) {
+    if (strcmp(key, "tasks") && strcmp(key, "outputs"))
+      return tide_errprintf(err, TIDE_EGRAPH, "%s: unknown field \"%s\" (tasks, outputs)",
+                            g->name, key);
+  }
+  tasks = json_object_get(g->root, "tasks");
+  if (!json_is_object(tasks))
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: \"tasks\" must be an object {KEY: TASK}",
+                          g->name);
+  g->ntasks = json_object_size(tasks);
+  g->tasks = tide__xcalloc(g->ntasks ? g->ntasks : 1, sizeof *g->tasks);
+  json_object_foreach(tasks, key, v) {
+    gtask *t = &g->tasks[i++];
+    if (parse_task(g, t, key, v, err) < 0)
+      return TIDE_EGRAPH;
+    HASH_ADD_KEYPTR(hh, g->by_key, t->key, strlen(t->key), t);
+  }
+  for (i = 0; i < g->ntasks; i++)
+    if (resolve_deps(g, &g->tasks[i], err) < 0)
+      return TIDE_EGRAPH;
+  msgpack_sbuffer scratch;
+  msgpack_sbuffer_init(&scratch);
+  for (i = 0; i < g->ntasks; i++)
+    if (check_fn(g, &g->tasks[i], &scratch, err) < 0)
+      break;
+  msgpack_sbuffer_destroy(&scratch);
+  if (i < g->ntasks)
+    return TIDE_EGRAPH;
+  if (check_cycles(g, err) < 0)
+    return TIDE_EGRAPH;
+  return parse_outputs(g, json_object_get(g->root, "outputs"), err);
+}
+
+int tide_graph_parse(const char *json, size_t len, const char *name, tide_graph **out,
+                     tide_error *err)
+{
+  json_error_t jerr;
+  tide_graph *g;
+
+  *out = NULL;
+  if (!name)
+    name = "graph";
+  g = tide__xcalloc(1, sizeof *g);
+  g->name = tide__xstrdup(name);
+  g->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!g->root) {
+    int rc = tide_errprintf(err, TIDE_EGRAPH, "%s:%d: malformed JSON: %s", name, jerr.line,
+                            jerr.text);
+    tide_graph_destroy(g);
+    return rc;
+  }
+  if (build(g, err) < 0) {
+    tide_graph_destroy(g);
+    return TIDE_EGRAPH;
+  }
+  *out = g;
+  return 0;
+}
+
+int tide_graph_load_file(const char *path, tide_graph **out, tide_error *err)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t len = 0, cap = 0, n;
+  int rc;
+
+  *out = NULL;
+  if (!f)
+    return tide_errprintf(err, TIDE_EUSAGE, "cannot read %s: %s", path, strerror(errno));
+  do {
+    if (cap - len < 65536) {
+      cap = cap ? cap * 2 : 131072;
+      buf = tide__xrealloc(buf, cap);
+    }
+    n = fread(buf + len, 1, cap - len, f);
+    len += n;
+  } while (n > 0);
+  if (ferror(f)) {
+    rc = tide_errprintf(err, TIDE_EUSAGE, "cannot read %s: %s", path, strerror(errno));
+    fclose(f);
+    free(buf);
+    return rc;
+  }
+  fclose(f);
+  rc = tide_graph_parse(buf, len, path, out, err);
+  free(buf);
+  return rc;
+}
+
+void tide_graph_destroy(tide_graph *g)
+{
+  if (!g)
+    return;
+  HASH_CLEAR(hh, g->by_key);
+  for (size_t i = 0; i < g->ntasks; i++)
+    free(g->tasks[i].deps);
+  free(g->tasks);
+  free(g->outputs);
+  json_decref(g->root);
+  free(g->name);
+  free(g);
+}
+
+size_t tide_graph_ntasks(const tide_graph *g) { return g ? g->ntasks : 0; }
+const char *tide__graph_name(const tide_graph *g) { return g->name; }
+const char *tide__graph_key(const tide_graph *g, size_t i) { return g->tasks[i].key; }
+size_t tide__graph_noutputs(const tide_graph *g) { return g->noutputs; }
+const char *tide__graph_output(const tide_graph *g, size_t i)
+{
+  return g->tasks[g->outputs[i]].key;
+}
+
+static void pack_prefixed(msgpack_packer *pk, const char *token, size_t tl, const char *key)
+{
+  size_t kl = strlen(key);
+  msgpack_pack_str(pk, tl + 1 + kl);
+  msgpack_pack_str_body(pk, token, tl);
+  msgpack_pack_str_body(pk, "/", 1);
+  msgpack_pack_str_body(pk, key, kl);
+}
+
+void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_packer *pk)
+{
+  size_t tl = strlen(token);
+  char *ref_prefix = tide__xasprintf("%s/", token);
+
+  msgpack_pack_array(pk, (uint32_t)g->ntasks);
+  for (size_t i = 0; i < g->ntasks; i++) {
+    const gtask *t = &g->tasks[i];
+    msgpack_pack_map(pk, 5);
+    tide__pk_str(pk, "key");
+    pack_prefixed(pk, token, tl, t->key);
+    tide__pk_kstr(pk, "fn", t->fn);
+    tide__pk_str(pk, "args");
+    tide__value_pack_json(pk, t->args, ref_prefix);
+    tide__pk_str(pk, "deps");
+    msgpack_pack_array(pk, (uint32_t)t->ndeps);
+    for (size_t d = 0; d < t->ndeps; d++)
+      pack_prefixed(pk, token, tl, g->tasks[t->deps[d]].key);
+    tide__pk_kstr(pk, "prefix", t->prefix);
+  }
+  free(ref_prefix);
+}

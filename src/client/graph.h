@@ -1,0 +1,29 @@
+/* Internal view of a parsed task graph (tide_graph of include/tide/client.h)
+ * for the client library: tasks in document order, their dependencies, the
+ * outputs, and packing the graph into an update-graph message. */
+#ifndef TIDE_CLIENT_GRAPH_H
+#define TIDE_CLIENT_GRAPH_H
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <stddef.h>
+
+#include "tide/client.h"
+
+/* The graph's name as given to tide_graph_parse (borrowed). */
+const char *tide__graph_name(const tide_graph *g);
+/* Key of task i (0 <= i < ntasks), borrowed. */
+const char *tide__graph_key(const tide_graph *g, size_t i);
+/* Number of outputs and the key of output i (borrowed). */
+size_t tide__graph_noutputs(const tide_graph *g);
+const char *tide__graph_output(const tide_graph *g, size_t i);
+
+/* Pack the "tasks" array of an update-graph message into pk: one map
+ * {key, fn, args, deps, prefix} per task, every key (and every {"ref": K}
+ * inside args) prefixed with "<token>/". */
+void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_packer *pk);
+
+/* True when o is a reference {"ref": "KEY"} (exactly that one field). */
+int tide__json_is_ref(const json_t *o, const char **key);
+
+#endif

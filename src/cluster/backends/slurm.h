@@ -1,0 +1,63 @@
+/* The SLURM backend (SLURMCluster): options, the pure job-script builder
+ * and the backend constructor. Job scripts follow dask-jobqueue's shape:
+ * #SBATCH directives, a prologue, then P `tide worker` lines and `wait`. */
+#ifndef TIDE_CLUSTER_BACKENDS_SLURM_H
+#define TIDE_CLUSTER_BACKENDS_SLURM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "tide/cluster.h"
+
+typedef struct tide__slurm_opts {
+  char *partition;        /* NULL/"" = site default */
+  char *account;
+  double walltime;        /* seconds, 0 = none */
+  int cores;              /* --cpus-per-task; 0 = processes * nthreads */
+  int64_t memory;         /* --mem bytes per job; 0 = processes * memory_limit */
+  char *log_directory;    /* absolute; job output files go here */
+  int max_pending;        /* jobs submitted and not yet running, at most */
+  bool dry_run;           /* print the job script and exit 0 */
+  char *tide_bin;         /* the tide executable the workers run */
+  char **extra;           /* --job-extra-directive, repeatable */
+  size_t nextra;
+  char **skip;            /* --job-directives-skip, repeatable */
+  size_t nskip;
+  char **prologue;        /* --job-script-prologue, repeatable */
+  size_t nprologue;
+} tide__slurm_opts;
+
+/* Defaults from the config's slurm: section (cfg may be NULL). */
+void tide__slurm_opts_init(tide__slurm_opts *o, const tide_config *cfg);
+void tide__slurm_opts_free(tide__slurm_opts *o);
+
+/* Apply one backend flag ("--partition", with or without the dashes) with
+ * its value (NULL for --dry-run). Returns 1 when the flag was consumed, 0
+ * when it is not a SLURM flag, < 0 (TIDE_EUSAGE) on a bad value. */
+int tide__slurm_opts_set(tide__slurm_opts *o, const char *flag, const char *value, tide_error *err);
+
+/* Whether flag is a SLURM backend flag, and whether it takes a value. */
+bool tide__slurm_is_flag(const char *flag, bool *takes_value);
+
+/* Worker lifetime for a walltime (seconds): retire with a margin of
+ * max(60 s, 10%) (a quarter for walltimes under 4 minutes) and a stagger so
+ * the workers of many jobs do not leave at once. 0 walltime: 0, 0. */
+void tide__slurm_lifetime(double walltime, double *lifetime, double *stagger);
+
+/* "D-HH:MM:SS" (or "HH:MM:SS") for seconds, rounded up, into buf. */
+void tide__slurm_format_walltime(double seconds, char *buf, size_t len);
+
+/* The job script for job (malloc'd text). */
+char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job);
+
+/* The SLURM state names of squeue (%T) as a job state. */
+tide_job_state tide__slurm_state(const char *name);
+
+/* Create the backend; takes ownership of o's contents on success (o is
+ * zeroed). The ops table is static. */
+int tide__slurm_backend_create(tide__slurm_opts *o, const tide_backend_ops **ops, void **self,
+                               tide_error *err);
+
+#endif

@@ -1,0 +1,146 @@
+/* Private state of the Cluster core, shared by the files of src/cluster and
+ * the Adaptive controller (src/adaptive/controller.c). Loop thread only. */
+#ifndef TIDE_CLUSTER_CLUSTER_INT_H
+#define TIDE_CLUSTER_CLUSTER_INT_H
+
+#include <stdbool.h>
+#include <uthash.h>
+#include <uv.h>
+
+#include "adaptive/recommend.h"
+#include "cluster/cluster.h"
+#include "common/config.h"
+
+typedef struct tide__adaptive tide__adaptive;
+typedef struct tide__api tide__api;
+typedef struct tide__http tide__http;
+
+/* A job's life in the core. */
+typedef enum tide__job_phase {
+  TIDE__JOB_SUBMITTING = 0, /* handed to scale_up, not accepted yet */
+  TIDE__JOB_PENDING,        /* accepted by the resource manager, no worker yet */
+  TIDE__JOB_RUNNING,        /* a worker arrived */
+  TIDE__JOB_STOPPING,       /* scale_down called */
+} tide__job_phase;
+const char *tide__job_phase_name(tide__job_phase p);
+
+typedef struct tide__cworker {
+  char *name;
+  struct tide__cjob *job;
+  int index;
+  bool arrived;      /* connected to the scheduler now */
+  bool ever_arrived;
+  bool retiring;     /* chosen and being retired by us */
+  bool retired;      /* removed from the scheduler as expected */
+  double died_at;    /* monotonic time of an unexpected removal, 0 = none */
+  UT_hash_handle hh; /* by name in tide_cluster.workers */
+} tide__cworker;
+
+typedef struct tide__cjob {
+  tide_job pub;             /* what backends see */
+  char *name;
+  tide__cworker *w;         /* array of P */
+  const char **wnames;      /* pub.workers */
+  tide__job_phase phase;
+  double created;
+  bool replace;             /* replace it when it is gone (it died) */
+  struct tide__cjob *prev, *next; /* utlist, oldest first */
+  UT_hash_handle hh;        /* by name */
+} tide__cjob;
+
+/* One retirement started by the cluster (adaptive down, scale, API). */
+typedef struct tide__cretire {
+  tide_cluster *c;
+  tide__retire_fn cb;       /* may be NULL */
+  void *arg;
+  bool internal;            /* counted in c->retiring */
+} tide__cretire;
+
+struct tide_cluster {
+  uv_loop_t *loop;
+  bool own_loop;
+  tide_config cfg;
+  tide_cluster_opts opts;   /* strings below are copies */
+  char *name, *host, *scheduler_file;
+  tide__sched *sched;
+  tide__api *api;
+  tide__http *http;
+  char *dashboard;          /* "http://127.0.0.1:P" or NULL */
+
+  const tide_backend_ops *ops;
+  void *self;
+
+  tide__cjob *jobs;         /* list, oldest first */
+  tide__cjob *jobs_by_name; /* hash */
+  tide__cworker *workers;   /* hash by worker name */
+  unsigned long next_job;
+
+  tide__backoff backoff;
+  tide__cluster_metrics m;
+  int retiring;             /* internal retirements in flight */
+  int wanted;               /* size asked by scale(), kept when not adapting; -1 none */
+
+  tide__adaptive *adaptive; /* the controller (created on first adapt) */
+
+  uv_timer_t house;         /* replacement checks, backend poll */
+  double last_poll;
+  uv_signal_t sigint, sigterm;
+  uv_async_t stop_async;
+  uv_timer_t shutdown_timer;
+  int shutdown_phase;       /* 0 running, 1 retiring, 2 stopping jobs, 3 closing */
+  bool closed;
+  int run_rc;
+  double kill_grace;        /* seconds between SIGTERM and SIGKILL (backends) */
+};
+
+/* tide_cluster_create with an already loaded configuration. */
+int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *cfg,
+                             const tide_backend_ops *ops, void *self, tide_cluster **out,
+                             tide_error *err);
+
+/* Worker names in the plan / requested / observed (§6). */
+int tide__cluster_nplan(const tide_cluster *c);
+int tide__cluster_pending_jobs(const tide_cluster *c);
+int tide__cluster_processes(const tide_cluster *c);
+/* Planned workers that have not arrived, oldest job first; *out malloc'd,
+ * names borrowed. */
+size_t tide__cluster_not_arrived(tide_cluster *c, tide__rec_member **out);
+/* Scale the plan to n (whole jobs) without touching the controller: up
+ * submits new jobs, down retires and stops whole jobs (not-arrived first). */
+int tide__cluster_scale_to(tide_cluster *c, int n, tide_error *err);
+/* Retire these workers, then stop the jobs whose every worker is gone or
+ * was never there. internal: counted in c->retiring (blocks adaptive down
+ * steps until it ends). */
+int tide__cluster_retire_names(tide_cluster *c, char *const *names, size_t n, bool internal,
+                               tide__retire_fn cb, void *arg, tide_error *err);
+/* Scheduler events about workers (jobs.c). */
+void tide__cluster_worker_event(tide_cluster *c, tide__sched_event ev, const char *name,
+                                bool expected);
+/* Replacement of dead workers and refill of a fixed-size plan (jobs.c). */
+void tide__cluster_maintain(tide_cluster *c);
+void tide__cluster_stop_all_jobs(tide_cluster *c);
+void tide__cluster_free_jobs(tide_cluster *c);
+/* Group key function for worker_key ("none" -> NULL, "job", "host"). */
+tide__group_key_fn tide__cluster_key_fn(const char *worker_key);
+/* Append a line to the cluster's log (and stderr). */
+#define tide__clog(level, ...) tide__log(level, "cluster", __VA_ARGS__)
+
+/* The controller (src/adaptive/controller.c). */
+tide__adaptive *tide__adaptive_create(tide_cluster *c);
+void tide__adaptive_destroy(tide__adaptive *a); /* after close + loop run */
+void tide__adaptive_close(tide__adaptive *a);   /* stop and close handles */
+bool tide__adaptive_running(const tide__adaptive *a);
+/* A scheduler event (new work wakes it, §5 reactive scale-up). */
+void tide__adaptive_on_event(tide__adaptive *a, int ev);
+json_t *tide__adaptive_json(tide__adaptive *a);
+void tide__adaptive_note_error(tide__adaptive *a, const char *what);
+/* Default max_pending for a later adapt(). */
+void tide__adaptive_set_max_pending(tide__adaptive *a, int n);
+/* Last clipped target, -1 none. */
+int tide__adaptive_last_target(const tide__adaptive *a);
+
+/* Scheduler file (SPEC.md): write at start, remove at exit. */
+int tide__cluster_write_scheduler_file(tide_cluster *c, tide_error *err);
+void tide__cluster_remove_scheduler_file(tide_cluster *c);
+
+#endif

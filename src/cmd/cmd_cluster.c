@@ -1,0 +1,307 @@
+/* `tide cluster`: a scheduler, its HTTP API, a cluster manager with a
+ * backend and (with --adapt or any adaptive flag) the Adaptive controller,
+ * in one process on one loop until SIGINT/SIGTERM (SPEC.md). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/backend.h"
+#include "cluster/cluster_int.h"
+#include "cmd/cmd.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/parse.h"
+
+static const char usage_text[] =
+    "usage: tide cluster [--backend local|command|slurm] [--name tide] [--workers N]\n"
+    "                    [--adapt] [--minimum N] [--maximum N|inf] [--interval D]\n"
+    "                    [--wait-count N] [--target-duration D] [--worker-key none|job|host]\n"
+    "                    [--max-pending N] [--processes P] [--nthreads T] [--memory-limit SIZE]\n"
+    "                    [--lifetime D] [--lifetime-stagger D] [--scheduler-file F]\n"
+    "                    [--host H] [--port P] [--dashboard-port P] [--config F]\n"
+    "                    [--log-level L] [--backoff D,D,...] [--pause-after N]\n"
+    "                    [--kill-grace D] [backend flags]\n";
+
+typedef struct cargs {
+  const char *backend;
+  tide_cluster_opts o;
+  tide_adapt_opts a;
+  bool adapt;
+  const char *config, *log_level;
+  double backoff[TIDE__BACKOFF_MAX_STEPS];
+  int nbackoff;
+  double kill_grace;
+  const char **bkeys, **bvals;
+  size_t nb;
+} cargs;
+
+static void help(void)
+{
+  fputs(usage_text, stdout);
+  printf("\nbackends:\n");
+  for (size_t i = 0; tide__backend_at(i); i++) {
+    const tide__backend_def *d = tide__backend_at(i);
+    printf("  %-8s %s", d->name, d->help ? d->help : "");
+    for (size_t k = 0; d->flags && d->flags[k]; k++)
+      printf("%s--%s", k ? ", " : " [", d->flags[k]);
+    printf("%s\n", d->flags && d->flags[0] ? "]" : "");
+  }
+}
+
+static int bad(const char *flag, const tide_error *e)
+{
+  return tide__cmd_fail(2, "--%s: %s", flag, e->text);
+}
+
+static int count_flag(const char *flag, const char *v, bool inf, double *out)
+{
+  tide_error e;
+  if (tide__parse_count(v, inf, out, &e) < 0)
+    return bad(flag, &e);
+  return 0;
+}
+
+static int int_flag(const char *flag, const char *v, int lo, int *out)
+{
+  double d;
+  if (count_flag(flag, v, false, &d))
+    return 2;
+  if (d < lo || d > 1e6)
+    return tide__cmd_fail(2, "--%s: expected an integer >= %d, got \"%s\"", flag, lo, v);
+  *out = (int)d;
+  return 0;
+}
+
+static int dur_flag(const char *flag, const char *v, bool positive, double *out)
+{
+  tide_error e;
+  if (tide__parse_duration(v, false, out, &e) < 0)
+    return bad(flag, &e);
+  if (positive && !(*out > 0))
+    return tide__cmd_fail(2, "--%s: must be greater than 0, got \"%s\"", flag, v);
+  return 0;
+}
+
+static int port_flag(const char *flag, const char *v, int *out)
+{
+  double d;
+  if (count_flag(flag, v, false, &d))
+    return 2;
+  if (d > 65535)
+    return tide__cmd_fail(2, "--%s: not a port: \"%s\"", flag, v);
+  *out = (int)d;
+  return 0;
+}
+
+static int backoff_flag(const char *v, cargs *a)
+{
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", v);
+  a->nbackoff = 0;
+  for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    if (a->nbackoff == TIDE__BACKOFF_MAX_STEPS)
+      return tide__cmd_fail(2, "--backoff: at most %d delays", TIDE__BACKOFF_MAX_STEPS);
+    if (dur_flag("backoff", t, true, &a->backoff[a->nbackoff++]))
+      return 2;
+  }
+  if (!a->nbackoff)
+    return tide__cmd_fail(2, "--backoff: expected delays like 1s,5s,30s,60s");
+  return 0;
+}
+
+/* One flag with its value (v may be NULL for booleans). Returns 0, or an
+ * exit status after printing. */
+static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const char *v)
+{
+  tide_error e;
+  double d;
+#define F(s) (strcmp(f, s) == 0)
+  if (F("backend")) a->backend = v;
+  else if (F("name")) {
+    if (!*v || strchr(v, ' ') || strchr(v, '/'))
+      return tide__cmd_fail(2, "--name: expected a plain name, got \"%s\"", v);
+    a->o.name = v;
+  } else if (F("workers")) return int_flag(f, v, 0, &a->o.workers);
+  else if (F("minimum")) {
+    a->adapt = true;
+    a->a.set |= TIDE_ADAPT_MINIMUM;
+    return count_flag(f, v, false, &a->a.minimum);
+  } else if (F("maximum")) {
+    a->adapt = true;
+    a->a.set |= TIDE_ADAPT_MAXIMUM;
+    return count_flag(f, v, true, &a->a.maximum);
+  } else if (F("interval")) {
+    a->adapt = true;
+    a->a.set |= TIDE_ADAPT_INTERVAL;
+    return dur_flag(f, v, true, &a->a.interval);
+  } else if (F("wait-count")) {
+    a->adapt = true;
+    a->a.set |= TIDE_ADAPT_WAIT_COUNT;
+    return int_flag(f, v, 1, &a->a.wait_count);
+  } else if (F("target-duration")) {
+    a->adapt = true;
+    a->a.set |= TIDE_ADAPT_TARGET_DURATION;
+    return dur_flag(f, v, true, &a->a.target_duration);
+  } else if (F("worker-key")) {
+    if (strcmp(v, "none") && strcmp(v, "job") && strcmp(v, "host"))
+      return tide__cmd_fail(2, "--worker-key: unknown key \"%s\" (none, job or host)", v);
+    a->adapt = true;
+    a->a.set |= TIDE_ADAPT_WORKER_KEY;
+    a->a.worker_key = v;
+  } else if (F("max-pending")) {
+    a->a.set |= TIDE_ADAPT_MAX_PENDING;
+    return int_flag(f, v, 0, &a->a.max_pending);
+  } else if (F("processes")) return int_flag(f, v, 1, &a->o.processes);
+  else if (F("nthreads")) return int_flag(f, v, 1, &a->o.nthreads);
+  else if (F("memory-limit")) {
+    if (tide__parse_size(v, &a->o.memory_limit, &e) < 0)
+      return bad(f, &e);
+  } else if (F("lifetime")) return dur_flag(f, v, true, &a->o.lifetime);
+  else if (F("lifetime-stagger")) return dur_flag(f, v, false, &a->o.lifetime_stagger);
+  else if (F("scheduler-file")) a->o.scheduler_file = v;
+  else if (F("host")) a->o.host = v;
+  else if (F("port")) return port_flag(f, v, &a->o.port);
+  else if (F("dashboard-port")) return port_flag(f, v, &a->o.dashboard_port);
+  else if (F("config")) a->config = v;
+  else if (F("log-level")) a->log_level = v;
+  else if (F("backoff")) return backoff_flag(v, a);
+  else if (F("pause-after")) return int_flag(f, v, 1, &a->o.pause_after);
+  else if (F("kill-grace")) return dur_flag(f, v, true, &a->kill_grace);
+  else if (tide__backend_has_flag(def, f)) {
+    a->bkeys[a->nb] = f;
+    a->bvals[a->nb++] = v;
+  } else
+    return tide__cmd_fail(2, "unknown flag \"--%s\" for tide cluster --backend %s (see --help)", f,
+                          def ? def->name : "?");
+  (void)d;
+#undef F
+  return 0;
+}
+
+static int parse(int argc, char **argv, cargs *a, char **fbuf)
+{
+  /* first pass: the backend decides which extra flags exist */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
+      a->backend = argv[i + 1];
+    else if (strncmp(argv[i], "--backend=", 10) == 0)
+      a->backend = argv[i] + 10;
+  }
+  const tide__backend_def *def = tide__backend_find(a->backend);
+  if (!def)
+    return tide__cmd_fail(2, "--backend: unknown backend \"%s\" (see tide cluster --help)",
+                          a->backend);
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      help();
+      return -1;
+    }
+    if (strncmp(arg, "--", 2) != 0 || !arg[2])
+      return tide__cmd_fail(2, "unexpected argument \"%s\" (see tide cluster --help)", arg);
+    const char *f = arg + 2;
+    const char *v = NULL;
+    const char *eq = strchr(f, '=');
+    char *name = eq ? strndup(f, (size_t)(eq - f)) : strdup(f);
+    fbuf[i] = name;
+    if (eq)
+      v = eq + 1;
+    if (strcmp(name, "adapt") == 0) {
+      if (v)
+        return tide__cmd_fail(2, "--adapt takes no value");
+      a->adapt = true;
+      continue;
+    }
+    if (!v && def->switches) { /* backend flags without a value (backend.h) */
+      bool sw = false;
+      for (size_t k = 0; def->switches[k]; k++)
+        sw = sw || strcmp(def->switches[k], name) == 0;
+      if (sw) {
+        a->bkeys[a->nb] = name;
+        a->bvals[a->nb++] = "1";
+        continue;
+      }
+    }
+    if (!v) {
+      if (i + 1 >= argc)
+        return tide__cmd_fail(2, "--%s needs a value", name);
+      v = argv[++i];
+    }
+    int rc = one_flag(a, def, name, v);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int tide__cmd_cluster(int argc, char **argv)
+{
+  cargs a;
+  memset(&a, 0, sizeof a);
+  a.backend = "local";
+  a.o.port = 8786;
+  a.o.dashboard_port = 8787;
+  a.kill_grace = 2.0;
+  a.bkeys = calloc((size_t)argc + 1, sizeof *a.bkeys);
+  a.bvals = calloc((size_t)argc + 1, sizeof *a.bvals);
+  char **fbuf = calloc((size_t)argc + 1, sizeof *fbuf);
+  tide_cluster *c = NULL;
+  void *self = NULL;
+  const tide_backend_ops *ops = NULL;
+  int status = parse(argc, argv, &a, fbuf);
+  if (status)
+    goto out;
+  if ((status = tide__cmd_log_level("cluster", a.log_level)) != 0)
+    goto out;
+
+  tide_config cfg;
+  tide_error err = {{0}};
+  int rc = tide__config_load(&cfg, a.config, NULL, &err);
+  if (rc < 0) {
+    status = tide__cmd_fail(2, "%s", err.text);
+    goto out;
+  }
+  a.o.backoff = a.nbackoff ? a.backoff : NULL;
+  a.o.nbackoff = a.nbackoff;
+  tide__backend_args ba = {.cfg = &cfg, .opts = &a.o, .keys = a.bkeys, .values = a.bvals,
+                           .n = a.nb, .tide_path = "/proc/self/exe",
+                           .kill_grace = a.kill_grace};
+  const tide__backend_def *def = tide__backend_find(a.backend);
+  rc = def->create(&ba, &ops, &self, &err);
+  if (rc < 0) {
+    status = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);
+    goto out;
+  }
+  rc = tide__cluster_create_cfg(&a.o, &cfg, ops, self, &c, &err);
+  if (rc < 0) {
+    if (ops->destroy)
+      ops->destroy(self);
+    status = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text[0] ? err.text : tide_strerror(rc));
+    goto out;
+  }
+  c->kill_grace = a.kill_grace;
+  if (a.adapt) {
+    rc = tide_cluster_adapt(c, &a.a, &err);
+    if (rc < 0) {
+      status = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);
+      tide_cluster_destroy(c);
+      c = NULL;
+      goto out;
+    }
+  } else if (a.a.set & TIDE_ADAPT_MAX_PENDING) {
+    tide__adaptive_set_max_pending(c->adaptive, a.a.max_pending); /* for a later adapt */
+  }
+  char repr[512];
+  tide_cluster_repr(c, repr, sizeof repr);
+  tide__log(TIDE_LOG_INFO, "cluster", "%s", repr);
+  status = tide_cluster_run(c) == 0 ? 0 : 1;
+  tide_cluster_destroy(c);
+out:
+  for (int i = 0; i < argc; i++)
+    free(fbuf[i]);
+  free(fbuf);
+  free(a.bkeys);
+  free(a.bvals);
+  return status < 0 ? 0 : status;
+}

@@ -1,0 +1,199 @@
+/* `tide scheduler`: run a scheduler with its HTTP API until SIGINT/SIGTERM. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cmd/cmd.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "http/api.h"
+#include "scheduler/scheduler.h"
+
+static const char usage_text[] =
+    "usage: tide scheduler [--host 127.0.0.1] [--port 8786] [--dashboard-port 8787]\n"
+    "                      [--scheduler-file F] [--config F] [--log-level L]\n"
+    "  --dashboard-port -1 serves no HTTP API; port 0 picks a free port.\n";
+
+enum { O_HOST = 256, O_PORT, O_DASH, O_FILE, O_CONFIG, O_LOG, O_HELP };
+
+static const struct option options[] = {
+  {"host", required_argument, NULL, O_HOST},
+  {"port", required_argument, NULL, O_PORT},
+  {"dashboard-port", required_argument, NULL, O_DASH},
+  {"scheduler-file", required_argument, NULL, O_FILE},
+  {"config", required_argument, NULL, O_CONFIG},
+  {"log-level", required_argument, NULL, O_LOG},
+  {"help", no_argument, NULL, O_HELP},
+  {NULL, 0, NULL, 0},
+};
+
+typedef struct args {
+  const char *host, *file, *config, *log_level;
+  int port, dash_port;
+} args;
+
+typedef struct runner {
+  uv_loop_t loop;
+  tide__sched *sched;
+  tide__api *api;
+  tide__http *http;
+  uv_signal_t sigint, sigterm;
+  const char *file;
+  bool stopping;
+} runner;
+
+static int port_flag(const char *flag, const char *v, bool allow_off, int *out)
+{
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (*end || end == v || n > 65535 || n < (allow_off ? -1 : 0))
+    return tide__cmd_fail(2, "--%s: expected a port from 0 to 65535%s, got \"%s\"", flag,
+                          allow_off ? " (or -1: none)" : "", v);
+  *out = (int)n;
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, args *a)
+{
+  int c, rc;
+  a->host = "127.0.0.1";
+  a->port = 8786;
+  a->dash_port = 8787;
+  opterr = 0;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    switch (c) {
+    case O_HOST: a->host = optarg; break;
+    case O_PORT:
+      if ((rc = port_flag("port", optarg, false, &a->port)))
+        return rc;
+      break;
+    case O_DASH:
+      if ((rc = port_flag("dashboard-port", optarg, true, &a->dash_port)))
+        return rc;
+      break;
+    case O_FILE: a->file = optarg; break;
+    case O_CONFIG: a->config = optarg; break;
+    case O_LOG: a->log_level = optarg; break;
+    case 'h':
+    case O_HELP: fputs(usage_text, stdout); return -1;
+    case ':': return tide__cmd_fail(2, "scheduler: %s needs a value", argv[optind - 1]);
+    default:
+      return tide__cmd_fail(2, "scheduler: unknown flag \"%s\" (see 'tide scheduler --help')",
+                            argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return tide__cmd_fail(2, "scheduler: unexpected argument \"%s\"", argv[optind]);
+  return 0;
+}
+
+static void api_bridge(void *arg, const char *method, const char *path, const char *body,
+                       size_t len, tide__api_reply_fn reply, void *rctx)
+{
+  tide__api_dispatch(arg, method, path, body, len, reply, rctx);
+}
+
+static void stop(runner *r)
+{
+  if (r->stopping)
+    return;
+  r->stopping = true;
+  tide__info("sched", "shutting down");
+  tide__schedfile_remove(r->file);
+  if (r->http) {
+    tide__http_stop(r->http);
+    r->http = NULL;
+  }
+  tide__sched_close(r->sched, true);
+  uv_close((uv_handle_t *)&r->sigint, NULL);
+  uv_close((uv_handle_t *)&r->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+  stop(h->data);
+}
+
+static int serve(runner *r, const args *a, tide_config *cfg)
+{
+  tide_error err = {{0}};
+  int rc = tide__sched_create(&r->loop, cfg, &r->sched, &err);
+  if (rc < 0)
+    return tide__cmd_fail(1, "%s", err.text);
+  rc = tide__sched_listen(r->sched, a->host, a->port, &err);
+  if (rc < 0) {
+    if (rc == UV_EADDRINUSE)
+      return tide__cmd_fail(1, "port %d is in use", a->port);
+    return tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text[0] ? err.text : uv_strerror(rc));
+  }
+  if (a->dash_port >= 0) {
+    if ((rc = tide__api_create(r->sched, &r->api)) < 0)
+      return tide__cmd_fail(1, "cannot create the HTTP API: %s", tide_strerror(rc));
+    tide__api_set_cluster(r->api, NULL);
+    tide__sched_set_api(r->sched, api_bridge, r->api);
+    rc = tide__http_start(r->api, &r->loop, a->host, a->dash_port, &r->http, &err);
+    if (rc < 0) {
+      if (rc == UV_EADDRINUSE || rc == -98)
+        return tide__cmd_fail(1, "port %d is in use", a->dash_port);
+      return tide__cmd_fail(1, "%s", err.text[0] ? err.text : tide_strerror(rc));
+    }
+    char *url = tide__xasprintf("http://%s:%d", a->host, tide__http_port(r->http));
+    tide__sched_set_dashboard(r->sched, url);
+    tide__info("sched", "dashboard at %s", url);
+    free(url);
+  }
+  if (a->file) {
+    const char *dash = NULL;
+    char *url = NULL;
+    if (r->http)
+      dash = url = tide__xasprintf("http://%s:%d", a->host, tide__http_port(r->http));
+    rc = tide__schedfile_write(a->file, tide__sched_address(r->sched), dash ? dash : "",
+                               tide__sched_id(r->sched), &err);
+    free(url);
+    if (rc < 0)
+      return tide__cmd_fail(1, "%s", err.text);
+    r->file = a->file;
+  }
+  uv_signal_init(&r->loop, &r->sigint);
+  uv_signal_init(&r->loop, &r->sigterm);
+  r->sigint.data = r->sigterm.data = r;
+  uv_signal_start(&r->sigint, on_signal, SIGINT);
+  uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+  uv_run(&r->loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
+int tide__cmd_scheduler(int argc, char **argv)
+{
+  args a = {0};
+  int rc = parse_args(argc, argv, &a);
+  if (rc != 0)
+    return rc < 0 ? 0 : rc;
+  if ((rc = tide__cmd_log_level("scheduler", a.log_level)) != 0)
+    return rc;
+  tide_config cfg;
+  tide_error err = {{0}};
+  if (tide__config_load(&cfg, a.config, NULL, &err) != 0)
+    return tide__cmd_fail(2, "%s", err.text);
+  signal(SIGPIPE, SIG_IGN);
+  runner r = {0};
+  uv_loop_init(&r.loop);
+  int status = serve(&r, &a, &cfg);
+  if (status != 0) {
+    if (r.http)
+      tide__http_stop(r.http);
+    if (r.sched)
+      tide__sched_close(r.sched, false);
+  }
+  /* let every handle finish closing before freeing */
+  uv_run(&r.loop, UV_RUN_DEFAULT);
+  tide__sched_destroy(r.sched);
+  tide__api_destroy(r.api);
+  uv_loop_close(&r.loop);
+  return status;
+}

@@ -1,0 +1,382 @@
+/* Configuration: built-in defaults, a YAML file, TIDE_SECTION__KEY variables. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "common/config.h"
+#include "common/parse.h"
+
+extern char **environ;
+
+typedef enum kind {
+  K_DURATION,  /* double seconds, >= 0 */
+  K_POSDUR,    /* double seconds, > 0 */
+  K_COUNT,     /* double, non-negative integer */
+  K_COUNT_INF, /* double, non-negative integer or inf */
+  K_INT,       /* int >= min */
+  K_SIZE_D,    /* double bytes (a rate) */
+  K_SIZE,      /* int64_t bytes */
+  K_NUMBER,    /* double > 0, or inf */
+  K_FRACTION,  /* double in [0, 1] */
+  K_STRING,    /* char[size] */
+  K_WALLTIME,  /* duration or [D-]HH:MM:SS */
+} kind;
+
+typedef struct key {
+  const char *name;
+  kind kind;
+  size_t off;
+  size_t size; /* K_STRING buffer size */
+  int min;     /* K_INT */
+} key;
+
+#define F(field) offsetof(tide_config, field)
+static const key keys[] = {
+  {"adaptive.interval", K_POSDUR, F(adaptive.interval), 0, 0},
+  {"adaptive.minimum", K_COUNT, F(adaptive.minimum), 0, 0},
+  {"adaptive.maximum", K_COUNT_INF, F(adaptive.maximum), 0, 0},
+  {"adaptive.wait-count", K_INT, F(adaptive.wait_count), 0, 1},
+  {"adaptive.target-duration", K_POSDUR, F(adaptive.target_duration), 0, 0},
+  {"scheduler.unknown-task-duration", K_DURATION, F(scheduler.unknown_task_duration), 0, 0},
+  {"scheduler.bandwidth", K_SIZE_D, F(scheduler.bandwidth), 0, 0},
+  {"scheduler.worker-saturation", K_NUMBER, F(scheduler.worker_saturation), 0, 0},
+  {"scheduler.allowed-failures", K_INT, F(scheduler.allowed_failures), 0, 0},
+  {"scheduler.retire-timeout", K_DURATION, F(scheduler.retire_timeout), 0, 0},
+  {"scheduler.heartbeat-timeout", K_POSDUR, F(scheduler.heartbeat_timeout), 0, 0},
+  {"worker.memory.target", K_FRACTION, F(worker.memory_target), 0, 0},
+  {"worker.memory.pause", K_FRACTION, F(worker.memory_pause), 0, 0},
+  {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},
+  {"slurm.partition", K_STRING, F(slurm.partition), sizeof ((tide_config *)0)->slurm.partition, 0},
+  {"slurm.account", K_STRING, F(slurm.account), sizeof ((tide_config *)0)->slurm.account, 0},
+  {"slurm.walltime", K_WALLTIME, F(slurm.walltime), 0, 0},
+  {"slurm.cores", K_INT, F(slurm.cores), 0, 1},
+  {"slurm.memory", K_SIZE, F(slurm.memory), 0, 0},
+  {"slurm.log-directory", K_STRING, F(slurm.log_directory),
+   sizeof ((tide_config *)0)->slurm.log_directory, 0},
+  {"slurm.max-pending", K_INT, F(slurm.max_pending), 0, 1},
+};
+#undef F
+
+void tide__config_defaults(tide_config *cfg)
+{
+  memset(cfg, 0, sizeof *cfg);
+  cfg->adaptive.interval = 1;
+  cfg->adaptive.minimum = 0;
+  cfg->adaptive.maximum = INFINITY;
+  cfg->adaptive.wait_count = 3;
+  cfg->adaptive.target_duration = 5;
+  cfg->scheduler.unknown_task_duration = 0.5;
+  cfg->scheduler.bandwidth = 100e6;
+  cfg->scheduler.worker_saturation = 1.1;
+  cfg->scheduler.allowed_failures = 3;
+  cfg->scheduler.retire_timeout = 60;
+  cfg->scheduler.heartbeat_timeout = 10;
+  cfg->worker.memory_target = 0.6;
+  cfg->worker.memory_pause = 0.8;
+  cfg->worker.heartbeat_interval = 0.5;
+  cfg->slurm.walltime = 3600;
+  cfg->slurm.cores = 1;
+  cfg->slurm.memory = 0;
+  cfg->slurm.max_pending = 8;
+}
+
+/* "[D-]HH:MM:SS", "MM:SS" (SLURM's --time), or a duration. */
+static int parse_walltime(const char *s, double *out, tide_error *err)
+{
+  if (!strchr(s, ':'))
+    return tide__parse_duration(s, false, out, err);
+  long days = 0, f[3];
+  int n = 0;
+  const char *p = s;
+  char *e;
+  const char *dash = strchr(s, '-');
+  if (dash) {
+    errno = 0;
+    days = strtol(s, &e, 10);
+    if (e != dash || days < 0 || errno)
+      goto bad;
+    p = dash + 1;
+  }
+  while (n < 3) {
+    if (!isdigit((unsigned char)*p))
+      goto bad;
+    f[n++] = strtol(p, &e, 10);
+    if (*e == '\0')
+      break;
+    if (*e != ':')
+      goto bad;
+    p = e + 1;
+  }
+  if (*e != '\0' || n < 2)
+    goto bad;
+  double secs = n == 3 ? f[0] * 3600.0 + f[1] * 60.0 + f[2] : f[0] * 60.0 + f[1];
+  *out = days * 86400.0 + secs;
+  return 0;
+bad:
+  return tide_errprintf(err, TIDE_EUSAGE, "bad walltime \"%s\" (use 1h, 90m or HH:MM:SS)", s);
+}
+
+static int parse_value(const key *k, void *field, const char *v, tide_error *err)
+{
+  double d;
+  int64_t i64;
+  int r;
+
+  switch (k->kind) {
+  case K_DURATION:
+  case K_POSDUR:
+    r = tide__parse_duration(v, false, &d, err);
+    if (r == 0 && k->kind == K_POSDUR && d <= 0)
+      r = tide_errprintf(err, TIDE_EUSAGE, "must be a positive duration, got \"%s\"", v);
+    if (r == 0)
+      *(double *)field = d;
+    return r;
+  case K_COUNT:
+  case K_COUNT_INF:
+    r = tide__parse_count(v, k->kind == K_COUNT_INF, &d, err);
+    if (r == 0)
+      *(double *)field = d;
+    return r;
+  case K_INT:
+    r = tide__parse_count(v, false, &d, err);
+    if (r == 0 && (d < k->min || d > INT_MAX))
+      r = tide_errprintf(err, TIDE_EUSAGE, "must be an integer >= %d, got \"%s\"", k->min, v);
+    if (r == 0)
+      *(int *)field = (int)d;
+    return r;
+  case K_SIZE_D:
+  case K_SIZE:
+    r = tide__parse_size(v, &i64, err);
+    if (r == 0 && k->kind == K_SIZE_D && i64 <= 0)
+      r = tide_errprintf(err, TIDE_EUSAGE, "must be positive, got \"%s\"", v);
+    if (r == 0 && k->kind == K_SIZE_D)
+      *(double *)field = (double)i64;
+    else if (r == 0)
+      *(int64_t *)field = i64;
+    return r;
+  case K_NUMBER:
+    if (tide__parse_count(v, true, &d, NULL) == 0 && isinf(d)) {
+      *(double *)field = d;
+      return 0;
+    }
+    r = tide__parse_number(v, &d, err);
+    if (r == 0 && d <= 0)
+      r = tide_errprintf(err, TIDE_EUSAGE, "must be positive, got \"%s\"", v);
+    if (r == 0)
+      *(double *)field = d;
+    return r;
+  case K_FRACTION:
+    r = tide__parse_number(v, &d, err);
+    if (r == 0 && (d < 0 || d > 1))
+      r = tide_errprintf(err, TIDE_EUSAGE, "must be a fraction between 0 and 1, got \"%s\"", v);
+    if (r == 0)
+      *(double *)field = d;
+    return r;
+  case K_STRING:
+    if (strlen(v) >= k->size)
+      return tide_errprintf(err, TIDE_EUSAGE, "value too long (%zu characters at most)",
+                            k->size - 1);
+    snprintf((char *)field, k->size, "%s", v);
+    return 0;
+  case K_WALLTIME:
+    r = parse_walltime(v, &d, err);
+    if (r == 0)
+      *(double *)field = d;
+    return r;
+  }
+  return TIDE_ECONFIG;
+}
+
+int tide__config_set(tide_config *cfg, const char *name, const char *value, tide_error *err)
+{
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (strcmp(keys[i].name, name) != 0)
+      continue;
+    tide_error e;
+    tide_config tmp = *cfg; /* a failed call changes nothing */
+    if (parse_value(&keys[i], (char *)&tmp + keys[i].off, value ? value : "", &e) < 0)
+      return tide_errprintf(err, TIDE_ECONFIG, "%s: %s", name, e.text);
+    *cfg = tmp;
+    return 0;
+  }
+  return tide_errprintf(err, TIDE_ECONFIG, "unknown config key \"%s\"", name);
+}
+
+/* --- YAML file ------------------------------------------------------------ */
+
+static int walk(tide_config *cfg, yaml_document_t *doc, yaml_node_t *node, char *path,
+                size_t plen, const char *file, tide_error *err)
+{
+  if (node->type != YAML_MAPPING_NODE)
+    return tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s%sexpected a mapping of keys", file,
+                          node->start_mark.line + 1, plen ? path : "", plen ? ": " : "");
+  for (yaml_node_pair_t *pr = node->data.mapping.pairs.start; pr < node->data.mapping.pairs.top;
+       pr++) {
+    yaml_node_t *k = yaml_document_get_node(doc, pr->key);
+    yaml_node_t *v = yaml_document_get_node(doc, pr->value);
+    size_t line = k->start_mark.line + 1;
+    if (k->type != YAML_SCALAR_NODE)
+      return tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: a key must be a plain name", file, line);
+    const char *ks = (const char *)k->data.scalar.value;
+    size_t n = strlen(ks);
+    if (plen + 1 + n + 1 > 256)
+      return tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: key too long", file, line);
+    char *save = path + plen;
+    size_t nlen = plen;
+    if (plen)
+      path[nlen++] = '.';
+    memcpy(path + nlen, ks, n + 1);
+    nlen += n;
+    int r;
+    tide_error e;
+    if (v->type == YAML_MAPPING_NODE) {
+      r = walk(cfg, doc, v, path, nlen, file, err);
+    } else if (v->type == YAML_SCALAR_NODE) {
+      r = tide__config_set(cfg, path, (const char *)v->data.scalar.value, &e);
+      if (r < 0)
+        r = tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s", file, line, e.text);
+    } else {
+      r = tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s: a list is not allowed here", file, line,
+                         path);
+    }
+    *save = '\0';
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}
+
+static int load_file(tide_config *cfg, const char *file, bool must_exist, tide_error *err)
+{
+  FILE *fp = fopen(file, "rb");
+  if (!fp) {
+    if (errno == ENOENT && !must_exist)
+      return 0;
+    return tide_errprintf(err, TIDE_ECONFIG, "cannot read config %s: %s", file, strerror(errno));
+  }
+  yaml_parser_t parser;
+  yaml_document_t doc;
+  int r = 0;
+  yaml_parser_initialize(&parser);
+  yaml_parser_set_input_file(&parser, fp);
+  if (!yaml_parser_load(&parser, &doc)) {
+    r = tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: YAML syntax error: %s", file,
+                       parser.problem_mark.line + 1,
+                       parser.problem ? parser.problem : "cannot parse");
+  } else {
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    bool empty = !root || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0);
+    if (!empty) {
+      char path[256] = "";
+      tide_config tmp = *cfg;
+      r = walk(&tmp, &doc, root, path, 0, file, err);
+      if (r == 0)
+        *cfg = tmp;
+    }
+    yaml_document_delete(&doc);
+  }
+  yaml_parser_delete(&parser);
+  fclose(fp);
+  return r;
+}
+
+/* --- environment ---------------------------------------------------------- */
+
+static const char *env_get(char **envp, const char *name)
+{
+  size_t n = strlen(name);
+  for (char **e = envp; e && *e; e++)
+    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+      return *e + n + 1;
+  return NULL;
+}
+
+/* TIDE_WORKER__MEMORY__TARGET -> worker.memory.target; 0 if the variable is
+ * not a config override (no "__"). */
+static int env_key(const char *var, size_t len, char *out, size_t outlen)
+{
+  if (len <= 5 || strncmp(var, "TIDE_", 5) != 0)
+    return 0;
+  var += 5;
+  len -= 5;
+  if (!memmem(var, len, "__", 2))
+    return 0;
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (o + 2 >= outlen)
+      return -1;
+    if (var[i] == '_' && i + 1 < len && var[i + 1] == '_') {
+      out[o++] = '.';
+      i++;
+    } else if (var[i] == '_') {
+      out[o++] = '-';
+    } else {
+      out[o++] = (char)tolower((unsigned char)var[i]);
+    }
+  }
+  out[o] = '\0';
+  return 1;
+}
+
+static int load_env(tide_config *cfg, char **envp, tide_error *err)
+{
+  for (char **e = envp; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    if (!eq)
+      continue;
+    char name[256];
+    size_t len = (size_t)(eq - *e);
+    int k = env_key(*e, len, name, sizeof name);
+    if (k == 0)
+      continue;
+    tide_error e2;
+    if (k < 0 || tide__config_set(cfg, name, eq + 1, &e2) < 0)
+      return tide_errprintf(err, TIDE_ECONFIG, "environment variable %.*s: %s", (int)len, *e,
+                            k < 0 ? "name too long" : e2.text);
+  }
+  return 0;
+}
+
+int tide__config_load(tide_config *cfg, const char *path, char **envp, tide_error *err)
+{
+  tide_config tmp;
+  char buf[4096];
+  int r;
+
+  if (!envp)
+    envp = environ;
+  tide__config_defaults(&tmp);
+  if (!path)
+    path = env_get(envp, "TIDE_CONFIG");
+  if (path && *path) {
+    r = load_file(&tmp, path, true, err);
+  } else {
+    const char *home = env_get(envp, "HOME");
+    r = 0;
+    bool found = false;
+    if (home && *home) {
+      snprintf(buf, sizeof buf, "%s/.config/tide/tide.yaml", home);
+      FILE *fp = fopen(buf, "rb");
+      if (fp) {
+        fclose(fp);
+        found = true;
+        r = load_file(&tmp, buf, true, err);
+      }
+    }
+    if (!found)
+      r = load_file(&tmp, "/etc/tide/tide.yaml", false, err);
+  }
+  if (r < 0)
+    return r;
+  r = load_env(&tmp, envp, err);
+  if (r < 0)
+    return r;
+  *cfg = tmp;
+  return 0;
+}

@@ -1,0 +1,85 @@
+/* Internals of net/: the connection struct and the transport table shared
+ * by conn.c (framing, batching), server.c and connect.c. */
+#ifndef TIDE_NET_CONN_INT_H
+#define TIDE_NET_CONN_INT_H
+
+#include <stdint.h>
+
+#include "net/conn.h"
+#include "proto/frame.h"
+#include "proto/msg.h"
+
+/* One frame being written: header bytes, and the batch buffer it owns. */
+typedef struct tide__wreq {
+  uv_write_t req;
+  tide__conn *conn;
+  char hdr[16];
+  char *body;   /* malloc'd; recycled as the conn's spare buffer */
+  size_t cap;
+  size_t nbytes;
+  struct tide__wreq *next;
+} tide__wreq;
+
+/* The byte stream under a connection (tcp now, tls later). Every member is
+ * required and non-blocking; they run on the loop thread. */
+typedef struct tide__transport {
+  const char *scheme;
+  /* Start delivering received bytes to the conn (via the framer). */
+  int (*read_start)(tide__conn *c);
+  void (*read_stop)(tide__conn *c);
+  /* Queue bufs; the transport calls back with the wreq when written. */
+  int (*write)(tide__conn *c, tide__wreq *w, const uv_buf_t *bufs, unsigned n);
+  /* Finish pending writes, half-close, then close (calls the hard close). */
+  int (*shutdown)(tide__conn *c);
+  /* Close the stream handle now; its close callback counts down handles. */
+  void (*close)(tide__conn *c);
+} tide__transport;
+
+/* An outgoing connection being set up. */
+typedef struct tide__connecting {
+  uv_getaddrinfo_t gai;
+  uv_connect_t creq;
+  tide__connect_fn cb;
+  void *arg;
+  bool silent; /* failed synchronously: the callback must not run */
+  bool sync;   /* inside tide__conn_connect */
+  int port;
+} tide__connecting;
+
+struct tide__conn {
+  uv_tcp_t tcp;
+  uv_prepare_t prep;   /* flushes the batch once per loop iteration */
+  uv_timer_t timer;    /* bounds a graceful close */
+  uv_shutdown_t shut;
+  uv_loop_t *loop;
+  const tide__transport *tp;
+  const tide__conn_ops *ops;
+  void *arg;
+  tide__connecting *connecting; /* non-NULL until connected */
+  tide__framer fr;
+  msgpack_zone zone;
+  size_t zone_chunk;
+  tide__batch batch;
+  tide__wreq *free_reqs;
+  char *spare;         /* a send buffer ready for the next batch */
+  size_t spare_cap;
+  size_t inflight;     /* bytes handed to the transport, not yet written */
+  uint64_t frames_sent, frames_received, msgs_received;
+  int status;
+  int handles_open;
+  bool ready, closing, handles_closing, prep_active;
+  char peer[80];
+};
+
+/* A conn with its handles initialised (not connected). */
+tide__conn *tide__conn_new(uv_loop_t *loop);
+/* Socket options and peer name once connected/accepted. */
+void tide__conn_setup(tide__conn *c);
+/* Begin reading. */
+int tide__conn_start(tide__conn *c);
+/* Close at once with status (no flush). */
+void tide__conn_abort(tide__conn *c, int status);
+/* Set ops and arg (NULL ops: ignore messages). */
+void tide__conn_set_ops(tide__conn *c, const tide__conn_ops *ops, void *arg);
+
+#endif

@@ -1,0 +1,346 @@
+/* Client requests besides update-graph: gather (proxied as get-data to
+ * holder workers), published datasets, the "api" op; and the client op table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "scheduler/internal.h"
+
+/* ---- gather ---- */
+
+static void gather_finish(tide__sched *s, sgather *g)
+{
+  HASH_DEL(s->gathers, g);
+  sclient *c = tide__client_find(s, g->client_id);
+  if (c && c->conn) {
+    if (g->error) {
+      tide__reply_err(s, c->conn, g->req_id, "%s", g->error);
+    } else {
+      msgpack_packer *pk = tide__sched_send(s, c->conn, TIDE_OP_REPLY, 3);
+      if (pk) {
+        tide__pk_kint(pk, "id", g->req_id);
+        tide__pk_kbool(pk, "ok", true);
+        tide__pk_str(pk, "data");
+        msgpack_pack_map(pk, (uint32_t)g->nitems);
+        for (size_t i = 0; i < g->nitems; i++) {
+          tide__pk_str(pk, g->items[i].key);
+          tide__pk_bin(pk, g->items[i].bin, g->items[i].len);
+        }
+        tide__sched_sent(s, c->conn);
+      }
+    }
+  }
+  for (size_t i = 0; i < g->nitems; i++) {
+    free(g->items[i].key);
+    free(g->items[i].bin);
+  }
+  free(g->items);
+  free(g->pending);
+  free(g->error);
+  free(g);
+}
+
+static void gather_fail(sgather *g, const char *msg)
+{
+  if (!g->error)
+    g->error = tide__xstrdup(msg);
+}
+
+static void gather_drop_pending(sgather *g, sworker *w)
+{
+  for (size_t i = 0; i < g->npending; i++)
+    if (g->pending[i] == w) {
+      g->pending[i] = g->pending[--g->npending];
+      return;
+    }
+}
+
+static void gather(tide__sched *s, sclient *c, const msgpack_object *msg)
+{
+  int64_t id = 0;
+  tide__mp_int(msg, "id", &id);
+  const msgpack_object_array *keys = tide__mp_array(msg, "keys");
+  uint32_t n = keys ? keys->size : 0;
+  stask **ts = tide__xcalloc(n + 1, sizeof *ts);
+  for (uint32_t i = 0; i < n; i++) {
+    const msgpack_object *k = &keys->ptr[i];
+    stask *t = k->type == MSGPACK_OBJECT_STR ? tide__task_find(s, k->via.str.ptr, k->via.str.size)
+                                             : NULL;
+    if (!t || t->state != TIDE_TS_MEMORY || t->nholders == 0) {
+      if (t && t->state == TIDE_TS_ERRED && t->err)
+        tide__reply_err(s, c->conn, id, "%s", t->err->msg);
+      else if (k->type == MSGPACK_OBJECT_STR)
+        tide__reply_err(s, c->conn, id, "key \"%.*s\" is not in memory", (int)k->via.str.size,
+                        k->via.str.ptr);
+      else
+        tide__reply_err(s, c->conn, id, "gather: keys must be strings");
+      free(ts);
+      return;
+    }
+    ts[i] = t;
+  }
+  sgather *g = tide__xcalloc(1, sizeof *g);
+  g->id = s->next_gather_id++;
+  g->client_id = c->id;
+  g->req_id = id;
+  g->pending = tide__xcalloc(n + 1, sizeof *g->pending);
+  HASH_ADD(hh, s->gathers, id, sizeof g->id, g);
+  /* one get-data per holder: the first holder of each key (least loaded
+   * choice is not worth it for results) */
+  uint64_t ep = ++s->epoch;
+  for (uint32_t i = 0; i < n; i++) {
+    sworker *w = ts[i]->holders[0].w;
+    if (w->scratch_epoch == ep)
+      continue;
+    w->scratch_epoch = ep;
+    uint32_t cnt = 0;
+    for (uint32_t j = i; j < n; j++)
+      if (ts[j]->holders[0].w == w)
+        cnt++;
+    msgpack_packer *pk = tide__sched_send(s, w->conn, TIDE_OP_GET_DATA, 2);
+    if (!pk)
+      continue;
+    tide__pk_kint(pk, "id", g->id);
+    tide__pk_str(pk, "keys");
+    msgpack_pack_array(pk, cnt);
+    for (uint32_t j = i; j < n; j++)
+      if (ts[j]->holders[0].w == w)
+        tide__pk_str(pk, ts[j]->key);
+    tide__sched_sent(s, w->conn);
+    g->pending[g->npending++] = w;
+  }
+  free(ts);
+  if (g->npending == 0)
+    gather_finish(s, g);
+}
+
+void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg)
+{
+  int64_t id = 0;
+  if (!tide__mp_int(msg, "id", &id))
+    return;
+  sgather *g;
+  HASH_FIND(hh, s->gathers, &id, sizeof id, g);
+  if (!g)
+    return;
+  gather_drop_pending(g, w);
+  const msgpack_object_map *data = tide__mp_map(msg, "data");
+  for (uint32_t i = 0; data && i < data->size; i++) {
+    const msgpack_object *k = &data->ptr[i].key, *v = &data->ptr[i].val;
+    if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_BIN)
+      continue;
+    if (g->nitems == g->capitems) {
+      g->capitems = g->capitems ? g->capitems * 2 : 8;
+      g->items = tide__xrealloc(g->items, g->capitems * sizeof *g->items);
+    }
+    sgather_item *it = &g->items[g->nitems++];
+    it->key = tide__xstrndup(k->via.str.ptr, k->via.str.size);
+    it->len = v->via.bin.size;
+    it->bin = tide__xmalloc(it->len + 1);
+    memcpy(it->bin, v->via.bin.ptr, it->len);
+  }
+  const msgpack_object_array *missing = tide__mp_array(msg, "missing");
+  if (missing && missing->size > 0 && missing->ptr[0].type == MSGPACK_OBJECT_STR) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "key \"%.*s\" is missing on worker %s",
+             (int)missing->ptr[0].via.str.size, missing->ptr[0].via.str.ptr, w->name);
+    gather_fail(g, buf);
+  }
+  if (g->npending == 0)
+    gather_finish(s, g);
+}
+
+void tide__gather_worker_gone(tide__sched *s, sworker *w)
+{
+  sgather *g, *tmp;
+  HASH_ITER(hh, s->gathers, g, tmp) {
+    size_t before = g->npending;
+    gather_drop_pending(g, w);
+    if (g->npending != before) {
+      char buf[512];
+      snprintf(buf, sizeof buf, "worker %s holding the data went away", w->name);
+      gather_fail(g, buf);
+      if (g->npending == 0)
+        gather_finish(s, g);
+    }
+  }
+}
+
+/* ---- datasets ---- */
+
+static void publish(tide__sched *s, sclient *c, const msgpack_object *msg, int64_t id)
+{
+  char *name = tide__mp_strdup(msg, "name");
+  const msgpack_object_map *keys = tide__mp_map(msg, "keys");
+  sdataset *d = NULL;
+  if (!name || !keys) {
+    tide__reply_err(s, c->conn, id, "publish needs a name and keys");
+    goto out;
+  }
+  HASH_FIND_STR(s->datasets, name, d);
+  if (d) {
+    tide__reply_err(s, c->conn, id, "dataset \"%s\" already exists", name);
+    goto out;
+  }
+  for (uint32_t i = 0; i < keys->size; i++) {
+    const msgpack_object *v = &keys->ptr[i].val;
+    if (keys->ptr[i].key.type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR ||
+        !tide__task_find(s, v->via.str.ptr, v->via.str.size)) {
+      tide__reply_err(s, c->conn, id, "publish \"%s\": unknown key", name);
+      goto out;
+    }
+  }
+  d = tide__xcalloc(1, sizeof *d);
+  d->name = name;
+  name = NULL;
+  d->n = keys->size;
+  d->outnames = tide__xcalloc(d->n + 1, sizeof *d->outnames);
+  d->tasks = tide__xcalloc(d->n + 1, sizeof *d->tasks);
+  for (uint32_t i = 0; i < keys->size; i++) {
+    const msgpack_object *k = &keys->ptr[i].key, *v = &keys->ptr[i].val;
+    d->outnames[i] = tide__xstrndup(k->via.str.ptr, k->via.str.size);
+    d->tasks[i] = tide__task_find(s, v->via.str.ptr, v->via.str.size);
+    tide__task_want(s, d->tasks[i], 1);
+  }
+  HASH_ADD_KEYPTR(hh, s->datasets, d->name, strlen(d->name), d);
+  tide__info("sched", "published dataset %s (%zu keys)", d->name, d->n);
+  tide__reply_ok(s, c->conn, id);
+out:
+  free(name);
+}
+
+static void unpublish(tide__sched *s, sclient *c, const msgpack_object *msg, int64_t id)
+{
+  char *name = tide__mp_strdup(msg, "name");
+  sdataset *d = NULL;
+  if (name)
+    HASH_FIND_STR(s->datasets, name, d);
+  if (!d) {
+    tide__reply_err(s, c->conn, id, "unknown dataset \"%s\"", name ? name : "");
+    free(name);
+    return;
+  }
+  HASH_DEL(s->datasets, d);
+  tide__reply_ok(s, c->conn, id);
+  for (size_t i = 0; i < d->n; i++) {
+    tide__task_want(s, d->tasks[i], -1);
+    free(d->outnames[i]);
+  }
+  free(d->outnames);
+  free(d->tasks);
+  free(d->name);
+  free(d);
+  free(name);
+}
+
+static void get_dataset(tide__sched *s, sclient *c, const msgpack_object *msg, int64_t id)
+{
+  char *name = tide__mp_strdup(msg, "name");
+  sdataset *d = NULL;
+  if (name)
+    HASH_FIND_STR(s->datasets, name, d);
+  if (!d) {
+    tide__reply_err(s, c->conn, id, "unknown dataset \"%s\"", name ? name : "");
+  } else {
+    msgpack_packer *pk = tide__sched_send(s, c->conn, TIDE_OP_REPLY, 3);
+    if (pk) {
+      tide__pk_kint(pk, "id", id);
+      tide__pk_kbool(pk, "ok", true);
+      tide__pk_str(pk, "keys");
+      msgpack_pack_map(pk, (uint32_t)d->n);
+      for (size_t i = 0; i < d->n; i++) {
+        tide__pk_str(pk, d->outnames[i]);
+        tide__pk_str(pk, d->tasks[i]->key);
+      }
+      tide__sched_sent(s, c->conn);
+    }
+  }
+  free(name);
+}
+
+static void list_datasets(tide__sched *s, sclient *c, int64_t id)
+{
+  msgpack_packer *pk = tide__sched_send(s, c->conn, TIDE_OP_REPLY, 3);
+  if (!pk)
+    return;
+  tide__pk_kint(pk, "id", id);
+  tide__pk_kbool(pk, "ok", true);
+  tide__pk_str(pk, "names");
+  msgpack_pack_array(pk, HASH_COUNT(s->datasets));
+  for (sdataset *d = s->datasets; d; d = d->hh.next)
+    tide__pk_str(pk, d->name);
+  tide__sched_sent(s, c->conn);
+}
+
+/* ---- api ---- */
+
+typedef struct api_ctx {
+  tide__sched *s;
+  uint64_t client_id;
+  int64_t id;
+} api_ctx;
+
+static void api_reply(void *rctx, int status, json_t *body)
+{
+  api_ctx *a = rctx;
+  sclient *c = tide__client_find(a->s, a->client_id);
+  if (c && c->conn) {
+    char *txt = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    msgpack_packer *pk = tide__sched_send(a->s, c->conn, TIDE_OP_REPLY, 4);
+    if (pk) {
+      tide__pk_kint(pk, "id", a->id);
+      tide__pk_kbool(pk, "ok", true);
+      tide__pk_kint(pk, "status", status);
+      tide__pk_kstr(pk, "body", txt ? txt : "null");
+      tide__sched_sent(a->s, c->conn);
+    }
+    free(txt);
+  }
+  json_decref(body);
+  free(a);
+}
+
+static void api(tide__sched *s, sclient *c, const msgpack_object *msg, int64_t id)
+{
+  const char *m = "GET", *p = "/", *b = "";
+  size_t ml = 3, pl = 1, bl = 0;
+  tide__mp_str(msg, "method", &m, &ml);
+  tide__mp_str(msg, "path", &p, &pl);
+  tide__mp_str(msg, "body", &b, &bl);
+  api_ctx *a = tide__xmalloc(sizeof *a);
+  *a = (api_ctx){s, c->id, id};
+  if (!s->api_fn) {
+    api_reply(a, 503, json_pack("{s:s}", "error", "no API on this scheduler"));
+    return;
+  }
+  char *method = tide__xstrndup(m, ml), *path = tide__xstrndup(p, pl);
+  char *body = tide__xstrndup(b, bl);
+  s->api_fn(s->api_arg, method, path, body, bl, api_reply, a);
+  free(method);
+  free(path);
+  free(body);
+}
+
+/* ---- the client op table ---- */
+
+void tide__client_msg(tide__sched *s, sclient *c, const msgpack_object *msg)
+{
+  int64_t id = 0;
+  tide__mp_int(msg, "id", &id);
+  switch (tide__mp_op(msg)) {
+  case TIDE_OP_UPDATE_GRAPH: tide__client_update_graph(s, c, msg); break;
+  case TIDE_OP_GATHER: gather(s, c, msg); break;
+  case TIDE_OP_RELEASE_KEYS: tide__client_release_keys(s, c, msg); break;
+  case TIDE_OP_PUBLISH: publish(s, c, msg, id); break;
+  case TIDE_OP_UNPUBLISH: unpublish(s, c, msg, id); break;
+  case TIDE_OP_GET_DATASET: get_dataset(s, c, msg, id); break;
+  case TIDE_OP_LIST_DATASETS: list_datasets(s, c, id); break;
+  case TIDE_OP_API: api(s, c, msg, id); break;
+  case TIDE_OP_HEARTBEAT: break;
+  default:
+    if (tide__mp_get(msg, "id"))
+      tide__reply_err(s, c->conn, id, "unknown op");
+    break;
+  }
+}

@@ -1,0 +1,328 @@
+/* Scheduler internals shared by the files of src/scheduler: the task, worker,
+ * client and prefix structs, and the functions one concern offers another. */
+#ifndef TIDE_SCHEDULER_INTERNAL_H
+#define TIDE_SCHEDULER_INTERNAL_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "proto/msg.h"
+#include "scheduler/scheduler.h"
+
+typedef struct sworker sworker;
+typedef struct stask stask;
+typedef struct sclient sclient;
+typedef struct sprefix sprefix;
+typedef struct sretire sretire;
+
+/* An interned string (fn names, worker addresses in the task stream). */
+typedef struct sintern {
+  UT_hash_handle hh;
+  char s[];
+} sintern;
+
+/* A task prefix: the §2 duration learning unit. */
+struct sprefix {
+  UT_hash_handle hh;
+  double avg;      /* duration_average; < 0 when none (never seen or dropped) */
+  double max_exec; /* longest running reported since the average dropped */
+  uint64_t count;  /* completed samples */
+  uint32_t nstates[TIDE_TS__COUNT];
+  char name[];
+};
+
+/* One edge of the graph: the other task and our index in its array. */
+typedef struct tedge {
+  stask *t;
+  uint32_t pos;
+} tedge;
+
+/* A worker holding a task's result, and the task's index in its has[]. */
+typedef struct tholder {
+  sworker *w;
+  uint32_t idx;
+} tholder;
+
+/* Why a task erred (rare: kept apart to keep stask small). */
+typedef struct terror {
+  char *msg;
+  char *task; /* the key that erred first */
+} terror;
+
+enum {
+  TF_DONE_ONCE = 1, /* reached memory at least once (recompute counting) */
+  TF_IN_LIST = 2,   /* linked in the queue or a worker's processing list */
+  TF_SCRATCH = 4,
+};
+
+/* A task. One allocation holds the struct, deps[], the key and the args. */
+struct stask {
+  UT_hash_handle hh;
+  const char *key;   /* points into the allocation */
+  const char *fn;    /* interned */
+  sprefix *pfx;
+  const char *args;  /* msgpack array, points into the allocation */
+  tedge *dependents; /* malloc'd, grows */
+  tholder *holders;  /* malloc'd */
+  sworker *proc;     /* processing on */
+  stask *prev, *next;/* scheduler queue or worker processing list */
+  terror *err;
+  int64_t nbytes;
+  uint32_t args_len;
+  uint32_t ndeps, ndependents, capdependents;
+  uint32_t nwaiting; /* deps not in memory */
+  uint32_t nwaiters; /* dependents in a pending state */
+  float occ;         /* occupancy contribution while processing */
+  uint16_t nwants;   /* clients and datasets wanting the result */
+  uint8_t state, failures, nholders, capholders, flags;
+  tedge deps[];
+};
+
+/* Sending: an injectable layer so unit tests run without sockets. */
+typedef struct tide__sched_tx {
+  msgpack_packer *(*begin)(void *conn, tide__op op, uint32_t nfields);
+  void (*end)(void *conn);
+  void (*close)(void *conn, const char *reason);
+} tide__sched_tx;
+
+/* What a connection is to the scheduler: set by its hello. obj is the
+ * sworker or sclient, NULL once that was removed. */
+typedef enum { SC_NEW = 0, SC_WORKER, SC_CLIENT } sconn_role;
+typedef struct sconn {
+  tide__sched *s;
+  void *conn;
+  sconn_role role;
+  void *obj;
+} sconn;
+
+/* A connected worker. */
+struct sworker {
+  UT_hash_handle hh;      /* by address */
+  UT_hash_handle hh_name; /* by name */
+  void *conn;
+  sconn *link;
+  char *address, *name, *host, *job;
+  char **functions;
+  size_t nfunctions;
+  int nthreads, limit, nprocessing;
+  int64_t memory_limit, nbytes, rss, executed;
+  double occupancy, connected_at, last_seen, retire_requested_at, replicas_sent_at;
+  tide__wstatus status;
+  stask *proc_head, *proc_tail;
+  stask **has;
+  uint32_t nhas, caphas;
+  sworker *room_prev, *room_next;
+  bool in_room, removed;
+  sretire *retire;         /* the retirement it belongs to, if any */
+  int64_t scratch_bytes;   /* placement scratch */
+  uint64_t scratch_epoch;
+};
+
+/* A client's interest in a task: want (keeps it alive) and/or watch
+ * (progress key-done). */
+typedef struct swant {
+  UT_hash_handle hh; /* keyed by the task pointer */
+  stask *t;
+  bool want, watch;
+} swant;
+
+struct sclient {
+  sclient *next;
+  void *conn;
+  sconn *link;
+  uint64_t id;
+  bool progress;
+  char *name;
+  swant *wants;
+};
+
+typedef struct sdataset {
+  UT_hash_handle hh;
+  char *name;
+  size_t n;
+  char **outnames;
+  stask **tasks;
+} sdataset;
+
+/* A gather in progress: one get-data per holder worker. */
+typedef struct sgather_item {
+  char *key;
+  char *bin;
+  size_t len;
+} sgather_item;
+
+typedef struct sgather {
+  UT_hash_handle hh; /* by id */
+  int64_t id;        /* id used towards workers */
+  uint64_t client_id;
+  int64_t req_id;    /* the client's request id */
+  sworker **pending; /* workers that owe an answer */
+  size_t npending;
+  sgather_item *items;
+  size_t nitems, capitems;
+  char *error;
+} sgather;
+
+typedef struct sstream {
+  char *key;
+  sprefix *pfx;
+  const char *worker; /* interned address */
+  int thread;
+  double start, stop;
+} sstream;
+
+enum { TIDE__STREAM_RING = 4096, TIDE__MAX_OBSERVERS = 8 };
+
+struct tide__sched {
+  uv_loop_t *loop;
+  tide_config cfg;
+  const tide__sched_tx *tx;
+  void *server; /* tide__server */
+  char address[256];
+  char id[64];
+  char *dashboard;
+  double started;
+  bool closing;
+
+  stask *tasks;   /* by key */
+  sprefix *prefixes;
+  sintern *interned;
+  uint64_t counts[TIDE_TS__COUNT];
+  size_t nprocessing;
+
+  stask *q_head, *q_tail; /* ready tasks not sent (queued / no-worker) */
+  size_t nqueued;
+
+  sworker *workers;         /* by address */
+  sworker *workers_by_name;
+  size_t nworkers, nrunning;
+  sworker *room_head, *room_tail; /* running workers below their limit */
+  double total_occupancy;
+  uint64_t epoch;
+  struct sfunc { UT_hash_handle hh; int n; char name[]; } *functions;
+
+  sclient *clients;
+  uint64_t next_client_id;
+  sdataset *datasets;
+  sgather *gathers;
+  int64_t next_gather_id;
+  sretire *retires;
+
+  tide__sched_counters counters;
+  sstream stream[TIDE__STREAM_RING];
+  uint64_t nstream;
+
+  struct { tide__sched_event_fn fn; void *arg; } observers[TIDE__MAX_OBSERVERS];
+  int nobservers;
+  bool new_work_pending;
+  uv_timer_t *new_work_timer; /* malloc'd: freed by their close callbacks */
+  uv_timer_t *heartbeat_timer;
+
+  tide__api_fn api_fn;
+  void *api_arg;
+
+  tide__worker_view *views;
+  size_t capviews;
+  tide__worker_view one_view;
+  void *logs; /* pending worker_logs requests */
+  stask **work; /* scratch stack */
+  size_t nwork, capwork;
+};
+
+/* sched.c */
+void tide__sched_set_tx(tide__sched *s, const tide__sched_tx *tx);
+void tide__sched_emit(tide__sched *s, tide__sched_event ev, const char *name, bool expected);
+void tide__sched_new_work(tide__sched *s);
+const char *tide__sched_intern(tide__sched *s, const char *str, size_t len);
+msgpack_packer *tide__sched_send(tide__sched *s, void *conn, tide__op op, uint32_t nfields);
+void tide__sched_sent(tide__sched *s, void *conn);
+
+void tide__sched_worker_msg(tide__sched *s, sworker *w, const msgpack_object *msg);
+
+/* durations.c (§2) */
+sprefix *tide__prefix_get(tide__sched *s, const char *name, size_t len);
+double tide__prefix_expected(const tide__sched *s, const sprefix *p);
+void tide__prefix_sample(sprefix *p, double d);
+void tide__prefix_running(sprefix *p, double elapsed);
+
+/* tasks.c */
+/* Create a task (not yet transitioned); deps must exist. NULL on duplicate. */
+stask *tide__task_new(tide__sched *s, const char *key, size_t keylen, const char *fn, size_t fnlen,
+                      const char *prefix, size_t prefixlen, const char *args, size_t args_len,
+                      stask *const *deps, uint32_t ndeps);
+stask *tide__task_find(tide__sched *s, const char *key, size_t len);
+/* Move a new or released task into the graph: waiting/ready/erred. */
+void tide__task_activate(tide__sched *s, stask *t);
+void tide__task_set_state(tide__sched *s, stask *t, tide__tstate st);
+void tide__task_finished(tide__sched *s, sworker *w, stask *t, int64_t nbytes, double start,
+                         double stop, int thread);
+void tide__task_erred(tide__sched *s, sworker *w, stask *t, const char *msg, double start,
+                      double stop, int thread);
+void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *origin);
+void tide__task_want(tide__sched *s, stask *t, int delta);
+void tide__task_maybe_release(tide__sched *s, stask *t);
+/* A task whose result is gone (no holder left): recompute or release. */
+void tide__task_lost(tide__sched *s, stask *t);
+/* Take a processing task back from its worker (not resent). */
+void tide__task_unprocess(tide__sched *s, stask *t);
+/* Recount nwaiting and make the task ready if all deps are in memory. */
+void tide__task_rewait(tide__sched *s, stask *t);
+bool tide__task_needed(const stask *t);
+
+/* placement.c */
+void tide__room_update(tide__sched *s, sworker *w);
+void tide__task_ready(tide__sched *s, stask *t);
+void tide__queue_remove(tide__sched *s, stask *t);
+void tide__queue_drain(tide__sched *s);
+void tide__queue_relabel(tide__sched *s);
+sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ);
+void tide__send_compute(tide__sched *s, sworker *w, stask *t);
+void tide__proc_add(tide__sched *s, sworker *w, stask *t, double occ);
+void tide__proc_remove(tide__sched *s, stask *t);
+int tide__worker_limit(const tide__sched *s, int nthreads);
+
+/* workers.c */
+sworker *tide__worker_add(tide__sched *s, void *conn, const char *name, const char *address,
+                          const char *host, const char *job, int nthreads, int64_t memory_limit,
+                          char **functions, size_t nfunctions, tide_error *err);
+void tide__worker_remove(tide__sched *s, sworker *w, bool expected, const char *reason);
+sworker *tide__worker_find(tide__sched *s, const char *name_or_address);
+void tide__holder_add(tide__sched *s, stask *t, sworker *w);
+void tide__holder_remove(tide__sched *s, stask *t, sworker *w);
+void tide__worker_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg);
+void tide__worker_missing_data(tide__sched *s, sworker *w, const char *key, size_t klen,
+                               const char *dep, size_t dlen, const char *addr, size_t alen);
+void tide__worker_set_status(tide__sched *s, sworker *w, tide__wstatus st);
+void tide__send_free_keys(tide__sched *s, sworker *w, stask *t);
+void tide__heartbeat_check(tide__sched *s, double now);
+
+/* retire.c */
+void tide__retire_check(tide__sched *s, sworker *w);
+void tide__retire_add_keys(tide__sched *s, sworker *w, const msgpack_object *msg);
+void tide__retire_worker_gone(tide__sched *s, sworker *w, bool expected);
+void tide__retire_destroy_all(tide__sched *s);
+
+/* clients.c */
+void tide__client_msg(tide__sched *s, sclient *c, const msgpack_object *msg);
+void tide__client_gone(tide__sched *s, sclient *c);
+void tide__client_key_done(tide__sched *s, stask *t);
+void tide__client_forget(tide__sched *s, stask *t);
+void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg);
+void tide__gather_worker_gone(tide__sched *s, sworker *w);
+void tide__clients_destroy(tide__sched *s);
+sclient *tide__client_find(tide__sched *s, uint64_t id);
+void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object *msg);
+void tide__client_release_keys(tide__sched *s, sclient *c, const msgpack_object *msg);
+void tide__reply_ok(tide__sched *s, void *conn, int64_t id);
+void tide__reply_err(tide__sched *s, void *conn, int64_t id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* views.c */
+void tide__stream_add(tide__sched *s, stask *t, sworker *w, int thread, double start, double stop);
+void tide__stream_free(tide__sched *s);
+void tide__logs_reply(tide__sched *s, sworker *w, const msgpack_object *msg);
+void tide__logs_destroy(tide__sched *s);
+
+#endif

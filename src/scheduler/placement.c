@@ -1,0 +1,265 @@
+/* Placement: which worker runs a ready task (most input bytes held, then
+ * least occupancy, then fewest processing), the scheduler queue of ready
+ * tasks beyond worker-saturation, and sending compute-task. */
+#include <limits.h>
+#include <math.h>
+
+#include "common/log.h"
+#include "scheduler/internal.h"
+
+/* Fallback scan length over the room list for tasks without input data:
+ * bounded so placement stays O(1) with thousands of workers. */
+enum { ROOM_SCAN = 32 };
+
+int tide__worker_limit(const tide__sched *s, int nthreads)
+{
+  double sat = s->cfg.scheduler.worker_saturation;
+  if (!isfinite(sat) || sat <= 0)
+    return INT_MAX;
+  double l = ceil(sat * (nthreads > 0 ? nthreads : 1) - 1e-9);
+  if (l < 1)
+    l = 1;
+  return l > INT_MAX ? INT_MAX : (int)l;
+}
+
+/* Keep w in the room list iff it is running and below its limit. */
+void tide__room_update(tide__sched *s, sworker *w)
+{
+  bool want = !w->removed && w->status == TIDE_W_RUNNING && w->nprocessing < w->limit;
+  if (want == w->in_room)
+    return;
+  if (want) {
+    w->room_prev = s->room_tail;
+    w->room_next = NULL;
+    if (s->room_tail)
+      s->room_tail->room_next = w;
+    else
+      s->room_head = w;
+    s->room_tail = w;
+  } else {
+    if (w->room_prev)
+      w->room_prev->room_next = w->room_next;
+    else
+      s->room_head = w->room_next;
+    if (w->room_next)
+      w->room_next->room_prev = w->room_prev;
+    else
+      s->room_tail = w->room_prev;
+    w->room_prev = w->room_next = NULL;
+  }
+  w->in_room = want;
+}
+
+static bool better(const sworker *a, int64_t abytes, const sworker *b, int64_t bbytes)
+{
+  if (!b)
+    return true;
+  if (abytes != bbytes)
+    return abytes > bbytes;
+  if (a->occupancy != b->occupancy)
+    return a->occupancy < b->occupancy;
+  return a->nprocessing < b->nprocessing;
+}
+
+/* The worker for a ready task among those with room, and the occupancy the
+ * task adds there (expected duration + bytes to fetch / bandwidth). */
+sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
+{
+  if (!s->room_head)
+    return NULL;
+  uint64_t ep = ++s->epoch;
+  int64_t total = 0;
+  sworker *best = NULL;
+  int64_t best_bytes = -1;
+  for (uint32_t i = 0; i < t->ndeps; i++) {
+    stask *d = t->deps[i].t;
+    total += d->nbytes;
+    for (uint32_t j = 0; j < d->nholders; j++) {
+      sworker *w = d->holders[j].w;
+      if (w->scratch_epoch != ep) {
+        w->scratch_epoch = ep;
+        w->scratch_bytes = 0;
+      }
+      w->scratch_bytes += d->nbytes > 0 ? d->nbytes : 1;
+    }
+  }
+  for (uint32_t i = 0; i < t->ndeps; i++) {
+    stask *d = t->deps[i].t;
+    for (uint32_t j = 0; j < d->nholders; j++) {
+      sworker *w = d->holders[j].w;
+      if (w->in_room && better(w, w->scratch_bytes, best, best_bytes)) {
+        best = w;
+        best_bytes = w->scratch_bytes;
+      }
+    }
+  }
+  if (!best) {
+    int n = 0;
+    for (sworker *w = s->room_head; w && n < ROOM_SCAN; w = w->room_next, n++)
+      if (better(w, 0, best, 0))
+        best = w;
+    best_bytes = 0;
+  }
+  int64_t fetch = total;
+  if (best->scratch_epoch == ep) {
+    /* scratch counts 1 byte for empty results: recount exactly */
+    fetch = 0;
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+      stask *d = t->deps[i].t;
+      bool held = false;
+      for (uint32_t j = 0; j < d->nholders && !held; j++)
+        held = d->holders[j].w == best;
+      if (!held)
+        fetch += d->nbytes;
+    }
+  }
+  double bw = s->cfg.scheduler.bandwidth > 0 ? s->cfg.scheduler.bandwidth : 100e6;
+  *occ = tide__prefix_expected(s, t->pfx) + (double)fetch / bw;
+  return best;
+}
+
+void tide__proc_add(tide__sched *s, sworker *w, stask *t, double occ)
+{
+  t->proc = w;
+  t->occ = (float)occ;
+  t->prev = w->proc_tail;
+  t->next = NULL;
+  if (w->proc_tail)
+    w->proc_tail->next = t;
+  else
+    w->proc_head = t;
+  w->proc_tail = t;
+  t->flags |= TF_IN_LIST;
+  w->nprocessing++;
+  w->occupancy += occ;
+  s->total_occupancy += occ;
+  tide__room_update(s, w);
+}
+
+void tide__proc_remove(tide__sched *s, stask *t)
+{
+  sworker *w = t->proc;
+  if (!w)
+    return;
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    w->proc_head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  else
+    w->proc_tail = t->prev;
+  t->prev = t->next = NULL;
+  t->flags &= ~TF_IN_LIST;
+  t->proc = NULL;
+  w->nprocessing--;
+  w->occupancy -= t->occ;
+  s->total_occupancy -= t->occ;
+  if (w->nprocessing == 0 || w->occupancy < 0)
+    w->occupancy = 0;
+  if (s->total_occupancy < 1e-9)
+    s->total_occupancy = 0;
+  tide__room_update(s, w);
+}
+
+void tide__send_compute(tide__sched *s, sworker *w, stask *t)
+{
+  msgpack_packer *pk = tide__sched_send(s, w->conn, TIDE_OP_COMPUTE_TASK, 5);
+  if (!pk)
+    return;
+  tide__pk_kstr(pk, "key", t->key);
+  tide__pk_kstr(pk, "fn", t->fn);
+  tide__pk_str(pk, "args");
+  if (t->args_len)
+    pk->callback(pk->data, t->args, t->args_len);
+  else
+    msgpack_pack_array(pk, 0);
+  tide__pk_kstr(pk, "prefix", t->pfx->name);
+  tide__pk_str(pk, "deps");
+  msgpack_pack_map(pk, t->ndeps);
+  for (uint32_t i = 0; i < t->ndeps; i++) {
+    stask *d = t->deps[i].t;
+    tide__pk_str(pk, d->key);
+    msgpack_pack_map(pk, 2);
+    tide__pk_kint(pk, "nbytes", d->nbytes);
+    tide__pk_str(pk, "who_has");
+    msgpack_pack_array(pk, d->nholders);
+    for (uint32_t j = 0; j < d->nholders; j++)
+      tide__pk_str(pk, d->holders[j].w->address);
+  }
+  tide__sched_sent(s, w->conn);
+}
+
+static void queue_push(tide__sched *s, stask *t)
+{
+  t->proc = NULL;
+  t->prev = s->q_tail;
+  t->next = NULL;
+  if (s->q_tail)
+    s->q_tail->next = t;
+  else
+    s->q_head = t;
+  s->q_tail = t;
+  t->flags |= TF_IN_LIST;
+  s->nqueued++;
+}
+
+void tide__queue_remove(tide__sched *s, stask *t)
+{
+  if (!(t->flags & TF_IN_LIST) || t->proc)
+    return;
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    s->q_head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  else
+    s->q_tail = t->prev;
+  t->prev = t->next = NULL;
+  t->flags &= ~TF_IN_LIST;
+  s->nqueued--;
+}
+
+static void place(tide__sched *s, stask *t, sworker *w, double occ)
+{
+  tide__proc_add(s, w, t, occ);
+  tide__task_set_state(s, t, TIDE_TS_PROCESSING);
+  tide__send_compute(s, w, t);
+}
+
+/* A task whose deps are all in memory: send it or queue it. */
+void tide__task_ready(tide__sched *s, stask *t)
+{
+  double occ = 0;
+  sworker *w = tide__decide_worker(s, t, &occ);
+  if (w) {
+    place(s, t, w, occ);
+  } else {
+    queue_push(s, t);
+    tide__task_set_state(s, t, s->nrunning ? TIDE_TS_QUEUED : TIDE_TS_NO_WORKER);
+  }
+  tide__sched_new_work(s);
+}
+
+/* Send queued tasks while some running worker has room. */
+void tide__queue_drain(tide__sched *s)
+{
+  while (s->q_head && s->room_head) {
+    stask *t = s->q_head;
+    double occ = 0;
+    sworker *w = tide__decide_worker(s, t, &occ);
+    if (!w)
+      break;
+    tide__queue_remove(s, t);
+    place(s, t, w, occ);
+  }
+}
+
+/* queued <-> no-worker when the number of running workers crosses 0. */
+void tide__queue_relabel(tide__sched *s)
+{
+  tide__tstate st = s->nrunning ? TIDE_TS_QUEUED : TIDE_TS_NO_WORKER;
+  for (stask *t = s->q_head; t; t = t->next)
+    tide__task_set_state(s, t, st);
+}

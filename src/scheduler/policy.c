@@ -1,0 +1,190 @@
+/* Pure scheduler policy: the adaptive_target formula (ADAPTIVE.md §3) and
+ * workers_to_close (§4). No clock, no sockets. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheduler/policy.h"
+
+const char *tide__wstatus_name(tide__wstatus s)
+{
+  switch (s) {
+  case TIDE_W_RUNNING: return "running";
+  case TIDE_W_PAUSED: return "paused";
+  case TIDE_W_CLOSING_GRACEFULLY: return "closing_gracefully";
+  }
+  return "unknown";
+}
+
+/* ceil that ignores float noise (0.1*3/0.3 is 1, not 2). */
+static double ceil_eps(double x)
+{
+  return ceil(x - 1e-9);
+}
+
+int tide__policy_adaptive_target(tide__target_inputs *in, double target_duration)
+{
+  if (!(target_duration > 0))
+    target_duration = 5.0;
+  double cpu = ceil_eps((in->total_occupancy + in->queued_occupancy) / target_duration);
+  double slots = (double)(in->nqueued + in->nprocessing);
+  if (cpu > slots)
+    cpu = slots;
+  if (cpu < 0)
+    cpu = 0;
+  if (in->nworkers > 0 && in->avg_nthreads > 0)
+    cpu = ceil_eps(cpu / in->avg_nthreads);
+  if (in->nqueued > 0 && in->nworkers == 0 && cpu < 1)
+    cpu = 1;
+  double lim = in->memory_target_fraction * (double)in->total_memory_limit;
+  int memory = 0;
+  if ((double)in->total_nbytes > lim && lim > 0)
+    memory = 2 * (int)in->nworkers;
+  in->cpu = cpu > 1e9 ? 1000000000 : (int)cpu;
+  in->memory = memory;
+  int target = in->cpu > memory ? in->cpu : memory;
+  if (target < (int)in->nworkers) {
+    size_t nclose = in->nclose > in->nworkers ? in->nworkers : in->nclose;
+    target = (int)(in->nworkers - nclose);
+  }
+  in->target = target;
+  return target;
+}
+
+const char *tide__group_by_job(const tide__worker_view *w, void *arg)
+{
+  (void)arg;
+  return w->job && w->job[0] ? w->job : w->address;
+}
+
+const char *tide__group_by_host(const tide__worker_view *w, void *arg)
+{
+  (void)arg;
+  return w->host && w->host[0] ? w->host : w->address;
+}
+
+typedef struct cgroup {
+  const char *key;
+  size_t first;    /* index into members */
+  size_t count;
+  int64_t limit;
+  int64_t nbytes;
+  bool idle;
+} cgroup;
+
+static int cmp_group(const void *a, const void *b)
+{
+  const cgroup *x = a, *y = b;
+  if (x->idle != y->idle)
+    return x->idle ? -1 : 1;
+  if (x->nbytes != y->nbytes)
+    return x->nbytes < y->nbytes ? -1 : 1;
+  return strcmp(x->key, y->key);
+}
+
+/* Group the eligible workers: members[] lists worker indexes group by group. */
+static size_t build_groups(const tide__worker_view *ws, size_t n, const tide__close_opts *o,
+                           cgroup *g, size_t *members, size_t *gidx)
+{
+  size_t ng = 0;
+  for (size_t i = 0; i < n; i++) {
+    gidx[i] = (size_t)-1;
+    if (ws[i].status == TIDE_W_CLOSING_GRACEFULLY)
+      continue;
+    const char *k = o && o->key ? o->key(&ws[i], o->key_arg) : ws[i].address;
+    if (!k)
+      k = ws[i].address ? ws[i].address : "";
+    size_t j;
+    for (j = 0; j < ng; j++)
+      if (strcmp(g[j].key, k) == 0)
+        break;
+    if (j == ng) {
+      g[ng] = (cgroup){.key = k, .idle = true};
+      ng++;
+    }
+    gidx[i] = j;
+    g[j].count++;
+    g[j].limit += ws[i].memory_limit;
+    g[j].nbytes += ws[i].nbytes;
+    if (ws[i].nprocessing > 0)
+      g[j].idle = false;
+  }
+  size_t off = 0;
+  for (size_t j = 0; j < ng; j++) {
+    g[j].first = off;
+    off += g[j].count;
+    g[j].count = 0;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (gidx[i] != (size_t)-1) {
+      cgroup *gr = &g[gidx[i]];
+      members[gr->first + gr->count++] = i;
+    }
+  return ng;
+}
+
+size_t tide__policy_workers_to_close(const tide__worker_view *ws, size_t n,
+                                     const tide__close_opts *o, size_t *out)
+{
+  if (n == 0)
+    return 0;
+  cgroup *g = calloc(n, sizeof *g);
+  size_t *members = calloc(n, sizeof *members);
+  size_t *gidx = calloc(n, sizeof *gidx);
+  size_t ng = build_groups(ws, n, o, g, members, gidx);
+  size_t neligible = 0;
+  for (size_t j = 0; j < ng; j++)
+    neligible += g[j].count;
+
+  /* §4 step 1 */
+  long target = o ? o->target : -1;
+  long want = o ? o->n : -1;
+  double ratio = o ? o->memory_ratio : 0;
+  long minimum = o ? o->minimum : -1;
+  if (target >= 0 && want < 0)
+    want = (long)neligible - target;
+  if (want >= 0) {
+    if (want < 0)
+      want = 0;
+    target = (long)neligible - want;
+  }
+  if (want < 0 && !(ratio > 0))
+    ratio = 2;
+  bool asked_n = want >= 0;
+
+  size_t nout = 0;
+  bool all_busy = true;
+  for (size_t j = 0; j < ng; j++)
+    if (g[j].idle)
+      all_busy = false;
+  if ((!asked_n || want == 0) && all_busy)
+    goto done;
+
+  int64_t limit = 0, total = 0;
+  for (size_t j = 0; j < ng; j++) {
+    limit += g[j].limit;
+    total += g[j].nbytes;
+  }
+  qsort(g, ng, sizeof *g, cmp_group);
+  long remain = (long)neligible;
+  for (size_t j = 0; j < ng; j++) {
+    cgroup *gr = &g[j];
+    if (!asked_n && !gr->idle)
+      break;
+    if (minimum > 0 && remain - (long)gr->count < minimum)
+      break;
+    limit -= gr->limit;
+    bool by_n = asked_n && remain - (long)gr->count >= (target > 0 ? target : 0);
+    bool by_mem = ratio > 0 && (double)limit >= ratio * (double)total;
+    if (!(by_n || by_mem))
+      break;
+    for (size_t k = 0; k < gr->count; k++)
+      out[nout++] = members[gr->first + k];
+    remain -= (long)gr->count;
+  }
+done:
+  free(g);
+  free(members);
+  free(gidx);
+  return nout;
+}

@@ -1,0 +1,36 @@
+/* The scheduler file (SPEC.md "Scheduler file"): JSON written atomically
+ * (temp file + rename) once the scheduler listens, removed on clean exit. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/util.h"
+#include "scheduler/scheduler.h"
+
+int tide__schedfile_write(const char *path, const char *address, const char *dashboard,
+                          const char *id, tide_error *err)
+{
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "Scheduler", "address", address,
+                        "dashboard", dashboard ? dashboard : "", "id", id ? id : "", "pid",
+                        (json_int_t)getpid());
+  char *tmp = tide__xasprintf("%s.tmp.%d", path, (int)getpid());
+  int rc = json_dump_file(o, tmp, JSON_INDENT(2));
+  json_decref(o);
+  if (rc != 0 || rename(tmp, path) != 0) {
+    int e = errno ? errno : EIO;
+    unlink(tmp);
+    free(tmp);
+    return tide_errprintf(err, -e, "cannot write scheduler file %s: %s", path, strerror(e));
+  }
+  free(tmp);
+  return 0;
+}
+
+void tide__schedfile_remove(const char *path)
+{
+  if (path && *path)
+    unlink(path);
+}

@@ -1,0 +1,14 @@
+/* Plugin loading: `tide worker --preload lib.so`. */
+#ifndef TIDE_WORKER_PLUGIN_H
+#define TIDE_WORKER_PLUGIN_H
+
+#include "tide/error.h"
+#include "tide/task.h"
+
+/* dlopen path (RTLD_NOW | RTLD_LOCAL), call its tide_plugin_init with reg,
+ * keep the handle in reg. Returns 0, or TIDE_EPLUGIN with err saying
+ * "cannot load plugin PATH: DLERROR", "plugin PATH has no
+ * tide_plugin_init" or "plugin PATH: tide_plugin_init failed (RC)". */
+int tide__plugin_load(tide_registry *reg, const char *path, tide_error *err);
+
+#endif

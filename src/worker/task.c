@@ -1,0 +1,318 @@
+/* compute-task: resolve {"ref": KEY} arguments from the store or from
+ * peers, run the function (inline for cheap builtins, else on a thread),
+ * store the result and report task-finished / task-erred. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/msg.h"
+#include "worker/registry.h"
+#include "worker/worker_int.h"
+
+/* Cheap functions run on the loop thread when their arguments are small:
+ * no thread hand-off for trivial tasks. */
+#define INLINE_MAX_ARGS 4096
+
+static bool ref_key(const msgpack_object *o, const char **key, size_t *len)
+{
+  if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size != 1)
+    return false;
+  const msgpack_object_kv *kv = &o->via.map.ptr[0];
+  if (!tide__mp_streq(&kv->key, "ref") || kv->val.type != MSGPACK_OBJECT_STR)
+    return false;
+  *key = kv->val.via.str.ptr;
+  *len = kv->val.via.str.size;
+  return true;
+}
+
+static bool value_of(tide__worker *w, const char *key, size_t len, const char **data, size_t *n)
+{
+  if (tide__store_get(w->store, key, len, data, n))
+    return true;
+  fetch *f = tide__fetch_find(w, key, len);
+  if (f && f->state == FETCH_HAVE && f->data) {
+    *data = f->data;
+    *n = f->len;
+    return true;
+  }
+  return false;
+}
+
+/* Pack o with every reference replaced by the serialized value it names.
+ * On a reference to nothing held, sets *missing and returns false. */
+static bool pack_subst(tide__worker *w, msgpack_sbuffer *sb, msgpack_packer *pk,
+                       const msgpack_object *o, const msgpack_object **missing)
+{
+  const char *key, *data;
+  size_t klen, n;
+  if (ref_key(o, &key, &klen)) {
+    if (!value_of(w, key, klen, &data, &n)) {
+      *missing = &o->via.map.ptr[0].val;
+      return false;
+    }
+    msgpack_sbuffer_write(sb, data, n);
+    return true;
+  }
+  if (o->type == MSGPACK_OBJECT_ARRAY) {
+    msgpack_pack_array(pk, o->via.array.size);
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+      if (!pack_subst(w, sb, pk, &o->via.array.ptr[i], missing))
+        return false;
+    return true;
+  }
+  if (o->type == MSGPACK_OBJECT_MAP) {
+    msgpack_pack_map(pk, o->via.map.size);
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+      msgpack_pack_object(pk, o->via.map.ptr[i].key);
+      if (!pack_subst(w, sb, pk, &o->via.map.ptr[i].val, missing))
+        return false;
+    }
+    return true;
+  }
+  msgpack_pack_object(pk, *o);
+  return true;
+}
+
+static void send_missing(tide__worker *w, const char *key, size_t klen, const char *dep,
+                         size_t dlen, const char *holder)
+{
+  tide__conn *c = tide__worker_sched(w);
+  if (!c)
+    return;
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_MISSING_DATA, 3);
+  msgpack_pack_str_with_body(pk, "key", 3);
+  tide__pk_strn(pk, key, klen);
+  msgpack_pack_str_with_body(pk, "dep", 3);
+  tide__pk_strn(pk, dep, dlen);
+  tide__pk_kstr(pk, "worker", holder);
+  tide__conn_end(c);
+}
+
+static void send_erred(tide__worker *w, const char *key, size_t klen, const char *error,
+                       double start, double stop, int thread)
+{
+  tide__conn *c = tide__worker_sched(w);
+  if (!c)
+    return;
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_TASK_ERRED, 5);
+  msgpack_pack_str_with_body(pk, "key", 3);
+  tide__pk_strn(pk, key, klen);
+  tide__pk_kstr(pk, "error", error);
+  tide__pk_knum(pk, "start", start);
+  tide__pk_knum(pk, "stop", stop);
+  tide__pk_kint(pk, "thread", thread);
+  tide__conn_end(c);
+}
+
+static void send_finished(tide__worker *w, const char *key, size_t klen, size_t nbytes,
+                          double start, double stop, int thread)
+{
+  tide__conn *c = tide__worker_sched(w);
+  if (!c)
+    return;
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_TASK_FINISHED, 5);
+  msgpack_pack_str_with_body(pk, "key", 3);
+  tide__pk_strn(pk, key, klen);
+  tide__pk_kint(pk, "nbytes", (int64_t)nbytes);
+  tide__pk_knum(pk, "start", start);
+  tide__pk_knum(pk, "stop", stop);
+  tide__pk_kint(pk, "thread", thread);
+  tide__conn_end(c);
+}
+
+static void task_free(tide__worker *w, wtask *t)
+{
+  for (int i = 0; i < t->ndeps; i++)
+    tide__fetch_release(w, t->deps[i]);
+  free(t->deps);
+  free(t->raw_args);
+  tide__job_clear(&t->job);
+  free(t->key);
+  free(t);
+}
+
+static void task_cancel(tide__worker *w, wtask *t)
+{
+  if (t->cancelled)
+    return;
+  HASH_DEL(w->tasks, t);
+  t->cancelled = true;
+  atomic_store(&t->job.cancelled, true);
+  if (!t->in_exec && t->waiting == 0)
+    task_free(w, t);
+}
+
+/* All inputs are here: build the argument buffer and run. */
+static void task_launch(tide__worker *w, wtask *t, const msgpack_object *args)
+{
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  const msgpack_object *missing = NULL;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  bool ok = pack_subst(w, &sb, &pk, args, &missing);
+  for (int i = 0; i < t->ndeps; i++)
+    tide__fetch_release(w, t->deps[i]);
+  free(t->deps);
+  t->deps = NULL;
+  t->ndeps = 0;
+  free(t->raw_args);
+  t->raw_args = NULL;
+  if (!ok) {
+    msgpack_sbuffer_destroy(&sb);
+    tide__warn("worker", "task %s: dependency %.*s is not held here", t->key,
+               (int)missing->via.str.size, missing->via.str.ptr);
+    send_missing(w, t->key, t->keylen, missing->via.str.ptr, missing->via.str.size, w->address);
+    task_cancel(w, t);
+    return;
+  }
+  t->job.args_len = sb.size;
+  t->job.args = msgpack_sbuffer_release(&sb);
+  t->in_exec = true;
+  if ((t->flags & TIDE_FN_INLINE) && t->job.args_len <= INLINE_MAX_ARGS && !w->paused) {
+    tide__job_run(&t->job, 0);
+    tide__wtask_done(&t->job, w);
+  } else {
+    tide__exec_submit(w->exec, &t->job);
+  }
+}
+
+void tide__wtask_done(tide__job *job, void *arg)
+{
+  tide__worker *w = arg;
+  wtask *t = (wtask *)((char *)job - offsetof(wtask, job));
+  t->in_exec = false;
+  if (t->cancelled || job->rc == 1) {
+    if (!t->cancelled)
+      HASH_DEL(w->tasks, t);
+    task_free(w, t);
+    return;
+  }
+  HASH_DEL(w->tasks, t);
+  if (job->rc == 0) {
+    size_t n = job->result_len;
+    tide__store_put(w->store, t->key, t->keylen, job->result, n);
+    job->result = NULL;
+    send_finished(w, t->key, t->keylen, n, job->start, job->stop, job->thread);
+  } else {
+    tide__debug("worker", "task %s erred: %s", t->key, job->error);
+    send_erred(w, t->key, t->keylen, job->error, job->start, job->stop, job->thread);
+  }
+  task_free(w, t);
+}
+
+void tide__wtask_fetched(tide__worker *w, wtask *t, fetch *f, bool ok)
+{
+  t->waiting--;
+  if (!ok && !t->cancelled) {
+    if (f->nfailed == 0)
+      send_missing(w, t->key, t->keylen, f->key, f->keylen, "");
+    for (int i = 0; i < f->nfailed; i++)
+      send_missing(w, t->key, t->keylen, f->key, f->keylen, f->failed[i]);
+    task_cancel(w, t); /* the scheduler reschedules it */
+  }
+  if (t->waiting > 0)
+    return;
+  if (t->cancelled) {
+    if (!t->in_exec)
+      task_free(w, t);
+    return;
+  }
+  msgpack_zone zone;
+  msgpack_object args;
+  size_t off = 0;
+  msgpack_zone_init(&zone, 1024);
+  if (msgpack_unpack(t->raw_args, t->raw_len, &off, &zone, &args) == MSGPACK_UNPACK_SUCCESS)
+    task_launch(w, t, &args);
+  else
+    task_cancel(w, t);
+  msgpack_zone_destroy(&zone);
+}
+
+static void add_dep(wtask *t, fetch *f)
+{
+  t->deps = tide__xrealloc(t->deps, (size_t)(t->ndeps + 1) * sizeof *t->deps);
+  t->deps[t->ndeps++] = f;
+}
+
+void tide__wtask_compute(tide__worker *w, const msgpack_object *msg)
+{
+  const char *key, *fn;
+  size_t klen, fnlen;
+  if (!tide__mp_str(msg, "key", &key, &klen) || !tide__mp_str(msg, "fn", &fn, &fnlen)) {
+    tide__warn("worker", "compute-task without key or fn: ignored");
+    return;
+  }
+  const msgpack_object *args = tide__mp_get(msg, "args");
+  static const msgpack_object empty = {.type = MSGPACK_OBJECT_ARRAY};
+  if (!args || args->type != MSGPACK_OBJECT_ARRAY)
+    args = &empty;
+  wtask *t;
+  HASH_FIND(hh, w->tasks, key, klen, t);
+  if (t)
+    return; /* already on it */
+  size_t held;
+  if (tide__store_get(w->store, key, klen, NULL, &held)) {
+    double now = tide__wall();
+    send_finished(w, key, klen, held, now, now, 0);
+    return;
+  }
+  unsigned flags;
+  tide_task_fn f = tide__registry_find(w->reg, fn, fnlen, &flags);
+  if (!f) {
+    char *e = tide__xasprintf("unknown function %.*s", (int)fnlen, fn);
+    double now = tide__wall();
+    send_erred(w, key, klen, e, now, now, 0);
+    free(e);
+    return;
+  }
+  t = tide__xcalloc(1, sizeof *t);
+  t->key = tide__xstrndup(key, klen);
+  t->keylen = klen;
+  t->flags = flags;
+  t->job.fn = f;
+  t->job.key = t->key;
+  atomic_init(&t->job.cancelled, false);
+  HASH_ADD_KEYPTR(hh, w->tasks, t->key, klen, t);
+
+  const msgpack_object_map *deps = tide__mp_map(msg, "deps");
+  for (uint32_t i = 0; deps && i < deps->size; i++) {
+    const msgpack_object *dk = &deps->ptr[i].key;
+    if (dk->type != MSGPACK_OBJECT_STR)
+      continue;
+    if (tide__store_get(w->store, dk->via.str.ptr, dk->via.str.size, NULL, NULL))
+      continue;
+    const msgpack_object_array *who = tide__mp_array(&deps->ptr[i].val, "who_has");
+    fetch *fe = tide__fetch_want(w, dk->via.str.ptr, dk->via.str.size, who, (waiter){t, NULL});
+    add_dep(t, fe);
+  }
+  if (t->waiting == 0) {
+    task_launch(w, t, args);
+    return;
+  }
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_object(&pk, *args);
+  t->raw_len = sb.size;
+  t->raw_args = msgpack_sbuffer_release(&sb);
+  tide__transfer_flush(w);
+}
+
+void tide__wtask_free_keys(tide__worker *w, const msgpack_object *msg)
+{
+  const msgpack_object_array *keys = tide__mp_array(msg, "keys");
+  for (uint32_t i = 0; keys && i < keys->size; i++) {
+    const msgpack_object *k = &keys->ptr[i];
+    if (k->type != MSGPACK_OBJECT_STR)
+      continue;
+    tide__store_del(w->store, k->via.str.ptr, k->via.str.size);
+    wtask *t;
+    HASH_FIND(hh, w->tasks, k->via.str.ptr, k->via.str.size, t);
+    if (t)
+      task_cancel(w, t);
+  }
+}

@@ -1,0 +1,557 @@
+/* Worker-to-worker data: the data server answering get-data, and fetching
+ * dependencies from peers (one connection per peer, requests batched per
+ * peer and loop turn, the next holder tried when one fails). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/frame.h"
+#include "proto/msg.h"
+#include "worker/worker_int.h"
+
+static void fetch_next(tide__worker *w, fetch *f);
+
+/* ---- serving ---- */
+
+static void send_hello(tide__worker *w, tide__conn *c, const char *role)
+{
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HELLO, 4);
+  tide__pk_kint(pk, "proto", TIDE_PROTO_VERSION);
+  tide__pk_kstr(pk, "role", role);
+  tide__pk_kstr(pk, "name", w->name);
+  tide__pk_kstr(pk, "address", w->address ? w->address : "");
+  tide__conn_end(c);
+}
+
+void tide__transfer_serve(tide__worker *w, tide__conn *c, const msgpack_object *msg)
+{
+  int64_t id = 0;
+  tide__mp_int(msg, "id", &id);
+  const msgpack_object_array *keys = tide__mp_array(msg, "keys");
+  uint32_t n = keys ? keys->size : 0, have = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (keys->ptr[i].type == MSGPACK_OBJECT_STR &&
+        tide__store_get(w->store, keys->ptr[i].via.str.ptr, keys->ptr[i].via.str.size, NULL, NULL))
+      have++;
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_DATA, 3);
+  tide__pk_kint(pk, "id", id);
+  msgpack_pack_str_with_body(pk, "data", 4);
+  msgpack_pack_map(pk, have);
+  for (uint32_t i = 0; i < n; i++) {
+    const char *data;
+    size_t len;
+    const msgpack_object *k = &keys->ptr[i];
+    if (k->type == MSGPACK_OBJECT_STR &&
+        tide__store_get(w->store, k->via.str.ptr, k->via.str.size, &data, &len)) {
+      tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
+      tide__pk_bin(pk, data, len);
+    }
+  }
+  msgpack_pack_str_with_body(pk, "missing", 7);
+  msgpack_pack_array(pk, n - have);
+  for (uint32_t i = 0; i < n; i++) {
+    const msgpack_object *k = &keys->ptr[i];
+    if (k->type != MSGPACK_OBJECT_STR) {
+      tide__pk_str(pk, "");
+      continue;
+    }
+    if (!tide__store_get(w->store, k->via.str.ptr, k->via.str.size, NULL, NULL))
+      tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
+  }
+  tide__conn_end(c);
+}
+
+static void serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)
+{
+  tide__worker *w = arg;
+  switch (tide__mp_op(msg)) {
+  case TIDE_OP_HELLO: send_hello(w, c, "worker"); break;
+  case TIDE_OP_GET_DATA: tide__transfer_serve(w, c, msg); break;
+  default: tide__debug("worker", "peer %s: ignored a message", tide__conn_peer(c)); break;
+  }
+}
+
+static void serve_closed(tide__conn *c, int status, void *arg)
+{
+  tide__worker *w = arg;
+  for (int i = 0; i < w->nserved; i++)
+    if (w->served[i] == c) {
+      w->served[i] = w->served[--w->nserved];
+      break;
+    }
+}
+
+static const tide__conn_ops serve_ops = {serve_msg, serve_closed};
+
+void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide__conn_ops **ops,
+                           void **carg)
+{
+  tide__worker *w = arg;
+  *ops = &serve_ops;
+  *carg = w;
+  if (w->nserved == w->capserved) {
+    w->capserved = w->capserved ? 2 * w->capserved : 8;
+    w->served = tide__xrealloc(w->served, (size_t)w->capserved * sizeof *w->served);
+  }
+  w->served[w->nserved++] = c;
+  if (w->closing)
+    tide__conn_close(c, 0, "worker closing");
+}
+
+/* ---- fetch entries ---- */
+
+fetch *tide__fetch_find(tide__worker *w, const char *key, size_t keylen)
+{
+  fetch *f;
+  HASH_FIND(hh, w->fetches, key, keylen, f);
+  return f;
+}
+
+static void fetch_maybe_free(tide__worker *w, fetch *f)
+{
+  if (f->state == FETCHING || f->refs > 0 || f->notifying)
+    return;
+  HASH_DEL(w->fetches, f);
+  for (int i = 0; i < f->nholders; i++)
+    free(f->holders[i]);
+  for (int i = 0; i < f->nfailed; i++)
+    free(f->failed[i]);
+  free(f->holders);
+  free(f->failed);
+  free(f->waiters);
+  free(f->data);
+  free(f->key);
+  free(f);
+}
+
+void tide__fetch_release(tide__worker *w, fetch *f)
+{
+  f->refs--;
+  fetch_maybe_free(w, f);
+}
+
+static void add_holders(fetch *f, const msgpack_object_array *holders)
+{
+  for (uint32_t i = 0; holders && i < holders->size; i++) {
+    const msgpack_object *h = &holders->ptr[i];
+    if (h->type != MSGPACK_OBJECT_STR)
+      continue;
+    bool dup = false;
+    for (int j = 0; j < f->nholders && !dup; j++)
+      dup = strlen(f->holders[j]) == h->via.str.size &&
+            memcmp(f->holders[j], h->via.str.ptr, h->via.str.size) == 0;
+    if (dup)
+      continue;
+    f->holders = tide__xrealloc(f->holders, (size_t)(f->nholders + 1) * sizeof *f->holders);
+    f->holders[f->nholders++] = tide__xstrndup(h->via.str.ptr, h->via.str.size);
+  }
+}
+
+static void flush_cb(uv_check_t *h)
+{
+  tide__transfer_flush(h->data);
+}
+
+static void arm_flush(tide__worker *w)
+{
+  if (!w->closing && !uv_is_active((uv_handle_t *)&w->flush_check))
+    uv_check_start(&w->flush_check, flush_cb);
+}
+
+fetch *tide__fetch_want(tide__worker *w, const char *key, size_t keylen,
+                        const msgpack_object_array *holders, waiter wt)
+{
+  fetch *f = tide__fetch_find(w, key, keylen);
+  if (!f) {
+    f = tide__xcalloc(1, sizeof *f);
+    f->key = tide__xstrndup(key, keylen);
+    f->keylen = keylen;
+    f->state = FETCHING;
+    HASH_ADD_KEYPTR(hh, w->fetches, f->key, keylen, f);
+  } else if (f->state == FETCH_FAILED) {
+    f->state = FETCHING; /* try again with the holders we are told now */
+    f->next = f->nholders;
+  }
+  add_holders(f, holders);
+  if (f->state == FETCHING && f->req_id == 0 && !f->peer && !f->starting) {
+    f->starting = true;
+    if (w->nstarting == w->capstarting) {
+      w->capstarting = w->capstarting ? 2 * w->capstarting : 64;
+      w->starting = tide__xrealloc(w->starting, (size_t)w->capstarting * sizeof *w->starting);
+    }
+    w->starting[w->nstarting++] = f;
+    arm_flush(w);
+  }
+  if (wt.task)
+    f->refs++;
+  if (wt.acq)
+    f->to_store = true;
+  if (f->state == FETCHING) {
+    if (f->nwaiters == f->capwaiters) {
+      f->capwaiters = f->capwaiters ? 2 * f->capwaiters : 4;
+      f->waiters = tide__xrealloc(f->waiters, (size_t)f->capwaiters * sizeof *f->waiters);
+    }
+    f->waiters[f->nwaiters++] = wt;
+    if (wt.task)
+      wt.task->waiting++;
+    if (wt.acq)
+      wt.acq->pending++;
+  }
+  return f;
+}
+
+static void acq_result(tide__worker *w, acquire *a, fetch *f, bool ok);
+
+static void fetch_notify(tide__worker *w, fetch *f, bool ok)
+{
+  waiter *ws = f->waiters;
+  int n = f->nwaiters;
+  f->waiters = NULL;
+  f->nwaiters = f->capwaiters = 0;
+  f->notifying = true;
+  for (int i = 0; i < n; i++) {
+    if (ws[i].task)
+      tide__wtask_fetched(w, ws[i].task, f, ok);
+    else if (ws[i].acq)
+      acq_result(w, ws[i].acq, f, ok);
+  }
+  free(ws);
+  f->notifying = false;
+  fetch_maybe_free(w, f);
+}
+
+static void fetch_success(tide__worker *w, fetch *f, const char *data, size_t len)
+{
+  f->state = FETCH_HAVE;
+  f->peer = NULL;
+  f->req_id = 0;
+  if (f->to_store) {
+    tide__store_put_copy(w->store, f->key, f->keylen, data, len);
+  } else {
+    f->data = tide__xmalloc(len);
+    memcpy(f->data, data, len);
+    f->len = len;
+  }
+  fetch_notify(w, f, true);
+}
+
+static void fetch_holder_failed(tide__worker *w, fetch *f, const char *addr)
+{
+  f->failed = tide__xrealloc(f->failed, (size_t)(f->nfailed + 1) * sizeof *f->failed);
+  f->failed[f->nfailed++] = tide__xstrdup(addr);
+  f->peer = NULL;
+  f->req_id = 0;
+  if (w->closing) {
+    f->state = FETCH_FAILED;
+    fetch_notify(w, f, false);
+    return;
+  }
+  fetch_next(w, f);
+}
+
+/* ---- peers ---- */
+
+static void peer_msg(tide__conn *c, const msgpack_object *msg, void *arg);
+static void peer_closed(tide__conn *c, int status, void *arg);
+static const tide__conn_ops peer_ops = {peer_msg, peer_closed};
+
+static void peer_mark_dirty(tide__worker *w, peer *p)
+{
+  if (p->dirty)
+    return;
+  p->dirty = true;
+  p->next_dirty = w->dirty;
+  w->dirty = p;
+  arm_flush(w);
+}
+
+/* Lose a peer: every fetch asked from it moves to its next holder. */
+static void peer_lost(tide__worker *w, peer *p, const char *why)
+{
+  HASH_DEL(w->peers, p);
+  for (peer **pp = &w->dirty; *pp; pp = &(*pp)->next_dirty)
+    if (*pp == p) {
+      *pp = p->next_dirty;
+      break;
+    }
+  int n = p->nqueue;
+  for (request *r = p->inflight; r; r = r->next)
+    n += r->n;
+  fetch **all = tide__xmalloc((size_t)(n ? n : 1) * sizeof *all);
+  int k = 0;
+  for (int i = 0; i < p->nqueue; i++)
+    all[k++] = p->queue[i];
+  for (request *r = p->inflight, *next; r; r = next) {
+    next = r->next;
+    for (int i = 0; i < r->n; i++)
+      all[k++] = r->entries[i];
+    free(r->entries);
+    free(r);
+  }
+  if (n > 0)
+    tide__info("worker", "peer %s: %s; %d fetches move on", p->address, why, n);
+  for (int i = 0; i < k; i++)
+    if (all[i]->state == FETCHING && all[i]->peer == p)
+      fetch_holder_failed(w, all[i], p->address);
+  free(all);
+  free(p->queue);
+  free(p->address);
+  free(p);
+}
+
+static void peer_send(tide__worker *w, peer *p)
+{
+  if (!p->conn || p->nqueue == 0)
+    return;
+  request *r = tide__xcalloc(1, sizeof *r);
+  r->id = ++p->next_id;
+  r->entries = p->queue;
+  r->n = p->nqueue;
+  p->queue = NULL;
+  p->nqueue = p->capqueue = 0;
+  r->next = p->inflight;
+  p->inflight = r;
+  msgpack_packer *pk = tide__conn_begin(p->conn, TIDE_OP_GET_DATA, 2);
+  tide__pk_kint(pk, "id", (int64_t)r->id);
+  msgpack_pack_str_with_body(pk, "keys", 4);
+  msgpack_pack_array(pk, (uint32_t)r->n);
+  for (int i = 0; i < r->n; i++) {
+    r->entries[i]->req_id = r->id;
+    tide__pk_strn(pk, r->entries[i]->key, r->entries[i]->keylen);
+  }
+  tide__conn_end(p->conn);
+  tide__conn_flush(p->conn);
+}
+
+static void peer_connected(tide__conn *c, int status, void *arg)
+{
+  peer *p = arg;
+  tide__worker *w = p->w;
+  if (status < 0) {
+    tide__warn("worker", "cannot reach peer %s: %s", p->address, tide_strerror(status));
+    peer_lost(w, p, "unreachable");
+    return;
+  }
+  p->conn = c;
+  if (w->closing) {
+    tide__conn_close(c, 0, "worker closing");
+    return;
+  }
+  send_hello(w, c, "peer");
+  peer_send(w, p);
+}
+
+static void peer_closed(tide__conn *c, int status, void *arg)
+{
+  peer *p = arg;
+  p->conn = NULL;
+  peer_lost(p->w, p, status == 0 ? "closed" : tide_strerror(status));
+}
+
+/* A data answer: deliver what came; keys it lacks move to their next holder. */
+static void peer_data(tide__worker *w, peer *p, const msgpack_object *msg)
+{
+  int64_t id;
+  if (!tide__mp_int(msg, "id", &id))
+    return;
+  request **rp = &p->inflight, *r;
+  while ((r = *rp) && r->id != (uint64_t)id)
+    rp = &r->next;
+  if (!r)
+    return;
+  *rp = r->next;
+  const msgpack_object_map *data = tide__mp_map(msg, "data");
+  for (uint32_t i = 0; data && i < data->size; i++) {
+    const msgpack_object *k = &data->ptr[i].key, *v = &data->ptr[i].val;
+    if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_BIN)
+      continue;
+    fetch *f = tide__fetch_find(w, k->via.str.ptr, k->via.str.size);
+    if (f && f->state == FETCHING && f->peer == p && f->req_id == r->id)
+      fetch_success(w, f, v->via.bin.ptr, v->via.bin.size);
+  }
+  for (int i = 0; i < r->n; i++) {
+    fetch *f = r->entries[i];
+    if (f->state == FETCHING && f->peer == p && f->req_id == r->id)
+      fetch_holder_failed(w, f, p->address);
+  }
+  free(r->entries);
+  free(r);
+}
+
+static void peer_msg(tide__conn *c, const msgpack_object *msg, void *arg)
+{
+  peer *p = arg;
+  switch (tide__mp_op(msg)) {
+  case TIDE_OP_HELLO: break;
+  case TIDE_OP_DATA: peer_data(p->w, p, msg); break;
+  case TIDE_OP_ERROR: {
+    const char *m = NULL;
+    size_t n = 0;
+    tide__mp_str(msg, "message", &m, &n);
+    tide__warn("worker", "peer %s: error: %.*s", p->address, (int)n, m ? m : "");
+    break;
+  }
+  default: break;
+  }
+}
+
+static peer *peer_get(tide__worker *w, const char *addr)
+{
+  peer *p;
+  HASH_FIND_STR(w->peers, addr, p);
+  if (p)
+    return p;
+  p = tide__xcalloc(1, sizeof *p);
+  p->w = w;
+  p->address = tide__xstrdup(addr);
+  tide_error err;
+  int rc = tide__conn_connect(w->loop, addr, &peer_ops, p, peer_connected, &err);
+  if (rc != 0) {
+    tide__warn("worker", "cannot connect to peer %s: %s", addr, err.text);
+    free(p->address);
+    free(p);
+    return NULL;
+  }
+  HASH_ADD_KEYPTR(hh, w->peers, p->address, strlen(p->address), p);
+  return p;
+}
+
+/* Ask the next holder, or give up when none is left. */
+static void fetch_next(tide__worker *w, fetch *f)
+{
+  while (f->next < f->nholders) {
+    const char *addr = f->holders[f->next++];
+    peer *p = (w->address && strcmp(addr, w->address) == 0) ? NULL : peer_get(w, addr);
+    if (!p) {
+      f->failed = tide__xrealloc(f->failed, (size_t)(f->nfailed + 1) * sizeof *f->failed);
+      f->failed[f->nfailed++] = tide__xstrdup(addr);
+      continue;
+    }
+    f->peer = p;
+    f->req_id = 0;
+    if (p->nqueue == p->capqueue) {
+      p->capqueue = p->capqueue ? 2 * p->capqueue : 16;
+      p->queue = tide__xrealloc(p->queue, (size_t)p->capqueue * sizeof *p->queue);
+    }
+    p->queue[p->nqueue++] = f;
+    peer_mark_dirty(w, p);
+    return;
+  }
+  f->state = FETCH_FAILED;
+  f->peer = NULL;
+  fetch_notify(w, f, false);
+}
+
+void tide__transfer_flush(tide__worker *w)
+{
+  uv_check_stop(&w->flush_check);
+  while (w->nstarting > 0) {
+    fetch **st = w->starting;
+    int n = w->nstarting;
+    w->starting = NULL;
+    w->nstarting = w->capstarting = 0;
+    for (int i = 0; i < n; i++) {
+      st[i]->starting = false;
+      if (st[i]->state == FETCHING && !st[i]->peer)
+        fetch_next(w, st[i]);
+    }
+    free(st);
+  }
+  while (w->dirty) {
+    peer *p = w->dirty;
+    w->dirty = p->next_dirty;
+    p->dirty = false;
+    peer_send(w, p);
+  }
+}
+
+/* ---- acquire-replicas ---- */
+
+static void acq_finish(tide__worker *w, acquire *a)
+{
+  tide__conn *c = tide__worker_sched(w);
+  if (c) {
+    msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_ADD_KEYS, 2);
+    msgpack_pack_str_with_body(pk, "keys", 4);
+    msgpack_pack_map(pk, a->nok);
+    if (a->ok.size)
+      pk->callback(pk->data, a->ok.data, a->ok.size); /* pre-packed pairs */
+    msgpack_pack_str_with_body(pk, "failed", 6);
+    msgpack_pack_array(pk, a->nfailed);
+    if (a->failed.size)
+      pk->callback(pk->data, a->failed.data, a->failed.size);
+    tide__conn_end(c);
+  }
+  msgpack_sbuffer_destroy(&a->ok);
+  msgpack_sbuffer_destroy(&a->failed);
+  free(a);
+}
+
+static void acq_add(acquire *a, const char *key, size_t keylen, bool ok, size_t nbytes)
+{
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, ok ? &a->ok : &a->failed, msgpack_sbuffer_write);
+  tide__pk_strn(&pk, key, keylen);
+  if (ok) {
+    msgpack_pack_uint64(&pk, nbytes);
+    a->nok++;
+  } else {
+    a->nfailed++;
+  }
+}
+
+static void acq_result(tide__worker *w, acquire *a, fetch *f, bool ok)
+{
+  size_t n = 0;
+  ok = ok && tide__store_get(w->store, f->key, f->keylen, NULL, &n);
+  acq_add(a, f->key, f->keylen, ok, n);
+  if (--a->pending == 0)
+    acq_finish(w, a);
+}
+
+void tide__transfer_acquire(tide__worker *w, const msgpack_object *msg)
+{
+  const msgpack_object_map *keys = tide__mp_map(msg, "keys");
+  acquire *a = tide__xcalloc(1, sizeof *a);
+  msgpack_sbuffer_init(&a->ok);
+  msgpack_sbuffer_init(&a->failed);
+  a->pending = 1; /* held until every key is asked */
+  for (uint32_t i = 0; keys && i < keys->size; i++) {
+    const msgpack_object *k = &keys->ptr[i].key;
+    if (k->type != MSGPACK_OBJECT_STR)
+      continue;
+    const char *key = k->via.str.ptr;
+    size_t klen = k->via.str.size, n;
+    fetch *f = tide__fetch_find(w, key, klen);
+    if (!tide__store_get(w->store, key, klen, NULL, &n) && f && f->state == FETCH_HAVE && f->data)
+      tide__store_put_copy(w->store, key, klen, f->data, f->len);
+    if (tide__store_get(w->store, key, klen, NULL, &n)) {
+      acq_add(a, key, klen, true, n);
+      continue;
+    }
+    const msgpack_object *v = &keys->ptr[i].val;
+    tide__fetch_want(w, key, klen, v->type == MSGPACK_OBJECT_ARRAY ? &v->via.array : NULL,
+                     (waiter){NULL, a});
+  }
+  if (--a->pending == 0)
+    acq_finish(w, a);
+}
+
+void tide__transfer_close_all(tide__worker *w)
+{
+  uv_check_stop(&w->flush_check);
+  peer *p, *tmp;
+  HASH_ITER(hh, w->peers, p, tmp) {
+    if (p->conn)
+      tide__conn_close(p->conn, 0, "worker closing");
+  }
+  /* closing may call serve_closed, which edits the array: close a copy */
+  int n = w->nserved;
+  tide__conn **copy = tide__xmalloc((size_t)(n ? n : 1) * sizeof *copy);
+  memcpy(copy, w->served, (size_t)n * sizeof *copy);
+  for (int i = 0; i < n; i++)
+    tide__conn_close(copy[i], 0, "worker closing");
+  free(copy);
+}

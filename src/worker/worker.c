@@ -1,0 +1,450 @@
+/* The worker's link to the scheduler (connect with retries, hello,
+ * heartbeats, message dispatch), memory pausing, lifetime and shutdown. */
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/parse.h"
+#include "common/util.h"
+#include "proto/frame.h"
+#include "proto/msg.h"
+#include "worker/registry.h"
+#include "worker/worker_int.h"
+
+enum { DEFAULT_DEATH_TIMEOUT = 30, RETIRE_GRACE = 60 };
+
+static void try_connect(tide__worker *w);
+
+tide__conn *tide__worker_sched(tide__worker *w)
+{
+  return w->registered && !w->closing ? w->sched : NULL;
+}
+
+int tide__worker_create(uv_loop_t *loop, const tide__worker_opts *o, const tide_config *cfg,
+                        tide_registry *reg, tide__worker **out, tide_error *err)
+{
+  if (!o->scheduler && !o->scheduler_file)
+    return tide_errprintf(err, TIDE_EUSAGE, "a scheduler address or --scheduler-file is required");
+  if (o->nthreads < 1)
+    return tide_errprintf(err, TIDE_EUSAGE, "--nthreads must be at least 1, got %d", o->nthreads);
+  if (o->scheduler) {
+    char host[256];
+    int port;
+    int rc = tide__parse_address(o->scheduler, host, sizeof host, &port, err);
+    if (rc != 0)
+      return rc;
+  }
+  tide__worker *w = tide__xcalloc(1, sizeof *w);
+  w->loop = loop;
+  w->cfg = *cfg;
+  w->reg = reg;
+  w->name = o->name ? tide__xstrdup(o->name)
+                    : tide__xasprintf("%s-%d", tide__hostname(), (int)getpid());
+  w->host = tide__xstrdup(o->host ? o->host : "127.0.0.1");
+  w->job = tide__xstrdup(o->job ? o->job : "");
+  w->sched_address = o->scheduler ? tide__xstrdup(o->scheduler) : NULL;
+  w->sched_file = o->scheduler_file ? tide__xstrdup(o->scheduler_file) : NULL;
+  w->nthreads = o->nthreads;
+  w->memory_limit = o->memory_limit;
+  w->lifetime = o->lifetime;
+  w->death_timeout = o->death_timeout > 0 ? o->death_timeout : DEFAULT_DEATH_TIMEOUT;
+  w->heartbeat_interval = cfg->worker.heartbeat_interval > 0 ? cfg->worker.heartbeat_interval : 0.5;
+  w->connect_delay = 0.005;
+  *out = w;
+  return 0;
+}
+
+const char *tide__worker_name(const tide__worker *w) { return w->name; }
+const char *tide__worker_address(const tide__worker *w) { return w->address; }
+int tide__worker_exit_status(const tide__worker *w) { return w->exit_code; }
+const char *tide__worker_fatal(const tide__worker *w) { return w->has_fatal ? w->fatal.text : NULL; }
+
+static void fatal(tide__worker *w, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fatal(tide__worker *w, int code, const char *fmt, ...)
+{
+  if (w->closing)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(w->fatal.text, sizeof w->fatal.text, fmt, ap);
+  va_end(ap);
+  w->has_fatal = true;
+  tide__error("worker", "%s", w->fatal.text);
+  tide__worker_shutdown(w, code);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+  if (h->loop && !uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+void tide__worker_shutdown(tide__worker *w, int code)
+{
+  if (w->closing)
+    return;
+  w->closing = true;
+  w->exit_code = code;
+  close_handle((uv_handle_t *)&w->hb_timer);
+  close_handle((uv_handle_t *)&w->connect_timer);
+  close_handle((uv_handle_t *)&w->lifetime_timer);
+  close_handle((uv_handle_t *)&w->grace_timer);
+  close_handle((uv_handle_t *)&w->sigterm);
+  close_handle((uv_handle_t *)&w->sigint);
+  close_handle((uv_handle_t *)&w->flush_check);
+  if (w->server) {
+    tide__server_close(w->server);
+    w->server = NULL;
+  }
+  if (w->sched)
+    tide__conn_close(w->sched, 0, "worker closing");
+  tide__transfer_close_all(w);
+  if (w->exec) {
+    tide__exec_close(w->exec);
+    w->exec = NULL;
+  }
+}
+
+/* ---- heartbeats and memory ---- */
+
+static void check_memory(tide__worker *w, size_t rss)
+{
+  if (w->memory_limit <= 0)
+    return;
+  bool over = (double)rss > w->cfg.worker.memory_pause * (double)w->memory_limit;
+  if (over != w->paused) {
+    w->paused = over;
+    tide__exec_set_paused(w->exec, over);
+    if (over)
+      tide__warn("worker", "memory use %zu bytes is above %.0f%% of the limit: paused", rss,
+                 100 * w->cfg.worker.memory_pause);
+    else
+      tide__info("worker", "memory use %zu bytes is below the pause fraction: running", rss);
+  }
+}
+
+static void heartbeat(uv_timer_t *h)
+{
+  tide__worker *w = h->data;
+  size_t rss = 0;
+  if (uv_resident_set_memory(&rss) != 0)
+    rss = 0;
+  check_memory(w, rss);
+  tide__conn *c = tide__worker_sched(w);
+  if (!c)
+    return;
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HEARTBEAT, 4);
+  tide__pk_kint(pk, "rss", (int64_t)rss);
+  tide__pk_kint(pk, "nbytes", (int64_t)tide__store_nbytes(w->store));
+  tide__pk_kstr(pk, "status", w->paused ? "paused" : "running");
+  msgpack_pack_str_with_body(pk, "running", 7);
+  tide__exec_pack_running(w->exec, pk);
+  tide__conn_end(c);
+}
+
+/* ---- lifetime ---- */
+
+static void grace_up(uv_timer_t *h)
+{
+  tide__worker *w = h->data;
+  tide__warn("worker", "the scheduler did not retire this worker within %ds: exiting",
+             RETIRE_GRACE);
+  tide__worker_shutdown(w, 0);
+}
+
+static void lifetime_up(uv_timer_t *h)
+{
+  tide__worker *w = h->data;
+  tide__conn *c = tide__worker_sched(w);
+  if (!c) {
+    tide__info("worker", "lifetime reached before registering: exiting");
+    tide__worker_shutdown(w, 0);
+    return;
+  }
+  tide__info("worker", "lifetime reached: asking the scheduler to retire this worker");
+  w->retiring = true;
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_RETIRE_ME, 1);
+  tide__pk_kstr(pk, "reason", "lifetime");
+  tide__conn_end(c);
+  uv_timer_start(&w->grace_timer, grace_up, RETIRE_GRACE * 1000, 0);
+}
+
+/* ---- the scheduler connection ---- */
+
+static void send_hello(tide__worker *w, tide__conn *c)
+{
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HELLO, 10);
+  tide__pk_kint(pk, "proto", TIDE_PROTO_VERSION);
+  tide__pk_kstr(pk, "role", "worker");
+  tide__pk_kstr(pk, "name", w->name);
+  tide__pk_kstr(pk, "address", w->address);
+  tide__pk_kstr(pk, "host", w->host);
+  tide__pk_kint(pk, "pid", (int64_t)getpid());
+  tide__pk_kstr(pk, "job", w->job);
+  tide__pk_kint(pk, "nthreads", w->nthreads);
+  tide__pk_kint(pk, "memory_limit", w->memory_limit);
+  msgpack_pack_str_with_body(pk, "functions", 9);
+  size_t n = tide__registry_count(w->reg);
+  msgpack_pack_array(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++)
+    tide__pk_str(pk, tide__registry_name(w->reg, i));
+  tide__conn_end(c);
+}
+
+static void on_sched_hello(tide__worker *w, const msgpack_object *msg)
+{
+  double hb;
+  if (w->registered)
+    return;
+  if (tide__mp_num(msg, "heartbeat_interval", &hb) && hb > 0)
+    w->heartbeat_interval = hb;
+  w->registered = true;
+  tide__info("worker", "registered with the scheduler at %s as %s (data at %s)",
+             w->sched_address, w->name, w->address);
+  uint64_t ms = (uint64_t)(w->heartbeat_interval * 1000);
+  uv_timer_start(&w->hb_timer, heartbeat, ms ? ms : 1, ms ? ms : 1);
+}
+
+static void send_logs(tide__worker *w, tide__conn *c, const msgpack_object *msg)
+{
+  int64_t id = 0;
+  size_t n = 0;
+  tide__mp_int(msg, "id", &id);
+  char **lines = tide__log_recent(TIDE_LOG_RING, &n);
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_REPLY, 2);
+  tide__pk_kint(pk, "id", id);
+  msgpack_pack_str_with_body(pk, "lines", 5);
+  msgpack_pack_array(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++)
+    tide__pk_str(pk, lines[i]);
+  tide__conn_end(c);
+  tide__log_free_lines(lines);
+}
+
+static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
+{
+  tide__worker *w = arg;
+  tide__op op = tide__mp_op(msg);
+  if (w->closing)
+    return;
+  if (op == TIDE_OP_HELLO) {
+    on_sched_hello(w, msg);
+    return;
+  }
+  if (op == TIDE_OP_ERROR) {
+    const char *m = "";
+    size_t n = 0;
+    tide__mp_str(msg, "message", &m, &n);
+    w->sched_error = true;
+    fatal(w, 2, "the scheduler at %s refused this worker: %.*s", w->sched_address, (int)n, m);
+    return;
+  }
+  if (!w->registered)
+    return;
+  switch (op) {
+  case TIDE_OP_COMPUTE_TASK: tide__wtask_compute(w, msg); break;
+  case TIDE_OP_FREE_KEYS: tide__wtask_free_keys(w, msg); break;
+  case TIDE_OP_GET_DATA: tide__transfer_serve(w, c, msg); break;
+  case TIDE_OP_ACQUIRE_REPLICAS: tide__transfer_acquire(w, msg); break;
+  case TIDE_OP_GET_LOGS: send_logs(w, c, msg); break;
+  case TIDE_OP_CLOSE: {
+    const char *r = "";
+    size_t n = 0;
+    tide__mp_str(msg, "reason", &r, &n);
+    tide__info("worker", "the scheduler asked this worker to close (%.*s)", (int)n, r);
+    tide__worker_shutdown(w, 0);
+    break;
+  }
+  default:
+    tide__debug("worker", "ignored a %s message from the scheduler", tide__op_name(op));
+    break;
+  }
+}
+
+static void sched_closed(tide__conn *c, int status, void *arg)
+{
+  tide__worker *w = arg;
+  w->sched = NULL;
+  if (w->closing)
+    return;
+  if (w->retiring) {
+    tide__info("worker", "the scheduler closed the connection after retirement");
+    tide__worker_shutdown(w, 0);
+    return;
+  }
+  fatal(w, 1, "lost the scheduler at %s", w->sched_address);
+}
+
+static const tide__conn_ops sched_ops = {sched_msg, sched_closed};
+
+static void retry_cb(uv_timer_t *h)
+{
+  try_connect(h->data);
+}
+
+/* Retry soon (growing delay) or give up after the death timeout. */
+static void retry_later(tide__worker *w, const char *why)
+{
+  double now = tide__now();
+  if (now - w->started >= w->death_timeout) {
+    fatal(w, 1, "%s (gave up after %gs)", why, w->death_timeout);
+    return;
+  }
+  tide__debug("worker", "%s; retrying", why);
+  double d = w->connect_delay;
+  w->connect_delay = fmin(w->connect_delay * 2, 1.0);
+  double left = w->started + w->death_timeout - now;
+  uv_timer_start(&w->connect_timer, retry_cb, (uint64_t)(fmin(d, left) * 1000) + 1, 0);
+}
+
+static void connected(tide__conn *c, int status, void *arg)
+{
+  tide__worker *w = arg;
+  w->connecting = false;
+  if (w->closing) {
+    if (c)
+      tide__conn_close(c, 0, "worker closing");
+    return;
+  }
+  if (status < 0) {
+    char why[600];
+    snprintf(why, sizeof why, "cannot reach the scheduler at %s: %s", w->sched_address,
+             tide_strerror(status));
+    retry_later(w, why);
+    return;
+  }
+  w->sched = c;
+  send_hello(w, c);
+  tide__conn_flush(c);
+}
+
+/* The address from the scheduler file, or NULL (why in err). */
+static char *read_scheduler_file(const char *path, tide_error *err)
+{
+  json_error_t jerr;
+  json_t *root = json_load_file(path, 0, &jerr);
+  if (!root) {
+    tide_errprintf(err, TIDE_ENOTFOUND, "cannot read scheduler file %s: %s", path, jerr.text);
+    return NULL;
+  }
+  const char *a = json_string_value(json_object_get(root, "address"));
+  char *addr = a ? tide__xstrdup(a) : NULL;
+  if (!addr)
+    tide_errprintf(err, TIDE_ENOTFOUND, "scheduler file %s has no \"address\"", path);
+  json_decref(root);
+  return addr;
+}
+
+static void try_connect(tide__worker *w)
+{
+  tide_error err;
+  if (w->closing)
+    return;
+  if (w->sched_file) {
+    char *a = read_scheduler_file(w->sched_file, &err);
+    if (!a) {
+      retry_later(w, err.text);
+      return;
+    }
+    free(w->sched_address);
+    w->sched_address = a;
+  }
+  int rc = tide__conn_connect(w->loop, w->sched_address, &sched_ops, w, connected, &err);
+  if (rc != 0) {
+    if (w->sched_file) {
+      retry_later(w, err.text);
+      return;
+    }
+    fatal(w, 2, "bad scheduler address %s: %s", w->sched_address, err.text);
+    return;
+  }
+  w->connecting = true;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+  tide__worker *w = h->data;
+  tide__info("worker", "received %s: closing", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  tide__worker_shutdown(w, 0);
+}
+
+int tide__worker_start(tide__worker *w, tide_error *err)
+{
+  w->started = tide__now();
+  w->store = tide__store_create();
+  int rc = tide__exec_create(w->loop, w->nthreads, tide__wtask_done, w, &w->exec, err);
+  if (rc != 0)
+    return rc;
+  rc = tide__server_listen(w->loop, w->host, 0, tide__transfer_accept, w, &w->server, err);
+  if (rc != 0) {
+    tide__exec_close(w->exec);
+    w->exec = NULL;
+    w->closing = true;
+    return rc;
+  }
+  w->address = tide__xstrdup(tide__server_address(w->server));
+  uv_timer_t *timers[] = {&w->hb_timer, &w->connect_timer, &w->lifetime_timer, &w->grace_timer};
+  for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+    uv_timer_init(w->loop, timers[i]);
+    timers[i]->data = w;
+  }
+  uv_check_init(w->loop, &w->flush_check);
+  w->flush_check.data = w;
+  uv_signal_init(w->loop, &w->sigterm);
+  uv_signal_init(w->loop, &w->sigint);
+  w->sigterm.data = w->sigint.data = w;
+  uv_signal_start(&w->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&w->sigint, on_signal, SIGINT);
+  if (w->lifetime > 0)
+    uv_timer_start(&w->lifetime_timer, lifetime_up, (uint64_t)(w->lifetime * 1000), 0);
+  try_connect(w);
+  return 0;
+}
+
+void tide__worker_destroy(tide__worker *w)
+{
+  if (!w)
+    return;
+  wtask *t, *tt;
+  HASH_ITER(hh, w->tasks, t, tt) {
+    HASH_DEL(w->tasks, t);
+    if (!t->in_exec) { /* jobs on detached threads are left to the exit */
+      tide__job_clear(&t->job);
+      free(t->raw_args);
+      free(t->deps);
+      free(t->key);
+      free(t);
+    }
+  }
+  fetch *f, *ft;
+  HASH_ITER(hh, w->fetches, f, ft) {
+    HASH_DEL(w->fetches, f);
+    for (int i = 0; i < f->nholders; i++)
+      free(f->holders[i]);
+    for (int i = 0; i < f->nfailed; i++)
+      free(f->failed[i]);
+    free(f->holders);
+    free(f->failed);
+    free(f->waiters);
+    free(f->data);
+    free(f->key);
+    free(f);
+  }
+  tide__store_destroy(w->store);
+  free(w->served);
+  free(w->starting);
+  free(w->name);
+  free(w->host);
+  free(w->job);
+  free(w->address);
+  free(w->sched_address);
+  free(w->sched_file);
+  free(w);
+}

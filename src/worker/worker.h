@@ -1,0 +1,49 @@
+/* The worker process: a libuv loop talking to the scheduler and to peers,
+ * execution threads, the data store. Used by `tide worker` (cmd_worker.c)
+ * and by anything that embeds a worker (tests, the local cluster). */
+#ifndef TIDE_WORKER_WORKER_H
+#define TIDE_WORKER_WORKER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/config.h"
+#include "tide/error.h"
+#include "tide/task.h"
+
+typedef struct tide__worker tide__worker;
+
+/* How to run a worker; strings are borrowed for tide__worker_create. */
+typedef struct tide__worker_opts {
+  const char *scheduler;      /* "tcp://host:port", or NULL with scheduler_file */
+  const char *scheduler_file; /* read (and re-read until it appears) for the address */
+  const char *name;           /* NULL: "HOST-PID" */
+  const char *host;           /* data server host; NULL: 127.0.0.1 */
+  const char *job;            /* cluster job name; NULL: "" */
+  int nthreads;               /* >= 1 */
+  int64_t memory_limit;       /* bytes, 0 = none */
+  double lifetime;            /* seconds, 0 = none; stagger already applied */
+  double death_timeout;       /* seconds to keep trying to reach the scheduler; 0 = 30 */
+} tide__worker_opts;
+
+/* Create a worker on loop with a copy of opts and cfg; reg (builtins and
+ * plugins already registered) is borrowed and must outlive the worker. */
+int tide__worker_create(uv_loop_t *loop, const tide__worker_opts *opts, const tide_config *cfg,
+                        tide_registry *reg, tide__worker **out, tide_error *err);
+/* Start: listen for peers, begin connecting to the scheduler, install
+ * SIGTERM/SIGINT handlers. Then run the loop; it returns once the worker
+ * has shut down. */
+int tide__worker_start(tide__worker *w, tide_error *err);
+/* Ask the worker to shut down (closes every handle); exit status code. */
+void tide__worker_shutdown(tide__worker *w, int code);
+/* After the loop returned: the exit status (0, 1, 2) and, when the worker
+ * stopped because of an error, its one-line message (else NULL). */
+int tide__worker_exit_status(const tide__worker *w);
+const char *tide__worker_fatal(const tide__worker *w);
+/* The worker's name and data address ("tcp://host:port" once started). */
+const char *tide__worker_name(const tide__worker *w);
+const char *tide__worker_address(const tide__worker *w);
+/* Free after the loop has closed every handle. NULL ok. */
+void tide__worker_destroy(tide__worker *w);
+
+#endif

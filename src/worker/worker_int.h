@@ -1,0 +1,156 @@
+/* Worker internals shared by worker.c (scheduler link and lifetime),
+ * task.c (compute-task) and transfer.c (peer data). Loop thread only. */
+#ifndef TIDE_WORKER_WORKER_INT_H
+#define TIDE_WORKER_WORKER_INT_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <uthash.h>
+#include <uv.h>
+
+#include "common/config.h"
+#include "net/conn.h"
+#include "worker/exec.h"
+#include "worker/store.h"
+#include "worker/worker.h"
+
+typedef struct wtask wtask;
+typedef struct fetch fetch;
+typedef struct peer peer;
+typedef struct acquire acquire;
+
+/* A task given by compute-task, from arrival until its result is stored. */
+struct wtask {
+  tide__job job;          /* the call (job.key points to key) */
+  char *key;
+  size_t keylen;
+  unsigned flags;         /* TIDE_FN_* */
+  char *raw_args;         /* args with refs, while waiting for fetches */
+  size_t raw_len;
+  int waiting;            /* fetch notifications still to come */
+  fetch **deps;           /* fetch entries it holds a reference on */
+  int ndeps;
+  bool cancelled;         /* freed or failed: run nothing, report nothing */
+  bool in_exec;           /* owned by the execution threads until done */
+  UT_hash_handle hh;      /* in w->tasks while not cancelled */
+};
+
+/* Someone waiting for a fetch: a task or an acquire-replicas batch. */
+typedef struct waiter {
+  wtask *task;
+  acquire *acq;
+} waiter;
+
+enum { FETCHING, FETCH_HAVE, FETCH_FAILED };
+
+/* A value being fetched from peers (or just fetched, until its tasks ran). */
+struct fetch {
+  char *key;
+  size_t keylen;
+  char **holders;         /* addresses to try, in order */
+  int nholders, next;
+  char **failed;          /* holders that did not deliver */
+  int nfailed;
+  int state;
+  char *data;             /* FETCH_HAVE (NULL when moved into the store) */
+  size_t len;
+  int refs;               /* tasks holding it */
+  waiter *waiters;
+  int nwaiters, capwaiters;
+  bool to_store;          /* acquire-replicas: keep it in the store */
+  bool notifying;
+  peer *peer;             /* asked from; with req_id */
+  uint64_t req_id;        /* 0 = queued, not sent yet */
+  bool starting;          /* in w->starting */
+  UT_hash_handle hh;
+};
+
+/* An acquire-replicas request being answered with add-keys. */
+struct acquire {
+  int pending;
+  msgpack_sbuffer ok;     /* packed key/nbytes pairs */
+  uint32_t nok;
+  msgpack_sbuffer failed; /* packed keys */
+  uint32_t nfailed;
+};
+
+/* A get-data sent to a peer and not answered yet. */
+typedef struct request {
+  struct request *next;
+  uint64_t id;
+  fetch **entries;
+  int n;
+} request;
+
+/* A connection to another worker's data server. */
+struct peer {
+  tide__worker *w;
+  char *address;
+  tide__conn *conn;       /* NULL while connecting */
+  fetch **queue;          /* to ask at the next flush */
+  int nqueue, capqueue;
+  request *inflight;
+  uint64_t next_id;
+  bool dirty;
+  peer *next_dirty;
+  UT_hash_handle hh;
+};
+
+struct tide__worker {
+  uv_loop_t *loop;
+  tide_config cfg;
+  tide_registry *reg;
+  tide__store *store;
+  tide__exec *exec;
+  tide__server *server;
+  char *name, *host, *job, *address, *sched_address, *sched_file;
+  int nthreads;
+  int64_t memory_limit;
+  double lifetime, death_timeout, started;
+  /* scheduler link */
+  tide__conn *sched;
+  bool connecting, registered, retiring, paused, closing;
+  double heartbeat_interval, connect_delay;
+  uv_timer_t hb_timer, connect_timer, lifetime_timer, grace_timer;
+  uv_signal_t sigterm, sigint;
+  uv_check_t flush_check;
+  int exit_code;
+  tide_error fatal;
+  bool has_fatal;
+  /* work */
+  wtask *tasks;
+  fetch *fetches;
+  peer *peers;
+  peer *dirty;
+  tide__conn **served;  /* accepted peer connections, closed at shutdown */
+  int nserved, capserved;
+  bool sched_error;     /* the scheduler refused us with an error message */
+  fetch **starting;  /* new fetches to start at the next flush */
+  int nstarting, capstarting;
+};
+
+/* task.c */
+void tide__wtask_compute(tide__worker *w, const msgpack_object *msg);
+void tide__wtask_free_keys(tide__worker *w, const msgpack_object *msg);
+void tide__wtask_done(tide__job *job, void *arg);
+/* A fetch the task waited for completed (ok) or failed for good. */
+void tide__wtask_fetched(tide__worker *w, wtask *t, fetch *f, bool ok);
+
+/* transfer.c */
+void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide__conn_ops **ops,
+                           void **carg);
+void tide__transfer_serve(tide__worker *w, tide__conn *c, const msgpack_object *msg);
+/* Get or start fetching key for waiter wt with holders (msgpack array of
+ * address strings, may be NULL). Returns the entry. */
+fetch *tide__fetch_want(tide__worker *w, const char *key, size_t keylen,
+                        const msgpack_object_array *holders, waiter wt);
+void tide__fetch_release(tide__worker *w, fetch *f);
+fetch *tide__fetch_find(tide__worker *w, const char *key, size_t keylen);
+void tide__transfer_acquire(tide__worker *w, const msgpack_object *msg);
+void tide__transfer_close_all(tide__worker *w);
+void tide__transfer_flush(tide__worker *w);
+
+/* worker.c: a connection to the scheduler that can take a message now. */
+tide__conn *tide__worker_sched(tide__worker *w);
+
+#endif

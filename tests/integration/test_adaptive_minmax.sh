@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# ADAPTIVE.md §7: minimum=1, maximum=2: exactly one worker at rest; 100
+# tasks of 0.1 s bring exactly 2 and never 3; afterwards back to 1. Also:
+# minimum > maximum is allowed and minimum wins (as in Dask).
+source "$TIDE_SRC/tests/lib/harness.sh"
+source "$TIDE_SRC/tests/lib/adaptive.sh"
+
+start_cluster --adapt --minimum 1 --maximum 2 --interval 200ms --wait-count 3 --target-duration 1s
+wait_n 1 10
+# at rest it stays at exactly 1 for several rounds
+for i in $(seq 10); do t_workers_eq 1 || fail "not exactly 1 worker at rest"; sleep 0.1; done
+
+sleep_graph "$T_DIR/g.json" 100 0.1
+sample_workers "$T_DIR/samples"
+out=$(run_graph "$T_DIR/g.json")
+[ "$(echo "$out" | jq 'length')" = 100 ] || fail "missing outputs"
+[ "$(echo "$out" | jq '.t57')" = 57 ] || fail "wrong value"
+max=$(max_of "$T_DIR/samples")
+[ "$max" = 2 ] || fail "max workers during the run was $max, expected exactly 2"
+# decisions never asked for more than the maximum
+[ "$(adaptive | jq '[.log[] | select(.status == "up") | .n] | max')" = 2 ] || fail "asked for more than 2"
+wait_n 1 10
+for i in $(seq 10); do t_workers_eq 1 || fail "did not settle at 1"; sleep 0.1; done
+kill "$SAMPLER_PID"
+
+# minimum wins over maximum
+curl -sf -d '{"minimum": 3, "maximum": 2}' "$DASH_URL/api/v1/adapt" >/dev/null || fail "adapt refused"
+wait_n 3 10
+stop_cluster
+pass "min 1 / max 2: 1 at rest, exactly 2 under load, back to 1; minimum wins"

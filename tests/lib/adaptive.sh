@@ -1,0 +1,54 @@
+# Helpers for the adaptive / cluster integration tests (test_adaptive_*.sh).
+# Source after tests/lib/harness.sh.
+
+# start_cluster [ARGS...]: `tide cluster` on port 0 with a scheduler file;
+# sets SCHED_FILE, SCHED_ADDR, DASH_URL, CLUSTER_PID.
+start_cluster() {
+  SCHED_FILE="$T_DIR/scheduler.json"
+  bg cluster "$TIDE_BIN" cluster --host 127.0.0.1 --port 0 --dashboard-port 0 \
+    --scheduler-file "$SCHED_FILE" "$@"
+  CLUSTER_PID=$BG_PID
+  wait_for 10 test -s "$SCHED_FILE"
+  SCHED_ADDR=$(jq -r .address "$SCHED_FILE")
+  DASH_URL=$(jq -r .dashboard "$SCHED_FILE")
+}
+
+# sleep_graph FILE N SECONDS [PREFIX]: N independent tide.sleep tasks.
+sleep_graph() {
+  local f=$1 n=$2 s=$3 p=${4:-t}
+  jq -n --argjson n "$n" --argjson s "$s" --arg p "$p" \
+    '{tasks: ([range($n)] | map({key: "\($p)\(.)", value: {fn: "tide.sleep", args: [$s, .]}}) | from_entries),
+      outputs: [range($n) | "\($p)\(.)"]}' > "$f"
+}
+
+# adaptive: the /api/v1/adaptive document.
+adaptive() { api /api/v1/adaptive; }
+
+# worker_procs: worker processes connected to this test's scheduler.
+worker_procs() { { pgrep -f "worker $SCHED_ADDR" || true; } | wc -l; }
+
+# sample_workers FILE: append the worker count every 50 ms until killed;
+# sets SAMPLER_PID.
+sample_workers() {
+  local f=$1
+  ( while :; do nworkers 2>/dev/null >> "$f" || true; sleep 0.05; done ) &
+  SAMPLER_PID=$!
+  T_PIDS+=("$SAMPLER_PID")
+}
+max_of() { sort -n "$1" | tail -1; }
+
+# stop_cluster: SIGTERM, wait for exit; checks exit 0, no worker left,
+# scheduler file removed.
+stop_cluster() {
+  kill -TERM "$CLUSTER_PID"
+  local rc=0
+  wait "$CLUSTER_PID" || rc=$?
+  [ "$rc" = 0 ] || fail "tide cluster exited $rc after SIGTERM"
+  [ ! -e "$SCHED_FILE" ] || fail "scheduler file left behind"
+  local n; n=$(worker_procs)
+  [ "$n" = 0 ] || fail "$n worker process(es) left after SIGTERM"
+}
+
+# wait_n N TIMEOUT: wait until the scheduler has exactly N workers.
+wait_n() { wait_for "${2:-20}" t_workers_eq "$1"; }
+procs_eq() { [ "$(worker_procs)" = "$1" ]; }

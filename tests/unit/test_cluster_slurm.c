@@ -1,0 +1,146 @@
+/* SLURM backend: flags, walltime/lifetime arithmetic, job scripts, states. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cluster/backends/slurm.h"
+
+static tide_job make_job(const char *const *workers, int p)
+{
+  tide_job j;
+  memset(&j, 0, sizeof j);
+  j.name = "tide-3";
+  j.workers = workers;
+  j.nworkers = p;
+  j.nthreads = 2;
+  j.memory_limit = 1073741824;
+  j.scheduler = "tcp://10.0.0.1:8786";
+  return j;
+}
+
+static void set(tide__slurm_opts *o, const char *flag, const char *value)
+{
+  tide_error err;
+  assert_int_equal(tide__slurm_opts_set(o, flag, value, &err), 1);
+}
+
+static void test_flags(void **state)
+{
+  tide__slurm_opts o;
+  tide_error err;
+  bool takes;
+  (void)state;
+  tide__slurm_opts_init(&o, NULL);
+  assert_int_equal(o.max_pending, 8);
+  assert_true(o.walltime == 3600);
+  set(&o, "--walltime", "30m");
+  assert_true(o.walltime == 1800);
+  set(&o, "--memory", "4GiB");
+  assert_int_equal(o.memory, 4LL << 30);
+  set(&o, "--job-extra-directive", "--qos=high");
+  set(&o, "--job-extra-directive", "--exclusive");
+  assert_int_equal(o.nextra, 2);
+  assert_int_equal(tide__slurm_opts_set(&o, "--nonsense", "x", &err), 0);
+  assert_true(tide__slurm_opts_set(&o, "--walltime", "soon", &err) < 0);
+  assert_non_null(strstr(err.text, "walltime"));
+  assert_true(tide__slurm_opts_set(&o, "--cores", "0", &err) < 0);
+  assert_true(tide__slurm_is_flag("--dry-run", &takes));
+  assert_false(takes);
+  set(&o, "--dry-run", NULL);
+  assert_true(o.dry_run);
+  tide__slurm_opts_free(&o);
+}
+
+static void test_lifetime(void **state)
+{
+  double l, s;
+  (void)state;
+  tide__slurm_lifetime(3600, &l, &s);
+  assert_true(fabs(l - 3240) < 1e-9); /* 10% margin */
+  assert_true(l + s < 3600 - 60);
+  tide__slurm_lifetime(300, &l, &s);
+  assert_true(fabs(l - 240) < 1e-9); /* 60 s floor */
+  tide__slurm_lifetime(60, &l, &s);
+  assert_true(l > 30 && l + s < 60 - 5);
+  tide__slurm_lifetime(0, &l, &s);
+  assert_true(l == 0 && s == 0);
+}
+
+static void test_walltime_format(void **state)
+{
+  char b[32];
+  (void)state;
+  tide__slurm_format_walltime(60, b, sizeof b);
+  assert_string_equal(b, "00:01:00");
+  tide__slurm_format_walltime(3600 * 26 + 61.2, b, sizeof b);
+  assert_string_equal(b, "1-02:01:02");
+}
+
+/* The script line by line: directives in order, skip patterns, prologue,
+ * P backgrounded workers and wait. */
+static void test_script(void **state)
+{
+  static const char *const workers[] = {"tide-3-0", "tide-3-1"};
+  tide__slurm_opts o;
+  tide_job j = make_job(workers, 2);
+  char *text, *line, *save = NULL;
+  const char *want[] = {
+    "#!/usr/bin/env bash", "#SBATCH -J tide-3", "#SBATCH -p debug", "#SBATCH -A proj",
+    "#SBATCH -n 1", "#SBATCH --cpus-per-task=4", "#SBATCH --mem=2048M", "#SBATCH -t 01:00:00",
+    "#SBATCH -o /logs/tide-3-%j.out", "#SBATCH -e /logs/tide-3-%j.err", "#SBATCH --qos=high",
+    "module load foo", "export X=1",
+    "'/opt/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-0' --nthreads 2 --memory-limit "
+    "1073741824 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'tide-3' &",
+    "'/opt/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-1' --nthreads 2 --memory-limit "
+    "1073741824 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'tide-3' &",
+    "wait",
+  };
+  size_t i = 0;
+  (void)state;
+
+  tide__slurm_opts_init(&o, NULL);
+  free(o.tide_bin);
+  o.tide_bin = strdup("/opt/tide");
+  set(&o, "--partition", "debug");
+  set(&o, "--account", "proj");
+  set(&o, "--log-directory", "/logs");
+  set(&o, "--job-extra-directive", "--qos=high");
+  set(&o, "--job-extra-directive", "--exclusive");
+  set(&o, "--job-directives-skip", "--exclusive");
+  set(&o, "--job-script-prologue", "module load foo");
+  set(&o, "--job-script-prologue", "export X=1");
+  text = tide__slurm_job_script(&o, &j);
+  for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    assert_true(i < sizeof want / sizeof want[0]);
+    assert_string_equal(line, want[i]);
+    i++;
+  }
+  assert_int_equal(i, sizeof want / sizeof want[0]);
+  free(text);
+  tide__slurm_opts_free(&o);
+}
+
+static void test_states(void **state)
+{
+  (void)state;
+  assert_int_equal(tide__slurm_state("PENDING"), TIDE_JOB_PENDING);
+  assert_int_equal(tide__slurm_state("CONFIGURING"), TIDE_JOB_PENDING);
+  assert_int_equal(tide__slurm_state("RUNNING"), TIDE_JOB_RUNNING);
+  assert_int_equal(tide__slurm_state("COMPLETING"), TIDE_JOB_GONE);
+  assert_int_equal(tide__slurm_state("CANCELLED"), TIDE_JOB_GONE);
+  assert_int_equal(tide__slurm_state("TIMEOUT"), TIDE_JOB_GONE);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_flags),           cmocka_unit_test(test_lifetime),
+    cmocka_unit_test(test_walltime_format), cmocka_unit_test(test_script),
+    cmocka_unit_test(test_states),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,166 @@
+/* Unit tests of placement (most input bytes, then least occupancy, then
+ * fewest processing), occupancy accounting and duration learning (§2). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_scheduler_fake.h"
+
+static void run(fixture *f, const char *key)
+{
+  tide__task_want(f->s, T(f, key), 1);
+  tide__task_activate(f->s, T(f, key));
+}
+
+static void test_most_bytes_wins(void **st)
+{
+  fixture *f = fx_new(NULL);
+  fx_worker(f, 1, 4, 0);
+  fx_worker(f, 2, 4, 0);
+  fx_task(f, "big", "tide.bytes", NULL, NULL);
+  fx_task(f, "small", "tide.bytes", NULL, NULL);
+  run(f, "big");
+  run(f, "small");
+  assert_int_equal(sent_to("big"), 1);
+  assert_int_equal(sent_to("small"), 2);
+  fx_finish(f, "big", 1000000, 0.01);
+  fx_finish(f, "small", 10, 0.01);
+  fx_task(f, "sum", "tide.concat", "small", "big");
+  run(f, "sum");
+  assert_int_equal(sent_to("sum"), 1);
+  /* w1 fetches nothing: its occupancy is just the unknown duration */
+  assert_true(T(f, "sum")->occ > 0.49 && T(f, "sum")->occ < 0.51);
+  fx_free(f);
+}
+
+static void test_transfer_cost_in_occupancy(void **st)
+{
+  fixture *f = fx_new(NULL);
+  sworker *w1 = fx_worker(f, 1, 4, 0);
+  sworker *w2 = fx_worker(f, 2, 4, 0);
+  fx_task(f, "a", "tide.bytes", NULL, NULL);
+  fx_task(f, "b", "tide.bytes", NULL, NULL);
+  fx_task(f, "c", "tide.concat", "a", "b");
+  run(f, "c");
+  assert_int_equal(sent_to("a"), 1);
+  assert_int_equal(sent_to("b"), 2);
+  fx_finish(f, "a", 300000000, 0.01); /* on w1 */
+  tide__worker_set_status(f->s, w1, TIDE_W_PAUSED);
+  fx_finish(f, "b", 100000000, 0.01); /* on w2 */
+  /* w2 must fetch 300 MB at 100 MB/s: 3 s + 0.5 s unknown duration */
+  assert_int_equal(sent_to("c"), 2);
+  assert_true(w2->occupancy > 3.49 && w2->occupancy < 3.51);
+  assert_true(f->s->total_occupancy > 3.49 && f->s->total_occupancy < 3.51);
+  fx_finish(f, "c", 1, 0.01);
+  assert_true(w2->occupancy == 0);
+  assert_int_equal(w1->nbytes, 0); /* a released once c was done */
+  fx_free(f);
+}
+
+static void test_ties_least_occupancy_then_processing(void **st)
+{
+  fixture *f = fx_new(NULL);
+  fx_worker(f, 1, 8, 0);
+  fx_worker(f, 2, 8, 0);
+  fx_worker(f, 3, 8, 0);
+  /* no inputs: spread by occupancy */
+  char k[8];
+  for (int i = 0; i < 6; i++) {
+    snprintf(k, sizeof k, "t%d", i);
+    fx_task(f, k, "tide.noop", NULL, NULL);
+    run(f, k);
+  }
+  int per[4] = {0};
+  for (int i = 0; i < 6; i++) {
+    snprintf(k, sizeof k, "t%d", i);
+    per[sent_to(k)]++;
+  }
+  assert_int_equal(per[1], 2);
+  assert_int_equal(per[2], 2);
+  assert_int_equal(per[3], 2);
+  fx_free(f);
+}
+
+static void test_duration_learning(void **st)
+{
+  fixture *f = fx_new(NULL);
+  sprefix *p = tide__prefix_get(f->s, "x", 1);
+  assert_true(tide__prefix_expected(f->s, p) == 0.5); /* unknown-task-duration */
+  tide__prefix_sample(p, 2.0);
+  assert_true(p->avg == 2.0);
+  tide__prefix_sample(p, 1.0);
+  assert_true(p->avg == 1.5);
+  tide__prefix_running(p, 2.9); /* not beyond 2 * 1.5 */
+  assert_true(p->avg == 1.5);
+  tide__prefix_running(p, 3.5); /* beyond: dropped, counts 2 * longest */
+  assert_true(p->avg < 0);
+  assert_true(tide__prefix_expected(f->s, p) == 7.0);
+  tide__prefix_running(p, 4.0);
+  assert_true(tide__prefix_expected(f->s, p) == 8.0);
+  tide__prefix_sample(p, 5.0); /* next sample: first sample again */
+  assert_true(p->avg == 5.0);
+  assert_true(tide__prefix_expected(f->s, p) == 5.0);
+  assert_int_equal(p->count, 3);
+  fx_free(f);
+}
+
+static void test_finish_learns_prefix(void **st)
+{
+  fixture *f = fx_new(NULL);
+  fx_worker(f, 1, 1, 0);
+  fx_task(f, "a", "tide.sleep", NULL, NULL);
+  fx_task(f, "b", "tide.sleep", NULL, NULL);
+  run(f, "a");
+  run(f, "b");
+  fx_finish(f, "a", 1, 0.2);
+  fx_finish(f, "b", 1, 0.4);
+  json_t *j = tide__sched_prefixes_json(f->s);
+  double avg = json_real_value(json_object_get(json_object_get(j, "tide.sleep"), "duration_average"));
+  assert_true(avg > 0.299 && avg < 0.301);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "tide.sleep"), "count")), 2);
+  json_decref(j);
+  json_t *ts = tide__sched_task_stream_json(f->s, 0);
+  assert_int_equal(json_array_size(ts), 2);
+  json_decref(ts);
+  fx_free(f);
+}
+
+static void test_adaptive_target_live(void **st)
+{
+  fixture *f = fx_new(NULL);
+  char k[8];
+  for (int i = 0; i < 30; i++) {
+    snprintf(k, sizeof k, "t%d", i);
+    fx_task(f, k, "tide.noop", NULL, NULL);
+    run(f, k);
+  }
+  tide__target_inputs in;
+  /* 30 queued x 0.5 s unknown, no workers: ceil(15 / 5) = 3 */
+  assert_int_equal(tide__sched_adaptive_target(f->s, 5.0, &in), 3);
+  assert_int_equal(in.nqueued, 30);
+  fx_worker(f, 1, 1, 0);
+  fx_worker(f, 2, 1, 0);
+  fx_worker(f, 3, 1, 0);
+  fx_worker(f, 4, 1, 0);
+  fx_worker(f, 5, 1, 0);
+  /* 10 processing + 20 queued, still 15 s of work: 3, but no idle worker
+   * may be closed, so the target stays at 5 */
+  assert_int_equal(tide__sched_adaptive_target(f->s, 5.0, &in), 5);
+  assert_int_equal(in.nprocessing, 10);
+  fx_free(f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_most_bytes_wins),
+    cmocka_unit_test(test_transfer_cost_in_occupancy),
+    cmocka_unit_test(test_ties_least_occupancy_then_processing),
+    cmocka_unit_test(test_duration_learning),
+    cmocka_unit_test(test_finish_learns_prefix),
+    cmocka_unit_test(test_adaptive_target_live),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -213,7 +213,7 @@ bench_sched_mem() {
 BURSTS=3 NB=64 TS=0.5 IDLE=8 MAXW=16
 burst_tide() {
   local profile=$1 backend=$2; shift 2
-  local cpid spid t0 tfirst lat=() b ts rc extra=()
+  local cpid spid t0 tfirst tlast lat=() b ts rc extra=()
   [ "$backend" = slurm ] && extra=(--walltime 10m --log-directory "$W/slurm-logs")
   SF="$W/burst-$profile-$backend.json"
   rm -f "$SF"
@@ -235,28 +235,34 @@ burst_tide() {
     ts=$(now)
     "$TIDE" run --scheduler-file "$SF" --timeout 600 "$W/burst$b.json" >/dev/null || { log "burst $b failed"; rc=1; }
     lat+=("$(since "$ts")")
+    tlast=$(now)
     [ "$b" = 0 ] && tfirst=$ts
     sleep "$IDLE"
   done
   local tend; tend=$(now)
-  # then the time back to 0 (not counted in worker-seconds, as Dask's script)
-  local i tzero=""
+  # then back to 0: the sampler keeps going, worker-seconds count only to tend
+  local i
   for ((i = 0; i < 1200; i++)); do
-    [ "$(nworkers 2>/dev/null)" = 0 ] && { tzero=$(since "$tend"); break; }
+    [ "$(nworkers 2>/dev/null)" = 0 ] && break
     sleep 0.05
   done
+  sleep 0.1
   kill -TERM "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true
-  local recomputed
-  recomputed=$(curl -sf --max-time 2 "$(jq -r .dashboard "$SF")/metrics" |
-    awk '/^tide_recomputed_tasks_total/ {s += $2} END {print s + 0}')
+  local m recomputed lost subs
+  m=$(curl -sf --max-time 2 "$(jq -r .dashboard "$SF")/metrics" || true)
+  msum() { awk -v k="$1" '$1 == k || index($1, k "{") == 1 {s += $2} END {print s + 0}' <<<"$m"; }
+  recomputed=$(msum tide_recomputed_tasks_total)
+  lost=$(msum tide_workers_removed_unexpected_total)
+  subs=$(msum tide_rm_submissions_total)
   stop_pid "$cpid"
   awk -v t0="$t0" -v tend="$tend" -v tf="$tfirst" -v ideal="$(awk -v a=$BURSTS -v b=$NB -v c=$TS 'BEGIN{print a*b*c}')" \
-    -v maxw=$MAXW -v lat="${lat[*]}" -v tzero="${tzero:-null}" -v profile="$profile" -v backend="$backend" \
-    -v recomputed="${recomputed:-0}" '
+    -v maxw=$MAXW -v lat="${lat[*]}" -v tlast="$tlast" -v profile="$profile" -v backend="$backend" \
+    -v recomputed="${recomputed:-0}" -v lost="${lost:-0}" -v subs="${subs:-0}" '
     { t[NR] = $1; w[NR] = $2 }
     END {
-      ws = 0; peak = 0; first = "null"; tpeak = "null"
+      ws = 0; peak = 0; first = "null"; tpeak = "null"; tzero = "null"
       for (i = 1; i <= NR; i++) {
+        if (tzero == "null" && t[i] > tlast && w[i] == 0) tzero = sprintf("%.2f", t[i] - tlast)
         if (t[i] < t0 || t[i] > tend) continue
         dt = (i < NR ? t[i+1] - t[i] : 0.05); if (dt > 0.5) dt = 0.05
         if (w[i] > 0) ws += w[i] * dt
@@ -268,7 +274,8 @@ burst_tide() {
       printf "{\"system\": \"tide\", \"backend\": \"%s\", \"profile\": \"%s\", \"bursts\": %d, ", backend, profile, n
       printf "\"burst_latency_s\": [%s], \"first_worker_s\": %s, \"worker_seconds\": %.1f, ", ls, first, ws
       printf "\"busy_seconds_ideal\": %s, \"utilisation\": %.3f, \"peak_workers\": %d, ", ideal, (ws > 0 ? ideal / ws : 0), peak
-      printf "\"time_to_peak_s\": %s, \"time_back_to_zero_s\": %s, \"recomputed_tasks\": %d, ", (tpeak == "null" ? "null" : sprintf("%.2f", tpeak)), tzero, recomputed
+      printf "\"time_to_peak_s\": %s, \"time_back_to_zero_s\": %s, ", (tpeak == "null" ? "null" : sprintf("%.2f", tpeak)), tzero
+      printf "\"restarted_tasks\": %d, \"workers_lost\": %d, \"jobs_submitted\": %d, ", recomputed, lost, subs
       printf "\"wall_s\": %.1f}\n", tend - t0
     }' "$W/samples"
   return ${rc:-0}
@@ -337,7 +344,6 @@ for p in burst_defaults burst_responsive burst_slurm; do
   table_row $p worker_seconds -1
   table_row $p utilisation 1
   table_row $p peak_workers 0
-  table_row $p recomputed_tasks -1
   table_row $p restarted_tasks -1
   table_row $p time_back_to_zero_s -1
 done

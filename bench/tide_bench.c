@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,10 @@ static int cmd_startup(const char *sched_file, const char *tide, int r)
   if (tide_client_connect(NULL, sched_file, 10, &c, &err) < 0)
     return die("connect", &err);
   snprintf(addr, sizeof addr, "%s", tide_client_scheduler_address(c));
+  posix_spawn_file_actions_t fa; /* the workers' log lines go nowhere */
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   for (int i = 0; i < r; i++) {
     char name[32];
     pid_t pid;
@@ -160,7 +165,7 @@ static int cmd_startup(const char *sched_file, const char *tide, int r)
     while (num_workers(c) != 0)
       usleep(1000);
     double t0 = now();
-    if (posix_spawn(&pid, tide, NULL, NULL, argv, environ) != 0)
+    if (posix_spawn(&pid, tide, &fa, NULL, argv, environ) != 0)
       return die("spawn tide worker", NULL);
     while (num_workers(c) < 1) {
       if (now() - t0 > 30)
@@ -170,6 +175,7 @@ static int cmd_startup(const char *sched_file, const char *tide, int r)
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
   }
+  posix_spawn_file_actions_destroy(&fa);
   qsort(t, (size_t)r, sizeof *t, cmp_double);
   printf("{\"system\": \"tide\", \"worker_start_s_median\": %.4f, \"min\": %.4f, \"max\": %.4f, "
          "\"repeats\": %d}\n", t[r / 2], t[0], t[r - 1], r);

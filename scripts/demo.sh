@@ -68,6 +68,7 @@ burst "$D/b1.json" 24 1 a
 burst "$D/b2.json" 64 0.5 b
 burst "$D/b3.json" 16 2 c
 echo 0 >"$D/done"
+echo idle >"$D/current"
 
 # The driver: bursts one after another with idle gaps; counts finished tasks.
 (
@@ -79,6 +80,7 @@ echo 0 >"$D/done"
     "$TIDE" run --scheduler-file "$D/scheduler.json" --timeout 300 "$D/$1.json" >"$D/$1.out"
     done_n=$((done_n + $2))
     echo "$done_n" >"$D/done"
+    echo idle >"$D/current"
   done
   echo finished >"$D/current"
 ) &

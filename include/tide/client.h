@@ -37,6 +37,7 @@ void tide_client_set_timeout(tide_client *c, double timeout);
  * to builtins. Returns TIDE_EGRAPH with err on a bad graph. */
 int tide_graph_parse(const char *json, size_t len, const char *name, tide_graph **out,
                      tide_error *err);
+/* The same from a file ("-" reads standard input, named "<stdin>"). */
 int tide_graph_load_file(const char *path, tide_graph **out, tide_error *err);
 void tide_graph_destroy(tide_graph *g);
 size_t tide_graph_ntasks(const tide_graph *g);

@@ -12,7 +12,13 @@
 #include "common/log.h"
 #include "common/util.h"
 
-enum { LOG_CAP = 1000, ERR_CAP = 100 };
+enum { LOG_CAP = 1000, ERR_CAP = 100, HIST_CAP = 600 };
+
+/* One point of the target / plan / observed curves the dashboard draws. */
+typedef struct sample {
+  double time;
+  int target, plan, observed;
+} sample;
 #define REACT_MIN_GAP 0.010 /* §5: reactive rounds at most once per 10 ms */
 
 struct tide__adaptive {
@@ -36,7 +42,20 @@ struct tide__adaptive {
   json_t *log[LOG_CAP]; /* ring of decisions, oldest at head */
   size_t head, count;
   json_t *errors;       /* recent errors, newest last */
+  sample hist[HIST_CAP]; /* ring, one point per tick round */
+  size_t hhead, hcount;
 };
+
+static void push_sample(tide__adaptive *a, int target, int plan, int observed)
+{
+  sample s = {tide__wall(), target, plan, observed};
+  if (a->hcount == HIST_CAP) {
+    a->hist[a->hhead] = s;
+    a->hhead = (a->hhead + 1) % HIST_CAP;
+  } else {
+    a->hist[(a->hhead + a->hcount++) % HIST_CAP] = s;
+  }
+}
 
 static json_t *num_or_inf(double v)
 {
@@ -167,6 +186,10 @@ static void run_round(tide__adaptive *a, bool reactive)
   tide__recommend(a->st, &ri, &out);
   free(na);
   a->last_target = out.target;
+  if (!reactive) {
+    const tide__worker_view *ws;
+    push_sample(a, out.target, ri.nplan, (int)tide__sched_workers(c->sched, &ws));
+  }
   tide_error err = {{0}};
   int rc = 0;
   json_t *e = NULL;
@@ -322,6 +345,13 @@ json_t *tide__adaptive_json(tide__adaptive *a)
     json_array_append(log, a->log[(a->head + i) % LOG_CAP]);
   json_object_set_new(o, "log", log);
   json_object_set_new(o, "errors", json_copy(a->errors));
+  /* [[time, target, plan, observed], ...] oldest first */
+  json_t *h = json_array();
+  for (size_t i = 0; i < a->hcount; i++) {
+    const sample *p = &a->hist[(a->hhead + i) % HIST_CAP];
+    json_array_append_new(h, json_pack("[f,i,i,i]", p->time, p->target, p->plan, p->observed));
+  }
+  json_object_set_new(o, "history", h);
   return o;
 }
 

@@ -86,8 +86,13 @@ static void on_key_done(tide_client *c, const msgpack_object *msg)
   size_t klen, slen;
   want *w = NULL;
 
+  size_t tl = strlen(c->token);
+
   if (!c->computing || !tide__mp_str(msg, "key", &key, &klen) ||
       !tide__mp_str(msg, "state", &st, &slen))
+    return;
+  /* Late news about an earlier submission: not ours any more. */
+  if (klen <= tl || memcmp(key, c->token, tl) != 0 || key[tl] != '/')
     return;
   if (c->progress_done < SIZE_MAX)
     c->progress_done++;
@@ -279,9 +284,11 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
   tide_error cerr = {{0}};
   rc = tide__conn_connect(&c->loop, target, &client_ops, c, on_connect, &cerr);
   if (rc < 0) {
-    rc = tide_errprintf(err, rc == TIDE_EUSAGE ? TIDE_EUSAGE : rc,
-                        "cannot reach the scheduler at %s: %s", target,
-                        cerr.text[0] ? cerr.text : tide_strerror(rc));
+    if (rc == TIDE_EUSAGE && cerr.text[0])
+      rc = tide_errprintf(err, rc, "%s", cerr.text);
+    else
+      rc = tide_errprintf(err, rc, "cannot reach the scheduler at %s: %s", target,
+                          cerr.text[0] ? cerr.text : tide_strerror(rc));
     tide_client_destroy(c);
     return rc;
   }
@@ -399,6 +406,38 @@ static int need_conn(tide_client *c, tide_error *err)
   return 0;
 }
 
+/* An index over the keys of a gather reply's data map. */
+typedef struct dentry {
+  const msgpack_object *val;
+  UT_hash_handle hh;
+} dentry;
+
+static dentry *index_data(const msgpack_object_map *data)
+{
+  dentry *index = NULL, *e;
+  for (uint32_t k = 0; k < data->size; k++) {
+    const msgpack_object *ko = &data->ptr[k].key;
+    if (ko->type != MSGPACK_OBJECT_STR)
+      continue;
+    HASH_FIND(hh, index, ko->via.str.ptr, ko->via.str.size, e);
+    if (e)
+      continue;
+    e = tide__xmalloc(sizeof *e);
+    e->val = &data->ptr[k].val;
+    HASH_ADD_KEYPTR(hh, index, ko->via.str.ptr, ko->via.str.size, e);
+  }
+  return index;
+}
+
+static void free_index(dentry *index)
+{
+  dentry *e, *tmp;
+  HASH_ITER(hh, index, e, tmp) {
+    HASH_DEL(index, e);
+    free(e);
+  }
+}
+
 /* Gather keys[i] and pack {names[i]: VALUE} into a new buffer. */
 static int gather(tide_client *c, char *const *keys, char *const *names, size_t n, char **values,
                   size_t *len, tide_error *err)
@@ -412,9 +451,13 @@ static int gather(tide_client *c, char *const *keys, char *const *names, size_t 
   for (size_t i = 0; i < n; i++)
     tide__pk_str(pk, keys[i]);
   rc = finish_request(c, "gather", &reply, err);
-  if (rc != 0)
-    return rc < 0 ? rc : tide_errprintf(err, TIDE_ENOTFOUND, "cannot gather the results: %s",
-                                        err ? err->text : "refused");
+  if (rc > 0) {
+    char msg[sizeof err->text];
+    snprintf(msg, sizeof msg, "%s", err->text);
+    return tide_errprintf(err, TIDE_ENOTFOUND, "cannot gather the results: %s", msg);
+  }
+  if (rc < 0)
+    return rc;
   const msgpack_object_map *data = tide__mp_map(reply, "data");
   if (!data)
     return tide_errprintf(err, TIDE_EPROTO, "malformed gather reply from the scheduler");
@@ -423,19 +466,30 @@ static int gather(tide_client *c, char *const *keys, char *const *names, size_t 
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&opk, &sb, msgpack_sbuffer_write);
   msgpack_pack_map(&opk, (uint32_t)n);
+  dentry *index = NULL;
   for (size_t i = 0; i < n; i++) {
+    /* The reply usually lists the keys in the order asked: try that slot
+     * first, else look the key up in an index built once. */
     const msgpack_object *v = NULL;
-    for (uint32_t k = 0; k < data->size && !v; k++)
-      if (tide__mp_streq(&data->ptr[k].key, keys[i]))
-        v = &data->ptr[k].val;
+    if (i < data->size && tide__mp_streq(&data->ptr[i].key, keys[i])) {
+      v = &data->ptr[i].val;
+    } else {
+      if (!index)
+        index = index_data(data);
+      dentry *e = NULL;
+      HASH_FIND(hh, index, keys[i], strlen(keys[i]), e);
+      v = e ? e->val : NULL;
+    }
     if (!v || v->type != MSGPACK_OBJECT_BIN || v->via.bin.size == 0) {
       msgpack_sbuffer_destroy(&sb);
+      free_index(index);
       return tide_errprintf(err, TIDE_ENOTFOUND, "the scheduler returned no value for \"%s\"",
                             names[i]);
     }
     tide__pk_str(&opk, names[i]);
     msgpack_sbuffer_write(&sb, v->via.bin.ptr, v->via.bin.size);
   }
+  free_index(index);
   *values = sb.data;
   *len = sb.size;
   return 0;

@@ -1,6 +1,7 @@
 /* Task graphs: JSON loading and validation (SPEC.md "Task graphs"). A bad
  * graph is refused whole with one message naming the task. */
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,82 @@ struct tide_graph {
   gtask *by_key;       /* uthash over tasks */
   size_t *outputs;
   size_t noutputs;
+  const char *src;     /* the JSON text, during parsing only (error lines) */
+  size_t srclen;
+  char where[600];     /* "name:LINE" of the last error */
 };
+
+/* Does the JSON string token s[0..n) (without quotes, maybe escaped) equal
+ * key? */
+static bool token_is(const char *s, size_t n, const char *key)
+{
+  if (!memchr(s, '\\', n))
+    return strlen(key) == n && memcmp(s, key, n) == 0;
+  json_error_t e;
+  json_t *j = json_loadb(s - 1, n + 2, JSON_DECODE_ANY, &e);
+  bool eq = json_is_string(j) && strcmp(json_string_value(j), key) == 0;
+  json_decref(j);
+  return eq;
+}
+
+/* Line on which task key is defined in the source text (the key of the
+ * "tasks" object), or 0 if not found. A small scanner: strings, nesting,
+ * and whether a string sits in key position. */
+static int task_line(const char *s, size_t n, const char *key)
+{
+  enum { MAXD = 64 };
+  char stack[MAXD];     /* '{' or '[' */
+  bool want_key = false, in_tasks = false;
+  int depth = 0, line = 1;
+
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (ch == '\n') {
+      line++;
+    } else if (ch == '"') {
+      size_t st = ++i;
+      while (i < n && s[i] != '"') {
+        if (s[i] == '\\')
+          i++;
+        else if (s[i] == '\n')
+          line++;
+        i++;
+      }
+      if (i >= n)
+        return 0;
+      if (want_key && depth >= 1 && depth <= MAXD && stack[depth - 1] == '{') {
+        if (depth == 1)
+          in_tasks = token_is(s + st, i - st, "tasks");
+        else if (depth == 2 && in_tasks && token_is(s + st, i - st, key))
+          return line;
+      }
+      want_key = false;
+    } else if (ch == '{' || ch == '[') {
+      if (depth < MAXD)
+        stack[depth] = ch;
+      depth++;
+      want_key = ch == '{';
+    } else if (ch == '}' || ch == ']') {
+      depth--;
+      want_key = false;
+    } else if (ch == ',') {
+      want_key = depth >= 1 && depth <= MAXD && stack[depth - 1] == '{';
+    }
+  }
+  return 0;
+}
+
+/* "name:LINE" for an error about task key (just "name" without a line). */
+static const char *at(const tide_graph *cg, const char *key)
+{
+  tide_graph *g = (tide_graph *)cg; /* only the message buffer changes */
+  int line = g->src ? task_line(g->src, g->srclen, key) : 0;
+  if (line > 0)
+    snprintf(g->where, sizeof g->where, "%s:%d", g->name, line);
+  else
+    snprintf(g->where, sizeof g->where, "%s", g->name);
+  return g->where;
+}
 
 int tide__json_is_ref(const json_t *o, const char **key)
 {
@@ -89,14 +165,14 @@ static int collect_refs(tide_graph *g, const gtask *t, const json_t *j, idxvec *
     gtask *dep = find_task(g, ref);
     if (!dep)
       return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\" refers to unknown key \"%s\"",
-                            g->name, t->key, ref);
+                            at(g, t->key), t->key, ref);
     idx_push(d, (size_t)(dep - g->tasks));
     return 0;
   }
   if (json_object_get(j, "ref"))
     return tide_errprintf(err, TIDE_EGRAPH,
                           "%s: task \"%s\": a reference must be exactly {\"ref\": \"KEY\"}",
-                          g->name, t->key);
+                          at(g, t->key), t->key);
   json_object_foreach((json_t *)j, k, v) if (collect_refs(g, t, v, d, err) < 0) return TIDE_EGRAPH;
   return 0;
 }
@@ -137,7 +213,7 @@ static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratc
   if (strncmp(t->fn, "tide.", 5) != 0)
     goto out;
   if (!tide__builtin_exists(t->fn)) {
-    rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": unknown function \"%s\"", g->name,
+    rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": unknown function \"%s\"", at(g, t->key),
                         t->key, t->fn);
     goto out;
   }
@@ -151,7 +227,8 @@ static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratc
       u.data.type == MSGPACK_OBJECT_ARRAY) {
     why.text[0] = '\0';
     if (tide__builtin_check(t->fn, u.data.via.array.ptr, u.data.via.array.size, is_ref, &why) < 0)
-      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", g->name, t->key, why.text);
+      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", at(g, t->key), t->key,
+                          why.text);
   }
   msgpack_unpacked_destroy(&u);
 out:
@@ -171,17 +248,17 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
   if (!json_is_object(spec))
     return tide_errprintf(err, TIDE_EGRAPH,
                           "%s: task \"%s\" must be an object {\"fn\": NAME, \"args\": [...]}",
-                          g->name, key);
+                          at(g, key), key);
   json_object_foreach(spec, field, v) {
     if (strcmp(field, "fn") && strcmp(field, "args") && strcmp(field, "prefix"))
       return tide_errprintf(err, TIDE_EGRAPH,
-                            "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix)", g->name,
+                            "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix)", at(g, key),
                             key, field);
   }
   fn = json_object_get(spec, "fn");
   if (!json_is_string(fn) || json_string_length(fn) == 0)
     return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": \"fn\" must be a function name",
-                          g->name, key);
+                          at(g, key), key);
   t->fn = json_string_value(fn);
   args = json_object_get(spec, "args");
   if (!args) {
@@ -190,12 +267,12 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
   }
   if (!json_is_array(args))
     return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": \"args\" must be an array",
-                          g->name, key);
+                          at(g, key), key);
   t->args = args;
   prefix = json_object_get(spec, "prefix");
   if (prefix && (!json_is_string(prefix) || json_string_length(prefix) == 0))
     return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": \"prefix\" must be a non-empty string",
-                          g->name, key);
+                          at(g, key), key);
   t->prefix = prefix ? json_string_value(prefix) : t->fn;
   return 0;
 }
@@ -244,7 +321,8 @@ static int check_cycles(tide_graph *g, tide_error *err)
           }
           len += (size_t)sprintf(path + len, "%s%s", i > from - 1 ? " -> " : "", k);
         }
-        rc = tide_errprintf(err, TIDE_EGRAPH, "%s: dependency cycle: %s", g->name, path);
+        rc = tide_errprintf(err, TIDE_EGRAPH, "%s: dependency cycle: %s", at(g, g->tasks[v].key),
+                            path);
         free(path);
       }
     }
@@ -341,6 +419,7 @@ int tide_graph_parse(const char *json, size_t len, const char *name, tide_graph 
 {
   json_error_t jerr;
   tide_graph *g;
+  int rc;
 
   *out = NULL;
   if (!name)
@@ -349,12 +428,16 @@ int tide_graph_parse(const char *json, size_t len, const char *name, tide_graph 
   g->name = tide__xstrdup(name);
   g->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!g->root) {
-    int rc = tide_errprintf(err, TIDE_EGRAPH, "%s:%d: malformed JSON: %s", name, jerr.line,
+    rc = tide_errprintf(err, TIDE_EGRAPH, "%s:%d: malformed JSON: %s", name, jerr.line,
                             jerr.text);
     tide_graph_destroy(g);
     return rc;
   }
-  if (build(g, err) < 0) {
+  g->src = json;
+  g->srclen = len;
+  rc = build(g, err);
+  g->src = NULL;
+  if (rc < 0) {
     tide_graph_destroy(g);
     return TIDE_EGRAPH;
   }
@@ -364,7 +447,8 @@ int tide_graph_parse(const char *json, size_t len, const char *name, tide_graph 
 
 int tide_graph_load_file(const char *path, tide_graph **out, tide_error *err)
 {
-  FILE *f = fopen(path, "rb");
+  bool std_in = strcmp(path, "-") == 0;
+  FILE *f = std_in ? stdin : fopen(path, "rb");
   char *buf = NULL;
   size_t len = 0, cap = 0, n;
   int rc;
@@ -381,13 +465,16 @@ int tide_graph_load_file(const char *path, tide_graph **out, tide_error *err)
     len += n;
   } while (n > 0);
   if (ferror(f)) {
-    rc = tide_errprintf(err, TIDE_EUSAGE, "cannot read %s: %s", path, strerror(errno));
-    fclose(f);
+    rc = tide_errprintf(err, TIDE_EUSAGE, "cannot read %s: %s", std_in ? "<stdin>" : path,
+                        strerror(errno));
+    if (!std_in)
+      fclose(f);
     free(buf);
     return rc;
   }
-  fclose(f);
-  rc = tide_graph_parse(buf, len, path, out, err);
+  if (!std_in)
+    fclose(f);
+  rc = tide_graph_parse(buf, len, std_in ? "<stdin>" : path, out, err);
   free(buf);
   return rc;
 }

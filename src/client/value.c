@@ -47,8 +47,9 @@ json_t *tide__value_to_json(const msgpack_object *o)
   case MSGPACK_OBJECT_FLOAT32:
   case MSGPACK_OBJECT_FLOAT64: return real_json(o->via.f64);
   case MSGPACK_OBJECT_STR:
-    j = json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
-    return j ? j : json_null();
+    /* Not UTF-8: shown like bytes, so the output stays valid JSON. */
+    j = json_stringn(o->via.str.ptr, o->via.str.size);
+    return j ? j : bytes_json(o->via.str.ptr, o->via.str.size);
   case MSGPACK_OBJECT_BIN: return bytes_json(o->via.bin.ptr, o->via.bin.size);
   case MSGPACK_OBJECT_EXT: return bytes_json(o->via.ext.ptr, o->via.ext.size);
   case MSGPACK_OBJECT_ARRAY:
@@ -60,7 +61,16 @@ json_t *tide__value_to_json(const msgpack_object *o)
     j = json_object();
     for (uint32_t i = 0; i < o->via.map.size; i++) {
       char *k = key_text(&o->via.map.ptr[i].key);
-      json_object_set_new_nocheck(j, k, tide__value_to_json(&o->via.map.ptr[i].val));
+      json_t *v = tide__value_to_json(&o->via.map.ptr[i].val);
+      json_incref(v);
+      if (json_object_set_new(j, k, v) < 0) {
+        /* a key that is not UTF-8: keep its ASCII, mark the rest */
+        for (char *p = k; *p; p++)
+          if ((unsigned char)*p >= 0x80)
+            *p = '?';
+        json_object_set(j, k, v);
+      }
+      json_decref(v);
       free(k);
     }
     return j;

@@ -9,7 +9,8 @@
 /* A msgpack value as JSON (new reference): bytes (bin, ext) become
  * {"bytes": LENGTH, "sha256": HEX}; map keys that are not strings become
  * their JSON text; NaN and infinities become null; unsigned integers beyond
- * the int64 range become reals. Never NULL. */
+ * the int64 range become reals; strings that are not UTF-8 show as bytes.
+ * Never NULL. */
 json_t *tide__value_to_json(const msgpack_object *o);
 
 /* Unpack a packed msgpack map {KEY: VALUE} (the outputs of a compute) into

@@ -58,6 +58,12 @@ int tide__backend_has_flag(const tide__backend_def *def, const char *flag);
 /* The last value given for a backend flag (without "--"), or NULL. */
 const char *tide__backend_arg(const tide__backend_args *a, const char *key);
 
+/* The command backend's template expansion (malloc'd result): {name},
+ * {job}, {workers}, {scheduler}, {scheduler_file}, {nthreads},
+ * {memory_limit}, {processes}, {lifetime}, {job_id}; values that are not
+ * plainly safe for the shell are single-quoted; unknown {x} stay as is. */
+char *tide__command_expand(const char *tmpl, const tide_job *job, const char *job_id);
+
 /* Built-in backends. */
 extern const tide__backend_def tide__backend_local;
 extern const tide__backend_def tide__backend_command;

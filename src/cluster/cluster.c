@@ -184,13 +184,12 @@ static void on_shutdown_tick(uv_timer_t *t)
 {
   tide_cluster *c = t->data;
   double now = tide__now();
-  static double deadline;
   if (c->shutdown_phase == 1) {
     /* retirement had its chance; now stop every job */
     c->shutdown_phase = 2;
     tide__sched_close(c->sched, true);
     tide__cluster_stop_all_jobs(c);
-    deadline = now + c->kill_grace + 2.0;
+    c->shutdown_deadline = now + c->kill_grace + 2.0;
     uv_timer_start(&c->shutdown_timer, on_shutdown_tick, 20, 20);
     return;
   }
@@ -198,7 +197,7 @@ static void on_shutdown_tick(uv_timer_t *t)
     c->last_poll = now; /* backends learn of exits by polling */
     c->ops->poll(c->self, c, NULL);
   }
-  if (c->shutdown_phase == 2 && (!c->jobs || now >= deadline)) {
+  if (c->shutdown_phase == 2 && (!c->jobs || now >= c->shutdown_deadline)) {
     if (c->jobs)
       tide__clog(TIDE_LOG_WARNING, "some jobs did not report their end");
     close_all(c);

@@ -87,6 +87,7 @@ struct tide_cluster {
   uv_signal_t sigint, sigterm;
   uv_async_t stop_async;
   uv_timer_t shutdown_timer;
+  double shutdown_deadline;
   int shutdown_phase;       /* 0 running, 1 retiring, 2 stopping jobs, 3 closing */
   bool closed;
   int run_rc;

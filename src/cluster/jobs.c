@@ -470,7 +470,22 @@ int tide__cluster_retire_names(tide_cluster *c, char *const *names, size_t n, bo
 int tide__cluster_retire(tide_cluster *c, char *const *names, size_t n, tide__retire_fn cb,
                          void *arg, tide_error *err)
 {
-  return tide__cluster_retire_names(c, names, n, false, cb, arg, err);
+  int ours = 0;
+  for (size_t i = 0; i < n; i++) {
+    tide__cworker *w = NULL;
+    HASH_FIND_STR(c->workers, names[i], w);
+    if (w && !w->retiring && !w->retired)
+      ours++;
+  }
+  int rc = tide__cluster_retire_names(c, names, n, false, cb, arg, err);
+  if (rc == 0 && c->wanted > 0 && ours) {
+    /* a user's retirement shrinks a fixed-size cluster instead of being
+     * undone by a replacement */
+    int P = tide__cluster_processes(c);
+    c->wanted = c->wanted - ours < 0 ? 0 : c->wanted - ours;
+    c->wanted = (c->wanted / P) * P;
+  }
+  return rc;
 }
 
 tide__group_key_fn tide__cluster_key_fn(const char *worker_key)

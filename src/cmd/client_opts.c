@@ -96,7 +96,7 @@ int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cfla
   }
   if (o->address && o->scheduler_file)
     return tide__cmd_fail(2, "give --scheduler or --scheduler-file, not both");
-  return tide__cmd_log_level("client", o->log_level ? o->log_level : "warning");
+  return tide__cmd_log_level("client", o->log_level ? o->log_level : "error");
 }
 
 void tide__copts_free(tide__copts *o)

@@ -31,18 +31,20 @@ typedef struct tide__copts {
 
 /* Parse argv (argv[0] is the subcommand) into o and the command's flags.
  * Returns 0 to go on, -1 when --help was printed (exit 0), or an exit status
- * after printing one `tide: ` line. usage is the one-line synopsis. Frees
- * nothing; call tide__copts_free after. */
+ * after printing one `tide: ` line. usage is the one-line synopsis. Also
+ * sets the log level (default "error": a client command's own errors are
+ * its one `tide: ` line). Call tide__copts_free after. */
 int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cflag *flags,
                       tide__copts *o);
+/* Free what tide__copts_parse allocated (the positional array). */
 void tide__copts_free(tide__copts *o);
 
 /* Check the positional count is within [min, max] (max < 0: no limit);
  * returns 0 or exit status 2 after printing the usage error. */
 int tide__copts_npos(const tide__copts *o, const char *cmd, const char *usage, int min, int max);
 
-/* Set the log level (default "warning" for client commands) and connect.
- * Returns 0 with *c, or an exit status after printing the error. */
+/* Connect (default address TIDE_DEFAULT_SCHEDULER) and apply --timeout to
+ * every request. Returns 0 with *c, or an exit status after printing. */
 int tide__copts_connect(const tide__copts *o, tide_client **c);
 
 /* Call a JSON route of the HTTP API; on 2xx returns 0 with *json (caller

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "cluster/backend.h"
 #include "cluster/cluster_int.h"
@@ -34,7 +35,18 @@ typedef struct cargs {
   double kill_grace;
   const char **bkeys, **bvals;
   size_t nb;
+  bool mem_set;
 } cargs;
+
+/* Dask's LocalCluster memory_limit="auto": the machine's memory shared by
+ * thread count, so the memory rules of §3 and §4 have limits to work with. */
+static int64_t auto_memory_limit(int nthreads)
+{
+  double total = (double)uv_get_total_memory();
+  double cores = (double)uv_available_parallelism();
+  double share = cores > 0 ? (nthreads > 0 ? nthreads : 1) / cores : 1;
+  return (int64_t)(total * (share < 1 ? share : 1));
+}
 
 static void help(void)
 {
@@ -42,10 +54,7 @@ static void help(void)
   printf("\nbackends:\n");
   for (size_t i = 0; tide__backend_at(i); i++) {
     const tide__backend_def *d = tide__backend_at(i);
-    printf("  %-8s %s", d->name, d->help ? d->help : "");
-    for (size_t k = 0; d->flags && d->flags[k]; k++)
-      printf("%s--%s", k ? ", " : " [", d->flags[k]);
-    printf("%s\n", d->flags && d->flags[0] ? "]" : "");
+    printf("  %-8s %s\n", d->name, d->help ? d->help : "");
   }
 }
 
@@ -151,11 +160,18 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
     a->a.worker_key = v;
   } else if (F("max-pending")) {
     a->a.set |= TIDE_ADAPT_MAX_PENDING;
+    if (tide__backend_has_flag(def, f)) { /* the backend wants it too (slurm) */
+      a->bkeys[a->nb] = f;
+      a->bvals[a->nb++] = v;
+    }
     return int_flag(f, v, 0, &a->a.max_pending);
   } else if (F("processes")) return int_flag(f, v, 1, &a->o.processes);
   else if (F("nthreads")) return int_flag(f, v, 1, &a->o.nthreads);
   else if (F("memory-limit")) {
-    if (tide__parse_size(v, &a->o.memory_limit, &e) < 0)
+    a->mem_set = true;
+    if (strcmp(v, "auto") == 0)
+      a->mem_set = false;
+    else if (tide__parse_size(v, &a->o.memory_limit, &e) < 0)
       return bad(f, &e);
   } else if (F("lifetime")) return dur_flag(f, v, true, &a->o.lifetime);
   else if (F("lifetime-stagger")) return dur_flag(f, v, false, &a->o.lifetime_stagger);
@@ -262,6 +278,8 @@ int tide__cmd_cluster(int argc, char **argv)
     status = tide__cmd_fail(2, "%s", err.text);
     goto out;
   }
+  if (!a.mem_set && strcmp(a.backend, "local") == 0)
+    a.o.memory_limit = auto_memory_limit(a.o.nthreads);
   a.o.backoff = a.nbackoff ? a.backoff : NULL;
   a.o.nbackoff = a.nbackoff;
   tide__backend_args ba = {.cfg = &cfg, .opts = &a.o, .keys = a.bkeys, .values = a.bvals,

@@ -10,7 +10,7 @@
 #include "cmd/client_opts.h"
 #include "cmd/cmd.h"
 
-static const char usage[] = "tide run GRAPH.json [--timeout D] [--publish NAME] [--progress]";
+static const char usage[] = "tide run GRAPH.json|- [--timeout D] [--publish NAME] [--progress]";
 
 /* A one-line bar on stderr, redrawn in place. */
 static void draw_progress(size_t done, size_t total, void *arg)

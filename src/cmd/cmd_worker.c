@@ -124,10 +124,8 @@ static int parse_args(int argc, char **argv, args *a)
       return tide__cmd_fail(2, "worker: unexpected argument \"%s\"", argv[a->o.scheduler ? optind : optind + 1]);
     a->o.scheduler = argv[optind];
   }
-  if (!a->o.scheduler && !a->o.scheduler_file) {
-    fputs(usage_text, stderr);
-    return tide__cmd_fail(2, "worker: a scheduler ADDRESS or --scheduler-file is required");
-  }
+  if (!a->o.scheduler && !a->o.scheduler_file)
+    return tide__cmd_fail(2, "worker: a scheduler ADDRESS or --scheduler-file is required (see 'tide worker --help')");
   if (a->o.scheduler && a->o.scheduler_file)
     return tide__cmd_fail(2, "worker: give a scheduler ADDRESS or --scheduler-file, not both");
   return 0;

@@ -33,6 +33,9 @@ void tide__api_dispatch(tide__api *a, const char *method, const char *path, cons
 int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, tide__http **out,
                      tide_error *err);
 int tide__http_port(const tide__http *h);
+/* How long a request waits for the loop before answering 503 (default 30 s;
+ * <= 0 restores it). For tests and embedders with slow handlers. */
+void tide__http_set_timeout(tide__http *h, double seconds);
 /* Stops the server thread (blocks until it ends) and frees. NULL ok. */
 void tide__http_stop(tide__http *h);
 

@@ -119,6 +119,7 @@ void tide__h_adapt(tide__req *r) {
     tide__req_error(r, 400, "no cluster manager");
     return;
   }
+  r->api->td_at = 0; /* target_duration may change */
   if (stop) {
     tide_cluster_adapt_stop(c);
   } else {

@@ -69,13 +69,20 @@ void tide__h_get_workers(tide__req *r) {
   tide__req_json(r, 200, json_pack("{s:I, s:o}", "num_workers", (json_int_t)n, "workers", arr));
 }
 
+/* The cluster tells its options only through its whole adaptive JSON (with
+ * the decision log), so the value is kept for a second; POST adapt drops
+ * it. */
 double tide__api_target_duration(tide__api *a) {
   double td = tide__sched_config(a->sched)->adaptive.target_duration;
   if (a->cluster) {
+    double now = tide__now();
+    if (a->td_at > 0 && now - a->td_at < 1.0) return a->td_cached;
     json_t *j = tide__cluster_adaptive_json(a->cluster);
     json_t *v = j ? json_object_get(j, "target_duration") : NULL;
     if (json_is_number(v) && json_number_value(v) > 0) td = json_number_value(v);
     json_decref(j);
+    a->td_cached = td > 0 ? td : 5.0;
+    a->td_at = now;
   }
   return td > 0 ? td : 5.0;
 }

@@ -42,6 +42,7 @@ struct tide__http {
   uv_async_t async;
   struct MHD_Daemon *daemon;
   int port;
+  double timeout;     /* seconds a connection waits for the loop (30) */
   pthread_mutex_t mu;
   pthread_cond_t cv;  /* broadcast when any request is answered or on stop */
   hreq *head, *tail;  /* queued for the loop */
@@ -224,10 +225,16 @@ static enum MHD_Result forward(tide__http *h, struct MHD_Connection *conn, const
   pthread_mutex_unlock(&h->mu);
   uv_async_send(&h->async);
 
+  pthread_mutex_lock(&h->mu);
   struct timespec deadline;
   clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += WAIT_SECONDS;
-  pthread_mutex_lock(&h->mu);
+  double secs = h->timeout;
+  deadline.tv_sec += (time_t)secs;
+  deadline.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec++;
+    deadline.tv_nsec -= 1000000000L;
+  }
   while (!q->done && !h->stopping) {
     if (pthread_cond_timedwait(&h->cv, &h->mu, &deadline) == ETIMEDOUT) break;
   }
@@ -241,9 +248,9 @@ static enum MHD_Result forward(tide__http *h, struct MHD_Connection *conn, const
   pthread_mutex_unlock(&h->mu);
   hreq_release(h, q);
   if (!done) {
-    return send_error(conn, 503,
-                      h->stopping ? "the scheduler is shutting down"
-                                  : "the scheduler did not answer within 30 s");
+    char msg[96];
+    snprintf(msg, sizeof msg, "the scheduler did not answer within %g s", secs);
+    return send_error(conn, 503, h->stopping ? "the scheduler is shutting down" : msg);
   }
   return send_buf(conn, status, ctype ? ctype : "application/json", body ? body : tide__xstrdup(""),
                   body ? len : 0, MHD_RESPMEM_MUST_FREE);
@@ -344,6 +351,7 @@ int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, 
   h->api = a;
   h->loop = loop;
   h->refs = 1;
+  h->timeout = WAIT_SECONDS;
   pthread_mutex_init(&h->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -385,6 +393,12 @@ int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, 
 }
 
 int tide__http_port(const tide__http *h) { return h ? h->port : 0; }
+
+void tide__http_set_timeout(tide__http *h, double seconds) {
+  pthread_mutex_lock(&h->mu);
+  h->timeout = seconds > 0 ? seconds : WAIT_SECONDS;
+  pthread_mutex_unlock(&h->mu);
+}
 
 static void on_async_closed(uv_handle_t *hd) {
   tide__http *h = hd->data;

@@ -311,15 +311,22 @@ void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object 
           want_entry(c, t, true)->watch = true;
       }
     tide__reply_ok(s, c->conn, id);
+    /* compute what the wants need (Dask: nothing else runs) */
     for (uint32_t o = 0; o < (uint32_t)nord; o++) {
       gnode *g = &nodes[order[o]];
       stask *t = tide__task_find(s, g->key, g->klen);
       if (!t)
         continue;
-      if (t->state == TIDE_TS_RELEASED)
+      if (t->state == TIDE_TS_RELEASED && t->nwants > 0)
         tide__task_activate(s, t);
       else if ((t->state == TIDE_TS_MEMORY || t->state == TIDE_TS_ERRED) && want_entry(c, t, false))
         send_key_done(s, c, t);
+    }
+    /* tasks no want reaches are forgotten again, dependents first */
+    for (uint32_t o = (uint32_t)nord; o-- > 0;) {
+      stask *t = tide__task_find(s, nodes[order[o]].key, nodes[order[o]].klen);
+      if (t && t->state == TIDE_TS_RELEASED)
+        tide__task_maybe_release(s, t);
     }
     tide__queue_drain(s);
   }

@@ -55,6 +55,9 @@ enum {
   TF_DONE_ONCE = 1, /* reached memory at least once (recompute counting) */
   TF_IN_LIST = 2,   /* linked in the queue or a worker's processing list */
   TF_SCRATCH = 4,
+  TF_RQ = 8,        /* linked in the restricted queue */
+  TF_ANYWHERE = 16, /* a builtin ("tide.*"): every worker runs it */
+  TF_RELEASING = 32,/* on the release worklist: not to be freed yet */
 };
 
 /* A task. One allocation holds the struct, deps[], the key and the args. */
@@ -105,6 +108,7 @@ struct sworker {
   sconn *link;
   char *address, *name, *host, *job;
   char **functions;
+  const char **ifns; /* the same names, interned: compared by pointer */
   size_t nfunctions;
   int nthreads, limit, nprocessing;
   int64_t memory_limit, nbytes, rss, executed;
@@ -193,6 +197,7 @@ struct tide__sched {
   size_t nprocessing;
 
   stask *q_head, *q_tail; /* ready tasks not sent (queued / no-worker) */
+  stask *rq_head, *rq_tail; /* queued tasks whose fn no worker with room has */
   size_t nqueued;
 
   sworker *workers;         /* by address */
@@ -227,8 +232,9 @@ struct tide__sched {
   size_t capviews;
   tide__worker_view one_view;
   void *logs; /* pending worker_logs requests */
-  stask **work; /* scratch stack */
+  stask **work; /* release worklist (tide__task_maybe_release) */
   size_t nwork, capwork;
+  bool releasing;
 };
 
 /* sched.c */
@@ -282,6 +288,7 @@ void tide__send_compute(tide__sched *s, sworker *w, stask *t);
 void tide__proc_add(tide__sched *s, sworker *w, stask *t, double occ);
 void tide__proc_remove(tide__sched *s, stask *t);
 int tide__worker_limit(const tide__sched *s, int nthreads);
+bool tide__worker_can_run(const sworker *w, const stask *t);
 
 /* workers.c */
 sworker *tide__worker_add(tide__sched *s, void *conn, const char *name, const char *address,

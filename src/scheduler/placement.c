@@ -50,6 +50,16 @@ void tide__room_update(tide__sched *s, sworker *w)
   w->in_room = want;
 }
 
+bool tide__worker_can_run(const sworker *w, const stask *t)
+{
+  if (t->flags & TF_ANYWHERE)
+    return true;
+  for (size_t i = 0; i < w->nfunctions; i++)
+    if (w->ifns[i] == t->fn)
+      return true;
+  return false;
+}
+
 static bool better(const sworker *a, int64_t abytes, const sworker *b, int64_t bbytes)
 {
   if (!b)
@@ -87,7 +97,8 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
     stask *d = t->deps[i].t;
     for (uint32_t j = 0; j < d->nholders; j++) {
       sworker *w = d->holders[j].w;
-      if (w->in_room && better(w, w->scratch_bytes, best, best_bytes)) {
+      if (w->in_room && better(w, w->scratch_bytes, best, best_bytes) &&
+          tide__worker_can_run(w, t)) {
         best = w;
         best_bytes = w->scratch_bytes;
       }
@@ -96,9 +107,15 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
   if (!best) {
     int n = 0;
     for (sworker *w = s->room_head; w && n < ROOM_SCAN; w = w->room_next, n++)
-      if (better(w, 0, best, 0))
+      if (better(w, 0, best, 0) && tide__worker_can_run(w, t))
+        best = w;
+    /* a plugin function only some workers have: look further */
+    for (sworker *w = s->room_head; !best && w; w = w->room_next)
+      if (tide__worker_can_run(w, t))
         best = w;
     best_bytes = 0;
+    if (!best)
+      return NULL;
   }
   int64_t fetch = total;
   if (best->scratch_epoch == ep) {
@@ -190,17 +207,19 @@ void tide__send_compute(tide__sched *s, sworker *w, stask *t)
   tide__sched_sent(s, w->conn);
 }
 
-static void queue_push(tide__sched *s, stask *t)
+static void queue_push(tide__sched *s, stask *t, bool restricted)
 {
+  stask **head = restricted ? &s->rq_head : &s->q_head;
+  stask **tail = restricted ? &s->rq_tail : &s->q_tail;
   t->proc = NULL;
-  t->prev = s->q_tail;
+  t->prev = *tail;
   t->next = NULL;
-  if (s->q_tail)
-    s->q_tail->next = t;
+  if (*tail)
+    (*tail)->next = t;
   else
-    s->q_head = t;
-  s->q_tail = t;
-  t->flags |= TF_IN_LIST;
+    *head = t;
+  *tail = t;
+  t->flags |= TF_IN_LIST | (restricted ? TF_RQ : 0);
   s->nqueued++;
 }
 
@@ -208,16 +227,19 @@ void tide__queue_remove(tide__sched *s, stask *t)
 {
   if (!(t->flags & TF_IN_LIST) || t->proc)
     return;
+  bool restricted = t->flags & TF_RQ;
+  stask **head = restricted ? &s->rq_head : &s->q_head;
+  stask **tail = restricted ? &s->rq_tail : &s->q_tail;
   if (t->prev)
     t->prev->next = t->next;
   else
-    s->q_head = t->next;
+    *head = t->next;
   if (t->next)
     t->next->prev = t->prev;
   else
-    s->q_tail = t->prev;
+    *tail = t->prev;
   t->prev = t->next = NULL;
-  t->flags &= ~TF_IN_LIST;
+  t->flags &= ~(TF_IN_LIST | TF_RQ);
   s->nqueued--;
 }
 
@@ -236,7 +258,9 @@ void tide__task_ready(tide__sched *s, stask *t)
   if (w) {
     place(s, t, w, occ);
   } else {
-    queue_push(s, t);
+    /* a plugin task that a worker with room could not run waits apart, so
+     * it does not block the queue's head */
+    queue_push(s, t, s->room_head && !(t->flags & TF_ANYWHERE));
     tide__task_set_state(s, t, s->nrunning ? TIDE_TS_QUEUED : TIDE_TS_NO_WORKER);
   }
   tide__sched_new_work(s);
@@ -249,10 +273,21 @@ void tide__queue_drain(tide__sched *s)
     stask *t = s->q_head;
     double occ = 0;
     sworker *w = tide__decide_worker(s, t, &occ);
-    if (!w)
-      break;
     tide__queue_remove(s, t);
-    place(s, t, w, occ);
+    if (w)
+      place(s, t, w, occ);
+    else
+      queue_push(s, t, true); /* restricted: no worker with room runs it */
+  }
+  /* restricted tasks: few in practice, tried in order */
+  for (stask *t = s->rq_head, *next; t && s->room_head; t = next) {
+    next = t->next;
+    double occ = 0;
+    sworker *w = tide__decide_worker(s, t, &occ);
+    if (w) {
+      tide__queue_remove(s, t);
+      place(s, t, w, occ);
+    }
   }
 }
 
@@ -261,5 +296,7 @@ void tide__queue_relabel(tide__sched *s)
 {
   tide__tstate st = s->nrunning ? TIDE_TS_QUEUED : TIDE_TS_NO_WORKER;
   for (stask *t = s->q_head; t; t = t->next)
+    tide__task_set_state(s, t, st);
+  for (stask *t = s->rq_head; t; t = t->next)
     tide__task_set_state(s, t, st);
 }

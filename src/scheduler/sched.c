@@ -491,6 +491,7 @@ void tide__sched_destroy(tide__sched *s)
     for (size_t i = 0; i < w->nfunctions; i++)
       free(w->functions[i]);
     free(w->functions);
+    free(w->ifns);
     free(w->has);
     free(w->name);
     free(w->address);

@@ -70,6 +70,8 @@ stask *tide__task_new(tide__sched *s, const char *key, size_t keylen, const char
   t->args = args_len ? k + keylen + 1 : NULL;
   t->args_len = (uint32_t)args_len;
   t->fn = tide__sched_intern(s, fn, fnlen);
+  if (fnlen >= 5 && memcmp(fn, "tide.", 5) == 0)
+    t->flags |= TF_ANYWHERE;
   t->pfx = prefix && prefixlen ? tide__prefix_get(s, prefix, prefixlen)
                                : tide__prefix_get(s, fn, fnlen);
   t->ndeps = ndeps;
@@ -124,7 +126,7 @@ static void maybe_forget(tide__sched *s, stask *t)
   while (q.n) {
     stask *x = q.v[--q.n];
     if (x->state != TIDE_TS_RELEASED || x->nwants || x->ndependents || x->nwaiters ||
-        x->nholders)
+        x->nholders || (x->flags & TF_RELEASING))
       continue;
     HASH_DELETE(hh, s->tasks, x);
     tide__client_forget(s, x);
@@ -136,7 +138,10 @@ static void maybe_forget(tide__sched *s, stask *t)
         d->dependents[pos] = last;
         last.t->deps[last.pos].pos = pos;
       }
-      tvec_push(&q, d);
+      /* pushed once: only when its last dependent goes (a diamond's top
+       * would otherwise be pushed twice and freed twice) */
+      if (d->ndependents == 0)
+        tvec_push(&q, d);
     }
     s->counts[TIDE_TS_RELEASED]--;
     x->pfx->nstates[TIDE_TS_RELEASED]--;
@@ -152,10 +157,14 @@ static void maybe_forget(tide__sched *s, stask *t)
   free(q.v);
 }
 
-void tide__task_maybe_release(tide__sched *s, stask *t)
+/* Release one task nobody needs: drop its result, or cancel it if it was
+ * still to run; then forget it if nothing refers to it. */
+static bool release_one(tide__sched *s, stask *t)
 {
+  bool cancelled = false;
+  t->flags &= ~TF_RELEASING;
   if (tide__task_needed(t))
-    return;
+    return false;
   if (t->state == TIDE_TS_MEMORY) {
     while (t->nholders) {
       sworker *w = t->holders[t->nholders - 1].w;
@@ -165,9 +174,40 @@ void tide__task_maybe_release(tide__sched *s, stask *t)
     tide__task_set_state(s, t, TIDE_TS_RELEASED);
   } else if (t->state == TIDE_TS_ERRED) {
     tide__task_set_state(s, t, TIDE_TS_RELEASED);
+  } else if (pending(t->state)) {
+    if (t->proc) {
+      tide__send_free_keys(s, t->proc, t);
+      cancelled = true;
+    }
+    tide__task_unprocess(s, t);
+    tide__task_set_state(s, t, TIDE_TS_RELEASED); /* pushes its deps */
   }
   if (t->state == TIDE_TS_RELEASED)
     maybe_forget(s, t);
+  return cancelled;
+}
+
+/* Iterative (chains are deep): tasks waiting for release are flagged, and
+ * maybe_forget leaves flagged ones alone until their turn. */
+void tide__task_maybe_release(tide__sched *s, stask *t)
+{
+  if (tide__task_needed(t) || (t->flags & TF_RELEASING))
+    return;
+  if (s->nwork == s->capwork) {
+    s->capwork = s->capwork ? s->capwork * 2 : 64;
+    s->work = tide__xrealloc(s->work, s->capwork * sizeof *s->work);
+  }
+  t->flags |= TF_RELEASING;
+  s->work[s->nwork++] = t;
+  if (s->releasing)
+    return;
+  s->releasing = true;
+  bool cancelled = false;
+  while (s->nwork)
+    cancelled |= release_one(s, s->work[--s->nwork]);
+  s->releasing = false;
+  if (cancelled)
+    tide__queue_drain(s);
 }
 
 void tide__task_want(tide__sched *s, stask *t, int delta)

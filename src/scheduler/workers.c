@@ -117,6 +117,9 @@ sworker *tide__worker_add(tide__sched *s, void *conn, const char *name, const ch
   w->memory_limit = memory_limit > 0 ? memory_limit : 0;
   w->functions = functions;
   w->nfunctions = nfunctions;
+  w->ifns = tide__xcalloc(nfunctions + 1, sizeof *w->ifns);
+  for (size_t i = 0; i < nfunctions; i++)
+    w->ifns[i] = tide__sched_intern(s, functions[i], strlen(functions[i]));
   w->connected_at = w->last_seen = tide__wall();
   w->status = TIDE_W_RUNNING;
   for (size_t i = 0; i < nfunctions; i++) {
@@ -147,6 +150,7 @@ static void free_worker(sworker *w)
   for (size_t i = 0; i < w->nfunctions; i++)
     free(w->functions[i]);
   free(w->functions);
+  free(w->ifns);
   free(w->has);
   free(w->name);
   free(w->address);

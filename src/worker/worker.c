@@ -75,8 +75,7 @@ static void fatal(tide__worker *w, int code, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(w->fatal.text, sizeof w->fatal.text, fmt, ap);
   va_end(ap);
-  w->has_fatal = true;
-  tide__error("worker", "%s", w->fatal.text);
+  w->has_fatal = true; /* the command prints it once, as its tide: line */
   tide__worker_shutdown(w, code);
 }
 

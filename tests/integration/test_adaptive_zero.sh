@@ -24,6 +24,12 @@ for k in occupancy queued memory plan observed cpu_part memory_part; do
   [ "$(echo "$log" | jq ".[0] | has(\"$k\")")" = true ] || fail "log entry lacks $k"
 done
 
+# the decisions are in the cluster's log lines too
+api /api/v1/logs | jq -e '.cluster | map(select(test("adaptive: up: 0 -> 1"))) | length == 1' >/dev/null \
+  || fail "cluster log lacks the up decision"
+api /api/v1/cluster | jq -e '.repr | startswith("LocalCluster(tide, '"'"'tcp://127.0.0.1:")' >/dev/null \
+  || fail "repr: $(api /api/v1/cluster | jq -r .repr)"
+
 # client gone: back to 0 after wait_count rounds
 wait_n 0 15
 down=$(adaptive | jq '[.log[] | select(.status == "down")] | length')

@@ -12,13 +12,13 @@ NOSCHED=(--scheduler tcp://127.0.0.1:1)
 printf '{"tasks": {\n  "a": {"fn": "tide.inc", "args": [1]},\n  "b": {"fn": "tide.inc" "args": [2]}\n}}\n' >malformed.json
 expect_fail_only 2 '^tide: malformed\.json:3: malformed JSON: ' "$T" run malformed.json "${NOSCHED[@]}"
 echo '{"tasks": {"c": {"fn": "tide.nope", "args": []}}}' >unknown_fn.json
-expect_fail_only 2 '^tide: unknown_fn\.json: task "c": unknown function "tide\.nope"$' "$T" run unknown_fn.json "${NOSCHED[@]}"
+expect_fail_only 2 '^tide: unknown_fn\.json:1: task "c": unknown function "tide\.nope"$' "$T" run unknown_fn.json "${NOSCHED[@]}"
 echo '{"tasks": {"a": {"fn": "tide.identity", "args": [{"ref": "b"}]}, "b": {"fn": "tide.identity", "args": [{"ref": "a"}]}}}' >cycle.json
-expect_fail_only 2 '^tide: cycle\.json: dependency cycle: a -> b -> a$' "$T" run cycle.json "${NOSCHED[@]}"
-echo '{"tasks": {"a": {"fn": "tide.noop"}, "b": {"fn": "tide.identity", "args": [{"ref": "x"}]}}}' >missing.json
-expect_fail_only 2 '^tide: missing\.json: task "b" refers to unknown key "x"$' "$T" run missing.json "${NOSCHED[@]}"
+expect_fail_only 2 '^tide: cycle\.json:1: dependency cycle: a -> b -> a$' "$T" run cycle.json "${NOSCHED[@]}"
+printf '{"tasks": {\n  "a": {"fn": "tide.noop"},\n  "b": {"fn": "tide.identity", "args": [{"ref": "x"}]}}}\n' >missing.json
+expect_fail_only 2 '^tide: missing\.json:3: task "b" refers to unknown key "x"$' "$T" run missing.json "${NOSCHED[@]}"
 echo '{"tasks": {"a": {"fn": "tide.inc", "args": ["one"]}}}' >types.json
-expect_fail_only 2 '^tide: types\.json: task "a": tide\.inc: argument 1 must be an integer, got string$' "$T" run types.json "${NOSCHED[@]}"
+expect_fail_only 2 '^tide: types\.json:1: task "a": tide\.inc: argument 1 must be an integer, got string$' "$T" run types.json "${NOSCHED[@]}"
 expect_fail_only 2 '^tide: cannot read nothere\.json' "$T" run nothere.json "${NOSCHED[@]}"
 
 # --- bad flags and values ---
@@ -32,6 +32,10 @@ expect_fail_only 2 '^tide: scale: ' "$T" scale -3 "${NOSCHED[@]}"
 # --- unreachable scheduler ---
 expect_fail_only 1 '^tide: cannot reach the scheduler at tcp://127\.0\.0\.1:1: connection refused$' "$T" run ok.json "${NOSCHED[@]}"
 expect_fail_only 1 '^tide: cannot reach the scheduler at tcp://127\.0\.0\.1:1: connection refused$' "$T" datasets "${NOSCHED[@]}"
+
+expect_fail_only 2 '^tide: bad address "nonsense"' "$T" datasets --scheduler nonsense
+expect_fail_only 1 '^tide: cannot read scheduler file nothere\.json: ' "$T" datasets --scheduler-file nothere.json
+expect_fail_only 2 '^tide: give --scheduler or --scheduler-file, not both$' "$T" datasets --scheduler-file x --scheduler tcp://127.0.0.1:1
 
 # --- unknown config key ---
 printf 'scheduler:\n  bogus-key: 3\n' >bogus.yaml
@@ -53,7 +57,7 @@ echo 'int not_the_init(void) { return 0; }' >noinit.c
 cc -shared -fPIC -o libnoinit.so noinit.c || fail "cannot build libnoinit.so"
 expect_fail 2 '^tide: .*tide_plugin_init' "$T" worker --scheduler-file "$SCHED_FILE" --name p2 --preload "$T_DIR/libnoinit.so"
 # a duplicate worker name is refused
-expect_fail 1 '^tide: .*"?a"?' "$T" worker --scheduler-file "$SCHED_FILE" --name a --death-timeout 2s
+expect_fail 2 '^tide: .*worker named "a"' "$T" worker --scheduler-file "$SCHED_FILE" --name a --death-timeout 2s
 
 # --- garbage on the scheduler's port and on a worker's data port ---
 WADDR=$(api /api/v1/identity | jq -r '.workers | keys[0]')

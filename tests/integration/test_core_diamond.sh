@@ -18,18 +18,21 @@ cat >"$T_DIR/diamond.json" <<'G'
   "d": {"fn": "tide.add", "args": [{"ref": "b"}, {"ref": "c"}]},
   "s": {"fn": "tide.sum", "args": [[{"ref": "a"}, {"ref": "b"}, 4]]},
   "n": {"fn": "tide.noop"},
-  "i": {"fn": "tide.identity", "args": [{"x": [1, "two", null, true]}]}},
- "outputs": ["d", "b", "s", "n", "i"]}
+  "i": {"fn": "tide.identity", "args": [{"x": [1, "two", null, true]}]},
+  "m": {"fn": "tide.identity", "args": [{"x": {"ref": "a"}, "y": [{"z": {"ref": "b"}}]}]}},
+ "outputs": ["d", "b", "s", "n", "i", "m"]}
 G
 run_graph "$T_DIR/diamond.json" --progress >"$T_DIR/out.json" 2>"$T_DIR/err"
 [ ! -s "$T_DIR/err" ] || fail "stderr not empty off a terminal: $(cat "$T_DIR/err")"
-[ "$(jq -c 'keys' "$T_DIR/out.json")" = '["b","d","i","n","s"]' ] || fail "keys: $(cat "$T_DIR/out.json")"
+[ "$(jq -c 'keys' "$T_DIR/out.json")" = '["b","d","i","m","n","s"]' ] || fail "keys: $(cat "$T_DIR/out.json")"
 [ "$(json_get "$T_DIR/out.json" .b)" = 3 ] || fail "b != 3: $(cat "$T_DIR/out.json")"
 # d = b + c = 3 + (2 + 10 + 0.5)
 [ "$(jq '.d == 15.5' "$T_DIR/out.json")" = true ] || fail "d != 15.5: $(cat "$T_DIR/out.json")"
 [ "$(json_get "$T_DIR/out.json" .s)" = 9 ] || fail "s != 9: $(cat "$T_DIR/out.json")"
 [ "$(jq -c .n "$T_DIR/out.json")" = null ] || fail "n not null"
 [ "$(jq -c .i "$T_DIR/out.json")" = '{"x":[1,"two",null,true]}' ] || fail "i: $(jq -c .i "$T_DIR/out.json")"
+# references nested inside maps and arrays are resolved
+[ "$(jq -c .m "$T_DIR/out.json")" = '{"x":2,"y":[{"z":3}]}' ] || fail "m: $(jq -c .m "$T_DIR/out.json")"
 # one line of JSON on stdout
 [ "$(wc -l <"$T_DIR/out.json")" = 1 ] || fail "stdout is not one line"
 

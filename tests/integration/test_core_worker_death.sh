@@ -11,12 +11,12 @@ A_PID=$WORKER_PID
 wait_workers 1
 
 LEN=$((1024 * 1024))
-# data (on A) is needed by "joined", which a 4 s gate holds back:
+# data (on A) is needed by "joined", which a 5 s gate holds back:
 # gate -> empty (0 bytes) -> joined = data + empty -> sum.
 cat >"$T_DIR/g.json" <<G
 {"tasks": {
   "data": {"fn": "tide.bytes", "args": [$LEN, 11]},
-  "gate": {"fn": "tide.sleep", "args": [4, 0]},
+  "gate": {"fn": "tide.sleep", "args": [5, 0]},
   "empty": {"fn": "tide.bytes", "args": [{"ref": "gate"}]},
   "joined": {"fn": "tide.concat", "args": [{"ref": "data"}, {"ref": "empty"}]},
   "sum": {"fn": "tide.checksum", "args": [{"ref": "joined"}]}},

@@ -91,7 +91,7 @@ api_post() { curl -s --max-time 30 -H 'Content-Type: application/json' -d "$2" "
 # nworkers: workers the scheduler knows, from /api/v1/identity.
 nworkers() { api /api/v1/identity | jq '.workers | length'; }
 # wait_workers N [TIMEOUT]
-wait_workers() { wait_for "${2:-20}" test "$(nworkers 2>/dev/null || echo -1)" = "$1"; }
+wait_workers() { wait_for "${2:-20}" t_workers_eq "$1"; }
 t_workers_eq() { [ "$(nworkers 2>/dev/null || echo -1)" = "$1" ]; }
 
 # run_graph FILE [ARGS...]: tide run against the scheduler file; stdout is

@@ -155,9 +155,9 @@ static void test_unknown_key(void **state)
 {
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\"},"
                " \"b\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": \"x\"}]}}}",
-               "graph.json: task \"b\" refers to unknown key \"x\"");
+               "graph.json:1: task \"b\" refers to unknown key \"x\"");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.sum\", \"args\": [[1, {\"ref\": \"zz\"}]]}}}",
-               "graph.json: task \"a\" refers to unknown key \"zz\"");
+               "graph.json:1: task \"a\" refers to unknown key \"zz\"");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\"}}, \"outputs\": [\"q\"]}",
                "graph.json: outputs refer to unknown key \"q\"");
 }
@@ -165,21 +165,21 @@ static void test_unknown_key(void **state)
 static void test_unknown_builtin(void **state)
 {
   expect_error("{\"tasks\": {\"c\": {\"fn\": \"tide.nope\", \"args\": []}}}",
-               "graph.json: task \"c\": unknown function \"tide.nope\"");
+               "graph.json:1: task \"c\": unknown function \"tide.nope\"");
 }
 
 static void test_cycles(void **state)
 {
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": \"b\"}]},"
                " \"b\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": \"a\"}]}}}",
-               "graph.json: dependency cycle: a -> b -> a");
+               "graph.json:1: dependency cycle: a -> b -> a");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": \"a\"}]}}}",
-               "graph.json: dependency cycle: a -> a");
+               "graph.json:1: dependency cycle: a -> a");
   expect_error("{\"tasks\": {\"s\": {\"fn\": \"tide.noop\"},"
                " \"x\": {\"fn\": \"tide.add\", \"args\": [{\"ref\": \"s\"}, {\"ref\": \"y\"}]},"
                " \"y\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"z\"}]},"
                " \"z\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"x\"}]}}}",
-               "graph.json: dependency cycle: x -> y -> z -> x");
+               "graph.json:1: dependency cycle: x -> y -> z -> x");
 }
 
 static void test_long_chain_no_cycle(void **state)
@@ -203,10 +203,29 @@ static void test_long_chain_no_cycle(void **state)
   free(json);
 }
 
+static void test_error_lines(void **state)
+{
+  /* The line is where the task is defined, not where a key is mentioned. */
+  expect_error("{\"tasks\": {\n"
+               "  \"a\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": \"b\"}], \"prefix\": \"b\"},\n"
+               "  \"x\": {\"fn\": \"tide.noop\", \"args\": [{\"b\": 1}]},\n"
+               "  \"b\": {\"fn\": \"tide.identity\",\n"
+               "        \"args\": [{\"ref\": \"nothere\"}]}}}",
+               "graph.json:4: task \"b\" refers to unknown key \"nothere\"");
+  /* escaped keys and strings with braces do not confuse the scanner */
+  expect_error("{\"outputs\": [\"}\"], \"tasks\": {\"q\\\"\": {\"fn\": \"tide.noop\"},\n"
+               "\"{\": {\"fn\": \"tide.noop\"},\n"
+               "\"u\\u0062\": {\"fn\": \"tide.nope\"}}}",
+               "graph.json:3: task \"ub\": unknown function \"tide.nope\"");
+  /* a task key that only appears elsewhere (no line found): no line */
+  expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [\"s\"]}}}",
+               "graph.json:1: task \"a\": tide.inc: argument 1 must be an integer, got string");
+}
+
 static void test_argument_types(void **state)
 {
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [\"one\"]}}}",
-               "graph.json: task \"a\": tide.inc: argument 1 must be an integer, got string");
+               "graph.json:1: task \"a\": tide.inc: argument 1 must be an integer, got string");
   /* a reference is accepted where an integer is wanted */
   tide_graph *g;
   tide_error err;
@@ -217,7 +236,7 @@ static void test_argument_types(void **state)
   /* wrong count: the message names the task and the function */
   assert_int_equal(parse("{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [1, 2]}}}", &g, &err),
                    TIDE_EGRAPH);
-  assert_true(strncmp(err.text, "graph.json: task \"a\": tide.inc", 30) == 0);
+  assert_true(strncmp(err.text, "graph.json:1: task \"a\": tide.inc", 32) == 0);
 }
 
 static void test_shape_errors(void **state)
@@ -227,17 +246,17 @@ static void test_shape_errors(void **state)
   expect_error("{\"tasks\": {}, \"extra\": 1}",
                "graph.json: unknown field \"extra\" (tasks, outputs)");
   expect_error("{\"tasks\": {\"a\": 5}}",
-               "graph.json: task \"a\" must be an object {\"fn\": NAME, \"args\": [...]}");
+               "graph.json:1: task \"a\" must be an object {\"fn\": NAME, \"args\": [...]}");
   expect_error("{\"tasks\": {\"a\": {\"args\": []}}}",
-               "graph.json: task \"a\": \"fn\" must be a function name");
+               "graph.json:1: task \"a\": \"fn\" must be a function name");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\", \"args\": 3}}}",
-               "graph.json: task \"a\": \"args\" must be an array");
+               "graph.json:1: task \"a\": \"args\" must be an array");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\", \"prefix\": 3}}}",
-               "graph.json: task \"a\": \"prefix\" must be a non-empty string");
+               "graph.json:1: task \"a\": \"prefix\" must be a non-empty string");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\", \"argz\": []}}}",
-               "graph.json: task \"a\": unknown field \"argz\" (fn, args, prefix)");
+               "graph.json:1: task \"a\": unknown field \"argz\" (fn, args, prefix)");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": 3}]}}}",
-               "graph.json: task \"a\": a reference must be exactly {\"ref\": \"KEY\"}");
+               "graph.json:1: task \"a\": a reference must be exactly {\"ref\": \"KEY\"}");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\"}}, \"outputs\": \"a\"}",
                "graph.json: \"outputs\" must be an array of task keys");
 }
@@ -273,6 +292,7 @@ int main(void)
     cmocka_unit_test(test_unknown_builtin),
     cmocka_unit_test(test_cycles),
     cmocka_unit_test(test_long_chain_no_cycle),
+    cmocka_unit_test(test_error_lines),
     cmocka_unit_test(test_argument_types),
     cmocka_unit_test(test_shape_errors),
     cmocka_unit_test(test_load_file),

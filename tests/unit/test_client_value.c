@@ -54,17 +54,21 @@ static void test_bytes(void **state)
   msgpack_packer pk;
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 2);
+  msgpack_pack_map(&pk, 3);
   msgpack_pack_str_with_body(&pk, "b", 1);
   msgpack_pack_bin_with_body(&pk, "abc", 3);
   msgpack_pack_str_with_body(&pk, "e", 1);
   msgpack_pack_bin(&pk, 0);
+  msgpack_pack_str_with_body(&pk, "u", 1);
+  msgpack_pack_str_with_body(&pk, "\xff", 1); /* not UTF-8 */
   char *s = to_json(&sb);
   /* sha256("abc") and sha256("") */
   assert_string_equal(s, "{\"b\":{\"bytes\":3,\"sha256\":"
                          "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"},"
                          "\"e\":{\"bytes\":0,\"sha256\":"
-                         "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"}}");
+                         "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"},"
+                         "\"u\":{\"bytes\":1,\"sha256\":"
+                         "\"a8100ae6aa1940d0b663bb31cd466142ebbdbd5187131b92d93818987832eb89\"}}");
   free(s);
   msgpack_sbuffer_destroy(&sb);
 }
@@ -100,6 +104,21 @@ static void test_nested_and_keys(void **state)
   msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_bad_utf8_key(void **state)
+{
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 1);
+  msgpack_pack_str_with_body(&pk, "a\xff" "b", 3);
+  msgpack_pack_int(&pk, 1);
+  char *s = to_json(&sb);
+  assert_string_equal(s, "{\"a?b\":1}");
+  free(s);
+  msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_pack_json(void **state)
 {
   json_error_t jerr;
@@ -132,6 +151,7 @@ int main(void)
     cmocka_unit_test(test_scalars),
     cmocka_unit_test(test_bytes),
     cmocka_unit_test(test_nested_and_keys),
+    cmocka_unit_test(test_bad_utf8_key),
     cmocka_unit_test(test_pack_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

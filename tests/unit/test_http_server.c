@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -182,6 +183,93 @@ static void test_serve_and_stop(void **state) {
   assert_int_equal(uv_loop_close(&c.loop), 0);
 }
 
+typedef struct waiter {
+  int port;
+  resp r;
+  double took;
+  volatile int sent;
+} waiter;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *wait_client(void *arg) {
+  waiter *w = arg;
+  double t0 = now_s();
+  w->sent = 1;
+  w->r = http(w->port, "GET", "/api/v1/identity", NULL, 0);
+  w->took = now_s() - t0;
+  return NULL;
+}
+
+/* The loop does not answer: 503 after the timeout, and the late request is
+ * dropped cleanly once the loop runs again. */
+static void test_timeout_503(void **state) {
+  uv_loop_t loop;
+  tide_config cfg;
+  tide__config_defaults(&cfg);
+  tide_error err = {{0}};
+  tide__sched *s;
+  tide__api *a;
+  tide__http *h;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(tide__sched_create(&loop, &cfg, &s, &err), 0);
+  assert_int_equal(tide__api_create(s, &a), 0);
+  assert_int_equal(tide__http_start(a, &loop, "127.0.0.1", 0, &h, &err), 0);
+  tide__http_set_timeout(h, 0.3);
+  waiter w = {.port = tide__http_port(h)};
+  pthread_t t;
+  pthread_create(&t, NULL, wait_client, &w);
+  pthread_join(t, NULL); /* the loop is not running meanwhile */
+  assert_int_equal(w.r.status, 503);
+  assert_non_null(strstr(w.r.body, "did not answer"));
+  assert_true(w.took >= 0.25 && w.took < 5.0);
+  free(w.r.body);
+  uv_run(&loop, UV_RUN_NOWAIT); /* the abandoned request is dropped */
+  tide__http_stop(h);
+  tide__api_destroy(a);
+  tide__sched_close(s, false);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  tide__sched_destroy(s);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* Stopping while a connection waits for the loop does not hang: the
+ * waiter is released at once (503 or a closed connection). */
+static void test_stop_while_waiting(void **state) {
+  uv_loop_t loop;
+  tide_config cfg;
+  tide__config_defaults(&cfg);
+  tide_error err = {{0}};
+  tide__sched *s;
+  tide__api *a;
+  tide__http *h;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(tide__sched_create(&loop, &cfg, &s, &err), 0);
+  assert_int_equal(tide__api_create(s, &a), 0);
+  assert_int_equal(tide__http_start(a, &loop, "127.0.0.1", 0, &h, &err), 0);
+  waiter w = {.port = tide__http_port(h)};
+  pthread_t t;
+  pthread_create(&t, NULL, wait_client, &w);
+  for (int i = 0; i < 2000 && !w.sent; i++) usleep(1000);
+  usleep(50000); /* let the server read the request; either outcome is checked */
+  double t0 = now_s();
+  tide__http_stop(h);
+  double took = now_s() - t0;
+  pthread_join(t, NULL);
+  assert_true(took < 5.0);
+  assert_true(w.r.status == 503 || w.r.status <= 0);
+  free(w.r.body);
+  tide__api_destroy(a);
+  tide__sched_close(s, false);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  tide__sched_destroy(s);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void test_bad_host(void **state) {
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -196,6 +284,8 @@ static void test_bad_host(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_serve_and_stop),
+      cmocka_unit_test(test_timeout_503),
+      cmocka_unit_test(test_stop_while_waiting),
       cmocka_unit_test(test_bad_host),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

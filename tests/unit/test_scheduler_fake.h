@@ -15,6 +15,9 @@ typedef struct sent {
   void *conn;
   tide__op op;
   char key[128]; /* "key" field, or the first of "keys" (array or map) */
+  int ok;        /* reply: 1 ok, 0 not, -1 no field */
+  char error[256];
+  char state[16]; /* key-done */
 } sent;
 
 static sent g_sent[100000];
@@ -46,6 +49,13 @@ static void fake_end(void *conn)
     const char *k;
     size_t kl;
     const msgpack_object *o = &u.data;
+    bool okv;
+    g_sent[g_nsent].ok = tide__mp_bool(o, "ok", &okv) ? okv : -1;
+    g_sent[g_nsent].error[0] = g_sent[g_nsent].state[0] = 0;
+    if (tide__mp_str(o, "error", &k, &kl))
+      snprintf(g_sent[g_nsent].error, sizeof g_sent[g_nsent].error, "%.*s", (int)kl, k);
+    if (tide__mp_str(o, "state", &k, &kl))
+      snprintf(g_sent[g_nsent].state, sizeof g_sent[g_nsent].state, "%.*s", (int)kl, k);
     if (tide__mp_str(o, "key", &k, &kl)) {
       snprintf(g_sent[g_nsent].key, sizeof g_sent[g_nsent].key, "%.*s", (int)kl, k);
     } else if (tide__mp_array(o, "keys") && tide__mp_array(o, "keys")->size) {
@@ -167,6 +177,100 @@ __attribute__((unused)) static void fx_finish(fixture *f, const char *key, int64
 {
   stask *t = T(f, key);
   tide__task_finished(f->s, t->proc, t, nbytes, 100.0, 100.0 + dur, 0);
+}
+
+/* Pack a JSON text as a msgpack message (for client/worker messages). */
+static void pack_json(msgpack_packer *pk, json_t *j)
+{
+  switch (json_typeof(j)) {
+  case JSON_OBJECT: {
+    msgpack_pack_map(pk, json_object_size(j));
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+      tide__pk_str(pk, k);
+      pack_json(pk, v);
+    }
+    break;
+  }
+  case JSON_ARRAY: {
+    msgpack_pack_array(pk, json_array_size(j));
+    size_t i;
+    json_t *v;
+    json_array_foreach(j, i, v) pack_json(pk, v);
+    break;
+  }
+  case JSON_STRING: tide__pk_str(pk, json_string_value(j)); break;
+  case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(j)); break;
+  case JSON_REAL: msgpack_pack_double(pk, json_real_value(j)); break;
+  case JSON_TRUE: msgpack_pack_true(pk); break;
+  case JSON_FALSE: msgpack_pack_false(pk); break;
+  default: msgpack_pack_nil(pk); break;
+  }
+}
+
+typedef struct jmsg {
+  msgpack_sbuffer sb;
+  msgpack_unpacked u;
+} jmsg;
+
+/* A decoded message from JSON; free with jmsg_free. */
+__attribute__((unused)) static const msgpack_object *jmsg_make(jmsg *m, const char *text)
+{
+  json_error_t je;
+  json_t *j = json_loads(text, 0, &je);
+  if (!j) {
+    fprintf(stderr, "bad test JSON: %s: %s\n", je.text, text);
+    abort();
+  }
+  msgpack_sbuffer_init(&m->sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &m->sb, msgpack_sbuffer_write);
+  pack_json(&pk, j);
+  json_decref(j);
+  msgpack_unpacked_init(&m->u);
+  msgpack_unpack_next(&m->u, m->sb.data, m->sb.size, NULL);
+  return &m->u.data;
+}
+
+__attribute__((unused)) static void jmsg_free(jmsg *m)
+{
+  msgpack_unpacked_destroy(&m->u);
+  msgpack_sbuffer_destroy(&m->sb);
+}
+
+/* A fake client on conn id. */
+__attribute__((unused)) static sclient *fx_client(fixture *f, int id)
+{
+  sclient *c = calloc(1, sizeof *c);
+  c->conn = (void *)(intptr_t)id;
+  c->id = f->s->next_client_id++;
+  c->next = f->s->clients;
+  f->s->clients = c;
+  return c;
+}
+
+__attribute__((unused)) static void client_send(fixture *f, sclient *c, const char *json)
+{
+  jmsg m;
+  tide__client_msg(f->s, c, jmsg_make(&m, json));
+  jmsg_free(&m);
+}
+
+__attribute__((unused)) static void worker_send(fixture *f, sworker *w, const char *json)
+{
+  jmsg m;
+  tide__sched_worker_msg(f->s, w, jmsg_make(&m, json));
+  jmsg_free(&m);
+}
+
+/* The last message of op sent to conn id, or NULL. */
+__attribute__((unused)) static const sent *last_sent(int id, tide__op op)
+{
+  for (size_t i = g_nsent; i-- > 0;)
+    if (g_sent[i].conn == (void *)(intptr_t)id && g_sent[i].op == op)
+      return &g_sent[i];
+  return NULL;
 }
 
 #endif

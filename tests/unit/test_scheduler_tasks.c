@@ -274,6 +274,38 @@ static void test_heartbeat_timeout_and_events(void **st)
   fx_free(f);
 }
 
+static void test_release_cancels_pending(void **st)
+{
+  fixture *f = fx_new(NULL);
+  /* a deep chain with no worker: letting go cancels it all, iteratively */
+  char k[16], prev[16];
+  for (int i = 0; i < 200000; i++) {
+    snprintf(k, sizeof k, "c%d", i);
+    fx_task(f, k, "tide.inc", i ? prev : NULL, NULL);
+    memcpy(prev, k, sizeof k);
+  }
+  tide__task_want(f->s, T(f, prev), 1);
+  tide__task_activate(f->s, T(f, prev));
+  uint64_t c[TIDE_TS__COUNT];
+  tide__sched_task_counts(f->s, c);
+  assert_int_equal(c[TIDE_TS_WAITING], 199999);
+  assert_int_equal(c[TIDE_TS_NO_WORKER], 1);
+  tide__task_want(f->s, T(f, prev), -1);
+  assert_int_equal(HASH_COUNT(f->s->tasks), 0);
+  assert_int_equal(f->s->nqueued, 0);
+  /* a processing task nobody wants any more is freed on its worker */
+  fx_worker(f, 1, 1, 0);
+  fx_task(f, "p", "tide.sleep", NULL, NULL);
+  tide__task_want(f->s, T(f, "p"), 1);
+  tide__task_activate(f->s, T(f, "p"));
+  assert_int_equal(tstate(f, "p"), TIDE_TS_PROCESSING);
+  tide__task_want(f->s, T(f, "p"), -1);
+  assert_null(T(f, "p"));
+  assert_int_equal(nsent(1, TIDE_OP_FREE_KEYS, "p"), 1);
+  assert_int_equal(f->s->nprocessing + tide__worker_find(f->s, "w1")->nprocessing, 0);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -287,6 +319,7 @@ int main(void)
     cmocka_unit_test(test_error_propagates),
     cmocka_unit_test(test_missing_data),
     cmocka_unit_test(test_heartbeat_timeout_and_events),
+    cmocka_unit_test(test_release_cancels_pending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

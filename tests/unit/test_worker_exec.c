@@ -75,12 +75,16 @@ static void make_job(tide__job *j, const char *fn, int64_t x)
   atomic_init(&j->cancelled, false);
 }
 
+static void stop_loop(uv_timer_t *t)
+{
+  uv_stop(t->loop);
+}
+
 static void run_for(uint64_t ms)
 {
   uv_timer_t t;
   uv_timer_init(&loop, &t);
-  uv_timer_start(&t, (uv_timer_cb)uv_stop, ms, 0);
-  t.data = NULL;
+  uv_timer_start(&t, stop_loop, ms, 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_close((uv_handle_t *)&t, NULL);
   uv_run(&loop, UV_RUN_NOWAIT);

@@ -75,7 +75,7 @@ static void append_value(char **buf, size_t *len, const char *v, bool quote_unsa
 }
 
 /* Expand {placeholders} of tmpl for job. Unknown ones are kept as is. */
-static char *expand(const char *tmpl, const tide_job *job, const char *job_id)
+char *tide__command_expand(const char *tmpl, const tide_job *job, const char *job_id)
 {
   char *out = tide__xstrdup("");
   size_t len = 0;
@@ -205,7 +205,8 @@ static void run_done(run *r)
 
 static void maybe_done(run *r)
 {
-  /* both pipes at EOF and the process exited */
+  /* the process exited and both pipes are at EOF (or were closed because a
+   * background child kept them open after the shell exited) */
   if (!r->exited || !uv_is_closing((uv_handle_t *)&r->out) || !uv_is_closing((uv_handle_t *)&r->err))
     return;
   if (uv_is_closing((uv_handle_t *)&r->timeout))
@@ -239,12 +240,25 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
   }
 }
 
+static void on_linger(uv_timer_t *t)
+{
+  run *r = t->data;
+  if (!uv_is_closing((uv_handle_t *)&r->out))
+    uv_close((uv_handle_t *)&r->out, run_free);
+  if (!uv_is_closing((uv_handle_t *)&r->err))
+    uv_close((uv_handle_t *)&r->err, run_free);
+  maybe_done(r);
+}
+
 static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
 {
   run *r = p->data;
   r->exited = true;
   r->status = status;
   r->sig = sig;
+  /* a worker started in the background may hold our pipes: give the
+   * output 200 ms to arrive, then stop reading */
+  uv_timer_start(&r->timeout, on_linger, 200, 0);
   maybe_done(r);
 }
 
@@ -260,7 +274,7 @@ static int start_run(command *cmd, const tide_job *job, bool is_start, const cha
                      tide_error *err)
 {
   uv_loop_t *loop = tide_cluster_loop(cmd->c);
-  char *line = expand(tmpl, job, job->backend_id);
+  char *line = tide__command_expand(tmpl, job, job->backend_id);
   run *r = tide__xcalloc(1, sizeof *r);
   r->cmd = cmd;
   r->is_start = is_start;

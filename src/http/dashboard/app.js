@@ -6,7 +6,8 @@
 
   const POLL_MS = 1000;
   const HISTORY_S = 600;        // seconds of chart history kept
-  const CHART_WINDOW_S = 300;   // seconds shown in the charts
+  const CHART_WINDOW_S = 300;   // seconds shown in the charts, at most
+  const MIN_WINDOW_S = 20;      // and at least
   const STREAM_WINDOW_S = 60;   // seconds shown in the task stream
   const STATES = ["waiting", "queued", "no-worker", "processing", "memory", "erred", "released"];
   const STATE_COLORS = {
@@ -72,27 +73,39 @@
 
   // ---- charts (uPlot) ---------------------------------------------------
   const hasPlot = typeof window.uPlot === "function";
-  const hist = { t: [], observed: [], requested: [], target: [], states: STATES.map(() => []) };
+  const hist = { t: [], observed: [], requested: [], target: [], maximum: [], states: STATES.map(() => []) };
 
   function makeChart(el, series) {
     if (!hasPlot) {
       el.innerHTML = '<div class="unavailable">charts unavailable (uPlot was not embedded at build time)</div>';
       return null;
     }
+    const clock = (v) => new Date(v * 1000).toLocaleTimeString([], { hour12: false });
     const opts = {
       width: el.clientWidth || 600,
-      height: el.clientHeight || 240,
+      height: (el.clientHeight || 240) - 40,
       series: [{}].concat(series),
-      axes: [{ stroke: "#6b7385", grid: { stroke: "#eef1f6" } },
-             { stroke: "#6b7385", grid: { stroke: "#eef1f6" }, size: 50 }],
-      scales: { x: { time: true, range: (u, min, max) => [max - Math.min(CHART_WINDOW_S, Math.max(60, max - min)), max] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+      axes: [{ stroke: "#6b7385", grid: { stroke: "#eef1f6" }, space: 90,
+               values: (u, splits) => splits.map(clock) },
+             { stroke: "#6b7385", grid: { stroke: "#eef1f6" }, size: 50,
+               incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6, 1e7] }],
+      scales: {
+        // the last CHART_WINDOW_S seconds; at least MIN_WINDOW_S so that a
+        // page opened a moment ago does not stretch a few points edge to edge
+        x: { time: true, range: (u, min, max) => [max - Math.min(CHART_WINDOW_S, Math.max(MIN_WINDOW_S, max - min)), max] },
+        y: { range: (u, min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] },
+      },
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
     };
     const data = [[]].concat(series.map(() => []));
     const u = new uPlot(opts, data, el);
-    new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: el.clientHeight - 40 }))
-      .observe(el);
+    // the plot takes the box's height less its legend's (which may wrap)
+    const fit = () => {
+      const lg = u.root.querySelector(".u-legend");
+      u.setSize({ width: el.clientWidth, height: Math.max(120, el.clientHeight - (lg ? lg.offsetHeight : 40) - 4) });
+    };
+    new ResizeObserver(fit).observe(el);
     return u;
   }
 
@@ -101,21 +114,28 @@
     line("observed", "#2f6fde", { fill: "rgba(47,111,222,0.08)" }),
     line("requested", "#d68b00", { dash: [6, 4] }),
     line("adaptive target", "#1f9d55", { paths: hasPlot && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined }),
+    line("maximum", "#9aa5b8", { width: 1, dash: [2, 4] }),
   ]);
   const tasksChart = makeChart($("chart-tasks"),
     STATES.filter((s) => s !== "released").map((s) => line(s, STATE_COLORS[s])));
 
-  function pushHistory(t, observed, requested, target, counts) {
+  // What the page shows, for tests and the curious (browser console):
+  // the chart instances (their .data is what is drawn) and a poll counter.
+  const exposed = { charts: { workers: workersChart, tasks: tasksChart }, hist, polls: 0, errors: 0 };
+  window.tideDashboard = exposed;
+
+  function pushHistory(t, observed, requested, target, maximum, counts) {
     hist.t.push(t);
     hist.observed.push(observed);
     hist.requested.push(requested);
     hist.target.push(target);
+    hist.maximum.push(maximum);
     STATES.forEach((s, i) => hist.states[i].push(counts ? counts[s] || 0 : null));
     while (hist.t.length && hist.t[0] < t - HISTORY_S) {
-      hist.t.shift(); hist.observed.shift(); hist.requested.shift(); hist.target.shift();
+      hist.t.shift(); hist.observed.shift(); hist.requested.shift(); hist.target.shift(); hist.maximum.shift();
       hist.states.forEach((a) => a.shift());
     }
-    if (workersChart) workersChart.setData([hist.t, hist.observed, hist.requested, hist.target]);
+    if (workersChart) workersChart.setData([hist.t, hist.observed, hist.requested, hist.target, hist.maximum]);
     if (tasksChart) {
       const d = [hist.t];
       STATES.forEach((s, i) => { if (s !== "released") d.push(hist.states[i]); });
@@ -206,7 +226,8 @@
     for (let s = Math.ceil(t0 / 10) * 10; s <= now; s += 10) {
       const xx = x(s);
       g.fillRect(xx, 4, 1, nl * laneH);
-      g.fillText("-" + Math.round(now - s) + "s", xx + 2, H - 9);
+      const label = "-" + Math.round(now - s) + "s";
+      if (xx + 2 + g.measureText(label).width <= W) g.fillText(label, xx + 2, H - 9);
     }
     // bars
     stream.hits = [];
@@ -263,12 +284,19 @@
       : '<tr><td class="empty" colspan="' + cols + '">' + esc(emptyText) + "</td></tr>";
   }
 
+  // Memory: results held (managed, solid) within the process memory (light),
+  // against the worker's limit.
   function memCell(w) {
-    const used = w.nbytes || 0, lim = w.memory_limit || 0;
-    if (!lim) return '<div class="mem"><span class="txt">' + fmtBytes(used) + " / no limit</span></div>";
-    const f = Math.min(1, used / lim);
+    const used = w.nbytes || 0, rss = w.rss || 0, lim = w.memory_limit || 0;
+    const title = "results held " + fmtBytes(used) + ", process " + fmtBytes(rss) +
+      ", limit " + (lim ? fmtBytes(lim) : "none");
+    if (!lim)
+      return '<div class="mem" title="' + esc(title) + '"><span class="txt">' + fmtBytes(used) +
+        " / no limit</span></div>";
+    const f = Math.min(1, used / lim), fp = Math.min(1, Math.max(used, rss) / lim);
     const cls = f >= 0.8 ? "full" : f >= 0.6 ? "high" : "";
-    return '<div class="mem"><div class="bar"><span class="' + cls + '" style="width:' + (f * 100).toFixed(1) +
+    return '<div class="mem" title="' + esc(title) + '"><div class="bar"><span class="proc" style="width:' +
+      (fp * 100).toFixed(1) + '%"></span><span class="managed ' + cls + '" style="width:' + (f * 100).toFixed(1) +
       '%"></span></div><span class="txt">' + fmtBytes(used) + " / " + fmtBytes(lim) + "</span></div>";
   }
 
@@ -276,6 +304,7 @@
     const ws = (gw.workers || []).slice().sort((a, b) =>
       (a.name || "").localeCompare(b.name || "", undefined, { numeric: true }));
     $("workers-count").textContent = ws.length + (ws.length === 1 ? " worker" : " workers");
+    $("workers").dataset.workers = String(ws.length);
     setRows("#workers", ws.map((w) => "<tr><td title=\"" + esc(w.address) + "\">" + esc(w.name) + "</td><td>" +
       esc(w.job || "–") + "</td><td>" + esc(w.host) + '</td><td class="num">' + esc(w.nthreads) + "</td><td>" +
       memCell(w) + '</td><td class="num">' + esc(w.processing) + '</td><td class="num">' + esc(w.executed == null ? "" : w.executed) +
@@ -353,10 +382,10 @@
     const log = (ad.log || []).slice(-200).reverse();
     setRows("#decisions", log.map((e) => {
       const st = e.status || "";
-      const what = st === "up" ? "scale to " + e.n
+      const what = st === "up" ? '<span class="nowrap">scale to ' + esc(e.n) + "</span>"
         : Array.isArray(e.workers) ? e.workers.map((w) => '<span class="chip">' + esc(w) + "</span>").join("")
           : esc(e.n == null ? "" : e.n);
-      return "<tr><td class=\"mono\">" + (e.time ? esc(fmtTime(e.time)) : "") + '</td><td><span class="decision ' + esc(st) +
+      return '<tr data-status="' + esc(st) + '"><td class="mono">' + (e.time ? esc(fmtTime(e.time)) : "") + '</td><td><span class="decision ' + esc(st) +
         '">' + esc(st) + "</span></td><td>" + what + '</td><td class="inputs">' + esc(flatInputs(e)) + "</td></tr>";
     }), 4, state === "inactive" ? "not adapting" : "no decision yet");
   }
@@ -385,24 +414,27 @@
     if (busy) return;
     busy = true;
     try {
-      const slow = tick % 5 === 0;
       const reqs = [getJSON("/api/v1/get_workers"), getJSON("/api/v1/tasks"), getJSON("/api/v1/adaptive"),
         getJSON("/api/v1/adaptive_target"), getJSON("/api/v1/task_stream?since=" + stream.since),
-        slow ? getJSON("/api/v1/cluster") : null, identityShown ? null : getJSON("/api/v1/identity")];
+        getJSON("/api/v1/cluster"), identityShown ? null : getJSON("/api/v1/identity")];
       const [gw, tasks, ad, tgt, ts, cl, id] = await Promise.all(reqs);
       if (id) { $("address").textContent = id.address + "  ·  " + id.id; identityShown = true; }
       const now = ts.now || Date.now() / 1000;
       // requested is the cluster's (no cluster: "inactive", nothing asked for)
       const requested = Array.isArray(ad.requested) && ad.state !== "inactive" ? ad.requested.length : null;
-      pushHistory(now, gw.num_workers, requested, tgt.workers, tasks.states);
+      // the adaptive maximum, while adapting with a finite one
+      const maximum = ad.state === "running" && typeof ad.maximum === "number" && isFinite(ad.maximum) ? ad.maximum : null;
+      pushHistory(now, gw.num_workers, requested, tgt.workers, maximum, tasks.states);
       updateWorkers(gw);
       updatePrefixes(tasks);
       updateAdaptive(ad, tgt.workers);
       updateStream(ts);
       if (cl) updateCluster(cl);
+      exposed.polls++;
       conn.textContent = "live";
       conn.className = "conn ok";
     } catch (e) {
+      exposed.errors++;
       conn.textContent = "disconnected";
       conn.title = String(e);
       conn.className = "conn bad";

@@ -1,0 +1,232 @@
+/* Unit tests of the client side without sockets: update-graph validation
+ * and reuse, wants and key-done, progress, gather through get-data, release,
+ * datasets that outlive their client, duplicate worker names, plugin
+ * functions only some workers have, and forgetting a diamond. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_scheduler_fake.h"
+
+enum { CL = 50, CL2 = 51 };
+
+static const char *GRAPH =
+    "{\"op\": \"update-graph\", \"id\": 1, \"tasks\": ["
+    "{\"key\": \"k/a\", \"fn\": \"tide.inc\", \"args\": [1], \"deps\": []},"
+    "{\"key\": \"k/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": \"k/a\"}], \"deps\": [\"k/a\"]}],"
+    " \"wants\": [\"k/b\"]}";
+
+static void test_update_graph_runs_and_reports(void **st)
+{
+  fixture *f = fx_new(NULL);
+  fx_worker(f, 1, 1, 0);
+  sclient *c = fx_client(f, CL);
+  client_send(f, c, GRAPH);
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
+  assert_int_equal(tstate(f, "k/a"), TIDE_TS_PROCESSING);
+  assert_int_equal(tstate(f, "k/b"), TIDE_TS_WAITING);
+  fx_finish(f, "k/a", 1, 0.01);
+  fx_finish(f, "k/b", 1, 0.01);
+  assert_int_equal(nsent(CL, TIDE_OP_KEY_DONE, "k/a"), 0);
+  assert_int_equal(nsent(CL, TIDE_OP_KEY_DONE, "k/b"), 1);
+  assert_string_equal(last_sent(CL, TIDE_OP_KEY_DONE)->state, "memory");
+  /* submitting the same keys again reuses them: no new compute-task */
+  int before = nsent(1, TIDE_OP_COMPUTE_TASK, NULL);
+  client_send(f, c, GRAPH);
+  assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, NULL), before);
+  assert_int_equal(nsent(CL, TIDE_OP_KEY_DONE, "k/b"), 2);
+  /* release: forgotten, freed on the worker */
+  client_send(f, c, "{\"op\": \"release-keys\", \"keys\": [\"k/b\"]}");
+  assert_null(T(f, "k/b"));
+  assert_null(T(f, "k/a"));
+  assert_int_equal(nsent(1, TIDE_OP_FREE_KEYS, "k/b"), 1);
+  fx_free(f);
+}
+
+static void test_update_graph_refusals(void **st)
+{
+  fixture *f = fx_new(NULL);
+  sclient *c = fx_client(f, CL);
+  client_send(f, c,
+              "{\"op\": \"update-graph\", \"id\": 2, \"tasks\": ["
+              "{\"key\": \"t/a\", \"fn\": \"tide.noop\", \"args\": [], \"deps\": []},"
+              "{\"key\": \"t/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [\"t/x\"]}],"
+              " \"wants\": [\"t/b\"]}");
+  const sent *r = last_sent(CL, TIDE_OP_REPLY);
+  assert_int_equal(r->ok, 0);
+  assert_string_equal(r->error, "task \"b\" refers to unknown key \"x\"");
+  assert_int_equal(HASH_COUNT(f->s->tasks), 0); /* refused whole */
+  client_send(f, c,
+              "{\"op\": \"update-graph\", \"id\": 3, \"tasks\": ["
+              "{\"key\": \"t/a\", \"fn\": \"tide.noop\", \"args\": [], \"deps\": [\"t/c\"]},"
+              "{\"key\": \"t/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [\"t/a\"]},"
+              "{\"key\": \"t/c\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [\"t/b\"]},"
+              "{\"key\": \"t/d\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": []}],"
+              " \"wants\": [\"t/d\"]}");
+  r = last_sent(CL, TIDE_OP_REPLY);
+  assert_int_equal(r->ok, 0);
+  assert_non_null(strstr(r->error, "cycle"));
+  assert_int_equal(HASH_COUNT(f->s->tasks), 0);
+  /* a plugin function: accepted with no worker connected ... */
+  const char *plug = "{\"op\": \"update-graph\", \"id\": 4, \"tasks\": ["
+                     "{\"key\": \"p/a\", \"fn\": \"my.fn\", \"args\": [], \"deps\": []}],"
+                     " \"wants\": [\"p/a\"]}";
+  client_send(f, c, plug);
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
+  client_send(f, c, "{\"op\": \"release-keys\", \"keys\": [\"p/a\"]}");
+  assert_null(T(f, "p/a"));
+  /* ... refused when no connected worker has it */
+  fx_worker(f, 1, 1, 0);
+  client_send(f, c, plug);
+  r = last_sent(CL, TIDE_OP_REPLY);
+  assert_int_equal(r->ok, 0);
+  assert_string_equal(r->error, "task \"a\": unknown function \"my.fn\"");
+  fx_free(f);
+}
+
+static sworker *plugin_worker(fixture *f, int id, const char *fn)
+{
+  char name[16], addr[32];
+  snprintf(name, sizeof name, "w%d", id);
+  snprintf(addr, sizeof addr, "tcp://w%d:1", id);
+  char **fns = calloc(2, sizeof *fns);
+  fns[0] = strdup(fn);
+  return tide__worker_add(f->s, (void *)(intptr_t)id, name, addr, "h", "", 1, 0, fns, 1, NULL);
+}
+
+static void test_plugin_functions_restrict_placement(void **st)
+{
+  fixture *f = fx_new(NULL);
+  fx_worker(f, 1, 1, 0);
+  sclient *c = fx_client(f, CL);
+  client_send(f, c,
+              "{\"op\": \"update-graph\", \"id\": 1, \"tasks\": ["
+              "{\"key\": \"p/a\", \"fn\": \"my.fn\", \"args\": [], \"deps\": []},"
+              "{\"key\": \"p/z\", \"fn\": \"tide.noop\", \"args\": [], \"deps\": []}],"
+              " \"wants\": [\"p/a\", \"p/z\"]}");
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 0); /* w1 lacks my.fn */
+  plugin_worker(f, 2, "my.fn");
+  tide__worker_set_status(f->s, tide__worker_find(f->s, "w2"), TIDE_W_PAUSED);
+  client_send(f, c,
+              "{\"op\": \"update-graph\", \"id\": 1, \"tasks\": ["
+              "{\"key\": \"p/a\", \"fn\": \"my.fn\", \"args\": [], \"deps\": []},"
+              "{\"key\": \"p/z\", \"fn\": \"tide.noop\", \"args\": [], \"deps\": []}],"
+              " \"wants\": [\"p/a\", \"p/z\"]}");
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
+  /* w1 has room but cannot run my.fn: it waits, without blocking p/z */
+  assert_int_equal(tstate(f, "p/a"), TIDE_TS_QUEUED);
+  assert_int_equal(sent_to("p/z"), 1);
+  tide__worker_set_status(f->s, tide__worker_find(f->s, "w2"), TIDE_W_RUNNING);
+  assert_int_equal(sent_to("p/a"), 2);
+  fx_free(f);
+}
+
+static void test_progress_gather_and_datasets(void **st)
+{
+  fixture *f = fx_new(NULL);
+  sworker *w = fx_worker(f, 1, 1, 0);
+  sclient *c = fx_client(f, CL);
+  client_send(f, c,
+              "{\"op\": \"update-graph\", \"id\": 1, \"progress\": true, \"tasks\": ["
+              "{\"key\": \"k/a\", \"fn\": \"tide.inc\", \"args\": [1], \"deps\": []},"
+              "{\"key\": \"k/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": \"k/a\"}], \"deps\": [\"k/a\"]}],"
+              " \"wants\": [\"k/b\"]}");
+  fx_finish(f, "k/a", 1, 0.01);
+  fx_finish(f, "k/b", 3, 0.01);
+  assert_int_equal(nsent(CL, TIDE_OP_KEY_DONE, "k/a"), 1); /* progress: every task */
+  assert_int_equal(nsent(CL, TIDE_OP_KEY_DONE, "k/b"), 1);
+  /* gather: get-data to the holder, data back, reply with the bytes */
+  client_send(f, c, "{\"op\": \"gather\", \"id\": 7, \"keys\": [\"k/b\"]}");
+  assert_int_equal(nsent(1, TIDE_OP_GET_DATA, "k/b"), 1);
+  int64_t gid = f->s->next_gather_id - 1;
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  tide__pk_kstr(&pk, "op", "data");
+  tide__pk_kint(&pk, "id", gid);
+  tide__pk_str(&pk, "data");
+  msgpack_pack_map(&pk, 1);
+  tide__pk_str(&pk, "k/b");
+  tide__pk_bin(&pk, "\x03", 1);
+  tide__pk_str(&pk, "missing");
+  msgpack_pack_array(&pk, 0);
+  msgpack_unpacked u;
+  msgpack_unpacked_init(&u);
+  msgpack_unpack_next(&u, sb.data, sb.size, NULL);
+  tide__sched_worker_msg(f->s, w, &u.data);
+  msgpack_unpacked_destroy(&u);
+  msgpack_sbuffer_destroy(&sb);
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
+  /* gather of an unknown key fails cleanly */
+  client_send(f, c, "{\"op\": \"gather\", \"id\": 8, \"keys\": [\"k/zz\"]}");
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 0);
+  /* publish keeps k/b alive after the client leaves */
+  client_send(f, c, "{\"op\": \"publish\", \"id\": 9, \"name\": \"ds\", \"keys\": {\"b\": \"k/b\"}}");
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
+  client_send(f, c, "{\"op\": \"publish\", \"id\": 10, \"name\": \"ds\", \"keys\": {\"b\": \"k/b\"}}");
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 0);
+  for (sclient **p = &f->s->clients; *p; p = &(*p)->next)
+    if (*p == c) {
+      tide__client_gone(f->s, c);
+      break;
+    }
+  assert_int_equal(tstate(f, "k/b"), TIDE_TS_MEMORY);
+  sclient *c2 = fx_client(f, CL2);
+  client_send(f, c2, "{\"op\": \"get-dataset\", \"id\": 1, \"name\": \"ds\"}");
+  assert_int_equal(last_sent(CL2, TIDE_OP_REPLY)->ok, 1);
+  client_send(f, c2, "{\"op\": \"unpublish\", \"id\": 2, \"name\": \"nope\"}");
+  assert_int_equal(last_sent(CL2, TIDE_OP_REPLY)->ok, 0);
+  client_send(f, c2, "{\"op\": \"unpublish\", \"id\": 3, \"name\": \"ds\"}");
+  assert_int_equal(last_sent(CL2, TIDE_OP_REPLY)->ok, 1);
+  assert_null(T(f, "k/b"));
+  assert_int_equal(HASH_COUNT(f->s->tasks), 0);
+  fx_free(f);
+}
+
+static void test_duplicate_worker_name(void **st)
+{
+  fixture *f = fx_new(NULL);
+  assert_non_null(fx_worker(f, 1, 1, 0));
+  tide_error err;
+  assert_null(tide__worker_add(f->s, (void *)2, "w1", "tcp://other:1", "h", "", 1, 0, NULL, 0,
+                               &err));
+  assert_non_null(strstr(err.text, "already connected"));
+  assert_int_equal(f->s->nworkers, 1);
+  fx_free(f);
+}
+
+static void test_diamond_forgotten_once(void **st)
+{
+  fixture *f = fx_new(NULL);
+  fx_worker(f, 1, 2, 0);
+  fx_task(f, "a", "tide.inc", NULL, NULL);
+  fx_task(f, "b", "tide.inc", "a", NULL);
+  fx_task(f, "c", "tide.inc", "a", NULL);
+  fx_task(f, "d", "tide.add", "b", "c");
+  tide__task_want(f->s, T(f, "d"), 1);
+  tide__task_activate(f->s, T(f, "d"));
+  fx_finish(f, "a", 1, 0.01);
+  fx_finish(f, "b", 1, 0.01);
+  fx_finish(f, "c", 1, 0.01);
+  fx_finish(f, "d", 1, 0.01);
+  tide__task_want(f->s, T(f, "d"), -1);
+  assert_int_equal(HASH_COUNT(f->s->tasks), 0);
+  fx_free(f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_update_graph_runs_and_reports),
+    cmocka_unit_test(test_update_graph_refusals),
+    cmocka_unit_test(test_plugin_functions_restrict_placement),
+    cmocka_unit_test(test_progress_gather_and_datasets),
+    cmocka_unit_test(test_duplicate_worker_name),
+    cmocka_unit_test(test_diamond_forgotten_once),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -13,6 +13,9 @@ CONF="$DIR/slurm.conf"
 export SLURM_CONF="$CONF"
 HOST=$(hostname -s)
 CPUS=${TIDE_SLURM_CPUS:-32}
+# Ports of our own per DIR (17000..18998, below the ephemeral range), so two
+# instances (a developer's and CI's) never answer for each other.
+PORT_BASE=$((17000 + $(printf '%s' "$DIR" | cksum | cut -d' ' -f1) % 1000 * 2))
 MEM_MB=${TIDE_SLURM_MEM_MB:-16000}
 
 say() { echo "slurm-up: $*" >&2; }
@@ -71,8 +74,8 @@ SwitchType=switch/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
-SlurmctldPort=${TIDE_SLURMCTLD_PORT:-6817}
-SlurmdPort=${TIDE_SLURMD_PORT:-6818}
+SlurmctldPort=${TIDE_SLURMCTLD_PORT:-$PORT_BASE}
+SlurmdPort=${TIDE_SLURMD_PORT:-$((PORT_BASE + 1))}
 StateSaveLocation=$DIR/state
 SlurmdSpoolDir=$DIR/spool
 SlurmctldPidFile=$DIR/slurmctld.pid
@@ -123,6 +126,14 @@ if ! pid_alive "$DIR/slurmd.pid"; then
   say "starting slurmd"
   $SUDO /usr/sbin/slurmd -f "$CONF"
 fi
+sleep 0.2
+for d in slurmctld slurmd; do
+  if ! pid_alive "$DIR/$d.pid"; then
+    say "$d exited at once; its log says:"
+    tail -n 5 "$DIR/log/$d.log" >&2 2>/dev/null || true
+    exit 1
+  fi
+done
 deadline=$((SECONDS + ${TIDE_SLURM_TIMEOUT:-30}))
 until node_ready; do
   if [ $SECONDS -ge $deadline ]; then

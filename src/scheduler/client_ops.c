@@ -84,7 +84,8 @@ static void gather(tide__sched *s, sclient *c, const msgpack_object *msg)
   g->id = s->next_gather_id++;
   g->client_id = c->id;
   g->req_id = id;
-  g->pending = tide__xcalloc(n + 1, sizeof *g->pending);
+  g->pending = tide__xcalloc(2 * (size_t)n + 1, sizeof *g->pending);
+  g->cappending = 2 * (size_t)n + 1;
   HASH_ADD(hh, s->gathers, id, sizeof g->id, g);
   /* one get-data per holder: the first holder of each key (least loaded
    * choice is not worth it for results) */
@@ -141,11 +142,35 @@ void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg)
     memcpy(it->bin, v->via.bin.ptr, it->len);
   }
   const msgpack_object_array *missing = tide__mp_array(msg, "missing");
-  if (missing && missing->size > 0 && missing->ptr[0].type == MSGPACK_OBJECT_STR) {
+  for (uint32_t i = 0; missing && i < missing->size; i++) {
+    const msgpack_object *k = &missing->ptr[i];
+    if (k->type != MSGPACK_OBJECT_STR)
+      continue;
+    stask *t = tide__task_find(s, k->via.str.ptr, k->via.str.size);
+    if (t && t->state == TIDE_TS_MEMORY) {
+      tide__holder_remove(s, t, w); /* it does not have it after all */
+      if (t->nholders > 0) { /* ask another holder */
+        sworker *h = t->holders[0].w;
+        msgpack_packer *pk = tide__sched_send(s, h->conn, TIDE_OP_GET_DATA, 2);
+        if (pk) {
+          tide__pk_kint(pk, "id", g->id);
+          tide__pk_str(pk, "keys");
+          msgpack_pack_array(pk, 1);
+          tide__pk_str(pk, t->key);
+          tide__sched_sent(s, h->conn);
+          if (g->npending < g->cappending) {
+            g->pending[g->npending++] = h;
+            continue;
+          }
+        }
+      }
+    }
     char buf[512];
-    snprintf(buf, sizeof buf, "key \"%.*s\" is missing on worker %s",
-             (int)missing->ptr[0].via.str.size, missing->ptr[0].via.str.ptr, w->name);
+    snprintf(buf, sizeof buf, "key \"%.*s\" is no longer held by any worker",
+             (int)k->via.str.size, k->via.str.ptr);
     gather_fail(g, buf);
+    if (t && t->state == TIDE_TS_MEMORY && t->nholders == 0)
+      tide__task_lost(s, t); /* computed again for the next gather */
   }
   if (g->npending == 0)
     gather_finish(s, g);
@@ -155,8 +180,11 @@ void tide__gather_worker_gone(tide__sched *s, sworker *w)
 {
   sgather *g, *tmp;
   HASH_ITER(hh, s->gathers, g, tmp) {
-    size_t before = g->npending;
-    gather_drop_pending(g, w);
+    size_t before = g->npending, n;
+    do {
+      n = g->npending;
+      gather_drop_pending(g, w);
+    } while (g->npending != n);
     if (g->npending != before) {
       char buf[512];
       snprintf(buf, sizeof buf, "worker %s holding the data went away", w->name);

@@ -114,6 +114,7 @@ typedef struct gnode {
   uint32_t *out; /* indexes of new dependents */
   uint32_t nout, capout;
   bool done;
+  stask *t; /* once created (or found); pinned until the end of update-graph */
 } gnode;
 
 static bool obj_str(const msgpack_object *o, const char **p, size_t *n)
@@ -224,7 +225,7 @@ static long validate(tide__sched *s, sclient *c, int64_t id, const msgpack_objec
   return tail;
 }
 
-static void create_tasks(tide__sched *s, gnode *nodes, uint32_t *order, uint32_t n)
+static void create_tasks(tide__sched *s, gnode *nodes, gnode *index, uint32_t *order, uint32_t n)
 {
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
@@ -234,8 +235,6 @@ static void create_tasks(tide__sched *s, gnode *nodes, uint32_t *order, uint32_t
   uint32_t capdeps = 0;
   for (uint32_t o = 0; o < n; o++) {
     gnode *g = &nodes[order[o]];
-    if (tide__task_find(s, g->key, g->klen))
-      continue; /* known: reused, not recomputed */
     const msgpack_object *t = g->task;
     const char *fn, *pfx = NULL;
     size_t fl, pl = 0;
@@ -254,14 +253,22 @@ static void create_tasks(tide__sched *s, gnode *nodes, uint32_t *order, uint32_t
       deps = tide__xrealloc(deps, capdeps * sizeof *deps);
     }
     for (uint32_t j = 0; da && j < da->size; j++) {
-      stask *d = tide__task_find(s, da->ptr[j].via.str.ptr, da->ptr[j].via.str.size);
+      const char *dk = da->ptr[j].via.str.ptr;
+      size_t dl = da->ptr[j].via.str.size;
+      gnode *dg;
+      HASH_FIND(hh, index, dk, dl, dg);
+      stask *d = dg ? dg->t : tide__task_find(s, dk, dl);
       bool dup = false;
       for (uint32_t k = 0; k < nd && d; k++)
         dup |= deps[k] == d;
       if (d && !dup)
         deps[nd++] = d;
     }
-    tide__task_new(s, g->key, g->klen, fn, fl, pfx, pl, sb.data, sb.size, deps, nd);
+    /* a known key is reused, not recomputed */
+    g->t = tide__task_new(s, g->key, g->klen, fn, fl, pfx, pl, sb.data, sb.size, deps, nd);
+    if (!g->t)
+      g->t = tide__task_find(s, g->key, g->klen);
+    g->t->flags |= TF_PINNED;
   }
   free(deps);
   msgpack_sbuffer_destroy(&sb);
@@ -294,10 +301,14 @@ void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object 
     }
   }
   if (nord >= 0) {
-    create_tasks(s, nodes, order, (uint32_t)nord);
+    create_tasks(s, nodes, index, order, (uint32_t)nord);
     /* wants and watches first, so no result is released before it is seen */
     for (uint32_t i = 0; wants && i < wants->size; i++) {
-      stask *t = tide__task_find(s, wants->ptr[i].via.str.ptr, wants->ptr[i].via.str.size);
+      const char *k = wants->ptr[i].via.str.ptr;
+      size_t kl = wants->ptr[i].via.str.size;
+      gnode *g;
+      HASH_FIND(hh, index, k, kl, g);
+      stask *t = g ? g->t : tide__task_find(s, k, kl);
       swant *e = want_entry(c, t, true);
       if (!e->want) {
         e->want = true;
@@ -305,28 +316,24 @@ void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object 
       }
     }
     if (progress)
-      for (uint32_t i = 0; i < n; i++) {
-        stask *t = tide__task_find(s, nodes[i].key, nodes[i].klen);
-        if (t)
-          want_entry(c, t, true)->watch = true;
-      }
+      for (uint32_t i = 0; i < n; i++)
+        want_entry(c, nodes[i].t, true)->watch = true;
     tide__reply_ok(s, c->conn, id);
-    /* compute what the wants need (Dask: nothing else runs) */
+    /* compute what the wants need (Dask: nothing else runs); the graph's
+     * tasks are pinned so none is freed under our feet meanwhile */
     for (uint32_t o = 0; o < (uint32_t)nord; o++) {
-      gnode *g = &nodes[order[o]];
-      stask *t = tide__task_find(s, g->key, g->klen);
-      if (!t)
-        continue;
+      stask *t = nodes[order[o]].t;
       if (t->state == TIDE_TS_RELEASED && t->nwants > 0)
         tide__task_activate(s, t);
       else if ((t->state == TIDE_TS_MEMORY || t->state == TIDE_TS_ERRED) && want_entry(c, t, false))
         send_key_done(s, c, t);
     }
-    /* tasks no want reaches are forgotten again, dependents first */
+    /* unpin, dependents first; what no want reaches is forgotten again */
     for (uint32_t o = (uint32_t)nord; o-- > 0;) {
-      stask *t = tide__task_find(s, nodes[order[o]].key, nodes[order[o]].klen);
-      if (t && t->state == TIDE_TS_RELEASED)
-        tide__task_maybe_release(s, t);
+      stask *t = nodes[order[o]].t;
+      t->flags &= ~TF_PINNED;
+      if (t->state == TIDE_TS_RELEASED)
+        tide__task_maybe_release(s, t); /* may free t */
     }
     tide__queue_drain(s);
   }

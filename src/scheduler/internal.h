@@ -58,6 +58,7 @@ enum {
   TF_RQ = 8,        /* linked in the restricted queue */
   TF_ANYWHERE = 16, /* a builtin ("tide.*"): every worker runs it */
   TF_RELEASING = 32,/* on the release worklist: not to be freed yet */
+  TF_PINNED = 64,   /* held by an update-graph in progress: not to be freed */
 };
 
 /* A task. One allocation holds the struct, deps[], the key and the args. */
@@ -94,7 +95,8 @@ typedef struct tide__sched_tx {
  * sworker or sclient, NULL once that was removed. */
 typedef enum { SC_NEW = 0, SC_WORKER, SC_CLIENT } sconn_role;
 typedef struct sconn {
-  tide__sched *s;
+  struct sconn *prev, *next; /* every open connection, for close */
+  tide__sched *s;            /* NULL once the scheduler was destroyed */
   void *conn;
   sconn_role role;
   void *obj;
@@ -162,8 +164,8 @@ typedef struct sgather {
   int64_t id;        /* id used towards workers */
   uint64_t client_id;
   int64_t req_id;    /* the client's request id */
-  sworker **pending; /* workers that owe an answer */
-  size_t npending;
+  sworker **pending; /* workers that owe an answer (one entry per request) */
+  size_t npending, cappending;
   sgather_item *items;
   size_t nitems, capitems;
   char *error;
@@ -184,6 +186,7 @@ struct tide__sched {
   tide_config cfg;
   const tide__sched_tx *tx;
   void *server; /* tide__server */
+  sconn *conns;  /* accepted connections not yet closed */
   char address[256];
   char id[64];
   char *dashboard;
@@ -224,6 +227,7 @@ struct tide__sched {
   bool new_work_pending;
   uv_timer_t *new_work_timer; /* malloc'd: freed by their close callbacks */
   uv_timer_t *heartbeat_timer;
+  uv_timer_t *retire_timer;
 
   tide__api_fn api_fn;
   void *api_arg;
@@ -241,6 +245,7 @@ struct tide__sched {
 void tide__sched_set_tx(tide__sched *s, const tide__sched_tx *tx);
 void tide__sched_emit(tide__sched *s, tide__sched_event ev, const char *name, bool expected);
 void tide__sched_new_work(tide__sched *s);
+void tide__sched_retire_kick(tide__sched *s);
 const char *tide__sched_intern(tide__sched *s, const char *str, size_t len);
 msgpack_packer *tide__sched_send(tide__sched *s, void *conn, tide__op op, uint32_t nfields);
 void tide__sched_sent(tide__sched *s, void *conn);
@@ -307,6 +312,7 @@ void tide__heartbeat_check(tide__sched *s, double now);
 
 /* retire.c */
 void tide__retire_check(tide__sched *s, sworker *w);
+void tide__retire_check_all(tide__sched *s);
 void tide__retire_add_keys(tide__sched *s, sworker *w, const msgpack_object *msg);
 void tide__retire_worker_gone(tide__sched *s, sworker *w, bool expected);
 void tide__retire_destroy_all(tide__sched *s);

@@ -177,6 +177,8 @@ void tide__proc_remove(tide__sched *s, stask *t)
   if (s->total_occupancy < 1e-9)
     s->total_occupancy = 0;
   tide__room_update(s, w);
+  if (w->retire && w->nprocessing == 0)
+    tide__sched_retire_kick(s);
 }
 
 void tide__send_compute(tide__sched *s, sworker *w, stask *t)

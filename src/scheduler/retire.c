@@ -210,6 +210,11 @@ static void check_all(tide__sched *s, bool resend)
       }
 }
 
+void tide__retire_check_all(tide__sched *s)
+{
+  check_all(s, false);
+}
+
 void tide__retire_add_keys(tide__sched *s, sworker *from, const msgpack_object *msg)
 {
   const msgpack_object_map *keys = tide__mp_map(msg, "keys");

@@ -80,6 +80,9 @@ int tide__sched_create(uv_loop_t *loop, const tide_config *cfg, tide__sched **ou
   s->dashboard = tide__xstrdup("");
   s->new_work_timer = tide__xmalloc(sizeof *s->new_work_timer);
   s->heartbeat_timer = tide__xmalloc(sizeof *s->heartbeat_timer);
+  s->retire_timer = tide__xmalloc(sizeof *s->retire_timer);
+  uv_timer_init(loop, s->retire_timer);
+  s->retire_timer->data = s;
   uv_timer_init(loop, s->new_work_timer);
   uv_timer_init(loop, s->heartbeat_timer);
   s->new_work_timer->data = s->heartbeat_timer->data = s;
@@ -134,6 +137,19 @@ void tide__sched_new_work(tide__sched *s)
     return;
   s->new_work_pending = true;
   uv_timer_start(s->new_work_timer, new_work_cb, 0, 0);
+}
+
+static void retire_kick_cb(uv_timer_t *t)
+{
+  tide__retire_check_all(t->data);
+}
+
+/* A retiring worker went idle outside a task-finished (a task cancelled or
+ * taken back): check its retirement on the next loop turn. */
+void tide__sched_retire_kick(tide__sched *s)
+{
+  if (!s->closing && !uv_is_active((uv_handle_t *)s->retire_timer))
+    uv_timer_start(s->retire_timer, retire_kick_cb, 0, 0);
 }
 
 void tide__sched_set_api(tide__sched *s, tide__api_fn fn, void *arg)
@@ -350,7 +366,7 @@ static void on_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
   sconn *sc = arg;
   tide__sched *s = sc->s;
-  if (s->closing)
+  if (!s || s->closing)
     return;
   tide__op op = tide__mp_op(msg);
   if (sc->role == SC_NEW) {
@@ -386,7 +402,15 @@ static void on_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 static void on_closed(tide__conn *c, int status, void *arg)
 {
   sconn *sc = arg;
-  if (sc->obj) {
+  if (sc->s) {
+    if (sc->prev)
+      sc->prev->next = sc->next;
+    else
+      sc->s->conns = sc->next;
+    if (sc->next)
+      sc->next->prev = sc->prev;
+  }
+  if (sc->obj && sc->s) {
     tide__sched *s = sc->s;
     if (sc->role == SC_WORKER) {
       sworker *w = sc->obj;
@@ -414,6 +438,10 @@ static void on_accept(tide__server *srv, tide__conn *c, void *server_arg,
   sconn *sc = tide__xcalloc(1, sizeof *sc);
   sc->s = s;
   sc->conn = c;
+  sc->next = s->conns;
+  if (s->conns)
+    s->conns->prev = sc;
+  s->conns = sc;
   *ops = &conn_ops;
   *arg = sc;
 }
@@ -469,10 +497,16 @@ void tide__sched_close(tide__sched *s, bool close_workers)
       s->tx->close(c->conn, "scheduler closing");
     c->conn = NULL;
   }
+  /* connections that never said hello too */
+  for (sconn *sc = s->conns; sc; sc = sc->next)
+    if (sc->role == SC_NEW && sc->conn)
+      s->tx->close(sc->conn, "scheduler closing");
   uv_timer_stop(s->new_work_timer);
   uv_timer_stop(s->heartbeat_timer);
   uv_close((uv_handle_t *)s->new_work_timer, on_timer_closed);
   uv_close((uv_handle_t *)s->heartbeat_timer, on_timer_closed);
+  uv_timer_stop(s->retire_timer);
+  uv_close((uv_handle_t *)s->retire_timer, on_timer_closed);
   tide__retire_destroy_all(s);
   tide__logs_destroy(s);
 }
@@ -483,6 +517,8 @@ void tide__sched_destroy(tide__sched *s)
     return;
   if (!s->closing)
     tide__sched_close(s, false);
+  for (sconn *sc = s->conns; sc; sc = sc->next) /* still closing: detach */
+    sc->s = NULL;
   tide__clients_destroy(s);
   sworker *w, *wt;
   HASH_ITER(hh, s->workers, w, wt) {

@@ -126,7 +126,7 @@ static void maybe_forget(tide__sched *s, stask *t)
   while (q.n) {
     stask *x = q.v[--q.n];
     if (x->state != TIDE_TS_RELEASED || x->nwants || x->ndependents || x->nwaiters ||
-        x->nholders || (x->flags & TF_RELEASING))
+        x->nholders || (x->flags & (TF_RELEASING | TF_PINNED)))
       continue;
     HASH_DELETE(hh, s->tasks, x);
     tide__client_forget(s, x);

@@ -287,8 +287,15 @@ void tide__worker_missing_data(tide__sched *s, sworker *w, const char *key, size
     char a[256];
     snprintf(a, sizeof a, "%.*s", (int)alen, addr);
     sworker *h = tide__worker_find(s, a);
-    if (h)
-      tide__holder_remove(s, d, h);
+    if (h) {
+      bool held = false;
+      for (uint32_t i = 0; i < d->nholders; i++)
+        held |= d->holders[i].w == h;
+      if (held) { /* believed lost there: make sure it is, and forget it */
+        tide__send_free_keys(s, h, d);
+        tide__holder_remove(s, d, h);
+      }
+    }
     if (d->nholders == 0 && d->state == TIDE_TS_MEMORY)
       tide__task_lost(s, d); /* recompute; rewaits the dependents */
   }

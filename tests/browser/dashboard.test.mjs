@@ -82,14 +82,16 @@ try {
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
   page.on("request", (r) => { if (!r.url().startsWith(DASH_URL)) outside.push(r.url()); });
-  const wait = (fn, arg, ms) => page.waitForFunction(fn, arg, { timeout: ms, polling: 100 });
+  // waits for a condition in the page; a timeout says which one
+  const wait = (what, fn, arg, ms) => page.waitForFunction(fn, arg, { timeout: ms, polling: 100 })
+    .catch((e) => { throw new Error(`timed out after ${ms / 1000} s waiting for ${what} (${e.message.split("\n")[0]})`); });
 
   await page.goto(DASH_URL + "/", { waitUntil: "load", timeout: 15000 });
   log("page loaded: " + await page.title());
   check(await page.evaluate(() => typeof window.uPlot === "function"), "uPlot is embedded (charts available)");
 
   // idle cluster from 0: the page is live and shows no workers
-  await wait(() => {
+  await wait("the page to be live with 0 workers", () => {
     const d = window.tideDashboard;
     return d && d.polls >= 2 && document.getElementById("workers").dataset.workers === "0";
   }, null, 15000);
@@ -100,7 +102,7 @@ try {
   // the burst: the cluster must grow, and the page must show it
   log("burst: " + GRAPH);
   burst = runBurst();
-  await wait((n) => {
+  await wait(`>= ${MIN_UP} workers in the chart and the table`, (n) => {
     const d = window.tideDashboard;
     const obs = d.charts.workers.data[1];
     return Math.max(0, ...obs.filter((v) => v != null)) >= n &&
@@ -111,8 +113,6 @@ try {
   check(s.chartMax >= MIN_UP, `workers chart rose to ${s.chartMax} (>= ${MIN_UP})`);
   check(s.tableWorkers >= MIN_UP && s.tableRows === s.tableWorkers,
     `workers table shows ${s.tableWorkers} workers in ${s.tableRows} rows`);
-  // a mid-burst picture: the table is full and the task stream has bars
-  await page.screenshot({ path: SHOT.replace(/\.png$/, "-burst.png"), fullPage: true });
 
   const r = await burst;
   burst = null;
@@ -120,7 +120,7 @@ try {
   check(r.code === 0, "tide run exited 0" + (r.code ? ": " + r.stderr.trim() : ""));
 
   // idle again: back to 0 workers, an up and a down decision in the log
-  await wait(() => {
+  await wait("0 workers again and an up and a down decision", () => {
     const d = window.tideDashboard;
     const obs = d.charts.workers.data[1];
     return obs.length && obs[obs.length - 1] === 0 &&
@@ -128,9 +128,9 @@ try {
       document.querySelector('#decisions tr[data-status="up"]') &&
       document.querySelector('#decisions tr[data-status="down"]');
   }, null, 30000);
-  // one more poll so that the charts have a flat tail at 0 for the picture
-  const p0 = s.polls;
-  await wait((p) => window.tideDashboard.polls >= p + 2, p0, 5000).catch(() => {});
+  // two more polls: the charts get a flat tail at 0
+  const p0 = await page.evaluate(() => window.tideDashboard.polls);
+  await wait("two more polls", (p) => window.tideDashboard.polls >= p + 2, p0, 5000).catch(() => {});
   s = await page.evaluate(snapshot);
   log("fallen: " + JSON.stringify(s));
   check(s.chartMax >= MIN_UP && s.chartLast === 0, `workers chart rose to ${s.chartMax} and fell to ${s.chartLast}`);
@@ -140,9 +140,29 @@ try {
   check(/tide\.sleep/.test(s.streamLegend), "task stream legend names tide.sleep");
   const upText = await page.textContent('#decisions tr[data-status="up"] td:nth-child(3)');
   check(/scale to [1-9]/.test(upText || ""), `up decision reads "${(upText || "").trim()}"`);
+  await page.screenshot({ path: SHOT.replace(/\.png$/, "-idle.png"), fullPage: true });
 
+  // a second burst from 0 again; the picture is taken while it runs, so it
+  // shows a rise, a fall, a rise, and a full workers table
+  log("second burst");
+  const before = s;
+  burst = runBurst();
+  await wait(`the second rise to >= ${MIN_UP} workers`, ([n, ups]) => {
+    const obs = window.tideDashboard.charts.workers.data[1];
+    return obs[obs.length - 1] >= n && Number(document.getElementById("workers").dataset.workers) >= n &&
+      document.querySelectorAll('#decisions tr[data-status="up"]').length > ups;
+  }, [MIN_UP, before.ups], 30000);
   await page.screenshot({ path: SHOT, fullPage: true });
   log("screenshot: " + SHOT);
+  const r2 = await burst;
+  burst = null;
+  check(r2.code === 0, "second tide run exited 0" + (r2.code ? ": " + r2.stderr.trim() : ""));
+  await wait("the second fall to 0 workers", (downs) => document.getElementById("workers").dataset.workers === "0" &&
+    document.querySelectorAll('#decisions tr[data-status="down"]').length > downs, before.downs, 30000);
+  s = await page.evaluate(snapshot);
+  log("fallen again: " + JSON.stringify(s));
+  check(s.ups > before.ups && s.downs > before.downs && s.chartLast === 0,
+    `second burst: up and down again (${s.ups} up and ${s.downs} down decisions in all), chart back to ${s.chartLast}`);
   check(pageErrors.length === 0, "no errors in the page" + (pageErrors.length ? ": " + pageErrors.join(" | ") : ""));
   check(outside.length === 0, "no requests outside the dashboard" + (outside.length ? ": " + outside.join(" ") : ""));
 } catch (e) {

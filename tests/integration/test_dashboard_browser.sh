@@ -7,7 +7,7 @@
 source "$TIDE_SRC/tests/lib/harness.sh"
 
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-if [ -z "$CHROMIUM" ] || ! command -v node >/dev/null 2>&1; then
+if [ -z "$CHROMIUM" ] || [ ! -x "$CHROMIUM" ] || ! command -v node >/dev/null 2>&1; then
   echo "SKIP: $T_NAME: needs chromium and node (apt-get install chromium nodejs npm)"
   exit 0
 fi

@@ -27,14 +27,15 @@ slurm_require() {
 
 # Our jobs (names SLURM_NAME-*) still in SLURM's queue: "ID NAME STATE" lines.
 slurm_our_jobs() {
-  squeue --me -h -o '%i %j %T' 2>/dev/null | awk -v p="$SLURM_NAME-" 'index($2, p) == 1'
+  { squeue --me -h -o '%i %j %T' 2>/dev/null || true; } | awk -v p="$SLURM_NAME-" 'index($2, p) == 1'
 }
 slurm_njobs() { slurm_our_jobs | wc -l; }
 slurm_no_jobs() { [ "$(slurm_njobs)" -eq 0 ]; }
 
 slurm_cleanup() {
-  local ids
-  ids=$(slurm_our_jobs | awk '{print $1}')
+  local ids=""
+  [ -n "${SLURM_CONF:-}" ] || return 0
+  ids=$(slurm_our_jobs | awk '{print $1}') || true
   [ -n "$ids" ] && scancel $ids 2>/dev/null || true
 }
 trap 'rc=$?; slurm_cleanup; (exit $rc); t_cleanup' EXIT

@@ -152,6 +152,61 @@ static void test_adaptive_target_live(void **st)
   fx_free(f);
 }
 
+static void test_heartbeat_long_runner_and_pause(void **st)
+{
+  fixture *f = fx_new(NULL);
+  sworker *w = fx_worker(f, 1, 1, 0);
+  fx_task(f, "a", "tide.sleep", NULL, NULL);
+  fx_task(f, "b", "tide.sleep", NULL, NULL);
+  run(f, "a");
+  fx_finish(f, "a", 1, 1.0); /* average 1 s */
+  run(f, "b");
+  assert_true(w->occupancy > 0.99 && w->occupancy < 1.01);
+  worker_send(f, w, "{\"op\": \"heartbeat\", \"rss\": 1000, \"nbytes\": 0, "
+                    "\"status\": \"running\", \"running\": [[\"b\", 1.5]]}");
+  assert_true(T(f, "b")->pfx->avg == 1.0); /* 1.5 < 2 * 1 */
+  worker_send(f, w, "{\"op\": \"heartbeat\", \"rss\": 1000, \"nbytes\": 0, "
+                    "\"status\": \"paused\", \"running\": [[\"b\", 3.0]]}");
+  /* beyond twice the average: dropped, counts 2 * 3 s, occupancy follows */
+  assert_true(T(f, "b")->pfx->avg < 0);
+  assert_true(w->occupancy > 5.99 && w->occupancy < 6.01);
+  assert_int_equal(w->rss, 1000);
+  assert_int_equal(w->status, TIDE_W_PAUSED);
+  fx_task(f, "c", "tide.noop", NULL, NULL);
+  run(f, "c");
+  assert_int_equal(tstate(f, "c"), TIDE_TS_NO_WORKER); /* paused: no running worker */
+  worker_send(f, w, "{\"op\": \"heartbeat\", \"status\": \"running\", \"running\": []}");
+  assert_int_equal(tstate(f, "c"), TIDE_TS_PROCESSING);
+  fx_free(f);
+}
+
+static void test_gather_asks_another_holder(void **st)
+{
+  fixture *f = fx_new(NULL);
+  sworker *w1 = fx_worker(f, 1, 1, 0);
+  sworker *w2 = fx_worker(f, 2, 1, 0);
+  fx_task(f, "a", "tide.inc", NULL, NULL);
+  run(f, "a");
+  fx_finish(f, "a", 5, 0.01);
+  tide__holder_add(f->s, T(f, "a"), w2); /* a replica */
+  sclient *c = fx_client(f, 50);
+  client_send(f, c, "{\"op\": \"gather\", \"id\": 3, \"keys\": [\"a\"]}");
+  assert_int_equal(nsent(1, TIDE_OP_GET_DATA, "a"), 1);
+  int64_t gid = f->s->next_gather_id - 1;
+  char buf[256];
+  snprintf(buf, sizeof buf, "{\"op\": \"data\", \"id\": %lld, \"data\": {}, \"missing\": [\"a\"]}",
+           (long long)gid);
+  worker_send(f, w1, buf);
+  assert_int_equal(nsent(2, TIDE_OP_GET_DATA, "a"), 1);
+  assert_null(last_sent(50, TIDE_OP_REPLY));
+  assert_int_equal(T(f, "a")->nholders, 1);
+  /* the second holder went away too: the gather fails, a is recomputed */
+  tide__worker_remove(f->s, w2, false, "killed");
+  assert_int_equal(last_sent(50, TIDE_OP_REPLY)->ok, 0);
+  assert_int_equal(tstate(f, "a"), TIDE_TS_PROCESSING);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -161,6 +216,8 @@ int main(void)
     cmocka_unit_test(test_duration_learning),
     cmocka_unit_test(test_finish_learns_prefix),
     cmocka_unit_test(test_adaptive_target_live),
+    cmocka_unit_test(test_heartbeat_long_runner_and_pause),
+    cmocka_unit_test(test_gather_asks_another_holder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,6 +183,28 @@ static void test_retire_timeout(void **st)
   fx_free(f);
 }
 
+static void test_retire_after_cancel(void **st)
+{
+  fixture *f = fx_new(NULL);
+  sworker *w1 = fx_worker(f, 1, 1, 0);
+  fx_worker(f, 2, 1, 0);
+  fx_task(f, "long", "tide.sleep", NULL, NULL);
+  tide__task_want(f->s, T(f, "long"), 1);
+  tide__task_activate(f->s, T(f, "long"));
+  assert_int_equal(sent_to("long"), 1);
+  outcome o = {0};
+  char *names[] = {"w1"};
+  tide__sched_retire_workers(f->s, names, 1, done, &o, NULL);
+  assert_int_equal(w1->status, TIDE_W_CLOSING_GRACEFULLY);
+  /* the client lets go: the task is cancelled, w1 is idle and goes */
+  tide__task_want(f->s, T(f, "long"), -1);
+  uv_run(&f->loop, UV_RUN_NOWAIT);
+  uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(nsent(1, TIDE_OP_CLOSE, NULL), 1);
+  assert_int_equal(o.nretired, 1);
+  fx_free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -190,6 +212,7 @@ int main(void)
     cmocka_unit_test(test_retire_drains_running_tasks),
     cmocka_unit_test(test_retire_impossible_is_undone),
     cmocka_unit_test(test_retire_timeout),
+    cmocka_unit_test(test_retire_after_cancel),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,10 +29,11 @@ typedef enum sjob_state {
 
 typedef struct sjob {
   char *name;
-  tide_job *job;      /* NULL once scaled down */
+  tide_job *job;      /* the core's job: valid until we report it GONE */
   long id;            /* SLURM job id, 0 until sbatch answered */
   sjob_state state;
   bool cancel;        /* scale_down came while sbatch ran */
+  bool stopping;      /* scancel sent; GONE is reported once squeue agrees */
   bool unseen;        /* not (or as finished) in the current squeue answer */
   double submitted;   /* tide__now() when sbatch answered */
   struct sjob *qnext; /* local queue */
@@ -54,6 +55,8 @@ typedef struct slurm {
   bool failing;        /* the last sbatch failed: submit one probe at a time */
   sjob *probe;         /* the job whose sbatch decides, while failing */
   bool may_probe;      /* scale_up came (after the core's backoff): try one */
+  char **gone;         /* job names to report GONE at the next poll (never */
+  size_t ngone;        /* from inside scale_down: the core is iterating) */
 } slurm;
 
 /* ---- subprocesses ------------------------------------------------------ */
@@ -227,6 +230,29 @@ static void report(slurm *s, sjob *j, tide_job_state st)
     tide_cluster_job_state(s->c, j->name, st);
 }
 
+/* Report GONE at the next poll and forget the job now. */
+static void gone_later(slurm *s, sjob *j)
+{
+  if (j->job) {
+    s->gone = tide__xrealloc(s->gone, (s->ngone + 1) * sizeof *s->gone);
+    s->gone[s->ngone++] = tide__xstrdup(j->name);
+  }
+  sjob_remove(s, j);
+}
+
+static void flush_gone(slurm *s)
+{
+  size_t n = s->ngone;
+  char **names = s->gone;
+  s->gone = NULL;
+  s->ngone = 0;
+  for (size_t i = 0; i < n; i++) {
+    tide_cluster_job_state(s->c, names[i], TIDE_JOB_GONE);
+    free(names[i]);
+  }
+  free(names);
+}
+
 /* Last non-empty line of text, trimmed, into buf. */
 static void last_line(const char *text, char *buf, size_t len)
 {
@@ -258,16 +284,23 @@ static void submit_failed(slurm *s, sjob *j, const char *why)
 {
   tide__warn("slurm", "job %s: %s", j->name, why);
   s->npending--;
-  if (s->failing && j != s->probe && j->job) {
+  if (j->cancel) {
+    j->state = SJ_QUEUED;
+    gone_later(s, j);
+    return;
+  }
+  if (s->failing && j != s->probe) {
     queue_front(s, j);
     return;
   }
   s->failing = true;
   s->probe = NULL;
-  if (j->job)
-    tide_cluster_job_failed(s->c, j->name, why);
+  /* forget it before telling the core, which may call us back */
+  char *name = tide__xstrdup(j->name);
   j->state = SJ_QUEUED; /* not counted in npending any more */
   sjob_remove(s, j);
+  tide_cluster_job_failed(s->c, name, why);
+  free(name);
 }
 
 static void sbatch_done(slurm *s, int64_t status, char *out, char *errtext, void *arg)
@@ -292,13 +325,11 @@ static void sbatch_done(slurm *s, int64_t status, char *out, char *errtext, void
   j->submitted = tide__now();
   HASH_ADD(hid, s->by_id, id, sizeof j->id, j);
   tide__info("slurm", "job %s submitted as SLURM job %ld", j->name, id);
-  if (j->job) {
-    free(j->job->backend_id);
-    j->job->backend_id = tide__xasprintf("%ld", id);
-  }
+  free(j->job->backend_id);
+  j->job->backend_id = tide__xasprintf("%ld", id);
   if (j->cancel) {
     scancel_ids(s, &id, 1);
-    sjob_remove(s, j);
+    j->stopping = true;
   } else {
     report(s, j, TIDE_JOB_PENDING);
   }
@@ -433,9 +464,14 @@ static int slurm_scale_down(void *self, tide_cluster *c, tide_job *const *jobs, 
   for (size_t i = 0; i < n; i++) {
     sjob *j, **pp;
     HASH_FIND(hh, s->by_name, jobs[i]->name, strlen(jobs[i]->name), j);
-    if (!j)
+    if (!j) {
+      /* not ours (any more): tell the core it is gone, or it waits */
+      s->gone = tide__xrealloc(s->gone, (s->ngone + 1) * sizeof *s->gone);
+      s->gone[s->ngone++] = tide__xstrdup(jobs[i]->name);
       continue;
-    j->job = NULL;
+    }
+    if (j->stopping || j->cancel)
+      continue;
     switch (j->state) {
     case SJ_QUEUED:
       for (pp = &s->qhead; *pp; pp = &(*pp)->qnext) {
@@ -447,14 +483,14 @@ static int slurm_scale_down(void *self, tide_cluster *c, tide_job *const *jobs, 
       s->qtail = NULL;
       for (sjob *q = s->qhead; q; q = q->qnext)
         s->qtail = q;
-      sjob_remove(s, j);
+      gone_later(s, j);
       break;
     case SJ_SUBMITTING:
       j->cancel = true; /* scancel once sbatch tells the id */
       break;
     default:
       ids[nids++] = j->id;
-      sjob_remove(s, j);
+      j->stopping = true; /* GONE once squeue no longer lists it */
       break;
     }
   }
@@ -491,7 +527,7 @@ static void squeue_done(slurm *s, int64_t status, char *out, char *errtext, void
       continue;
     j->unseen = false;
     tide_job_state ts = tide__slurm_state(st);
-    if (ts == TIDE_JOB_RUNNING && j->state == SJ_PENDING) {
+    if (ts == TIDE_JOB_RUNNING && j->state == SJ_PENDING && !j->stopping) {
       j->state = SJ_RUNNING;
       s->npending--;
       report(s, j, TIDE_JOB_RUNNING);
@@ -505,9 +541,10 @@ static void squeue_done(slurm *s, int64_t status, char *out, char *errtext, void
     if (j->submitted >= started)
       continue; /* submitted after squeue started: not in its answer yet */
     tide__info("slurm", "job %s (SLURM %ld) is gone", j->name, j->id);
-    report(s, j, TIDE_JOB_GONE);
-    sjob_remove(s, j);
+    gone_later(s, j);
   }
+  /* report after the walk: the core may call scale_up/scale_down back */
+  flush_gone(s);
   drain(s);
 }
 
@@ -522,6 +559,7 @@ static int slurm_poll(void *self, tide_cluster *c, tide_error *err)
   s->c = c;
   if (!s->loop)
     s->loop = tide_cluster_loop(c);
+  flush_gone(s);
   if (s->polling)
     return 0;
   HASH_ITER(hh, s->by_name, j, tmp) {
@@ -594,6 +632,9 @@ static void slurm_free(slurm *s)
   sjob *j, *tmp;
   HASH_ITER(hh, s->by_name, j, tmp)
     sjob_remove(s, j);
+  for (size_t i = 0; i < s->ngone; i++)
+    free(s->gone[i]);
+  free(s->gone);
   tide__slurm_opts_free(&s->o);
   free(s);
 }

@@ -8,8 +8,12 @@
   const HISTORY_S = 600;        // seconds of chart history kept
   const CHART_WINDOW_S = 300;   // seconds shown in the charts, at most
   const MIN_WINDOW_S = 20;      // and at least
+  const PLOT_H = 200;           // px, a chart with its axes (legend apart)
   const STREAM_WINDOW_S = 60;   // seconds shown in the task stream
   const STATES = ["waiting", "queued", "no-worker", "processing", "memory", "erred", "released"];
+  // the tasks chart draws in this order: alarming states first, so that their
+  // usual flat zero stays under the others
+  const CHART_STATES = ["erred", "no-worker", "waiting", "queued", "memory", "processing"];
   const STATE_COLORS = {
     waiting: "#9aa5b8", queued: "#7c5cd6", "no-worker": "#d64545", processing: "#2f6fde",
     memory: "#1f9d55", erred: "#b3261e", released: "#c2c8d3",
@@ -83,7 +87,7 @@
     const clock = (v) => new Date(v * 1000).toLocaleTimeString([], { hour12: false });
     const opts = {
       width: el.clientWidth || 600,
-      height: (el.clientHeight || 240) - 40,
+      height: PLOT_H,
       series: [{}].concat(series),
       axes: [{ stroke: "#6b7385", grid: { stroke: "#eef1f6" }, space: 90,
                values: (u, splits) => splits.map(clock) },
@@ -100,12 +104,10 @@
     };
     const data = [[]].concat(series.map(() => []));
     const u = new uPlot(opts, data, el);
-    // the plot takes the box's height less its legend's (which may wrap)
-    const fit = () => {
-      const lg = u.root.querySelector(".u-legend");
-      u.setSize({ width: el.clientWidth, height: Math.max(120, el.clientHeight - (lg ? lg.offsetHeight : 40) - 4) });
-    };
-    new ResizeObserver(fit).observe(el);
+    // a fixed plot height; the box follows (with the legend, which may wrap)
+    new ResizeObserver(() => {
+      if (el.clientWidth && el.clientWidth !== u.width) u.setSize({ width: el.clientWidth, height: PLOT_H });
+    }).observe(el);
     return u;
   }
 
@@ -116,8 +118,7 @@
     line("adaptive target", "#1f9d55", { paths: hasPlot && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined }),
     line("maximum", "#9aa5b8", { width: 1, dash: [2, 4] }),
   ]);
-  const tasksChart = makeChart($("chart-tasks"),
-    STATES.filter((s) => s !== "released").map((s) => line(s, STATE_COLORS[s])));
+  const tasksChart = makeChart($("chart-tasks"), CHART_STATES.map((s) => line(s, STATE_COLORS[s])));
 
   // What the page shows, for tests and the curious (browser console):
   // the chart instances (their .data is what is drawn) and a poll counter.
@@ -138,7 +139,7 @@
     if (workersChart) workersChart.setData([hist.t, hist.observed, hist.requested, hist.target, hist.maximum]);
     if (tasksChart) {
       const d = [hist.t];
-      STATES.forEach((s, i) => { if (s !== "released") d.push(hist.states[i]); });
+      CHART_STATES.forEach((s) => d.push(hist.states[STATES.indexOf(s)]));
       tasksChart.setData(d);
     }
   }
@@ -181,8 +182,9 @@
         addWorker(w.address, w.name || w.address, Math.max(1, w.nthreads || 1), false);
       });
     const goneAddrs = new Set(stream.tasks.map((t) => t.worker).filter((a) => !connected.has(a)));
-    Array.from(goneAddrs).sort().forEach((a) =>
-      addWorker(a, knownNames.get(a) || String(a).replace(/^tcp:\/\//, ""), 0, true));
+    const goneName = (a) => knownNames.get(a) || String(a).replace(/^tcp:\/\//, "");
+    Array.from(goneAddrs).sort((a, b) => goneName(a).localeCompare(goneName(b), undefined, { numeric: true }))
+      .forEach((a) => addWorker(a, goneName(a), 0, true));
     for (const m of [seenThreads, knownNames])
       for (const a of Array.from(m.keys())) if (!connected.has(a) && !goneAddrs.has(a)) m.delete(a);
     stream.lanes = lanes;
@@ -243,8 +245,14 @@
       stream.hits.push([x0, y, w, laneH - 4, t]);
     }
     if (!stream.tasks.length) {
+      // centred over the lanes, on a patch that hides the tick lines
+      const msg = "no tasks in the last " + STREAM_WINDOW_S + " s";
+      const mw = g.measureText(msg).width, my = Math.min(H / 2, 4 + nl * laneH / 2);
+      const mx = labelW + Math.max(10, (plotW - mw) / 2);
+      g.fillStyle = "#fafbfd";
+      g.fillRect(mx - 6, my - 8, mw + 12, 16);
       g.fillStyle = "#8a93a6";
-      g.fillText("no tasks in the last " + STREAM_WINDOW_S + " s", labelW + 10, Math.min(H / 2, 4 + nl * laneH / 2));
+      g.fillText(msg, mx, my);
     }
   }
 
@@ -394,6 +402,7 @@
     const has = c && Object.keys(c).length;
     $("cluster-repr").textContent = has ? c.repr || "" : "no cluster manager: a bare scheduler";
     $("repr").textContent = has ? c.repr || "" : "";
+    $("jobs").parentElement.hidden = !has;
     if (!has) { dl($("cluster-settings"), []); setRows("#jobs", [], 4, "no jobs"); return; }
     dl($("cluster-settings"), [
       ["backend", c.backend], ["name", c.name], ["processes per job", c.processes],

@@ -2,6 +2,7 @@
  * send (one frame per loop iteration) and the hello handshake. */
 #include <pthread.h>
 #include <signal.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ enum {
   READ_CHUNK = 64 * 1024,
   ZONE_CHUNK_MIN = 64 * 1024,
   ZONE_CHUNK_MAX = 16 * 1024 * 1024,
+  TRIM_AFTER_FRAME = 1024 * 1024,
   FLUSH_AT = 8 * 1024 * 1024,       /* flush early when a batch gets this big */
   SPARE_MAX = 8 * 1024 * 1024,      /* keep send buffers up to this size */
   CLOSE_TIMEOUT_MS = 5000,          /* graceful close gives up after this */
@@ -397,6 +399,11 @@ static void conn_on_bytes(tide__conn *c, ssize_t nread)
     } else {
       msgpack_zone_clear(&c->zone);
     }
+    /* A large frame (a big graph, a data transfer) leaves its decoded
+     * objects freed but held by malloc: hand the pages back, so a scheduler
+     * holding 100,000 pending tasks costs their records only. */
+    if (len >= TRIM_AFTER_FRAME)
+      malloc_trim(0);
   }
 }
 

@@ -231,6 +231,9 @@ static void publish(tide__sched *s, sclient *c, const msgpack_object *msg, int64
     d->tasks[i] = tide__task_find(s, v->via.str.ptr, v->via.str.size);
     tide__task_want(s, d->tasks[i], 1);
   }
+  for (size_t i = 0; i < d->n; i++) /* a released result is computed again */
+    if (d->tasks[i]->state == TIDE_TS_RELEASED)
+      tide__task_activate(s, d->tasks[i]);
   HASH_ADD_KEYPTR(hh, s->datasets, d->name, strlen(d->name), d);
   tide__info("sched", "published dataset %s (%zu keys)", d->name, d->n);
   tide__reply_ok(s, c->conn, id);

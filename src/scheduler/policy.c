@@ -69,6 +69,7 @@ typedef struct cgroup {
   size_t count;
   int64_t limit;
   int64_t nbytes;
+  size_t unlimited; /* members with memory_limit 0 (no limit) */
   bool idle;
 } cgroup;
 
@@ -105,6 +106,8 @@ static size_t build_groups(const tide__worker_view *ws, size_t n, const tide__cl
     gidx[i] = j;
     g[j].count++;
     g[j].limit += ws[i].memory_limit;
+    if (ws[i].memory_limit <= 0)
+      g[j].unlimited++;
     g[j].nbytes += ws[i].nbytes;
     if (ws[i].nprocessing > 0)
       g[j].idle = false;
@@ -160,10 +163,14 @@ size_t tide__policy_workers_to_close(const tide__worker_view *ws, size_t n,
   if ((!asked_n || want == 0) && all_busy)
     goto done;
 
+  /* A worker without a memory limit can hold anything: while one remains,
+   * the memory rule never stops a close. */
   int64_t limit = 0, total = 0;
+  size_t unlimited = 0;
   for (size_t j = 0; j < ng; j++) {
     limit += g[j].limit;
     total += g[j].nbytes;
+    unlimited += g[j].unlimited;
   }
   qsort(g, ng, sizeof *g, cmp_group);
   long remain = (long)neligible;
@@ -174,8 +181,9 @@ size_t tide__policy_workers_to_close(const tide__worker_view *ws, size_t n,
     if (minimum > 0 && remain - (long)gr->count < minimum)
       break;
     limit -= gr->limit;
+    unlimited -= gr->unlimited;
     bool by_n = asked_n && remain - (long)gr->count >= (target > 0 ? target : 0);
-    bool by_mem = ratio > 0 && (double)limit >= ratio * (double)total;
+    bool by_mem = ratio > 0 && (unlimited > 0 || (double)limit >= ratio * (double)total);
     if (!(by_n || by_mem))
       break;
     for (size_t k = 0; k < gr->count; k++)

@@ -1,6 +1,10 @@
 /* Plugin loading with dlopen; plugins resolve tide_register from the
  * binary (linked with ENABLE_EXPORTS). */
 #include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "worker/plugin.h"
@@ -8,8 +12,15 @@
 
 int tide__plugin_load(tide_registry *reg, const char *path, tide_error *err)
 {
+  /* "libx.so" in the current directory means that file, as users expect,
+   * not a search of the library path (which still happens otherwise) */
+  char local[PATH_MAX];
+  const char *open_path = path;
+  if (!strchr(path, '/') && access(path, F_OK) == 0 &&
+      snprintf(local, sizeof local, "./%s", path) < (int)sizeof local)
+    open_path = local;
   dlerror();
-  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void *h = dlopen(open_path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *why = dlerror();
     return tide_errprintf(err, TIDE_EPLUGIN, "cannot load plugin %s: %s", path,

@@ -5,7 +5,8 @@
 #include "tide/error.h"
 #include "tide/task.h"
 
-/* dlopen path (RTLD_NOW | RTLD_LOCAL), call its tide_plugin_init with reg,
+/* dlopen path (RTLD_NOW | RTLD_LOCAL; a bare name of a file in the current
+ * directory opens that file, else the library path is searched), call its tide_plugin_init with reg,
  * keep the handle in reg. Returns 0, or TIDE_EPLUGIN with err saying
  * "cannot load plugin PATH: DLERROR", "plugin PATH has no
  * tide_plugin_init" or "plugin PATH: tide_plugin_init failed (RC)". */

@@ -133,13 +133,22 @@ static void task_free(tide__worker *w, wtask *t)
   free(t);
 }
 
-static void task_cancel(tide__worker *w, wtask *t)
+/* Forget the task (it runs nothing and reports nothing); the caller frees
+ * it or leaves that to the last pending fetch or the execution thread. */
+static void task_mark_cancelled(tide__worker *w, wtask *t)
 {
   if (t->cancelled)
     return;
   HASH_DEL(w->tasks, t);
   t->cancelled = true;
   atomic_store(&t->job.cancelled, true);
+}
+
+static void task_cancel(tide__worker *w, wtask *t)
+{
+  if (t->cancelled)
+    return;
+  task_mark_cancelled(w, t);
   if (!t->in_exec && t->waiting == 0)
     task_free(w, t);
 }
@@ -211,7 +220,7 @@ void tide__wtask_fetched(tide__worker *w, wtask *t, fetch *f, bool ok)
       send_missing(w, t->key, t->keylen, f->key, f->keylen, "");
     for (int i = 0; i < f->nfailed; i++)
       send_missing(w, t->key, t->keylen, f->key, f->keylen, f->failed[i]);
-    task_cancel(w, t); /* the scheduler reschedules it */
+    task_mark_cancelled(w, t); /* the scheduler reschedules it */
   }
   if (t->waiting > 0)
     return;

@@ -362,20 +362,40 @@ static void peer_data(tide__worker *w, peer *p, const msgpack_object *msg)
   if (!r)
     return;
   *rp = r->next;
+  /* Match values to the request before delivering any: delivering runs
+   * tasks, which may free entries that are no longer fetching. */
+  const char **vals = tide__xcalloc((size_t)r->n, sizeof *vals);
+  size_t *lens = tide__xcalloc((size_t)r->n, sizeof *lens);
+  char *mine = tide__xcalloc((size_t)r->n, 1); /* 1 asked here, 2 answered */
+  for (int i = 0; i < r->n; i++) {
+    fetch *f = r->entries[i];
+    mine[i] = f->state == FETCHING && f->peer == p && f->req_id == r->id;
+    if (mine[i])
+      f->slot = i;
+  }
   const msgpack_object_map *data = tide__mp_map(msg, "data");
   for (uint32_t i = 0; data && i < data->size; i++) {
     const msgpack_object *k = &data->ptr[i].key, *v = &data->ptr[i].val;
     if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_BIN)
       continue;
     fetch *f = tide__fetch_find(w, k->via.str.ptr, k->via.str.size);
-    if (f && f->state == FETCHING && f->peer == p && f->req_id == r->id)
-      fetch_success(w, f, v->via.bin.ptr, v->via.bin.size);
+    if (f && f->state == FETCHING && f->peer == p && f->req_id == r->id) {
+      mine[f->slot] = 2;
+      vals[f->slot] = v->via.bin.ptr;
+      lens[f->slot] = v->via.bin.size;
+    }
   }
   for (int i = 0; i < r->n; i++) {
-    fetch *f = r->entries[i];
-    if (f->state == FETCHING && f->peer == p && f->req_id == r->id)
-      fetch_holder_failed(w, f, p->address);
+    if (!mine[i])
+      continue;
+    if (mine[i] == 2)
+      fetch_success(w, r->entries[i], vals[i] ? vals[i] : "", lens[i]);
+    else
+      fetch_holder_failed(w, r->entries[i], p->address);
   }
+  free(vals);
+  free(lens);
+  free(mine);
   free(r->entries);
   free(r);
 }

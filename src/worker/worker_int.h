@@ -62,6 +62,7 @@ struct fetch {
   peer *peer;             /* asked from; with req_id */
   uint64_t req_id;        /* 0 = queued, not sent yet */
   bool starting;          /* in w->starting */
+  int slot;               /* index in the request being answered */
   UT_hash_handle hh;
 };
 

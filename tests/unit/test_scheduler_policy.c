@@ -166,6 +166,17 @@ static void test_close_nothing_asked(void **st)
   assert_int_equal(tide__policy_workers_to_close(mem2, 3, NULL, out), 2);
 }
 
+static void test_close_unlimited_memory(void **st)
+{
+  /* memory_limit 0 means no limit: while one such worker stays, data never
+   * blocks a close; the last holder of data is kept */
+  tide__worker_view ws[3] = {W("a", "", 0, 100, 0), W("b", "", 0, 100, 0), W("c", "", 0, 100, 0)};
+  size_t out[3];
+  assert_int_equal(tide__policy_workers_to_close(ws, 3, NULL, out), 2);
+  tide__worker_view empty[3] = {W("a", "", 0, 0, 0), W("b", "", 0, 0, 0), W("c", "", 0, 0, 0)};
+  assert_int_equal(tide__policy_workers_to_close(empty, 3, NULL, out), 3);
+}
+
 static void test_close_groups_whole(void **st)
 {
   tide__worker_view ws[5] = {W("j1-0", "j1", 0, 0, 0), W("j1-1", "j1", 0, 0, 0),
@@ -216,6 +227,7 @@ int main(void)
     cmocka_unit_test(test_target_below_workers_uses_nclose),
     cmocka_unit_test(test_close_idle_first_then_least_data),
     cmocka_unit_test(test_close_nothing_asked),
+    cmocka_unit_test(test_close_unlimited_memory),
     cmocka_unit_test(test_close_groups_whole),
     cmocka_unit_test(test_close_minimum_and_closing),
   };

@@ -81,6 +81,19 @@ static void test_example(void **state)
   assert_non_null(strstr(err.text, "tide_plugin_init failed"));
   assert_int_equal(tide__registry_count(reg), 3);
   tide__registry_destroy(reg);
+
+  /* a bare file name in the current directory is that file */
+  char dir[PATH_MAX + 32], cwd[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", plugin);
+  *strrchr(dir, '/') = '\0';
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(dir), 0);
+  tide__registry_create(&reg);
+  int rc = tide__plugin_load(reg, "libplugin_example.so", &err);
+  assert_int_equal(chdir(cwd), 0);
+  assert_int_equal(rc, 0);
+  assert_int_equal(tide__registry_count(reg), 3);
+  tide__registry_destroy(reg);
 }
 
 static void test_bad_plugins(void **state)

@@ -42,6 +42,7 @@ typedef struct sjob {
 } sjob;
 
 typedef struct slurm {
+  tide_backend_ops ops; /* slurm_ops with this cluster's max_pending */
   tide__slurm_opts o;
   tide_cluster *c;
   uv_loop_t *loop;
@@ -687,13 +688,15 @@ int tide__slurm_backend_create(tide__slurm_opts *o, const tide_backend_ops **ops
   /* sbatch may exit before reading its script: no SIGPIPE for that */
   signal(SIGPIPE, SIG_IGN);
   s = tide__xcalloc(1, sizeof *s);
+  s->ops = slurm_ops;
+  s->ops.max_pending = o->max_pending; /* the controller's default (§5) */
   s->o = *o;
   memset(o, 0, sizeof *o);
   if (!s->o.log_directory && getcwd(cwd, sizeof cwd))
     s->o.log_directory = tide__xstrdup(cwd);
   if (s->o.log_directory && !s->o.dry_run)
     ensure_logdir(s->o.log_directory);
-  *ops = &slurm_ops;
+  *ops = &s->ops;
   *self = s;
   return 0;
 }

@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test test-sanitize demo bench clean
 
 all: build
 
@@ -17,6 +17,22 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
+
+# The whole suite built with AddressSanitizer + UBSan (+ LeakSanitizer): any
+# report fails its test. Unit tests halt with a non-zero exit; processes that
+# integration tests start log under $(SAN_BUILD)/sanitizer-logs, which
+# tests/lib/harness.sh checks (TIDE_SANITIZER_LOG).
+SAN_BUILD ?= build-sanitize
+SAN_ASAN = detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=23
+SAN_UBSAN = print_stacktrace=1:halt_on_error=1
+
+test-sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -DTIDE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(SAN_BUILD) -j$(JOBS)
+	rm -rf $(SAN_BUILD)/sanitizer-logs && mkdir -p $(SAN_BUILD)/sanitizer-logs
+	cd $(SAN_BUILD) && TIDE_SANITIZER_LOG=$(abspath $(SAN_BUILD))/sanitizer-logs \
+	  ASAN_OPTIONS=$(SAN_ASAN) UBSAN_OPTIONS=$(SAN_UBSAN) \
+	  ctest --output-on-failure -j$(JOBS) --timeout 300
 
 demo: build
 	bash scripts/demo.sh $(BUILD)/tide

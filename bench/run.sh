@@ -2,9 +2,10 @@
 # tide's benchmarks, side by side with Dask's own scripts on the same
 # machine in the same invocation (../shared/bench, see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,startup,sched_mem,burst,burst_slurm  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,startup,sched_mem,burst,burst_slurm  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   DASK_BENCH_DIR    where dask_*.py live (default: ../shared/bench, /work/shared/bench)
+#   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
 # and prints a table with the ratio tide : Dask (> 1 means tide is better).
 set -euo pipefail
@@ -14,14 +15,14 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,startup,sched_mem,burst,burst_slurm}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,sched_mem,burst,burst_slurm}
 QUICK=${BENCH_QUICK:-0}
 DASKDIR=${DASK_BENCH_DIR:-}
 for d in "$DASKDIR" "$SRC/../shared/bench" /work/shared/bench; do
   [ -n "$d" ] && [ -f "$d/dask_throughput.py" ] && { DASKDIR=$d; break; }
 done
 HAVE_DASK=0
-if [ -n "$DASKDIR" ] && [ -f "$DASKDIR/dask_throughput.py" ] &&
+if [ "${BENCH_NO_DASK:-0}" != 1 ] && [ -n "$DASKDIR" ] && [ -f "$DASKDIR/dask_throughput.py" ] &&
    "$PY" -c 'import distributed, psutil' 2>/dev/null; then
   HAVE_DASK=1
 fi
@@ -138,6 +139,54 @@ bench_throughput() {
     log "throughput: dask"
     res=$(timeout 900 "$PY" "$DASKDIR/dask_throughput.py" "$n" 2 2>/dev/null | tail -n1) &&
       record throughput dask "$res" || log "throughput: dask failed"
+  fi
+}
+
+# ---- throughput while the dashboard page polls (issue 5) ---------------------
+# The same measurement as throughput, with a larger graph so that each timed
+# run spans several of the page's 1 s polls; runs without and with
+# bench/poll_dashboard.py (every route src/http/dashboard/app.js polls, as
+# often) alternate on the same scheduler and workers; medians are compared.
+bench_throughput_polled() {
+  local n=100000 r=${BENCH_POLLED_RUNS:-5} i pp res w1 w2
+  [ "$QUICK" = 1 ] && { n=10000; r=1; }
+  if [ "$HELPER" != 1 ]; then
+    log "throughput_polled: skipped (needs bench/tide_bench.c built against libtide.a)"
+    return 0
+  fi
+  log "throughput_polled: $n independent tasks then a chain of $((n / 10)), $r runs without and $r with the dashboard polling, alternating"
+  start_sched tpp || return 0
+  "$TIDE" worker --scheduler-file "$SF" --name tpp-1 --nthreads 1 >"$W/tpp-w1.log" 2>&1 & w1=$!
+  "$TIDE" worker --scheduler-file "$SF" --name tpp-2 --nthreads 1 >"$W/tpp-w2.log" 2>&1 & w2=$!
+  PIDS+=("$w1" "$w2")
+  for ((i = 0; i < 200; i++)); do [ "$(nworkers 2>/dev/null)" = 2 ] && break; sleep 0.05; done
+  : >"$W/tpp-plain"; : >"$W/tpp-polled"; : >"$W/tpp-polls"
+  for ((i = 0; i < r; i++)); do
+    "$BENCHBIN" throughput "$SF" "$n" >>"$W/tpp-plain" || log "throughput_polled: a run failed"
+    "$PY" "$SRC/bench/poll_dashboard.py" "$(dash)" 1 >>"$W/tpp-polls" & pp=$!
+    PIDS+=("$pp")
+    "$BENCHBIN" throughput "$SF" "$n" >>"$W/tpp-polled" || log "throughput_polled: a polled run failed"
+    kill -TERM "$pp" 2>/dev/null; wait "$pp" 2>/dev/null || true
+  done
+  stop_pid "$w1"; stop_pid "$w2"; stop_pid "$SPID"
+  res=$(jq -nc --argjson n "$n" --argjson r "$r" --slurpfile a "$W/tpp-plain" --slurpfile b "$W/tpp-polled" \
+    --slurpfile p "$W/tpp-polls" '
+    def med: sort | .[(length - 1) / 2 | floor];
+    def loss(x; y): if x > 0 then ((1 - y / x) * 1000 | round) / 10 else null end;
+    ([$a[].independent_tasks_per_s] | med) as $ia | ([$b[].independent_tasks_per_s] | med) as $ib |
+    ([$a[].chain_tasks_per_s] | med) as $ca | ([$b[].chain_tasks_per_s] | med) as $cb |
+    {system: "tide", independent_tasks: $n, chain_tasks: ($n / 10), repeats: $r, workers: 2,
+     independent_tasks_per_s: $ib, chain_tasks_per_s: $cb,
+     unpolled_independent_tasks_per_s: $ia, unpolled_chain_tasks_per_s: $ca,
+     loss_pct: loss($ia; $ib), chain_loss_pct: loss($ca; $cb),
+     runs_unpolled: [$a[] | [.independent_tasks_per_s, .chain_tasks_per_s]],
+     runs_polled: [$b[] | [.independent_tasks_per_s, .chain_tasks_per_s]],
+     poll_interval_s: 1, polls: ([$p[].polls] | add), poll_requests: ([$p[].requests] | add),
+     poll_errors: ([$p[].errors] | add), slowest_poll_s: ([$p[].slowest_poll_s] | max)}' 2>/dev/null) || res=""
+  if [ -n "$res" ] && [ "$(jq '.runs_polled | length' <<<"$res")" -gt 0 ]; then
+    record throughput_polled tide "$res"
+  else
+    log "throughput_polled: no result"
   fi
 }
 
@@ -313,6 +362,7 @@ bench_burst_slurm() {
 }
 
 want throughput && bench_throughput
+want throughput_polled && bench_throughput_polled
 want startup && bench_startup
 want sched_mem && bench_sched_mem
 want burst && bench_burst
@@ -321,8 +371,8 @@ want burst_slurm && bench_burst_slurm
 # ---- table -------------------------------------------------------------------
 echo
 echo "tide benchmarks, $DATE, $MACHINE"
-[ "$HAVE_DASK" = 1 ] || echo "(Dask not installed: apt-get install -y python3-distributed python3-psutil)"
-printf '%-18s %-26s %14s %14s %10s\n' workload metric tide dask "tide:dask"
+[ "$HAVE_DASK" = 1 ] || echo "(no Dask figures: BENCH_NO_DASK=1, or Dask is not installed: apt-get install -y python3-distributed python3-psutil)"
+printf '%-18s %-34s %14s %14s %10s\n' workload metric tide dask "tide:dask"
 # metric, direction (1 higher is better, -1 lower is better)
 table_row() {
   local wl=$1 key=$2 dir=$3 t d ratio
@@ -332,10 +382,14 @@ table_row() {
   ratio=$(awk -v t="${t:-}" -v d="${d:-}" -v dir="$dir" 'BEGIN {
     if (dir == 0 || t == "" || d == "" || t == "null" || d == "null" || t + 0 == 0 || d + 0 == 0) { print "-"; exit }
     printf "%.2fx", (dir > 0 ? t / d : d / t) }')
-  printf '%-18s %-26s %14s %14s %10s\n' "$wl" "$key" "${t:--}" "${d:--}" "$ratio"
+  printf '%-18s %-34s %14s %14s %10s\n' "$wl" "$key" "${t:--}" "${d:--}" "$ratio"
 }
 table_row throughput independent_tasks_per_s 1
 table_row throughput chain_tasks_per_s 1
+table_row throughput_polled unpolled_independent_tasks_per_s 1
+table_row throughput_polled independent_tasks_per_s 1
+table_row throughput_polled loss_pct 0
+table_row throughput_polled chain_loss_pct 0
 table_row startup worker_start_s_median -1
 table_row sched_mem bytes_per_task -1
 for p in burst_defaults burst_responsive burst_slurm; do

@@ -278,6 +278,12 @@ int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *o, tide_error *er
   int rc = validate(o, err);
   if (rc < 0)
     return rc;
+  /* minimum above maximum is bad input (issue 3), checked on the options
+   * in force after this call: a second adapt() keeps the others */
+  double mn = (o->set & TIDE_ADAPT_MINIMUM) ? o->minimum : a->minimum;
+  double mx_ = (o->set & TIDE_ADAPT_MAXIMUM) ? o->maximum : a->maximum;
+  if (mn > mx_)
+    return tide_errprintf(err, TIDE_EUSAGE, "adapt: minimum %g is above maximum %g", mn, mx_);
   /* a second adapt() keeps what this one does not set (§5) */
   if (o->set & TIDE_ADAPT_MINIMUM) a->minimum = o->minimum;
   if (o->set & TIDE_ADAPT_MAXIMUM) a->maximum = o->maximum;

@@ -563,11 +563,16 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
   make_token(c->token, sizeof c->token);
   c->held_keys = tide__xcalloc(nout + 1, sizeof *c->held_keys);
   c->held_names = tide__xcalloc(nout + 1, sizeof *c->held_names);
+  size_t toklen = strlen(c->token);
   for (size_t i = 0; i < nout; i++) {
     want *w = tide__xcalloc(1, sizeof *w);
     const char *k = tide__graph_output(g, i);
-    w->key = tide__xasprintf("%s/%s", c->token, k);
-    HASH_ADD_KEYPTR(hh, c->wants, w->key, strlen(w->key), w);
+    size_t klen = strlen(k); /* "<token>/<key>" without printf: once per output */
+    w->key = tide__xmalloc(toklen + klen + 2);
+    memcpy(w->key, c->token, toklen);
+    w->key[toklen] = '/';
+    memcpy(w->key + toklen + 1, k, klen + 1);
+    HASH_ADD_KEYPTR(hh, c->wants, w->key, toklen + 1 + klen, w);
     c->held_keys[i] = tide__xstrdup(w->key);
     c->held_names[i] = tide__xstrdup(k);
   }

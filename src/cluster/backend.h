@@ -32,7 +32,16 @@ typedef struct tide__backend_args {
   size_t n;
   const char *tide_path;           /* the tide binary to run workers with */
   double kill_grace;               /* seconds from SIGTERM to SIGKILL */
+  char **output;                   /* may be NULL: where a create() that returns
+                                      TIDE__BACKEND_DONE leaves text (malloc'd)
+                                      for the command to print */
 } tide__backend_args;
+
+/* create() returns this (> 0) when the backend did all that was asked
+ * without building a cluster (slurm --dry-run: the job script is in
+ * *a->output); *ops and *self stay NULL and the command exits 0. A library
+ * never exits the process itself. */
+enum { TIDE__BACKEND_DONE = 1 };
 
 typedef struct tide__backend_def {
   const char *name;                /* "local", "command", "slurm" */
@@ -40,7 +49,7 @@ typedef struct tide__backend_def {
   const char *help;                /* one line for `tide cluster --help` */
   /* Build the backend. On success *ops and *self are set; self is freed by
    * ops->destroy when the cluster is destroyed. On failure returns < 0 with
-   * err and allocates nothing. */
+   * err and allocates nothing. May return TIDE__BACKEND_DONE (see above). */
   int (*create)(const tide__backend_args *a, const tide_backend_ops **ops, void **self,
                 tide_error *err);
   /* Flags that take no value (slurm: "dry-run"), NULL-terminated, without

@@ -185,18 +185,29 @@ static void stop_job(tide_cluster *c, tide__cjob *j)
   tide__clog(TIDE_LOG_INFO, "stopping job %s", j->name);
   if (!c->ops->scale_down)
     return;
+  /* the backend may report the job gone (and free it) before returning */
+  char *name = tide__xstrdup(j->name);
   tide_job *pub = &j->pub;
   tide_error e = {{0}};
   int rc = c->ops->scale_down(c->self, c, &pub, 1, &e);
   if (rc < 0)
-    tide__clog(TIDE_LOG_ERROR, "stopping job %s failed: %s", j->name,
+    tide__clog(TIDE_LOG_ERROR, "stopping job %s failed: %s", name,
                e.text[0] ? e.text : tide_strerror(rc));
+  free(name);
 }
 
 void tide__cluster_stop_all_jobs(tide_cluster *c)
 {
-  for (tide__cjob *j = c->jobs; j; j = j->next)
+  /* stopping a job may remove it (and others) from the list: rescan from
+   * the head after each stop; every job is stopped once */
+  for (;;) {
+    tide__cjob *j = c->jobs;
+    while (j && j->phase == TIDE__JOB_STOPPING)
+      j = j->next;
+    if (!j)
+      break;
     stop_job(c, j);
+  }
 }
 
 /* Stop the job when every worker is retired or retiring without having
@@ -302,9 +313,10 @@ void tide__cluster_worker_event(tide_cluster *c, tide__sched_event ev, const cha
       return;
     w->arrived = false;
     if (expected || w->retiring) {
+      bool retiring = w->retiring;
       w->retired = true;
-      check_job_done(c, w->job);
-      if (!w->retiring && c->shutdown_phase == 0)
+      check_job_done(c, w->job); /* may free the job and w */
+      if (!retiring && c->shutdown_phase == 0)
         poke(c); /* retired itself (lifetime): the controller may replace it */
     } else if (c->shutdown_phase == 0 && w->job->phase != TIDE__JOB_STOPPING) {
       w->died_at = tide__now();
@@ -357,6 +369,13 @@ typedef struct retire_ctx {
   size_t nextra;
   uv_timer_t t;       /* for answers without a scheduler round */
 } retire_ctx;
+
+static void free_names(char **names, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+}
 
 static void retire_ctx_free(uv_handle_t *h)
 {
@@ -417,9 +436,14 @@ static void on_retire_timer(uv_timer_t *t)
   uv_close((uv_handle_t *)&x->t, retire_ctx_free);
 }
 
-int tide__cluster_retire_names(tide_cluster *c, char *const *names, size_t n, bool internal,
+int tide__cluster_retire_names(tide_cluster *c, char *const *names_in, size_t n, bool internal,
                                tide__retire_fn cb, void *arg, tide_error *err)
 {
+  /* the caller's names may be the scheduler's own strings, freed when it
+   * removes a retired worker during the call: work on copies */
+  char **names = tide__xcalloc(n + 1, sizeof *names);
+  for (size_t i = 0; i < n; i++)
+    names[i] = tide__xstrdup(names_in[i]);
   retire_ctx *x = tide__xcalloc(1, sizeof *x);
   char **known = tide__xcalloc(n + 1, sizeof *known);
   size_t nknown = 0;
@@ -445,6 +469,7 @@ int tide__cluster_retire_names(tide_cluster *c, char *const *names, size_t n, bo
   free(known);
   if (rc < 0) {
     uv_close((uv_handle_t *)&x->t, retire_ctx_free);
+    free_names(names, n);
     return rc;
   }
   /* mark only once the call was accepted: a failed call has no effect */
@@ -460,6 +485,7 @@ int tide__cluster_retire_names(tide_cluster *c, char *const *names, size_t n, bo
     if (w)
       check_job_done(c, w->job);
   }
+  free_names(names, n);
   if (internal)
     c->retiring++;
   if (!nknown)

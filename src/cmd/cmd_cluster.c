@@ -166,7 +166,12 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
     }
     return int_flag(f, v, 0, &a->a.max_pending);
   } else if (F("processes")) return int_flag(f, v, 1, &a->o.processes);
-  else if (F("nthreads")) return int_flag(f, v, 1, &a->o.nthreads);
+  else if (F("nthreads")) {
+    if (int_flag(f, v, 1, &a->o.nthreads))
+      return 2;
+    if (a->o.nthreads > 1024) /* what `tide worker --nthreads` accepts */
+      return tide__cmd_fail(2, "--nthreads: expected an integer from 1 to 1024, got \"%s\"", v);
+  }
   else if (F("memory-limit")) {
     a->mem_set = true;
     if (strcmp(v, "auto") == 0)
@@ -278,15 +283,32 @@ int tide__cmd_cluster(int argc, char **argv)
     status = tide__cmd_fail(2, "%s", err.text);
     goto out;
   }
+  if (a.adapt) { /* refused before anything starts (issue 3: bad input) */
+    double mn = (a.a.set & TIDE_ADAPT_MINIMUM) ? a.a.minimum : cfg.adaptive.minimum;
+    double mx = (a.a.set & TIDE_ADAPT_MAXIMUM) ? a.a.maximum : cfg.adaptive.maximum;
+    if (mn > mx) {
+      status = tide__cmd_fail(2, "--minimum: minimum %g is above maximum %g", mn, mx);
+      goto out;
+    }
+  }
   if (!a.mem_set && strcmp(a.backend, "local") == 0)
     a.o.memory_limit = auto_memory_limit(a.o.nthreads);
   a.o.backoff = a.nbackoff ? a.backoff : NULL;
   a.o.nbackoff = a.nbackoff;
+  char *output = NULL;
   tide__backend_args ba = {.cfg = &cfg, .opts = &a.o, .keys = a.bkeys, .values = a.bvals,
                            .n = a.nb, .tide_path = "/proc/self/exe",
-                           .kill_grace = a.kill_grace};
+                           .kill_grace = a.kill_grace, .output = &output};
   const tide__backend_def *def = tide__backend_find(a.backend);
   rc = def->create(&ba, &ops, &self, &err);
+  if (rc == TIDE__BACKEND_DONE) { /* e.g. slurm --dry-run: print, exit 0 */
+    if (output)
+      fputs(output, stdout);
+    fflush(stdout);
+    free(output);
+    status = 0;
+    goto out;
+  }
   if (rc < 0) {
     status = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);
     goto out;

@@ -227,6 +227,21 @@ void tide__api_dispatch_raw(tide__api *a, const char *method, const char *path, 
   dispatch(r, method ? method : "GET", path ? path : "/", body, len);
 }
 
+const char *tide__api_allow(const char *path) {
+  const char *q = strchr(path, '?');
+  size_t plen = q ? (size_t)(q - path) : strlen(path);
+  for (size_t i = 0; i < NROUTES; i++)
+    if (strlen(routes[i].path) == plen && strncmp(routes[i].path, path, plen) == 0)
+      return routes[i].method;
+  char p[256];
+  if (plen < sizeof p) {
+    memcpy(p, path, plen);
+    p[plen] = '\0';
+    if (tide__asset_find(p)) return "GET, HEAD";
+  }
+  return NULL;
+}
+
 const tide__asset *tide__asset_find(const char *path) {
   for (size_t i = 0; i < tide__nassets; i++)
     if (strcmp(tide__assets[i].path, path) == 0) return &tide__assets[i];

@@ -116,7 +116,8 @@ void tide__h_adapt(tide__req *r) {
   }
   tide_cluster *c = r->api->cluster;
   if (!c) {
-    tide__req_error(r, 400, "no cluster manager");
+    tide__req_error(r, 400, "no cluster manager: this is a bare `tide scheduler`; "
+                              "scale and adapt need `tide cluster`");
     return;
   }
   r->api->td_at = 0; /* target_duration may change */
@@ -151,7 +152,8 @@ void tide__h_scale(tide__req *r) {
   if (!get_count(r, "n", v, false, &d)) return;
   tide_cluster *c = r->api->cluster;
   if (!c) {
-    tide__req_error(r, 400, "no cluster manager");
+    tide__req_error(r, 400, "no cluster manager: this is a bare `tide scheduler`; "
+                              "scale and adapt need `tide cluster`");
     return;
   }
   tide_error err = {{0}};

@@ -45,6 +45,10 @@ void tide__req_text(tide__req *r, int status, const char *ctype, char *text, siz
 void tide__api_dispatch_raw(tide__api *a, const char *method, const char *path, const char *body,
                             size_t len, tide__api_raw_fn reply, void *rctx);
 
+/* The methods a path answers, for the Allow header of a 405 ("GET",
+ * "POST", "GET, HEAD"), or NULL for no such path. Pure: any thread. */
+const char *tide__api_allow(const char *path);
+
 /* Value of a query parameter into buf; false if absent. */
 bool tide__req_query(const tide__req *r, const char *name, char *buf, size_t len);
 

@@ -134,15 +134,22 @@ static void on_async(uv_async_t *as) {
   }
 }
 
-static enum MHD_Result send_buf(struct MHD_Connection *conn, int status, const char *ctype,
-                                char *body, size_t len, enum MHD_ResponseMemoryMode mode) {
+static enum MHD_Result send_buf_allow(struct MHD_Connection *conn, int status, const char *ctype,
+                                      char *body, size_t len, enum MHD_ResponseMemoryMode mode,
+                                      const char *allow) {
   struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
   if (!resp) return MHD_NO;
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow); /* RFC 9110: 405 */
   enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
   return r;
+}
+
+static enum MHD_Result send_buf(struct MHD_Connection *conn, int status, const char *ctype,
+                                char *body, size_t len, enum MHD_ResponseMemoryMode mode) {
+  return send_buf_allow(conn, status, ctype, body, len, mode, NULL);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const char *msg) {
@@ -252,8 +259,9 @@ static enum MHD_Result forward(tide__http *h, struct MHD_Connection *conn, const
     snprintf(msg, sizeof msg, "the scheduler did not answer within %g s", secs);
     return send_error(conn, 503, h->stopping ? "the scheduler is shutting down" : msg);
   }
-  return send_buf(conn, status, ctype ? ctype : "application/json", body ? body : tide__xstrdup(""),
-                  body ? len : 0, MHD_RESPMEM_MUST_FREE);
+  return send_buf_allow(conn, status, ctype ? ctype : "application/json",
+                        body ? body : tide__xstrdup(""), body ? len : 0, MHD_RESPMEM_MUST_FREE,
+                        status == 405 ? tide__api_allow(url) : NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -344,7 +352,7 @@ int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, 
   *out = NULL;
   if (!host || !*host) host = "127.0.0.1";
   if (port < 0 || port > 65535) return tide_errprintf(err, TIDE_EUSAGE, "dashboard port %d is out of range", port);
-  int fd, family;
+  int fd = -1, family = AF_UNSPEC;
   int rc = listen_on(host, port, &fd, &family, err);
   if (rc < 0) return rc;
   tide__http *h = tide__xcalloc(1, sizeof *h);

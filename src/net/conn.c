@@ -73,6 +73,11 @@ static int tcp_write(tide__conn *c, tide__wreq *w, const uv_buf_t *bufs, unsigne
   return uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, tcp_write_cb);
 }
 
+static int tcp_try_write(tide__conn *c, const uv_buf_t *bufs, unsigned n)
+{
+  return uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+}
+
 static void tcp_shutdown_cb(uv_shutdown_t *req, int status)
 {
   conn_hard_close(req->data);
@@ -105,6 +110,7 @@ static const tide__transport tcp_transport = {
   .read_start = tcp_read_start,
   .read_stop = tcp_read_stop,
   .write = tcp_write,
+  .try_write = tcp_try_write,
   .shutdown = tcp_shutdown,
   .close = tcp_close,
 };
@@ -256,14 +262,40 @@ static void on_prepare(uv_prepare_t *p)
   tide__conn_flush(p->data);
 }
 
+static void on_defer(uv_timer_t *t)
+{
+  tide__conn *c = t->data;
+  c->defer_active = false;
+  tide__conn_flush(c);
+}
+
+void tide__conn_end_deferred(tide__conn *c, unsigned delay_ms)
+{
+  uint64_t now = uv_now(c->loop), due = c->last_flush_ms + delay_ms;
+  if (c->closing || c->prep_active || now >= due || c->batch.sbuf.size >= FLUSH_AT) {
+    tide__conn_end(c);
+    return;
+  }
+  tide__batch_end(&c->batch);
+  if (!c->defer_active) {
+    uv_timer_start(&c->timer, on_defer, due - now, 0);
+    c->defer_active = true;
+  }
+}
+
 void tide__conn_flush(tide__conn *c)
 {
   if (c->prep_active) {
     uv_prepare_stop(&c->prep);
     c->prep_active = false;
   }
+  if (c->defer_active) {
+    uv_timer_stop(&c->timer);
+    c->defer_active = false;
+  }
   if (c->batch.count == 0 || c->closing)
     return;
+  c->last_flush_ms = uv_now(c->loop);
   tide__wreq *w = c->free_reqs;
   if (w)
     c->free_reqs = w->next;
@@ -286,7 +318,32 @@ void tide__conn_flush(tide__conn *c)
   c->inflight += w->nbytes;
   c->frames_sent++;
   uv_buf_t bufs[2] = {uv_buf_init(w->hdr, (unsigned)hlen), uv_buf_init(w->body, (unsigned)blen)};
-  int r = c->tp->write(c, w, bufs, 2);
+  uv_buf_t *b = bufs;
+  unsigned nb = 2;
+  if (c->tp->try_write && c->inflight == w->nbytes) {
+    /* Nothing queued: write at once. A frame the kernel takes whole needs
+     * no write request, no completion callback and no extra loop turn
+     * (the common case for small frames). */
+    int n = c->tp->try_write(c, bufs, 2);
+    if (n >= 0 && (size_t)n == w->nbytes) {
+      conn_write_done(c, w, 0);
+      return;
+    }
+    if (n > 0) {
+      size_t done = (size_t)n;
+      if (done >= hlen) {
+        done -= hlen;
+        b++;
+        nb--;
+      } else {
+        b[0] = uv_buf_init(w->hdr + done, (unsigned)(hlen - done));
+        done = 0;
+      }
+      b[nb - 1].base += done;
+      b[nb - 1].len -= done;
+    }
+  }
+  int r = c->tp->write(c, w, b, nb);
   if (r < 0) {
     conn_write_done(c, w, UV_ECANCELED);
     tide__conn_abort(c, r);

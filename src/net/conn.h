@@ -69,6 +69,12 @@ int tide__conn_connect(uv_loop_t *loop, const char *address, const tide__conn_op
  * end of the loop iteration. Must be called on the loop thread. */
 msgpack_packer *tide__conn_begin(tide__conn *c, tide__op op, uint32_t nfields);
 void tide__conn_end(tide__conn *c);
+/* Like tide__conn_end for news that may wait a little (progress to a
+ * client): if this connection sent a frame less than delay_ms ago, the batch
+ * goes out delay_ms after that frame (or with the next tide__conn_end),
+ * so a busy peer is woken once per delay_ms, not once per loop iteration.
+ * An idle connection still sends at the end of the iteration. */
+void tide__conn_end_deferred(tide__conn *c, unsigned delay_ms);
 /* Flush now (normally not needed). */
 void tide__conn_flush(tide__conn *c);
 

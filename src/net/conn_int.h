@@ -29,6 +29,9 @@ typedef struct tide__transport {
   void (*read_stop)(tide__conn *c);
   /* Queue bufs; the transport calls back with the wreq when written. */
   int (*write)(tide__conn *c, tide__wreq *w, const uv_buf_t *bufs, unsigned n);
+  /* Optional: write what the kernel takes now, without a request (bytes
+   * written or a negative code); only tried when nothing is queued. */
+  int (*try_write)(tide__conn *c, const uv_buf_t *bufs, unsigned n);
   /* Finish pending writes, half-close, then close (calls the hard close). */
   int (*shutdown)(tide__conn *c);
   /* Close the stream handle now; its close callback counts down handles. */
@@ -49,7 +52,7 @@ typedef struct tide__connecting {
 struct tide__conn {
   uv_tcp_t tcp;
   uv_prepare_t prep;   /* flushes the batch once per loop iteration */
-  uv_timer_t timer;    /* bounds a graceful close */
+  uv_timer_t timer;    /* bounds a graceful close; else a deferred flush */
   uv_shutdown_t shut;
   uv_loop_t *loop;
   const tide__transport *tp;
@@ -67,7 +70,8 @@ struct tide__conn {
   uint64_t frames_sent, frames_received, msgs_received;
   int status;
   int handles_open;
-  bool ready, closing, handles_closing, prep_active;
+  bool ready, closing, handles_closing, prep_active, defer_active;
+  uint64_t last_flush_ms; /* loop time of the last frame sent */
   char peer[80];
 };
 

@@ -9,6 +9,22 @@
 
 /* ---- gather ---- */
 
+void tide__gather_free(tide__sched *s, sgather *g)
+{
+  s->gather_waiting -= g->nwaiting;
+  HASH_CLEAR(hh, g->index);
+  for (uint32_t i = 0; i < g->nslots; i++)
+    free(g->slots[i].key);
+  free(g->slots);
+  for (size_t i = 0; i < g->nitems; i++) {
+    free(g->items[i].key);
+    free(g->items[i].bin);
+  }
+  free(g->items);
+  free(g->error);
+  free(g);
+}
+
 static void gather_finish(tide__sched *s, sgather *g)
 {
   HASH_DEL(s->gathers, g);
@@ -31,29 +47,84 @@ static void gather_finish(tide__sched *s, sgather *g)
       }
     }
   }
-  for (size_t i = 0; i < g->nitems; i++) {
-    free(g->items[i].key);
-    free(g->items[i].bin);
+  tide__gather_free(s, g);
+}
+
+static void gather_fail(sgather *g, const char *fmt, const char *key, const char *why)
+{
+  if (g->error)
+    return;
+  char buf[1024];
+  snprintf(buf, sizeof buf, fmt, key, why);
+  g->error = tide__xstrdup(buf);
+}
+
+static void slot_wait(tide__sched *s, sgather *g, sgather_slot *sl, bool on)
+{
+  if (sl->waiting == on)
+    return;
+  sl->waiting = on;
+  if (on) {
+    g->nwaiting++;
+    s->gather_waiting++;
+  } else {
+    g->nwaiting--;
+    s->gather_waiting--;
   }
-  free(g->items);
-  free(g->pending);
-  free(g->error);
-  free(g);
 }
 
-static void gather_fail(sgather *g, const char *msg)
+/* Ask a holder for every key not got and not asked, wait for the keys
+ * being computed again, fail on a key that erred or is gone for good;
+ * answer the client once every key is got (or on the first failure). */
+static void gather_drive(tide__sched *s, sgather *g)
 {
-  if (!g->error)
-    g->error = tide__xstrdup(msg);
-}
-
-static void gather_drop_pending(sgather *g, sworker *w)
-{
-  for (size_t i = 0; i < g->npending; i++)
-    if (g->pending[i] == w) {
-      g->pending[i] = g->pending[--g->npending];
-      return;
+  uint32_t nask = 0;
+  sgather_slot **ask = NULL;
+  for (uint32_t i = 0; i < g->nslots && !g->error; i++) {
+    sgather_slot *sl = &g->slots[i];
+    if (sl->got || sl->from)
+      continue;
+    stask *t = tide__task_find(s, sl->key, strlen(sl->key));
+    int st = t ? t->state : -1;
+    if (st == TIDE_TS_MEMORY && t->nholders > 0) {
+      slot_wait(s, g, sl, false);
+      sl->from = t->holders[0].w;
+      if (!ask)
+        ask = tide__xmalloc(((size_t)g->nslots + 1) * sizeof *ask);
+      ask[nask++] = sl;
+    } else if (st == TIDE_TS_ERRED) {
+      gather_fail(g, "%s%s", "", t->err && t->err->msg ? t->err->msg : "task failed");
+    } else if (st == TIDE_TS_WAITING || st == TIDE_TS_QUEUED || st == TIDE_TS_NO_WORKER ||
+               st == TIDE_TS_PROCESSING) {
+      slot_wait(s, g, sl, true); /* lost and being computed again */
+    } else {
+      gather_fail(g, "key \"%s\" is not in memory%s", sl->key, "");
     }
+  }
+  /* one get-data per holder */
+  uint64_t ep = ++s->epoch;
+  for (uint32_t i = 0; i < nask && !g->error; i++) {
+    sworker *w = ask[i]->from;
+    if (w->scratch_epoch == ep)
+      continue;
+    w->scratch_epoch = ep;
+    uint32_t cnt = 0;
+    for (uint32_t j = i; j < nask; j++)
+      cnt += ask[j]->from == w;
+    msgpack_packer *pk = tide__sched_send(s, w->conn, TIDE_OP_GET_DATA, 2);
+    if (!pk)
+      continue; /* its connection is closing: its removal asks again */
+    tide__pk_kint(pk, "id", g->id);
+    tide__pk_str(pk, "keys");
+    msgpack_pack_array(pk, cnt);
+    for (uint32_t j = i; j < nask; j++)
+      if (ask[j]->from == w)
+        tide__pk_str(pk, ask[j]->key);
+    tide__sched_sent(s, w->conn);
+  }
+  free(ask);
+  if (g->error || g->ngot == g->nslots)
+    gather_finish(s, g);
 }
 
 static void gather(tide__sched *s, sclient *c, const msgpack_object *msg)
@@ -62,58 +133,47 @@ static void gather(tide__sched *s, sclient *c, const msgpack_object *msg)
   tide__mp_int(msg, "id", &id);
   const msgpack_object_array *keys = tide__mp_array(msg, "keys");
   uint32_t n = keys ? keys->size : 0;
-  stask **ts = tide__xcalloc(n + 1, sizeof *ts);
   for (uint32_t i = 0; i < n; i++) {
     const msgpack_object *k = &keys->ptr[i];
-    stask *t = k->type == MSGPACK_OBJECT_STR ? tide__task_find(s, k->via.str.ptr, k->via.str.size)
-                                             : NULL;
-    if (!t || t->state != TIDE_TS_MEMORY || t->nholders == 0) {
-      if (t && t->state == TIDE_TS_ERRED && t->err)
-        tide__reply_err(s, c->conn, id, "%s", t->err->msg);
-      else if (k->type == MSGPACK_OBJECT_STR)
-        tide__reply_err(s, c->conn, id, "key \"%.*s\" is not in memory", (int)k->via.str.size,
-                        k->via.str.ptr);
-      else
-        tide__reply_err(s, c->conn, id, "gather: keys must be strings");
-      free(ts);
+    if (k->type != MSGPACK_OBJECT_STR) {
+      tide__reply_err(s, c->conn, id, "gather: keys must be strings");
       return;
     }
-    ts[i] = t;
+    stask *t = tide__task_find(s, k->via.str.ptr, k->via.str.size);
+    if (!t) {
+      tide__reply_err(s, c->conn, id, "key \"%.*s\" is not in memory", (int)k->via.str.size,
+                      k->via.str.ptr);
+      return;
+    }
+    if (t->state == TIDE_TS_ERRED && t->err) {
+      tide__reply_err(s, c->conn, id, "%s", t->err->msg);
+      return;
+    }
   }
   sgather *g = tide__xcalloc(1, sizeof *g);
   g->id = s->next_gather_id++;
   g->client_id = c->id;
   g->req_id = id;
-  g->pending = tide__xcalloc(2 * (size_t)n + 1, sizeof *g->pending);
-  g->cappending = 2 * (size_t)n + 1;
-  HASH_ADD(hh, s->gathers, id, sizeof g->id, g);
-  /* one get-data per holder: the first holder of each key (least loaded
-   * choice is not worth it for results) */
-  uint64_t ep = ++s->epoch;
+  g->slots = tide__xcalloc((size_t)n + 1, sizeof *g->slots);
   for (uint32_t i = 0; i < n; i++) {
-    sworker *w = ts[i]->holders[0].w;
-    if (w->scratch_epoch == ep)
-      continue;
-    w->scratch_epoch = ep;
-    uint32_t cnt = 0;
-    for (uint32_t j = i; j < n; j++)
-      if (ts[j]->holders[0].w == w)
-        cnt++;
-    msgpack_packer *pk = tide__sched_send(s, w->conn, TIDE_OP_GET_DATA, 2);
-    if (!pk)
-      continue;
-    tide__pk_kint(pk, "id", g->id);
-    tide__pk_str(pk, "keys");
-    msgpack_pack_array(pk, cnt);
-    for (uint32_t j = i; j < n; j++)
-      if (ts[j]->holders[0].w == w)
-        tide__pk_str(pk, ts[j]->key);
-    tide__sched_sent(s, w->conn);
-    g->pending[g->npending++] = w;
+    const msgpack_object *k = &keys->ptr[i];
+    sgather_slot *sl, *dup;
+    HASH_FIND(hh, g->index, k->via.str.ptr, k->via.str.size, dup);
+    if (dup)
+      continue; /* asked twice: one answer */
+    sl = &g->slots[g->nslots++];
+    sl->key = tide__xstrndup(k->via.str.ptr, k->via.str.size);
+    HASH_ADD_KEYPTR(hh, g->index, sl->key, k->via.str.size, sl);
   }
-  free(ts);
-  if (g->npending == 0)
-    gather_finish(s, g);
+  HASH_ADD(hh, s->gathers, id, sizeof g->id, g);
+  gather_drive(s, g);
+}
+
+static sgather_slot *slot_find(sgather *g, const char *key, size_t len)
+{
+  sgather_slot *sl;
+  HASH_FIND(hh, g->index, key, len, sl);
+  return sl;
 }
 
 void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg)
@@ -125,12 +185,18 @@ void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg)
   HASH_FIND(hh, s->gathers, &id, sizeof id, g);
   if (!g)
     return;
-  gather_drop_pending(g, w);
   const msgpack_object_map *data = tide__mp_map(msg, "data");
   for (uint32_t i = 0; data && i < data->size; i++) {
     const msgpack_object *k = &data->ptr[i].key, *v = &data->ptr[i].val;
     if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_BIN)
       continue;
+    sgather_slot *sl = slot_find(g, k->via.str.ptr, k->via.str.size);
+    if (!sl || sl->got)
+      continue;
+    sl->got = true;
+    sl->from = NULL;
+    slot_wait(s, g, sl, false);
+    g->ngot++;
     if (g->nitems == g->capitems) {
       g->capitems = g->capitems ? g->capitems * 2 : 8;
       g->items = tide__xrealloc(g->items, g->capitems * sizeof *g->items);
@@ -149,48 +215,58 @@ void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg)
     stask *t = tide__task_find(s, k->via.str.ptr, k->via.str.size);
     if (t && t->state == TIDE_TS_MEMORY) {
       tide__holder_remove(s, t, w); /* it does not have it after all */
-      if (t->nholders > 0) { /* ask another holder */
-        sworker *h = t->holders[0].w;
-        msgpack_packer *pk = tide__sched_send(s, h->conn, TIDE_OP_GET_DATA, 2);
-        if (pk) {
-          tide__pk_kint(pk, "id", g->id);
-          tide__pk_str(pk, "keys");
-          msgpack_pack_array(pk, 1);
-          tide__pk_str(pk, t->key);
-          tide__sched_sent(s, h->conn);
-          if (g->npending < g->cappending) {
-            g->pending[g->npending++] = h;
-            continue;
-          }
-        }
-      }
+      if (t->nholders == 0)
+        tide__task_lost(s, t); /* computed again: the gather waits for it */
     }
-    char buf[512];
-    snprintf(buf, sizeof buf, "key \"%.*s\" is no longer held by any worker",
-             (int)k->via.str.size, k->via.str.ptr);
-    gather_fail(g, buf);
-    if (t && t->state == TIDE_TS_MEMORY && t->nholders == 0)
-      tide__task_lost(s, t); /* computed again for the next gather */
   }
-  if (g->npending == 0)
-    gather_finish(s, g);
+  /* whatever w owed and did not send is asked again (or waited for) */
+  for (uint32_t i = 0; i < g->nslots; i++)
+    if (g->slots[i].from == w && !g->slots[i].got)
+      g->slots[i].from = NULL;
+  gather_drive(s, g);
 }
 
 void tide__gather_worker_gone(tide__sched *s, sworker *w)
 {
   sgather *g, *tmp;
   HASH_ITER(hh, s->gathers, g, tmp) {
-    size_t before = g->npending, n;
-    do {
-      n = g->npending;
-      gather_drop_pending(g, w);
-    } while (g->npending != n);
-    if (g->npending != before) {
-      char buf[512];
-      snprintf(buf, sizeof buf, "worker %s holding the data went away", w->name);
-      gather_fail(g, buf);
-      if (g->npending == 0)
-        gather_finish(s, g);
+    bool owed = false;
+    for (uint32_t i = 0; i < g->nslots; i++)
+      if (g->slots[i].from == w) {
+        g->slots[i].from = NULL;
+        owed = true;
+      }
+    if (owed)
+      gather_drive(s, g); /* another holder, or wait for the recompute */
+  }
+}
+
+void tide__gather_key_done(tide__sched *s, stask *t)
+{
+  if (!s->gather_waiting)
+    return;
+  size_t len = strlen(t->key);
+  sgather *g, *tmp;
+  HASH_ITER(hh, s->gathers, g, tmp) {
+    if (!g->nwaiting)
+      continue;
+    sgather_slot *sl = slot_find(g, t->key, len);
+    if (sl && sl->waiting && !sl->got) {
+      slot_wait(s, g, sl, false);
+      if (t->state != TIDE_TS_MEMORY && t->state != TIDE_TS_ERRED)
+        gather_fail(g, "key \"%s\" was released before it could be gathered%s", sl->key, "");
+      gather_drive(s, g);
+    }
+  }
+}
+
+void tide__gather_client_gone(tide__sched *s, uint64_t client_id)
+{
+  sgather *g, *tmp;
+  HASH_ITER(hh, s->gathers, g, tmp) {
+    if (g->client_id == client_id) {
+      HASH_DEL(s->gathers, g);
+      tide__gather_free(s, g);
     }
   }
 }

@@ -78,11 +78,12 @@ static void send_key_done(tide__sched *s, sclient *c, stask *t)
     tide__pk_kstr(pk, "error", t->err && t->err->msg ? t->err->msg : "task failed");
     tide__pk_kstr(pk, "task", t->err && t->err->task ? t->err->task : t->key);
   }
-  tide__sched_sent(s, c->conn);
+  tide__sched_sent_deferred(s, c->conn);
 }
 
 void tide__client_key_done(tide__sched *s, stask *t)
 {
+  tide__gather_key_done(s, t); /* a gather waiting for its recompute */
   for (sclient *c = s->clients; c; c = c->next) {
     if (!c->wants)
       continue;
@@ -94,6 +95,7 @@ void tide__client_key_done(tide__sched *s, stask *t)
 
 void tide__client_forget(tide__sched *s, stask *t)
 {
+  tide__gather_key_done(s, t); /* a gather waiting for it fails */
   for (sclient *c = s->clients; c; c = c->next) {
     swant *e = c->wants ? want_entry(c, t, false) : NULL;
     if (e) {
@@ -366,6 +368,7 @@ void tide__client_release_keys(tide__sched *s, sclient *c, const msgpack_object 
 
 void tide__client_gone(tide__sched *s, sclient *c)
 {
+  tide__gather_client_gone(s, c->id);
   size_t n = HASH_COUNT(c->wants), nk = 0;
   char **keys = tide__xmalloc((n + 1) * sizeof *keys);
   swant *e, *tmp;
@@ -417,13 +420,6 @@ void tide__clients_destroy(tide__sched *s)
   sgather *g, *gt;
   HASH_ITER(hh, s->gathers, g, gt) {
     HASH_DEL(s->gathers, g);
-    for (size_t i = 0; i < g->nitems; i++) {
-      free(g->items[i].key);
-      free(g->items[i].bin);
-    }
-    free(g->items);
-    free(g->pending);
-    free(g->error);
-    free(g);
+    tide__gather_free(s, g);
   }
 }

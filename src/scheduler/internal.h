@@ -152,20 +152,29 @@ typedef struct sdataset {
   stask **tasks;
 } sdataset;
 
-/* A gather in progress: one get-data per holder worker. */
+/* A gather in progress: one get-data per holder worker. A key whose
+ * holders all went away waits for its recompute instead of failing. */
 typedef struct sgather_item {
   char *key;
   char *bin;
   size_t len;
 } sgather_item;
 
+typedef struct sgather_slot {
+  UT_hash_handle hh; /* by key, in its gather */
+  char *key;
+  sworker *from;     /* the worker asked for it, or NULL */
+  bool got, waiting; /* waiting: being computed again */
+} sgather_slot;
+
 typedef struct sgather {
   UT_hash_handle hh; /* by id */
   int64_t id;        /* id used towards workers */
   uint64_t client_id;
   int64_t req_id;    /* the client's request id */
-  sworker **pending; /* workers that owe an answer (one entry per request) */
-  size_t npending, cappending;
+  sgather_slot *slots; /* one per key asked */
+  sgather_slot *index; /* the slots by key */
+  uint32_t nslots, ngot, nwaiting;
   sgather_item *items;
   size_t nitems, capitems;
   char *error;
@@ -216,6 +225,7 @@ struct tide__sched {
   sdataset *datasets;
   sgather *gathers;
   int64_t next_gather_id;
+  uint32_t gather_waiting; /* keys gathers wait for (their recompute) */
   sretire *retires;
 
   tide__sched_counters counters;
@@ -249,6 +259,8 @@ void tide__sched_retire_kick(tide__sched *s);
 const char *tide__sched_intern(tide__sched *s, const char *str, size_t len);
 msgpack_packer *tide__sched_send(tide__sched *s, void *conn, tide__op op, uint32_t nfields);
 void tide__sched_sent(tide__sched *s, void *conn);
+/* tide__sched_sent for progress news to a client: coalesced (net/conn.h). */
+void tide__sched_sent_deferred(tide__sched *s, void *conn);
 
 void tide__sched_worker_msg(tide__sched *s, sworker *w, const msgpack_object *msg);
 
@@ -324,6 +336,9 @@ void tide__client_key_done(tide__sched *s, stask *t);
 void tide__client_forget(tide__sched *s, stask *t);
 void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg);
 void tide__gather_worker_gone(tide__sched *s, sworker *w);
+void tide__gather_key_done(tide__sched *s, stask *t);  /* memory, erred or forgotten */
+void tide__gather_client_gone(tide__sched *s, uint64_t client_id);
+void tide__gather_free(tide__sched *s, sgather *g);
 void tide__clients_destroy(tide__sched *s);
 sclient *tide__client_find(tide__sched *s, uint64_t id);
 void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object *msg);

@@ -313,13 +313,23 @@ int tide__sched_retire_workers(tide__sched *s, char *const *names, size_t n, tid
 
 void tide__retire_destroy_all(tide__sched *s)
 {
+  /* every accepted call gets its answer (scheduler.h), so that callers can
+   * free what they keep for it: workers still pending are not retired */
   while (s->retires) {
     sretire *op = s->retires;
     s->retires = op->next;
     for (size_t i = 0; i < op->n; i++)
-      if (op->workers[i])
+      if (op->workers[i]) {
+        add_not(op, op->workers[i]->name, "the scheduler is closing");
         op->workers[i]->retire = NULL;
+        op->workers[i] = NULL;
+      }
+    op->npending = 0;
     uv_timer_stop(&op->timer);
+    if (op->cb) {
+      tide__retire_result r = {op->retired, op->nretired, op->not_retired, op->reasons, op->nnot};
+      op->cb(s, &r, op->arg);
+    }
     uv_close((uv_handle_t *)&op->timer, op_free);
   }
 }

@@ -42,6 +42,19 @@ void tide__sched_sent(tide__sched *s, void *conn)
   s->tx->end(conn);
 }
 
+/* A client busy computing is woken at most once per CLIENT_NEWS_MS by its
+ * key-done stream instead of once per loop iteration: on 2 cores, every
+ * wake-up of the client is taken from the scheduler and the workers. */
+enum { CLIENT_NEWS_MS = 2 };
+
+void tide__sched_sent_deferred(tide__sched *s, void *conn)
+{
+  if (s->tx == &net_tx)
+    tide__conn_end_deferred(conn, CLIENT_NEWS_MS);
+  else
+    s->tx->end(conn);
+}
+
 static void on_timer_closed(uv_handle_t *h)
 {
   free(h);

@@ -220,8 +220,8 @@ void tide__worker_remove(tide__sched *s, sworker *w, bool expected, const char *
       t->failures++;
     if (!expected && t->failures >= allowed) {
       char msg[512];
-      snprintf(msg, sizeof msg, "task %s: worker died %d times while running it (allowed-failures=%d)",
-               t->key, t->failures, allowed);
+      snprintf(msg, sizeof msg, "its worker died %d time%s while running it (allowed-failures=%d)",
+               t->failures, t->failures == 1 ? "" : "s", allowed);
       tide__task_err_with(s, t, msg, t->key);
     } else if (t->state == TIDE_TS_PROCESSING) {
       tide__task_rewait(s, t);

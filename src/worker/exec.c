@@ -28,7 +28,12 @@ struct tide__exec {
   slot *slots;
   tide__exec_done_fn done_fn;
   void *done_arg;
+  struct tide__exec *next_abandoned;
 };
+
+/* Pools whose detached threads still run a job at close: kept reachable
+ * until the process exits (their jobs may still be in use). */
+static tide__exec *abandoned;
 
 void tide__job_clear(tide__job *job)
 {
@@ -76,10 +81,13 @@ void tide__job_run(tide__job *job, int thread)
   free(job->args);
   job->args = NULL;
   if (job->rc == 0) {
+    /* The store keeps the result: an exact-size copy, not the packer's
+     * buffer (8 KiB at least: a page fault or two per task, and 8 KiB of
+     * worker memory per small result held). */
     job->result_len = sb.size;
-    job->result = msgpack_sbuffer_release(&sb);
-    if (!job->result)
-      job->result = tide__xmalloc(1);
+    job->result = tide__xmalloc(sb.size ? sb.size : 1);
+    memcpy(job->result, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
     free(ctx.error);
   } else {
     msgpack_sbuffer_destroy(&sb);
@@ -253,6 +261,19 @@ static void on_async_closed(uv_handle_t *h)
 {
   tide__exec *ex = h->data;
   if (!ex->threads) { /* joined: nobody else uses it */
+    /* hand back the jobs still held so their owners can free them:
+     * queued ones as cancelled (rc 1), then every finished one */
+    for (tide__job *j = ex->head, *next; j; j = next) {
+      next = j->next;
+      j->rc = 1;
+      free(j->args);
+      j->args = NULL;
+      j->next = ex->done;
+      ex->done = j;
+    }
+    ex->head = ex->tail = NULL;
+    ex->nqueued = 0;
+    on_async(&ex->async);
     pthread_mutex_destroy(&ex->lock);
     pthread_cond_destroy(&ex->cond);
     free(ex->slots);
@@ -279,6 +300,9 @@ void tide__exec_close(tide__exec *ex)
   if (!busy) {
     free(ex->threads);
     ex->threads = NULL;
+  } else {
+    ex->next_abandoned = abandoned;
+    abandoned = ex;
   }
   uv_close((uv_handle_t *)&ex->async, on_async_closed);
 }

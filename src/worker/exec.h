@@ -52,10 +52,11 @@ void tide__exec_pack_running(tide__exec *ex, msgpack_packer *pk);
 /* Jobs queued but not started, and jobs running. */
 size_t tide__exec_queued(tide__exec *ex);
 size_t tide__exec_busy(tide__exec *ex);
-/* Stop the threads and close the async handle. Idle threads are joined;
- * if a job is still running (a long sleep) the threads are detached and
- * the pool is left to the process exit. Jobs still queued are dropped
- * without a callback. */
+/* Stop the threads and close the async handle. Idle threads are joined,
+ * and in the close callback every job still held is handed to the done
+ * function: finished ones with their results, queued ones cancelled (rc 1).
+ * If a job is still running (a long sleep) the threads are detached and
+ * the pool and its jobs are left to the process exit. */
 void tide__exec_close(tide__exec *ex);
 
 #endif

@@ -570,7 +570,8 @@ void tide__transfer_close_all(tide__worker *w)
   /* closing may call serve_closed, which edits the array: close a copy */
   int n = w->nserved;
   tide__conn **copy = tide__xmalloc((size_t)(n ? n : 1) * sizeof *copy);
-  memcpy(copy, w->served, (size_t)n * sizeof *copy);
+  if (n > 0) /* w->served is NULL until the first peer connects */
+    memcpy(copy, w->served, (size_t)n * sizeof *copy);
   for (int i = 0; i < n; i++)
     tide__conn_close(copy[i], 0, "worker closing");
   free(copy);

@@ -1,6 +1,9 @@
 /* The worker's link to the scheduler (connect with retries, hello,
  * heartbeats, message dispatch), memory pausing, lifetime and shutdown. */
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,7 +49,7 @@ int tide__worker_create(uv_loop_t *loop, const tide__worker_opts *o, const tide_
   w->reg = reg;
   w->name = o->name ? tide__xstrdup(o->name)
                     : tide__xasprintf("%s-%d", tide__hostname(), (int)getpid());
-  w->host = tide__xstrdup(o->host ? o->host : "127.0.0.1");
+  w->host = o->host ? tide__xstrdup(o->host) : NULL; /* NULL: chosen from the scheduler's */
   w->job = tide__xstrdup(o->job ? o->job : "");
   w->sched_address = o->scheduler ? tide__xstrdup(o->scheduler) : NULL;
   w->sched_file = o->scheduler_file ? tide__xstrdup(o->scheduler_file) : NULL;
@@ -341,6 +344,50 @@ static char *read_scheduler_file(const char *path, tide_error *err)
   return addr;
 }
 
+/* The local address that routes to the scheduler's host: a loopback
+ * scheduler gets 127.0.0.1; a remote one the interface facing it, so that
+ * peers on other machines can reach this worker's data (Dask does the
+ * same). Falls back to 127.0.0.1. */
+static char *route_host(const char *sched_address)
+{
+  char host[256];
+  int port;
+  if (tide__parse_address(sched_address, host, sizeof host, &port, NULL) != 0 ||
+      strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0)
+    return tide__xstrdup("127.0.0.1");
+  struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *ai = NULL;
+  char out[INET_ADDRSTRLEN] = "127.0.0.1";
+  if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai) {
+    struct sockaddr_in to = *(struct sockaddr_in *)ai->ai_addr, me;
+    socklen_t len = sizeof me;
+    to.sin_port = htons((uint16_t)port);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    /* a UDP connect sends nothing: it only picks the route */
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&to, sizeof to) == 0 &&
+        getsockname(fd, (struct sockaddr *)&me, &len) == 0)
+      inet_ntop(AF_INET, &me.sin_addr, out, sizeof out);
+    if (fd >= 0)
+      close(fd);
+  }
+  if (ai)
+    freeaddrinfo(ai);
+  return tide__xstrdup(out);
+}
+
+/* Open the data server once the scheduler's address is known. */
+static int ensure_listening(tide__worker *w, tide_error *err)
+{
+  if (w->server)
+    return 0;
+  if (!w->host)
+    w->host = route_host(w->sched_address);
+  int rc = tide__server_listen(w->loop, w->host, 0, tide__transfer_accept, w, &w->server, err);
+  if (rc != 0)
+    return rc;
+  w->address = tide__xstrdup(tide__server_address(w->server));
+  return 0;
+}
+
 static void try_connect(tide__worker *w)
 {
   tide_error err;
@@ -354,6 +401,10 @@ static void try_connect(tide__worker *w)
     }
     free(w->sched_address);
     w->sched_address = a;
+  }
+  if (ensure_listening(w, &err) != 0) {
+    fatal(w, 1, "cannot listen for peers on %s: %s", w->host, err.text);
+    return;
   }
   int rc = tide__conn_connect(w->loop, w->sched_address, &sched_ops, w, connected, &err);
   if (rc != 0) {
@@ -381,14 +432,6 @@ int tide__worker_start(tide__worker *w, tide_error *err)
   int rc = tide__exec_create(w->loop, w->nthreads, tide__wtask_done, w, &w->exec, err);
   if (rc != 0)
     return rc;
-  rc = tide__server_listen(w->loop, w->host, 0, tide__transfer_accept, w, &w->server, err);
-  if (rc != 0) {
-    tide__exec_close(w->exec);
-    w->exec = NULL;
-    w->closing = true;
-    return rc;
-  }
-  w->address = tide__xstrdup(tide__server_address(w->server));
   uv_timer_t *timers[] = {&w->hb_timer, &w->connect_timer, &w->lifetime_timer, &w->grace_timer};
   for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
     uv_timer_init(w->loop, timers[i]);

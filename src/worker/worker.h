@@ -18,7 +18,8 @@ typedef struct tide__worker_opts {
   const char *scheduler;      /* "tcp://host:port", or NULL with scheduler_file */
   const char *scheduler_file; /* read (and re-read until it appears) for the address */
   const char *name;           /* NULL: "HOST-PID" */
-  const char *host;           /* data server host; NULL: 127.0.0.1 */
+  const char *host;           /* data server host; NULL: the local address that routes
+                               * to the scheduler (127.0.0.1 for a loopback scheduler) */
   const char *job;            /* cluster job name; NULL: "" */
   int nthreads;               /* >= 1 */
   int64_t memory_limit;       /* bytes, 0 = none */

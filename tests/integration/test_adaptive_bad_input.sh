@@ -21,19 +21,21 @@ bad_flags wait-count --wait-count 0
 bad_flags worker-key --worker-key colour
 bad_flags processes --processes 0
 bad_flags nthreads --nthreads 0
+bad_flags "1 to 1024" --nthreads 5000
 bad_flags backend --backend nope
 bad_flags --bogus --bogus 1
 bad_flags start-cmd --backend command
 bad_flags --start-cmd --start-cmd "true"     # a command-backend flag on the local backend
 bad_flags memory-limit --memory-limit lots
 bad_flags value --workers
-# minimum > maximum is allowed (Dask: minimum wins)
-start_cluster --adapt --minimum 2 --maximum 1 --interval 100ms
+bad_flags "minimum 2 is above maximum 1" --adapt --minimum 2 --maximum 1
+start_cluster --adapt --minimum 2 --maximum 3 --interval 100ms
 wait_n 2 10
 
 post() { curl -s -o "$T_DIR/body" -w '%{http_code}' -d "$2" "$DASH_URL$1"; }
 for body in '{"interval": 0}' '{"interval": -1}' '{"wait_count": 0}' '{"minimum": -1}' \
-            '{"worker_key": "colour"}' '{"maximum": "many"}' '{"bogus": 1}' 'not json'; do
+            '{"worker_key": "colour"}' '{"maximum": "many"}' '{"bogus": 1}' 'not json' \
+            '{"maximum": 1}' '{"minimum": 4}' '{"minimum": 5, "maximum": 4}'; do
   code=$(post /api/v1/adapt "$body")
   [ "$code" = 400 ] || fail "adapt $body: HTTP $code $(cat "$T_DIR/body")"
   jq -e '.error | type == "string"' "$T_DIR/body" >/dev/null || fail "adapt $body: no error text"
@@ -44,6 +46,7 @@ a=$(adaptive)
 [ "$(echo "$a" | jq -r .state)" = running ] || fail "bad input stopped the controller: $a"
 [ "$(echo "$a" | jq .interval)" = 0.1 ] || fail "bad input changed the interval: $a"
 [ "$(echo "$a" | jq .minimum)" = 2 ] || fail "bad input changed the minimum: $a"
+[ "$(echo "$a" | jq .maximum)" = 3 ] || fail "bad input changed the maximum: $a"
 t_workers_eq 2 || fail "workers changed"
 stop_cluster
 pass "bad flags and bodies refused; controller untouched"

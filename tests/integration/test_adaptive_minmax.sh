@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ADAPTIVE.md §7: minimum=1, maximum=2: exactly one worker at rest; 100
 # tasks of 0.1 s bring exactly 2 and never 3; afterwards back to 1. Also:
-# minimum > maximum is allowed and minimum wins (as in Dask).
+# minimum > maximum is refused as bad input (issue 3).
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"
 
@@ -23,8 +23,11 @@ wait_n 1 10
 for i in $(seq 10); do t_workers_eq 1 || fail "did not settle at 1"; sleep 0.1; done
 kill "$SAMPLER_PID"
 
-# minimum wins over maximum
-curl -sf -d '{"minimum": 3, "maximum": 2}' "$DASH_URL/api/v1/adapt" >/dev/null || fail "adapt refused"
+# minimum above maximum is refused (issue 3, bad input) and changes nothing
+code=$(curl -s -o /dev/null -w '%{http_code}' -d '{"minimum": 3}' "$DASH_URL/api/v1/adapt")
+[ "$code" = 400 ] || fail "minimum 3 over maximum 2: HTTP $code, want 400"
+[ "$(adaptive | jq -c '[.minimum, .maximum, .state]')" = '[1,2,"running"]' ] || fail "refusal changed $(adaptive | jq -c .)"
+curl -sf -d '{"minimum": 3, "maximum": 3}' "$DASH_URL/api/v1/adapt" >/dev/null || fail "adapt refused"
 wait_n 3 10
 stop_cluster
-pass "min 1 / max 2: 1 at rest, exactly 2 under load, back to 1; minimum wins"
+pass "min 1 / max 2: 1 at rest, exactly 2 under load, back to 1; minimum over maximum refused"

@@ -27,8 +27,8 @@ grep -q 'worker alpha' "$T_DIR/logs.txt" || fail "no alpha in logs"
 "$T" logs --json "${S[@]}" | jq -e '.scheduler | length > 0' >/dev/null || fail "logs --json"
 
 # Without a cluster manager the control routes refuse: exit 2, one line.
-expect_fail_only 2 '^tide: no cluster manager$' "$T" scale 3 "${S[@]}"
-expect_fail_only 2 '^tide: no cluster manager$' "$T" adapt --minimum 1 "${S[@]}"
+expect_fail_only 2 '^tide: no cluster manager: .*tide cluster' "$T" scale 3 "${S[@]}"
+expect_fail_only 2 '^tide: no cluster manager: .*tide cluster' "$T" adapt --minimum 1 "${S[@]}"
 expect_fail_only 2 '^tide: --interval: ' "$T" adapt --interval soon "${S[@]}"
 expect_fail_only 2 '^tide: adapt: --stop cannot be combined' "$T" adapt --stop --minimum 1 "${S[@]}"
 expect_fail_only 2 '^tide: retire: missing argument' "$T" retire "${S[@]}"

@@ -56,6 +56,12 @@ expect_error 405 POST GET /api/v1/adapt
 expect_error 405 POST GET /api/v1/retire_workers
 expect_error 405 GET POST /api/v1/identity '{}'
 expect_error 405 GET PUT /metrics '{}'
+# a 405 names the allowed method in an Allow header (RFC 9110)
+allow_of() { curl -s -o /dev/null -D - -X "$1" --max-time 5 "$DASH_URL$2" | tr -d '\r' |
+  awk 'tolower($1) == "allow:" {sub(/^[^:]*: */, ""); print}'; }
+[ "$(allow_of GET /api/v1/scale)" = POST ] || fail "405 on /api/v1/scale: Allow '$(allow_of GET /api/v1/scale)'"
+[ "$(allow_of DELETE /api/v1/identity)" = GET ] || fail "405 on /api/v1/identity: no Allow GET"
+[ "$(allow_of POST /)" = "GET, HEAD" ] || fail "405 on /: Allow '$(allow_of POST /)'"
 expect_error 400 "malformed JSON" POST /api/v1/scale '{"n": '
 expect_error 400 "JSON object" POST /api/v1/scale '[1]'
 expect_error 400 "JSON object" POST /api/v1/adapt '"stop"'

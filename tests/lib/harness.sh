@@ -14,6 +14,34 @@ T_PIDS=()
 T_NAME=$(basename "$0" .sh)
 export TIDE_CONFIG="$T_DIR/empty.yaml"   # isolate from ~/.config and /etc
 : > "$TIDE_CONFIG"
+# Sanitizer builds (make test-sanitize): every process of this test writes
+# AddressSanitizer/LeakSanitizer reports under $TIDE_SANITIZER_LOG/<test>/,
+# and cleanup fails the test when one appears (UBSan ignores log_path in
+# GCC's combined runtime: its "runtime error:" lines are found in the logs).
+T_SAN_DIR=
+if [ -n "${TIDE_SANITIZER_LOG:-}" ]; then
+  T_SAN_DIR="$TIDE_SANITIZER_LOG/$T_NAME"
+  rm -rf "$T_SAN_DIR" && mkdir -p "$T_SAN_DIR"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T_SAN_DIR/asan"
+fi
+
+# t_sanitizer_reports: print every sanitizer report of this test's processes
+# to stderr; fails when there is none.
+t_sanitizer_reports() {
+  local found=1 f
+  if [ -n "$T_SAN_DIR" ]; then
+    for f in "$T_SAN_DIR"/*; do
+      [ -s "$f" ] || continue
+      echo "== sanitizer report $f:" >&2; cat "$f" >&2; found=0
+    done
+  fi
+  while IFS= read -r f; do
+    echo "== sanitizer report in $f:" >&2
+    grep -A30 -E "runtime error:|ERROR: (AddressSanitizer|LeakSanitizer)" "$f" | head -n 80 >&2
+    found=0
+  done < <(grep -rlE --include='*.log' "runtime error:|ERROR: (AddressSanitizer|LeakSanitizer)" "$T_DIR" 2>/dev/null)
+  return $found
+}
 
 t_cleanup() {
   local rc=$?
@@ -28,6 +56,10 @@ t_cleanup() {
   done
   # workers started by a cluster are its children: kill any left in our dir
   pkill -KILL -f "$T_DIR" 2>/dev/null || true
+  if t_sanitizer_reports; then
+    echo "FAIL: $T_NAME: a process reported a sanitizer error (above)" >&2
+    [ $rc -ne 0 ] || rc=1
+  fi
   if [ $rc -ne 0 ]; then
     echo "--- $T_NAME failed (rc=$rc); logs in $T_DIR:" >&2
     for f in "$T_DIR"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }; done

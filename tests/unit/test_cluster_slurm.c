@@ -7,7 +7,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cluster/backend.h"
 #include "cluster/backends/slurm.h"
+#include "common/config.h"
 
 static tide_job make_job(const char *const *workers, int p)
 {
@@ -135,12 +137,43 @@ static void test_states(void **state)
   assert_int_equal(tide__slurm_state("TIMEOUT"), TIDE_JOB_GONE);
 }
 
+/* --dry-run: create() hands the script back and returns TIDE__BACKEND_DONE
+ * (the library never exits the process; the command prints and exits 0). */
+static void test_dry_run_returns(void **state)
+{
+  (void)state;
+  tide_config cfg;
+  tide__config_defaults(&cfg);
+  tide_cluster_opts co;
+  memset(&co, 0, sizeof co);
+  co.name = "dry";
+  co.port = 8786;
+  co.processes = 1;
+  co.nthreads = 1;
+  const char *keys[] = {"dry-run", "partition"}, *vals[] = {"1", "debug"};
+  char *out = NULL;
+  tide__backend_args a = {.cfg = &cfg, .opts = &co, .keys = keys, .values = vals, .n = 2,
+                          .tide_path = "/bin/true", .output = &out};
+  const tide__backend_def *def = tide__backend_find("slurm");
+  const tide_backend_ops *ops = NULL;
+  void *self = NULL;
+  tide_error err;
+  assert_non_null(def);
+  assert_int_equal(def->create(&a, &ops, &self, &err), TIDE__BACKEND_DONE);
+  assert_null(ops);
+  assert_null(self);
+  assert_non_null(out);
+  assert_non_null(strstr(out, "#SBATCH -J dry-0\n"));
+  assert_non_null(strstr(out, "#SBATCH -p debug\n"));
+  free(out);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_flags),           cmocka_unit_test(test_lifetime),
     cmocka_unit_test(test_walltime_format), cmocka_unit_test(test_script),
-    cmocka_unit_test(test_states),
+    cmocka_unit_test(test_states),          cmocka_unit_test(test_dry_run_returns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

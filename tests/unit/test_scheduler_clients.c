@@ -1,7 +1,8 @@
 /* Unit tests of the client side without sockets: update-graph validation
  * and reuse, wants and key-done, progress, gather through get-data, release,
  * datasets that outlive their client, duplicate worker names, plugin
- * functions only some workers have, and forgetting a diamond. */
+ * functions only some workers have, forgetting a diamond, gathers that wait
+ * for a lost key's recompute, and stale results of given-back tasks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,128 @@ static void test_progress_gather_and_datasets(void **st)
   fx_free(f);
 }
 
+/* A worker's answer to get-data gid: key with one byte, or key missing. */
+static void data_reply(fixture *f, sworker *w, int64_t gid, const char *key, bool missing)
+{
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  tide__pk_kstr(&pk, "op", "data");
+  tide__pk_kint(&pk, "id", gid);
+  tide__pk_str(&pk, "data");
+  msgpack_pack_map(&pk, missing ? 0 : 1);
+  if (!missing) {
+    tide__pk_str(&pk, key);
+    tide__pk_bin(&pk, "\x02", 1);
+  }
+  tide__pk_str(&pk, "missing");
+  msgpack_pack_array(&pk, missing ? 1 : 0);
+  if (missing)
+    tide__pk_str(&pk, key);
+  msgpack_unpacked u;
+  msgpack_unpacked_init(&u);
+  msgpack_unpack_next(&u, sb.data, sb.size, NULL);
+  tide__sched_worker_msg(f->s, w, &u.data);
+  msgpack_unpacked_destroy(&u);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* A gather whose key vanished (holder died, or says it lacks the key)
+ * waits for the recompute and then answers: a client never loses a result. */
+static void test_gather_waits_for_recompute(void **st)
+{
+  fixture *f = fx_new(NULL);
+  fx_worker(f, 1, 1, 0);
+  fx_worker(f, 2, 1, 0);
+  sclient *c = fx_client(f, CL);
+  client_send(f, c,
+              "{\"op\": \"update-graph\", \"id\": 1, \"tasks\": ["
+              "{\"key\": \"g/a\", \"fn\": \"tide.inc\", \"args\": [1], \"deps\": []}],"
+              " \"wants\": [\"g/a\"]}");
+  fx_finish(f, "g/a", 1, 0.01);
+  sworker *h = T(f, "g/a")->holders[0].w;
+  int hid = (int)(intptr_t)h->conn, other = hid == 1 ? 2 : 1;
+  int replies = nsent(CL, TIDE_OP_REPLY, NULL);
+  /* 1. the holder dies while the gather is out */
+  client_send(f, c, "{\"op\": \"gather\", \"id\": 11, \"keys\": [\"g/a\"]}");
+  assert_int_equal(nsent(hid, TIDE_OP_GET_DATA, "g/a"), 1);
+  tide__worker_remove(f->s, h, false, "killed");
+  assert_int_equal(nsent(CL, TIDE_OP_REPLY, NULL), replies); /* no failure: it waits */
+  assert_int_equal(tstate(f, "g/a"), TIDE_TS_PROCESSING);
+  assert_int_equal(f->s->gather_waiting, 1);
+  fx_finish(f, "g/a", 1, 0.01);
+  assert_int_equal(nsent(other, TIDE_OP_GET_DATA, "g/a"), 1);
+  sworker *w = tide__worker_find(f->s, other == 1 ? "w1" : "w2");
+  data_reply(f, w, f->s->next_gather_id - 1, "g/a", false);
+  assert_int_equal(nsent(CL, TIDE_OP_REPLY, NULL), replies + 1);
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
+  assert_int_equal(f->s->counters.recomputed, 1);
+  /* 2. the holder says it does not have it: computed again, then answered */
+  client_send(f, c, "{\"op\": \"gather\", \"id\": 12, \"keys\": [\"g/a\"]}");
+  int64_t gid = f->s->next_gather_id - 1;
+  data_reply(f, w, gid, "g/a", true);
+  assert_int_equal(nsent(CL, TIDE_OP_REPLY, NULL), replies + 1);
+  assert_int_equal(tstate(f, "g/a"), TIDE_TS_PROCESSING);
+  fx_finish(f, "g/a", 1, 0.01);
+  data_reply(f, w, gid, "g/a", false);
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
+  assert_int_equal(f->s->counters.recomputed, 2);
+  assert_int_equal(f->s->gather_waiting, 0);
+  /* 3. a waiting gather whose client leaves is dropped */
+  client_send(f, c, "{\"op\": \"gather\", \"id\": 13, \"keys\": [\"g/a\"]}");
+  data_reply(f, w, f->s->next_gather_id - 1, "g/a", true);
+  assert_int_equal(f->s->gather_waiting, 1);
+  tide__client_gone(f->s, c);
+  assert_int_equal(f->s->gather_waiting, 0);
+  assert_null(f->s->gathers);
+  fx_free(f);
+}
+
+/* A task given back to the scheduler (its input vanished) that then
+ * finishes on its old worker: that stale result is dropped, the task runs
+ * again, the client gets it once, and only the lost input counts as
+ * recomputed. */
+static void test_stale_finish_dropped_not_lost(void **st)
+{
+  fixture *f = fx_new(NULL);
+  fx_worker(f, 1, 1, 0);
+  fx_worker(f, 2, 1, 0);
+  sclient *c = fx_client(f, CL);
+  client_send(f, c,
+              "{\"op\": \"update-graph\", \"id\": 1, \"tasks\": ["
+              "{\"key\": \"s/a\", \"fn\": \"tide.inc\", \"args\": [1], \"deps\": []},"
+              "{\"key\": \"s/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": \"s/a\"}], \"deps\": [\"s/a\"]}],"
+              " \"wants\": [\"s/b\"]}");
+  fx_finish(f, "s/a", 1, 0.01);
+  stask *a = T(f, "s/a"), *b = T(f, "s/b");
+  assert_int_equal(b->state, TIDE_TS_PROCESSING);
+  sworker *old = b->proc;
+  uint64_t done = f->s->counters.tasks_completed;
+  /* a's only copy vanishes while b runs: b is given back */
+  sworker *h = a->holders[0].w;
+  tide__holder_remove(f->s, a, h);
+  tide__task_lost(f->s, a);
+  assert_int_equal(b->state, TIDE_TS_WAITING);
+  assert_int_equal(nsent((int)(intptr_t)old->conn, TIDE_OP_FREE_KEYS, "s/b"), 1);
+  /* the old worker finishes b anyway: dropped, not counted */
+  int frees = nsent((int)(intptr_t)old->conn, TIDE_OP_FREE_KEYS, "s/b");
+  tide__task_finished(f->s, old, b, 1, 100.0, 100.1, 0);
+  assert_int_equal(b->state, TIDE_TS_WAITING);
+  assert_int_equal(nsent((int)(intptr_t)old->conn, TIDE_OP_FREE_KEYS, "s/b"), frees + 1);
+  assert_int_equal(f->s->counters.tasks_completed, done);
+  assert_int_equal(nsent(CL, TIDE_OP_KEY_DONE, "s/b"), 0);
+  /* a again, then b again: the client gets b once; one recompute (a) */
+  fx_finish(f, "s/a", 1, 0.01);
+  assert_int_equal(b->state, TIDE_TS_PROCESSING);
+  fx_finish(f, "s/b", 1, 0.01);
+  assert_int_equal(tstate(f, "s/b"), TIDE_TS_MEMORY);
+  assert_int_equal(nsent(CL, TIDE_OP_KEY_DONE, "s/b"), 1);
+  assert_int_equal(f->s->counters.recomputed, 1);
+  fx_free(f);
+}
+
 static void test_duplicate_worker_name(void **st)
 {
   fixture *f = fx_new(NULL);
@@ -225,6 +348,8 @@ int main(void)
     cmocka_unit_test(test_update_graph_refusals),
     cmocka_unit_test(test_plugin_functions_restrict_placement),
     cmocka_unit_test(test_progress_gather_and_datasets),
+    cmocka_unit_test(test_gather_waits_for_recompute),
+    cmocka_unit_test(test_stale_finish_dropped_not_lost),
     cmocka_unit_test(test_duplicate_worker_name),
     cmocka_unit_test(test_diamond_forgotten_once),
   };

@@ -132,7 +132,7 @@ __attribute__((unused)) static sworker *fx_worker(fixture *f, int id, int nthrea
 /* Add a task with up to 4 deps named by key; not activated. */
 __attribute__((unused)) static stask *fx_task(fixture *f, const char *key, const char *fn, const char *d1, const char *d2)
 {
-  stask *deps[2];
+  stask *deps[2] = {NULL, NULL};
   uint32_t n = 0;
   if (d1)
     deps[n++] = tide__task_find(f->s, d1, strlen(d1));

@@ -702,8 +702,9 @@ int tide__slurm_backend_create(tide__slurm_opts *o, const tide_backend_ops **ops
 }
 
 /* --dry-run: the script of the first job, as `tide cluster` would submit
- * it, on stdout; then the command ends (exit 0) without starting anything. */
-static void dry_run(const tide__slurm_opts *o, const tide__backend_args *a)
+ * it (malloc'd); the command prints it and ends (exit 0) without starting
+ * anything. */
+static char *dry_run(const tide__slurm_opts *o, const tide__backend_args *a)
 {
   const tide_cluster_opts *co = a->opts;
   int p = co && co->processes > 0 ? co->processes : 1;
@@ -727,12 +728,10 @@ static void dry_run(const tide__slurm_opts *o, const tide__backend_args *a)
   job.lifetime = co ? co->lifetime : 0;
   job.scheduler = addr;
   text = tide__slurm_job_script(o, &job);
-  fputs(text, stdout);
-  fflush(stdout);
-  free(text);
   for (int i = 0; i < p; i++)
     free(workers[i]);
   free(workers);
+  return text;
 }
 
 static int slurm_create(const tide__backend_args *a, const tide_backend_ops **ops, void **self,
@@ -765,9 +764,13 @@ static int slurm_create(const tide__backend_args *a, const tide_backend_ops **op
     }
   }
   if (o.dry_run) {
-    dry_run(&o, a);
+    char *text = dry_run(&o, a);
     tide__slurm_opts_free(&o);
-    exit(0);
+    if (a->output)
+      *a->output = text;
+    else
+      free(text);
+    return TIDE__BACKEND_DONE;
   }
   rc = tide__slurm_backend_create(&o, ops, self, err);
   if (rc < 0)

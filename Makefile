@@ -1,4 +1,5 @@
-# The two set-up commands (`make demo`, `make test`) and the benchmark run.
+# The two set-up commands (`make demo`, `make test`), the sanitizer suite
+# (`make test-sanitize`) and the benchmark run.
 BUILD ?= build
 JOBS ?= 2
 

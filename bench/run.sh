@@ -110,9 +110,9 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.4f", b - a}'; }
 
 # ---- throughput ------------------------------------------------------------
 bench_throughput() {
-  local n=20000 res
-  [ "$QUICK" = 1 ] && n=2000
-  log "throughput: $n independent tasks then a chain of $((n / 10)) on 2 one-thread workers"
+  local n=20000 r=${BENCH_THROUGHPUT_RUNS:-3} res
+  [ "$QUICK" = 1 ] && { n=2000; r=1; }
+  log "throughput: $n independent tasks then a chain of $((n / 10)) on 2 one-thread workers, $r runs (median)"
   start_sched tp || return 0
   local w1 w2
   "$TIDE" worker --scheduler-file "$SF" --name tp-1 --nthreads 1 >"$W/tp-w1.log" 2>&1 & w1=$!
@@ -121,7 +121,15 @@ bench_throughput() {
   local i
   for ((i = 0; i < 200; i++)); do [ "$(nworkers 2>/dev/null)" = 2 ] && break; sleep 0.05; done
   if [ "$HELPER" = 1 ]; then
-    res=$("$BENCHBIN" throughput "$SF" "$n") || res=""
+    : >"$W/tp-runs"
+    for ((i = 0; i < r; i++)); do
+      "$BENCHBIN" throughput "$SF" "$n" >>"$W/tp-runs" || log "throughput: a run failed"
+    done
+    res=$(jq -sc 'def med: sort | .[(length - 1) / 2 | floor];
+      if length == 0 then empty else
+      .[0] + {independent_tasks_per_s: ([.[].independent_tasks_per_s] | med),
+              chain_tasks_per_s: ([.[].chain_tasks_per_s] | med), repeats: length,
+              runs: [.[] | [.independent_tasks_per_s, .chain_tasks_per_s]]} end' "$W/tp-runs") || res=""
   else
     gen_graph "$n" indep i- >"$W/indep.json"
     gen_graph $((n / 10)) chain c- >"$W/chain.json"
@@ -168,9 +176,21 @@ bench_throughput_polled() {
     "$BENCHBIN" throughput "$SF" "$n" >>"$W/tpp-polled" || log "throughput_polled: a polled run failed"
     kill -TERM "$pp" 2>/dev/null; wait "$pp" 2>/dev/null || true
   done
+  # what one poll costs the scheduler (CPU of all its threads) at its worst:
+  # the whole task-stream ring, as during a busy run
+  local k=50 urls=() c0 c1 route
+  for ((i = 0; i < k; i++)); do
+    for route in get_workers tasks adaptive adaptive_target "task_stream?since=0" cluster; do
+      urls+=("$(dash)/api/v1/$route")
+    done
+  done
+  c0=$(awk '{print $14 + $15}' "/proc/$SPID/stat")
+  curl -s --max-time 60 "${urls[@]}" >/dev/null || true
+  c1=$(awk '{print $14 + $15}' "/proc/$SPID/stat")
+  echo "{\"polls\": $k, \"ticks\": $((c1 - c0)), \"hz\": $(getconf CLK_TCK)}" >"$W/tpp-cost"
   stop_pid "$w1"; stop_pid "$w2"; stop_pid "$SPID"
   res=$(jq -nc --argjson n "$n" --argjson r "$r" --slurpfile a "$W/tpp-plain" --slurpfile b "$W/tpp-polled" \
-    --slurpfile p "$W/tpp-polls" '
+    --slurpfile p "$W/tpp-polls" --slurpfile cost "$W/tpp-cost" '
     def med: sort | .[(length - 1) / 2 | floor];
     def loss(x; y): if x > 0 then ((1 - y / x) * 1000 | round) / 10 else null end;
     ([$a[].independent_tasks_per_s] | med) as $ia | ([$b[].independent_tasks_per_s] | med) as $ib |
@@ -182,7 +202,8 @@ bench_throughput_polled() {
      runs_unpolled: [$a[] | [.independent_tasks_per_s, .chain_tasks_per_s]],
      runs_polled: [$b[] | [.independent_tasks_per_s, .chain_tasks_per_s]],
      poll_interval_s: 1, polls: ([$p[].polls] | add), poll_requests: ([$p[].requests] | add),
-     poll_errors: ([$p[].errors] | add), slowest_poll_s: ([$p[].slowest_poll_s] | max)}' 2>/dev/null) || res=""
+     poll_errors: ([$p[].errors] | add), slowest_poll_s: ([$p[].slowest_poll_s] | max),
+     sched_cpu_ms_per_poll: ($cost[0] | (.ticks * 1000 / .hz / .polls * 100 | round) / 100)}' 2>/dev/null) || res=""
   if [ -n "$res" ] && [ "$(jq '.runs_polled | length' <<<"$res")" -gt 0 ]; then
     record throughput_polled tide "$res"
   else
@@ -390,6 +411,7 @@ table_row throughput_polled unpolled_independent_tasks_per_s 1
 table_row throughput_polled independent_tasks_per_s 1
 table_row throughput_polled loss_pct 0
 table_row throughput_polled chain_loss_pct 0
+table_row throughput_polled sched_cpu_ms_per_poll 0
 table_row startup worker_start_s_median -1
 table_row sched_mem bytes_per_task -1
 for p in burst_defaults burst_responsive burst_slurm; do

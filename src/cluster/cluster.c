@@ -143,6 +143,7 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *c
     tide_cluster_destroy(c);
     return rc;
   }
+  tide__sched_announce(c->sched);
   tide__sched_observe(c->sched, on_sched_event, c);
   uv_timer_init(c->loop, &c->house);
   c->house.data = c;

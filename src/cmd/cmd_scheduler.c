@@ -139,14 +139,16 @@ static int serve(runner *r, const args *a, tide_config *cfg)
     rc = tide__http_start(r->api, &r->loop, a->host, a->dash_port, &r->http, &err);
     if (rc < 0) {
       if (rc == UV_EADDRINUSE || rc == -98)
-        return tide__cmd_fail(1, "port %d is in use", a->dash_port);
+        return tide__cmd_fail(1, "dashboard port %d is in use", a->dash_port);
       return tide__cmd_fail(1, "%s", err.text[0] ? err.text : tide_strerror(rc));
     }
     char *url = tide__xasprintf("http://%s:%d", a->host, tide__http_port(r->http));
     tide__sched_set_dashboard(r->sched, url);
-    tide__info("sched", "dashboard at %s", url);
     free(url);
   }
+  tide__sched_announce(r->sched); /* every port is bound */
+  if (r->http)
+    tide__info("sched", "dashboard at http://%s:%d", a->host, tide__http_port(r->http));
   if (a->file) {
     const char *dash = NULL;
     char *url = NULL;

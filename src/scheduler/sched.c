@@ -473,8 +473,12 @@ int tide__sched_listen(tide__sched *s, const char *host, int port, tide_error *e
   if (hb > 1)
     hb = 1;
   uv_timer_start(s->heartbeat_timer, heartbeat_cb, (uint64_t)(hb * 1000), (uint64_t)(hb * 1000));
-  tide__info("sched", "scheduler %s listening at %s", s->id, s->address);
   return 0;
+}
+
+void tide__sched_announce(tide__sched *s)
+{
+  tide__info("sched", "scheduler %s listening at %s", s->id, s->address);
 }
 
 void tide__sched_close(tide__sched *s, bool close_workers)

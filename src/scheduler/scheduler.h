@@ -34,6 +34,9 @@ const char *tide__tstate_name(tide__tstate s);
 int tide__sched_create(uv_loop_t *loop, const tide_config *cfg, tide__sched **out, tide_error *err);
 /* Listen for workers and clients (port 0 picks one). */
 int tide__sched_listen(tide__sched *s, const char *host, int port, tide_error *err);
+/* Log "listening at ADDRESS", once every port of the process is bound (so
+ * a later bind error stays the only line the user sees). */
+void tide__sched_announce(tide__sched *s);
 /* "tcp://host:port" once listening; the scheduler's id; start epoch. */
 const char *tide__sched_address(const tide__sched *s);
 const char *tide__sched_id(const tide__sched *s);

@@ -50,6 +50,10 @@ PORT=${SCHED_ADDR##*:}
 
 # port in use: a second scheduler on the same port fails with one line
 expect_fail 1 "$PORT" "$T" scheduler --host 127.0.0.1 --port "$PORT" --dashboard-port 0
+# dashboard port in use: nothing else on stderr (no "listening" line first)
+DPORT=$(jq -r .dashboard "$SCHED_FILE"); DPORT=${DPORT##*:}
+expect_fail_only 1 "dashboard port $DPORT .*in use" "$T" scheduler --host 127.0.0.1 --port 0 --dashboard-port "$DPORT"
+expect_fail_only 1 "dashboard port $DPORT .*in use" "$T" cluster --host 127.0.0.1 --port 0 --dashboard-port "$DPORT"
 
 # plugins: missing file, and a library without tide_plugin_init
 expect_fail 2 '^tide: .*/nonexistent/libx\.so' "$T" worker --scheduler-file "$SCHED_FILE" --name p1 --preload /nonexistent/libx.so

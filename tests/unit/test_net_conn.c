@@ -226,6 +226,60 @@ static void test_hello_and_batching(void **state)
   world_finish(&w);
 }
 
+static void send_seq_deferred(tide__conn *c, int64_t seq, unsigned ms)
+{
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HEARTBEAT, 1);
+  tide__pk_kint(pk, "seq", seq);
+  tide__conn_end_deferred(c, ms);
+}
+
+/* tide__conn_end_deferred: held while the last frame is recent, then one
+ * frame; sent at once by a normal end or on an idle connection. */
+static void test_deferred_end(void **state)
+{
+  world w;
+  client cl;
+  world_init(&w);
+  client_connect(&w, &cl, "hello", TIDE_PROTO_VERSION);
+  RUN_UNTIL(&w, w.nspeers == 1 && cl.p.hellos == 1);
+  peer *sp = &w.speers[0];
+  send_seq(sp->c, 0);
+  tide__conn_flush(sp->c); /* a frame just went out */
+  uint64_t f0 = tide__conn_frames_sent(sp->c);
+  for (int i = 1; i <= 5; i++)
+    send_seq_deferred(sp->c, i, 60000);
+  for (int i = 0; i < 5; i++)
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+  assert_int_equal(tide__conn_frames_sent(sp->c), f0); /* held */
+  RUN_UNTIL(&w, cl.p.msgs == 1);
+  send_seq(sp->c, 6); /* a normal message takes the held ones along */
+  RUN_UNTIL(&w, cl.p.msgs == 7);
+  assert_true(cl.p.order_ok);
+  assert_int_equal(tide__conn_frames_sent(sp->c), f0 + 1);
+  /* held until delay_ms after the last frame, then one frame */
+  for (int i = 7; i < 10; i++)
+    send_seq_deferred(sp->c, i, 30);
+  assert_int_equal(tide__conn_frames_sent(sp->c), f0 + 1);
+  RUN_UNTIL(&w, cl.p.msgs == 10);
+  assert_int_equal(tide__conn_frames_sent(sp->c), f0 + 2);
+  /* an idle connection sends at the end of the iteration */
+  uint64_t t = uv_now(&w.loop);
+  RUN_UNTIL(&w, uv_now(&w.loop) >= t + 40);
+  send_seq_deferred(sp->c, 10, 30);
+  uv_run(&w.loop, UV_RUN_NOWAIT);
+  assert_int_equal(tide__conn_frames_sent(sp->c), f0 + 3);
+  RUN_UNTIL(&w, cl.p.msgs == 11);
+  assert_true(cl.p.order_ok);
+  /* closing flushes what is held */
+  send_seq(sp->c, 11);
+  tide__conn_flush(sp->c);
+  send_seq_deferred(sp->c, 12, 60000);
+  tide__conn_close(sp->c, 0, NULL);
+  RUN_UNTIL(&w, cl.p.msgs == 13 && cl.p.closed == 1);
+  assert_true(cl.p.order_ok);
+  world_finish(&w);
+}
+
 static void test_bad_handshake(void **state)
 {
   world w;
@@ -499,6 +553,7 @@ int main(void)
   tide__log_init("test", TIDE_LOG_WARNING);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_hello_and_batching),
+    cmocka_unit_test(test_deferred_end),
     cmocka_unit_test(test_bad_handshake),
     cmocka_unit_test(test_garbage_and_oversize),
     cmocka_unit_test(test_peer_reset),

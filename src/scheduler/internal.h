@@ -312,6 +312,8 @@ sworker *tide__worker_add(tide__sched *s, void *conn, const char *name, const ch
                           const char *host, const char *job, int nthreads, int64_t memory_limit,
                           char **functions, size_t nfunctions, tide_error *err);
 void tide__worker_remove(tide__sched *s, sworker *w, bool expected, const char *reason);
+/* Free a worker record already unlinked from every table. */
+void tide__worker_free(sworker *w);
 sworker *tide__worker_find(tide__sched *s, const char *name_or_address);
 void tide__holder_add(tide__sched *s, stask *t, sworker *w);
 void tide__holder_remove(tide__sched *s, stask *t, sworker *w);

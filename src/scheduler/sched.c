@@ -541,16 +541,7 @@ void tide__sched_destroy(tide__sched *s)
   HASH_ITER(hh, s->workers, w, wt) {
     HASH_DELETE(hh, s->workers, w);
     HASH_DELETE(hh_name, s->workers_by_name, w);
-    for (size_t i = 0; i < w->nfunctions; i++)
-      free(w->functions[i]);
-    free(w->functions);
-    free(w->ifns);
-    free(w->has);
-    free(w->name);
-    free(w->address);
-    free(w->host);
-    free(w->job);
-    free(w);
+    tide__worker_free(w);
   }
   stask *t, *tt;
   HASH_ITER(hh, s->tasks, t, tt) {

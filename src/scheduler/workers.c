@@ -145,7 +145,7 @@ sworker *tide__worker_add(tide__sched *s, void *conn, const char *name, const ch
   return w;
 }
 
-static void free_worker(sworker *w)
+void tide__worker_free(sworker *w)
 {
   for (size_t i = 0; i < w->nfunctions; i++)
     free(w->functions[i]);
@@ -235,7 +235,7 @@ void tide__worker_remove(tide__sched *s, sworker *w, bool expected, const char *
   running_changed(s, before);
   tide__queue_drain(s);
   tide__sched_emit(s, TIDE_SEV_WORKER_REMOVED, w->name, expected);
-  free_worker(w);
+  tide__worker_free(w);
 }
 
 void tide__worker_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg)

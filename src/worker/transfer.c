@@ -114,6 +114,11 @@ static void fetch_maybe_free(tide__worker *w, fetch *f)
   if (f->state == FETCHING || f->refs > 0 || f->notifying)
     return;
   HASH_DEL(w->fetches, f);
+  tide__fetch_free(f);
+}
+
+void tide__fetch_free(fetch *f)
+{
   for (int i = 0; i < f->nholders; i++)
     free(f->holders[i]);
   for (int i = 0; i < f->nfailed; i++)

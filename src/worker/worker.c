@@ -468,16 +468,7 @@ void tide__worker_destroy(tide__worker *w)
   fetch *f, *ft;
   HASH_ITER(hh, w->fetches, f, ft) {
     HASH_DEL(w->fetches, f);
-    for (int i = 0; i < f->nholders; i++)
-      free(f->holders[i]);
-    for (int i = 0; i < f->nfailed; i++)
-      free(f->failed[i]);
-    free(f->holders);
-    free(f->failed);
-    free(f->waiters);
-    free(f->data);
-    free(f->key);
-    free(f);
+    tide__fetch_free(f);
   }
   tide__store_destroy(w->store);
   free(w->served);

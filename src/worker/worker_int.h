@@ -146,6 +146,8 @@ void tide__transfer_serve(tide__worker *w, tide__conn *c, const msgpack_object *
 fetch *tide__fetch_want(tide__worker *w, const char *key, size_t keylen,
                         const msgpack_object_array *holders, waiter wt);
 void tide__fetch_release(tide__worker *w, fetch *f);
+/* Free a fetch entry already removed from w->fetches. */
+void tide__fetch_free(fetch *f);
 fetch *tide__fetch_find(tide__worker *w, const char *key, size_t keylen);
 void tide__transfer_acquire(tide__worker *w, const msgpack_object *msg);
 void tide__transfer_close_all(tide__worker *w);

@@ -30,7 +30,7 @@ bad_flags memory-limit --memory-limit lots
 bad_flags value --workers
 bad_flags "minimum 2 is above maximum 1" --adapt --minimum 2 --maximum 1
 start_cluster --adapt --minimum 2 --maximum 3 --interval 100ms
-wait_n 2 10
+wait_workers 2 10
 
 post() { curl -s -o "$T_DIR/body" -w '%{http_code}' -d "$2" "$DASH_URL$1"; }
 for body in '{"interval": 0}' '{"interval": -1}' '{"wait_count": 0}' '{"minimum": -1}' \

@@ -23,14 +23,14 @@ start_cluster --backend command --start-cmd "$T_DIR/start.sh {scheduler} {name} 
   --stop-cmd "$T_DIR/stop.sh {job_id}" --nthreads 2
 [ "$(api /api/v1/cluster | jq -r .backend)" = CommandCluster ] || fail "backend kind"
 r=$(curl -sf -d '{"n": 2}' "$DASH_URL/api/v1/scale") || fail "scale refused"
-wait_n 2 10
+wait_workers 2 10
 [ "$(api /api/v1/identity | jq '[.workers[] | .nthreads] | add')" = 4 ] || fail "{nthreads} not passed"
 wait_for 5 sh -c "curl -sf $DASH_URL/api/v1/cluster | jq -e '[.jobs[] | .backend_id | select(. != null and . != \"\")] | length == 2'"
 ids=$(api /api/v1/cluster | jq -r '[.jobs[] | .backend_id] | sort | join(" ")')
 out=$(echo '{"tasks": {"a": {"fn": "tide.inc", "args": [1]}}, "outputs": ["a"]}' > "$T_DIR/g.json"; run_graph "$T_DIR/g.json")
 [ "$(echo "$out" | jq .a)" = 2 ] || fail "run through command workers: $out"
 curl -sf -d '{"n": 0}' "$DASH_URL/api/v1/scale" >/dev/null || fail "scale 0 refused"
-wait_n 0 10
+wait_workers 0 10
 wait_for 10 test -s "$T_DIR/stopped"
 wait_for 10 sh -c "[ \$(wc -l < $T_DIR/stopped) -ge 2 ]"
 # the stop command got the ids the start command printed (the workers' pids)

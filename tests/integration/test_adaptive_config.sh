@@ -18,7 +18,7 @@ a=$(adaptive)
 [ "$(echo "$a" | jq .maximum)" = 3 ] || fail "env maximum not honoured: $a"
 [ "$(echo "$a" | jq .target_duration)" = 2 ] || fail "env should beat the file: $a"
 [ "$(echo "$a" | jq .wait_count)" = 2 ] || fail "flag should win: $a"
-wait_n 1 10
+wait_workers 1 10
 stop_cluster
 
 # --config names the file explicitly; a bad key is an error naming it

@@ -13,7 +13,7 @@ CLUSTER_PID=$BG_PID
 wait_for 10 test -s "$SCHED_FILE"
 SCHED_ADDR=$(jq -r .address "$SCHED_FILE")
 DASH_URL=$(jq -r .dashboard "$SCHED_FILE")
-wait_n 2 10
+wait_workers 2 10
 names=$(api /api/v1/identity | jq -r '[.workers[] | .name] | sort | join(",")')
 [ "$names" = "mine-0,mine-1" ] || fail "names: $names"
 grep -q "MyCluster(mine, 'tcp://" "$T_DIR/cluster.log" || fail "repr not printed"
@@ -21,7 +21,7 @@ sleep_graph "$T_DIR/g.json" 40 0.3
 sample_workers "$T_DIR/samples"
 out=$(run_graph "$T_DIR/g.json")
 [ "$(echo "$out" | jq length)" = 40 ] || fail "lost outputs"
-wait_n 2 15
+wait_workers 2 15
 kill "$SAMPLER_PID"
 [ "$(max_of "$T_DIR/samples")" = 3 ] || fail "expected the maximum 3 under load, max $(max_of "$T_DIR/samples")"
 stop_cluster

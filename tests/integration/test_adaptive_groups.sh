@@ -7,7 +7,7 @@ source "$TIDE_SRC/tests/lib/adaptive.sh"
 
 start_cluster --adapt --processes 2 --minimum 1 --maximum 6 --interval 200ms --wait-count 2 \
   --target-duration 1s
-wait_n 2 10   # minimum 1 rounds up to one job of 2
+wait_workers 2 10   # minimum 1 rounds up to one job of 2
 names=$(api /api/v1/identity | jq -r '[.workers[] | .name] | sort | join(",")')
 [ "$names" = "tide-0-0,tide-0-1" ] || fail "worker names: $names"
 jobs=$(api /api/v1/identity | jq -r '[.workers[] | .job] | unique | join(",")')
@@ -19,7 +19,7 @@ sleep_graph "$T_DIR/g.json" 24 0.3
 T_PIDS+=("$!"); PL=$!
 out=$(run_graph "$T_DIR/g.json")
 [ "$(echo "$out" | jq length)" = 24 ] || fail "lost outputs"
-wait_n 2 15
+wait_workers 2 15
 kill $PL
 odd=$(awk '$1 % 2 == 1' "$T_DIR/plans" | wc -l)
 [ "$odd" = 0 ] || fail "a plan held a partial job"

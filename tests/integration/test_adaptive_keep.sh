@@ -24,14 +24,14 @@ again=$("$TIDE_BIN" get kept --scheduler-file "$SCHED_FILE")
 rec=$(curl -sf "$DASH_URL/metrics" | awk '/^tide_recomputed_tasks_total/ {print $2}')
 [ "${rec:-x}" = 0 ] || fail "recomputed tasks: $rec"
 "$TIDE_BIN" unpublish kept --scheduler-file "$SCHED_FILE"
-wait_n 0 15
+wait_workers 0 15
 stop_cluster
 
 # memory: one worker holding 7 MB of a 10 MB limit (> 60%) doubles the target
 start_cluster --adapt --minimum 0 --maximum 4 --interval 200ms --wait-count 2 --memory-limit 10MB
 echo '{"tasks": {"m": {"fn": "tide.bytes", "args": [7000000, 1]}}, "outputs": ["m"]}' > "$T_DIR/m.json"
 run_graph "$T_DIR/m.json" --publish big > /dev/null
-wait_n 2 10
+wait_workers 2 10
 e=$(adaptive | jq -c '[.log[] | select(.status == "up" and .memory_part >= 2)] | .[0]')
 [ "$e" != null ] || fail "no up decision driven by memory: $(adaptive | jq -c .log)"
 [ "$(echo "$e" | jq .memory)" -ge 7000000 ] || fail "memory input missing: $e"

@@ -19,7 +19,7 @@ ups=$(adaptive | jq '[.log[] | select(.status == "up")] | length')
 n=$(nworkers)
 [ "$n" -ge 1 ] || fail "workers went away between bursts"
 # once the pauses are longer, it does scale down
-wait_n 0 15
+wait_workers 0 15
 stop_cluster
 
 # one long task of unknown duration: never more than one worker

@@ -9,12 +9,12 @@ start_cluster --adapt --minimum 0 --maximum 5 --interval 200ms --wait-count 2 --
 sleep_graph "$T_DIR/g.json" 30 1.5
 run_graph "$T_DIR/g.json" > "$T_DIR/out.json" &
 RUN=$!
-wait_n 5 15
+wait_workers 5 15
 r=$(curl -sf -d '{"maximum": 2}' "$DASH_URL/api/v1/adapt") || fail "adapt refused"
 [ "$(echo "$r" | jq .maximum)" = 2 ] || fail "maximum not applied: $r"
 [ "$(echo "$r" | jq .wait_count)" = 2 ] || fail "wait_count not kept: $r"
 [ "$(echo "$r" | jq .interval)" = 0.2 ] || fail "interval not kept: $r"
-wait_n 2 20
+wait_workers 2 20
 sample_workers "$T_DIR/samples"
 sleep 1.5
 kill "$SAMPLER_PID"
@@ -25,7 +25,7 @@ wait "$RUN" || fail "run failed"
 
 # scale(n) stops adapting and holds n
 r=$(curl -sf -d '{"n": 3}' "$DASH_URL/api/v1/scale") || fail "scale refused"
-wait_n 3 10
+wait_workers 3 10
 [ "$(adaptive | jq -r .state)" = stopped ] || fail "scale did not stop adapting"
 sleep 1
 t_workers_eq 3 || fail "scale(3) did not hold"

@@ -31,7 +31,7 @@ first=$(head -1 "$T_DIR/attempts"); fifth=$(sed -n 5p "$T_DIR/attempts")
 awk -v a="$first" -v b="$fifth" 'BEGIN{exit !(b - a >= 1.3)}' || fail "5 attempts within $(echo "$fifth - $first" | bc) s: no backoff"
 # recovery: the queue opens, the next attempt works and resets everything
 touch "$T_DIR/queue-open"
-wait_n 1 15
+wait_workers 1 15
 a=$(adaptive)
 [ "$(echo "$a" | jq .paused)" = false ] || fail "still paused after success: $a"
 [ "$(echo "$a" | jq .backoff.failures)" = 0 ] || fail "failures not reset: $a"

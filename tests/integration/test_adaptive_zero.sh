@@ -31,7 +31,7 @@ api /api/v1/cluster | jq -e '.repr | startswith("LocalCluster(tide, '"'"'tcp://1
   || fail "repr: $(api /api/v1/cluster | jq -r .repr)"
 
 # client gone: back to 0 after wait_count rounds
-wait_n 0 15
+wait_workers 0 15
 down=$(adaptive | jq '[.log[] | select(.status == "down")] | length')
 [ "$down" -ge 1 ] || fail "no down decision"
 [ "$(adaptive | jq '.plan | length')" = 0 ] || fail "plan not empty"

@@ -4,19 +4,6 @@
 # dashboard files, and `promtool check metrics` on a live scrape.
 source "$TIDE_SRC/tests/lib/harness.sh"
 
-# req METHOD PATH [BODY]: prints the status code; the body lands in $T_DIR/body.
-req() {
-  local args=(-s -o "$T_DIR/body" -w '%{http_code}' --max-time 30 -X "$1")
-  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
-  curl "${args[@]}" "$DASH_URL$2"
-}
-body() { cat "$T_DIR/body"; }
-# expect CODE METHOD PATH [BODY]: the status must be CODE.
-expect() {
-  local want=$1; shift
-  local got; got=$(req "$@")
-  [ "$got" = "$want" ] || fail "$1 $2 ${3:-}: HTTP $got, want $want: $(body)"
-}
 # expect_error CODE WORD METHOD PATH [BODY]: a JSON {"error"} mentioning WORD.
 expect_error() {
   local want=$1 word=$2; shift 2

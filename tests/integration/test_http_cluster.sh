@@ -4,17 +4,6 @@
 # through the cluster, GET cluster/adaptive, and the cluster's metrics.
 source "$TIDE_SRC/tests/lib/harness.sh"
 
-req() {
-  local args=(-s -o "$T_DIR/body" -w '%{http_code}' --max-time 30 -X "$1")
-  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
-  curl "${args[@]}" "$DASH_URL$2"
-}
-body() { cat "$T_DIR/body"; }
-expect() {
-  local want=$1; shift
-  local got; got=$(req "$@")
-  [ "$got" = "$want" ] || fail "$1 $2 ${3:-}: HTTP $got, want $want: $(body)"
-}
 adaptive_state() { api /api/v1/adaptive | jq -r .state; }
 t_state_is() { [ "$(adaptive_state 2>/dev/null)" = "$1" ]; }
 

@@ -13,14 +13,6 @@ start_cluster() {
   DASH_URL=$(jq -r .dashboard "$SCHED_FILE")
 }
 
-# sleep_graph FILE N SECONDS [PREFIX]: N independent tide.sleep tasks.
-sleep_graph() {
-  local f=$1 n=$2 s=$3 p=${4:-t}
-  jq -n --argjson n "$n" --argjson s "$s" --arg p "$p" \
-    '{tasks: ([range($n)] | map({key: "\($p)\(.)", value: {fn: "tide.sleep", args: [$s, .]}}) | from_entries),
-      outputs: [range($n) | "\($p)\(.)"]}' > "$f"
-}
-
 # adaptive: the /api/v1/adaptive document.
 adaptive() { api /api/v1/adaptive; }
 
@@ -49,6 +41,5 @@ stop_cluster() {
   [ "$n" = 0 ] || fail "$n worker process(es) left after SIGTERM"
 }
 
-# wait_n N TIMEOUT: wait until the scheduler has exactly N workers.
-wait_n() { wait_for "${2:-20}" t_workers_eq "$1"; }
+# wait_workers N TIMEOUT: wait until the scheduler has exactly N workers.
 procs_eq() { [ "$(worker_procs)" = "$1" ]; }

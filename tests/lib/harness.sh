@@ -126,6 +126,30 @@ nworkers() { api /api/v1/identity | jq '.workers | length'; }
 wait_workers() { wait_for "${2:-20}" t_workers_eq "$1"; }
 t_workers_eq() { [ "$(nworkers 2>/dev/null || echo -1)" = "$1" ]; }
 
+# sleep_graph FILE N SECONDS [PREFIX]: N independent tide.sleep tasks, task
+# PREFIX<i> returning i (default prefix "t").
+sleep_graph() {
+  local f=$1 n=$2 s=$3 p=${4:-t}
+  jq -n --argjson n "$n" --argjson s "$s" --arg p "$p" \
+    '{tasks: ([range($n)] | map({key: "\($p)\(.)", value: {fn: "tide.sleep", args: [$s, .]}}) | from_entries),
+      outputs: [range($n) | "\($p)\(.)"]}' > "$f"
+}
+
+# req METHOD PATH [BODY]: an HTTP request to the dashboard port; prints the
+# status code, the body lands in $T_DIR/body (read it with `body`).
+req() {
+  local args=(-s -o "$T_DIR/body" -w '%{http_code}' --max-time 30 -X "$1")
+  [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+  curl "${args[@]}" "$DASH_URL$2"
+}
+body() { cat "$T_DIR/body"; }
+# expect CODE METHOD PATH [BODY]: the status must be CODE.
+expect() {
+  local want=$1; shift
+  local got; got=$(req "$@")
+  [ "$got" = "$want" ] || fail "$1 $2 ${3:-}: HTTP $got, want $want: $(body)"
+}
+
 # run_graph FILE [ARGS...]: tide run against the scheduler file; stdout is
 # the JSON outputs.
 run_graph() { "$TIDE_BIN" run --scheduler-file "$SCHED_FILE" "$@"; }

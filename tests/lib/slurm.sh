@@ -55,20 +55,10 @@ start_slurm_cluster() {
   DASH_URL=$(jq -r .dashboard "$SCHED_FILE")
 }
 
-# sleep_graph FILE N SECONDS [TAG]: N independent tide.sleep tasks returning i.
-sleep_graph() {
-  awk -v n="$2" -v s="$3" -v tag="${4:-s}" 'BEGIN {
-    printf "{\"tasks\": {"
-    for (i = 0; i < n; i++) printf "%s\"%s%d\": {\"fn\": \"tide.sleep\", \"args\": [%s, %d]}", (i ? ", " : ""), tag, i, s, i
-    printf "}, \"outputs\": ["
-    for (i = 0; i < n; i++) printf "%s\"%s%d\"", (i ? ", " : ""), tag, i
-    printf "]}\n" }' >"$1"
-}
-
 # check_sleep_outputs FILE N [TAG]: the outputs of sleep_graph are 0..N-1.
 check_sleep_outputs() {
   local got
-  got=$(jq --arg t "${3:-s}" '[to_entries[] | select(.value == (.key | ltrimstr($t) | tonumber))] | length' "$1")
+  got=$(jq --arg t "${3:-t}" '[to_entries[] | select(.value == (.key | ltrimstr($t) | tonumber))] | length' "$1")
   [ "$got" = "$2" ] || fail "expected $2 right outputs in $1, got $got"
 }
 

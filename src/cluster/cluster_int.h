@@ -1,5 +1,5 @@
-/* Private state of the Cluster core, shared by the files of src/cluster and
- * the Adaptive controller (src/adaptive/controller.c). Loop thread only. */
+/* Private state of the Cluster core, shared by the files of src/cluster (the
+ * Adaptive controller, adapt.c, among them). Loop thread only. */
 #ifndef TIDE_CLUSTER_CLUSTER_INT_H
 #define TIDE_CLUSTER_CLUSTER_INT_H
 
@@ -126,7 +126,8 @@ tide__group_key_fn tide__cluster_key_fn(const char *worker_key);
 /* Append a line to the cluster's log (and stderr). */
 #define tide__clog(level, ...) tide__log(level, "cluster", __VA_ARGS__)
 
-/* The controller (src/adaptive/controller.c). */
+/* The Adaptive controller (adapt.c): it drives the pure recommendations of
+ * src/adaptive against this cluster. */
 tide__adaptive *tide__adaptive_create(tide_cluster *c);
 void tide__adaptive_destroy(tide__adaptive *a); /* after close + loop run */
 void tide__adaptive_close(tide__adaptive *a);   /* stop and close handles */

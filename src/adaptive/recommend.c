@@ -199,22 +199,46 @@ static void nl_push(namelist *l, const char *s)
 
 /* Not-arrived candidates: whole jobs whose every worker has not arrived,
  * newest first (the least likely to arrive soon), up to need workers. */
-static void pick_not_arrived(const tide__rec_in *in, int need, namelist *out)
+static void pick_not_arrived(const tide__rec_member *na, size_t nna, int processes, int need,
+                             namelist *out)
 {
-  int P = in->processes < 1 ? 1 : in->processes;
-  size_t i = in->nnot_arrived;
+  int P = processes < 1 ? 1 : processes;
+  size_t i = nna;
   while (i > 0 && (int)out->n + P <= need) {
     /* the run of entries of one job ending at i-1 */
     size_t end = i, start = i - 1;
-    const char *job = in->not_arrived[start].job;
-    while (start > 0 && job && in->not_arrived[start - 1].job &&
-           strcmp(in->not_arrived[start - 1].job, job) == 0)
+    const char *job = na[start].job;
+    while (start > 0 && job && na[start - 1].job && strcmp(na[start - 1].job, job) == 0)
       start--;
     if ((int)(end - start) == P || !job)
       for (size_t k = start; k < end; k++)
-        nl_push(out, in->not_arrived[k].name);
+        nl_push(out, na[k].name);
     i = start;
   }
+}
+
+size_t tide__rec_pick_down(const tide__rec_member *not_arrived, size_t nnot_arrived,
+                           int processes, int need, int target, tide__rec_close_fn to_close,
+                           void *arg, char ***names)
+{
+  namelist cand = {0};
+  char **closing = NULL;
+  size_t nclosing = 0;
+  pick_not_arrived(not_arrived, nnot_arrived, processes, need, &cand);
+  if ((int)cand.n < need && to_close) {
+    nclosing = to_close(arg, target, &closing);
+    for (size_t i = 0; i < nclosing; i++)
+      nl_push(&cand, closing[i]);
+  }
+  *names = tide__xcalloc(cand.n + 1, sizeof **names);
+  for (size_t i = 0; i < cand.n; i++)
+    (*names)[i] = tide__xstrdup(cand.v[i]);
+  size_t n = cand.n;
+  free(cand.v);
+  for (size_t i = 0; i < nclosing; i++)
+    free(closing[i]);
+  free(closing);
+  return n;
 }
 
 /* Bump the counts of the candidates, forget the others, and return the
@@ -285,23 +309,17 @@ void tide__recommend(tide__rec_state *st, const tide__rec_in *in, tide__rec_out 
   }
 
   /* target < len(plan): not-arrived first, then workers_to_close */
-  namelist cand = {0};
-  char **closing = NULL;
-  size_t nclosing = 0;
-  int need = in->nplan - out->target;
-  pick_not_arrived(in, need, &cand);
-  if ((int)cand.n < need && in->to_close) {
-    nclosing = in->to_close(in->to_close_arg, out->target, &closing);
-    for (size_t i = 0; i < nclosing; i++)
-      nl_push(&cand, closing[i]);
-  }
+  char **picked = NULL;
+  size_t npicked = tide__rec_pick_down(in->not_arrived, in->nnot_arrived, in->processes,
+                                       in->nplan - out->target, out->target, in->to_close,
+                                       in->to_close_arg, &picked);
+  namelist cand = {(const char **)picked, npicked, npicked};
   out->ncandidates = cand.n;
   int wait = in->wait_count < 1 ? 1 : in->wait_count;
   update_counts(st, &cand, wait, out);
   if (out->nworkers)
     out->status = TIDE__REC_DOWN;
-  free(cand.v);
-  for (size_t i = 0; i < nclosing; i++)
-    free(closing[i]);
-  free(closing);
+  for (size_t i = 0; i < npicked; i++)
+    free(picked[i]);
+  free(picked);
 }

@@ -83,6 +83,16 @@ typedef struct tide__rec_member {
  * tide__recommend frees). */
 typedef size_t (*tide__rec_close_fn)(void *arg, int target, char ***names);
 
+/* The one rule for shrinking a plan by need workers (§6), used by the
+ * controller's down step and by scale(): whole jobs whose workers have all
+ * not arrived go first, newest first (the least likely to arrive soon);
+ * when they are not enough, to_close(arg, target) chooses among the
+ * arrived ones (to_close may be NULL). Names appear once. Returns the count
+ * and a malloc'd array of malloc'd names in *names (the caller frees). */
+size_t tide__rec_pick_down(const tide__rec_member *not_arrived, size_t nnot_arrived,
+                           int processes, int need, int target, tide__rec_close_fn to_close,
+                           void *arg, char ***names);
+
 typedef struct tide__rec_in {
   double now;
   int target;          /* wanted workers before clipping */

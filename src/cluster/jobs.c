@@ -525,6 +525,15 @@ tide__group_key_fn tide__cluster_key_fn(const char *worker_key)
 
 /* ---- scale */
 
+/* workers_to_close for scale(): whole jobs when a job runs several. */
+static size_t scale_close_cb(void *arg, int target, char ***names)
+{
+  tide_cluster *c = arg;
+  tide__close_opts o = {.target = target, .n = -1, .memory_ratio = 0, .minimum = -1,
+                        .key = tide__cluster_processes(c) > 1 ? tide__group_by_job : NULL};
+  return tide__sched_workers_to_close(c->sched, &o, names);
+}
+
 int tide__cluster_scale_to(tide_cluster *c, int n, tide_error *err)
 {
   int P = tide__cluster_processes(c);
@@ -535,36 +544,13 @@ int tide__cluster_scale_to(tide_cluster *c, int n, tide_error *err)
   if (n == nplan)
     return 0;
 
-  /* down: jobs that have not arrived first (newest first), then the
-   * scheduler's choice of whole groups */
-  int need = nplan - n;
-  size_t cap = (size_t)need + 1, k = 0;
-  char **names = tide__xcalloc(cap, sizeof *names);
-  int taken = 0;
-  for (tide__cjob *j = c->jobs ? c->jobs->prev : NULL; j && taken + P <= need;
-       j = j == c->jobs ? NULL : j->prev) {
-    if (job_leaving(j))
-      continue;
-    bool none = true;
-    for (int i = 0; i < P; i++)
-      if (j->w[i].arrived)
-        none = false;
-    if (!none)
-      continue;
-    for (int i = 0; i < P; i++)
-      names[k++] = tide__xstrdup(j->w[i].name);
-    taken += P;
-  }
-  if (taken < need) {
-    tide__close_opts o = {.target = n, .n = -1, .memory_ratio = 0, .minimum = -1,
-                          .key = P > 1 ? tide__group_by_job : NULL};
-    char **more = NULL;
-    size_t nm = tide__sched_workers_to_close(c->sched, &o, &more);
-    names = tide__xrealloc(names, (k + nm + 1) * sizeof *names);
-    for (size_t i = 0; i < nm; i++)
-      names[k++] = more[i];
-    free(more);
-  }
+  /* down: the rule of tide__rec_pick_down, with the scheduler's choice
+   * of whole jobs */
+  tide__rec_member *na = NULL;
+  size_t nna = tide__cluster_not_arrived(c, &na);
+  char **names = NULL;
+  size_t k = tide__rec_pick_down(na, nna, P, nplan - n, n, scale_close_cb, c, &names);
+  free(na);
   int rc = 0;
   if (k)
     rc = tide__cluster_retire_names(c, names, k, true, NULL, NULL, err);

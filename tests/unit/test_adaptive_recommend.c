@@ -290,6 +290,49 @@ static void test_whole_jobs(void **unused)
   tide__rec_state_destroy(st);
 }
 
+/* The shrink rule scale() and the controller share: newest whole
+ * not-arrived jobs first, then workers_to_close, each name once. */
+static void test_pick_down(void **unused)
+{
+  /* P=2, oldest first: t-0 half arrived, t-1 and t-2 not arrived at all */
+  tide__rec_member na[] = {{"t-0-1", "t-0"}, {"t-1-0", "t-1"}, {"t-1-1", "t-1"},
+                           {"t-2-0", "t-2"}, {"t-2-1", "t-2"}};
+  const char *arrived[] = {"t-2-1", "t-0-0", "t-0-1"};
+  fake_close f = {.names = arrived, .n = 3, .observed = 8};
+  char **names = NULL;
+
+  /* need 2: the newest job only, workers_to_close not asked */
+  size_t n = tide__rec_pick_down(na, 5, 2, 2, 6, fake_to_close, &f, &names);
+  assert_int_equal(n, 2);
+  assert_string_equal(names[0], "t-2-0");
+  assert_string_equal(names[1], "t-2-1");
+  assert_int_equal(f.calls, 0);
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+
+  /* need 6: both whole not-arrived jobs (4), then workers_to_close(target
+   * 2) whose t-2-1 is already taken: 6 names, no duplicate */
+  n = tide__rec_pick_down(na, 5, 2, 6, 2, fake_to_close, &f, &names);
+  assert_int_equal(f.calls, 1);
+  assert_int_equal(f.asked_target, 2);
+  assert_int_equal(n, 6);
+  assert_string_equal(names[0], "t-2-0");
+  assert_string_equal(names[1], "t-2-1");
+  assert_string_equal(names[2], "t-1-0");
+  assert_string_equal(names[3], "t-1-1");
+  assert_string_equal(names[4], "t-0-0");
+  assert_string_equal(names[5], "t-0-1");
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+
+  /* nothing to pick and no workers_to_close: an empty list */
+  n = tide__rec_pick_down(NULL, 0, 1, 3, 0, NULL, NULL, &names);
+  assert_int_equal(n, 0);
+  free(names);
+}
+
 static void test_max_pending(void **unused)
 {
   assert_int_equal(tide__rec_up_n(10, 0, 0, 3, 1), 3);
@@ -421,6 +464,7 @@ int main(void)
     cmocka_unit_test(test_not_arrived_first),
     cmocka_unit_test(test_wait_count),
     cmocka_unit_test(test_whole_jobs),
+    cmocka_unit_test(test_pick_down),
     cmocka_unit_test(test_max_pending),
     cmocka_unit_test(test_backoff),
     cmocka_unit_test(test_reactive_and_blocked),

@@ -99,6 +99,11 @@ int tide__adaptive_last_target(const tide__adaptive *a)
   return a ? a->last_target : -1;
 }
 
+double tide__adaptive_target_duration(const tide__adaptive *a)
+{
+  return a->target_duration;
+}
+
 static void push_log(tide__adaptive *a, json_t *e)
 {
   size_t i = (a->head + a->count) % LOG_CAP;

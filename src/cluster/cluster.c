@@ -12,12 +12,6 @@
 #include "common/util.h"
 #include "http/api.h"
 
-static void api_bridge(void *arg, const char *method, const char *path, const char *body,
-                       size_t len, tide__api_reply_fn reply, void *rctx)
-{
-  tide__api_dispatch(arg, method, path, body, len, reply, rctx);
-}
-
 static void on_sched_event(tide__sched *s, tide__sched_event ev, const char *name, bool expected,
                            void *arg)
 {
@@ -126,10 +120,8 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *c
   if (rc >= 0)
     rc = tide__sched_listen(c->sched, c->host, opts->port, err);
   if (rc >= 0)
-    rc = tide__api_create(c->sched, &c->api);
+    rc = tide__api_create(c->sched, &tide__cluster_api_ops, c, &c->api);
   if (rc >= 0) {
-    tide__api_set_cluster(c->api, c);
-    tide__sched_set_api(c->sched, api_bridge, c->api);
     if (opts->dashboard_port >= 0) {
       rc = tide__http_start(c->api, c->loop, c->host, opts->dashboard_port, &c->http, err);
       if (rc >= 0) {
@@ -323,11 +315,6 @@ void tide_cluster_destroy(tide_cluster *c)
   free(c->host);
   free(c->scheduler_file);
   free(c);
-}
-
-tide__sched *tide__cluster_sched(tide_cluster *c)
-{
-  return c->sched;
 }
 
 const char *tide_cluster_scheduler_address(const tide_cluster *c)

@@ -1,16 +1,14 @@
-/* Cluster internals other modules use (the HTTP routes, metrics, `tide
- * cluster`). The public face is include/tide/cluster.h. Loop thread only. */
+/* Cluster internals other modules use (`tide cluster`, and what the HTTP
+ * API is served through, serve.c). The public face is include/tide/cluster.h. Loop thread only. */
 #ifndef TIDE_CLUSTER_CLUSTER_H
 #define TIDE_CLUSTER_CLUSTER_H
 
 #include <jansson.h>
 #include <stdint.h>
 
+#include "http/api.h"
 #include "scheduler/scheduler.h"
 #include "tide/cluster.h"
-
-/* The cluster's scheduler. */
-tide__sched *tide__cluster_sched(tide_cluster *c);
 
 /* GET /api/v1/adaptive body (SPEC.md): state, options, plan, requested,
  * observed, the decision log with inputs, and "backoff"/"paused"/"error"
@@ -31,15 +29,8 @@ int tide__cluster_retire(tide_cluster *c, char *const *names, size_t n, tide__re
  * sets out["cluster"] = [LINE] and merges job output into out["workers"]. */
 void tide__cluster_logs_json(tide_cluster *c, json_t *out);
 
-/* Figures for /metrics. */
-typedef struct tide__cluster_metrics {
-  int requested;            /* workers asked for, arrived or not */
-  int target;               /* last adaptive target (clipped), -1 none */
-  uint64_t submissions;     /* successful scale_up calls (jobs) */
-  uint64_t submit_failures;
-  uint64_t jobs_stopped;
-  uint64_t replaced;        /* workers replaced after dying / lifetime */
-} tide__cluster_metrics;
+/* Figures for /metrics (the HTTP API's own type). */
+typedef tide__api_figures tide__cluster_metrics;
 void tide__cluster_metrics_get(tide_cluster *c, tide__cluster_metrics *m);
 
 #endif

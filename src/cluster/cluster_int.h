@@ -140,6 +140,11 @@ void tide__adaptive_note_error(tide__adaptive *a, const char *what);
 void tide__adaptive_set_max_pending(tide__adaptive *a, int n);
 /* Last clipped target, -1 none. */
 int tide__adaptive_last_target(const tide__adaptive *a);
+/* The target_duration adapting uses (seconds). */
+double tide__adaptive_target_duration(const tide__adaptive *a);
+
+/* What the HTTP API serves of the cluster (serve.c); self is the cluster. */
+extern const tide__api_ops tide__cluster_api_ops;
 
 /* Scheduler file (SPEC.md): write at start, remove at exit. */
 int tide__cluster_write_scheduler_file(tide_cluster *c, tide_error *err);

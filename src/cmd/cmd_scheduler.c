@@ -92,12 +92,6 @@ static int parse_args(int argc, char **argv, args *a)
   return 0;
 }
 
-static void api_bridge(void *arg, const char *method, const char *path, const char *body,
-                       size_t len, tide__api_reply_fn reply, void *rctx)
-{
-  tide__api_dispatch(arg, method, path, body, len, reply, rctx);
-}
-
 static void stop(runner *r)
 {
   if (r->stopping)
@@ -132,10 +126,9 @@ static int serve(runner *r, const args *a, tide_config *cfg)
     return tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text[0] ? err.text : uv_strerror(rc));
   }
   if (a->dash_port >= 0) {
-    if ((rc = tide__api_create(r->sched, &r->api)) < 0)
+    /* no cluster manager: no ops, so scale and adapt answer 400 */
+    if ((rc = tide__api_create(r->sched, NULL, NULL, &r->api)) < 0)
       return tide__cmd_fail(1, "cannot create the HTTP API: %s", tide_strerror(rc));
-    tide__api_set_cluster(r->api, NULL);
-    tide__sched_set_api(r->sched, api_bridge, r->api);
     rc = tide__http_start(r->api, &r->loop, a->host, a->dash_port, &r->http, &err);
     if (rc < 0) {
       if (rc == UV_EADDRINUSE || rc == -98)

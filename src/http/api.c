@@ -37,15 +37,16 @@ static void api_tcp(void *arg, const char *method, const char *path, const char 
   tide__api_dispatch(arg, method, path, body, len, reply, rctx);
 }
 
-int tide__api_create(tide__sched *s, tide__api **out) {
+int tide__api_create(tide__sched *s, const tide__api_ops *ops, void *self, tide__api **out) {
+  static const tide__api_ops none;
   tide__api *a = tide__xcalloc(1, sizeof *a);
   a->sched = s;
+  a->ops = ops ? ops : &none;
+  a->self = self;
   if (s) tide__sched_set_api(s, api_tcp, a);
   *out = a;
   return 0;
 }
-
-void tide__api_set_cluster(tide__api *a, tide_cluster *c) { a->cluster = c; }
 
 void tide__api_destroy(tide__api *a) {
   /* The scheduler is not touched: owners may destroy it first. */

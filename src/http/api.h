@@ -6,20 +6,67 @@
 #define TIDE_HTTP_API_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "scheduler/scheduler.h"
+#include "tide/adaptive.h"
 
-typedef struct tide_cluster tide_cluster;
 typedef struct tide__api tide__api;
 typedef struct tide__http tide__http;
 
+/* Figures of what manages the workers, for /metrics. */
+typedef struct tide__api_figures {
+  int requested;            /* workers asked for, arrived or not */
+  int target;               /* last adaptive target (clipped), -1 none */
+  uint64_t submissions;     /* successful scale_up calls (jobs) */
+  uint64_t submit_failures;
+  uint64_t jobs_stopped;
+  uint64_t replaced;        /* workers replaced after dying / lifetime */
+} tide__api_figures;
+
+/* What the API serves besides the scheduler's own views: the one interface
+ * between src/http and a cluster manager, so that http knows no cluster
+ * type. The Cluster core fills it in; a bare `tide scheduler` has none.
+ * Every member is called on the loop thread with the self given to
+ * tide__api_create, returns without blocking, and may be NULL: the route
+ * then answers as without a cluster manager (400 "no cluster manager" for
+ * adapt and scale, the config's values for adaptive state, the scheduler
+ * itself for retire_workers). Arguments are borrowed for the call. */
+typedef struct tide__api_ops {
+  /* GET /api/v1/adaptive: state, options, plan / requested / observed,
+   * decision log. Returns a new reference the caller owns. */
+  json_t *(*adaptive_json)(void *self);
+  /* The adaptive target_duration in force (seconds, > 0). Called on each
+   * /metrics and adaptive_target request, so it must be cheap. */
+  double (*target_duration)(void *self);
+  /* GET /api/v1/cluster. Returns a new reference the caller owns. */
+  json_t *(*info_json)(void *self);
+  /* POST /api/v1/adapt: start adapting, or change the options of a running
+   * controller (o->worker_key lives only for the call). Rounds run later
+   * on the loop. Returns 0 or a negative code with err filled. */
+  int (*adapt)(void *self, const tide_adapt_opts *o, tide_error *err);
+  /* POST /api/v1/adapt {"stop": true}: stop adapting (no-op when idle). */
+  void (*adapt_stop)(void *self);
+  /* POST /api/v1/scale: a fixed size of n workers. Returns 0 or a negative
+   * code with err filled. */
+  int (*scale)(void *self, int n, tide_error *err);
+  /* POST /api/v1/retire_workers: retire names (§4), then stop the jobs left
+   * empty. On 0, cb is called exactly once later, with the scheduler's
+   * result; on a negative code it is never called and err is filled. */
+  int (*retire)(void *self, char *const *names, size_t n, tide__retire_fn cb, void *arg,
+                tide_error *err);
+  /* GET /api/v1/logs: set out["cluster"] to the manager's lines and merge
+   * job output into the object out["workers"]. out stays the caller's. */
+  void (*logs_json)(void *self, json_t *out);
+  /* /metrics and scale's answer: fill *f (preset with zeros, target -1). */
+  void (*figures)(void *self, tide__api_figures *f);
+} tide__api_ops;
+
 /* Create the dispatcher for s and install it as the scheduler's handler of
- * the TCP "api" op (tide__sched_set_api). */
-int tide__api_create(tide__sched *s, tide__api **out);
-/* Attach the cluster (NULL for a bare `tide scheduler`): cluster routes then
- * work; without one they answer 400 {"error": "no cluster manager"}. */
-void tide__api_set_cluster(tide__api *a, tide_cluster *c);
+ * the TCP "api" op (tide__sched_set_api). ops (NULL for a bare scheduler)
+ * and self must outlive the dispatcher. */
+int tide__api_create(tide__sched *s, const tide__api_ops *ops, void *self, tide__api **out);
 /* Free (NULL ok). Does not touch the scheduler, which may be gone already;
  * the HTTP server using it must be stopped first. */
 void tide__api_destroy(tide__api *a);

@@ -5,12 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/cluster.h"
 #include "common/parse.h"
 #include "common/util.h"
 #include "http/internal.h"
 #include "tide/adaptive.h"
-#include "tide/cluster.h"
 
 /* A count: a non-negative integer (or integral number), or "inf" when
  * allow_inf. Returns false after answering 400. */
@@ -101,6 +99,11 @@ static bool parse_adapt(tide__req *r, tide_adapt_opts *o, bool *stop) {
   return true;
 }
 
+static void no_manager(tide__req *r) {
+  tide__req_error(r, 400, "no cluster manager: this is a bare `tide scheduler`; "
+                          "scale and adapt need `tide cluster`");
+}
+
 static int err_status(int rc) {
   return rc == TIDE_EUSAGE || rc == TIDE_ENOSCALE || rc == TIDE_ENOTFOUND ? 400 : 500;
 }
@@ -114,24 +117,22 @@ void tide__h_adapt(tide__req *r) {
     tide__req_error(r, 400, "stop: cannot be combined with other options");
     return;
   }
-  tide_cluster *c = r->api->cluster;
-  if (!c) {
-    tide__req_error(r, 400, "no cluster manager: this is a bare `tide scheduler`; "
-                              "scale and adapt need `tide cluster`");
+  const tide__api_ops *ops = r->api->ops;
+  if (!ops->adapt || !ops->adapt_stop || !ops->adaptive_json) {
+    no_manager(r);
     return;
   }
-  r->api->td_at = 0; /* target_duration may change */
   if (stop) {
-    tide_cluster_adapt_stop(c);
+    ops->adapt_stop(r->api->self);
   } else {
     tide_error err = {{0}};
-    int rc = tide_cluster_adapt(c, &o, &err);
+    int rc = ops->adapt(r->api->self, &o, &err);
     if (rc < 0) {
       tide__req_error(r, err_status(rc), "%s", err.text[0] ? err.text : tide_strerror(rc));
       return;
     }
   }
-  tide__req_json(r, 200, tide__cluster_adaptive_json(c));
+  tide__req_json(r, 200, ops->adaptive_json(r->api->self));
 }
 
 void tide__h_scale(tide__req *r) {
@@ -150,21 +151,19 @@ void tide__h_scale(tide__req *r) {
     return;
   }
   if (!get_count(r, "n", v, false, &d)) return;
-  tide_cluster *c = r->api->cluster;
-  if (!c) {
-    tide__req_error(r, 400, "no cluster manager: this is a bare `tide scheduler`; "
-                              "scale and adapt need `tide cluster`");
+  const tide__api_ops *ops = r->api->ops;
+  if (!ops->scale) {
+    no_manager(r);
     return;
   }
   tide_error err = {{0}};
-  int rc = tide_cluster_scale(c, (int)d, &err);
+  int rc = ops->scale(r->api->self, (int)d, &err);
   if (rc < 0) {
     tide__req_error(r, err_status(rc), "%s", err.text[0] ? err.text : tide_strerror(rc));
     return;
   }
-  tide__cluster_metrics m;
-  memset(&m, 0, sizeof m);
-  tide__cluster_metrics_get(c, &m);
+  tide__api_figures m = {.requested = (int)d, .target = -1};
+  if (ops->figures) ops->figures(r->api->self, &m);
   tide__req_json(r, 200, json_pack("{s:i, s:i}", "n", (int)d, "requested", m.requested));
 }
 
@@ -202,8 +201,8 @@ void tide__h_retire_workers(tide__req *r) {
   for (size_t i = 0; i < n; i++) names[i] = (char *)json_string_value(json_array_get(ws, i));
   tide_error err = {{0}};
   int rc;
-  if (r->api->cluster)
-    rc = tide__cluster_retire(r->api->cluster, names, n, retire_done, r, &err);
+  if (r->api->ops->retire)
+    rc = r->api->ops->retire(r->api->self, names, n, retire_done, r, &err);
   else
     rc = tide__sched_retire_workers(r->api->sched, names, n, retire_done, r, &err);
   free(names);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/cluster.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "http/internal.h"
@@ -69,21 +68,9 @@ void tide__h_get_workers(tide__req *r) {
   tide__req_json(r, 200, json_pack("{s:I, s:o}", "num_workers", (json_int_t)n, "workers", arr));
 }
 
-/* The cluster tells its options only through its whole adaptive JSON (with
- * the decision log), so the value is kept for a second; POST adapt drops
- * it. */
 double tide__api_target_duration(tide__api *a) {
-  double td = tide__sched_config(a->sched)->adaptive.target_duration;
-  if (a->cluster) {
-    double now = tide__now();
-    if (a->td_at > 0 && now - a->td_at < 1.0) return a->td_cached;
-    json_t *j = tide__cluster_adaptive_json(a->cluster);
-    json_t *v = j ? json_object_get(j, "target_duration") : NULL;
-    if (json_is_number(v) && json_number_value(v) > 0) td = json_number_value(v);
-    json_decref(j);
-    a->td_cached = td > 0 ? td : 5.0;
-    a->td_at = now;
-  }
+  double td = a->ops->target_duration ? a->ops->target_duration(a->self)
+                                      : tide__sched_config(a->sched)->adaptive.target_duration;
   return td > 0 ? td : 5.0;
 }
 
@@ -108,8 +95,8 @@ void tide__h_adaptive_target(tide__req *r) {
 }
 
 void tide__h_adaptive(tide__req *r) {
-  if (r->api->cluster) {
-    tide__req_json(r, 200, tide__cluster_adaptive_json(r->api->cluster));
+  if (r->api->ops->adaptive_json) {
+    tide__req_json(r, 200, r->api->ops->adaptive_json(r->api->self));
     return;
   }
   const tide_config *cfg = tide__sched_config(r->api->sched);
@@ -189,7 +176,7 @@ static void task_stream_text(tide__req *r, double since) {
 }
 
 void tide__h_cluster(tide__req *r) {
-  json_t *o = r->api->cluster ? tide__cluster_info_json(r->api->cluster) : json_object();
+  json_t *o = r->api->ops->info_json ? r->api->ops->info_json(r->api->self) : json_object();
   tide__req_json(r, 200, o);
 }
 
@@ -205,7 +192,7 @@ static void logs_done(tide__sched *s, json_t *workers_logs, void *arg) {
   if (lines) tide__log_free_lines(lines);
   json_t *workers = json_is_object(workers_logs) ? json_deep_copy(workers_logs) : json_object();
   json_t *o = json_pack("{s:[], s:o, s:o}", "cluster", "scheduler", sched_lines, "workers", workers);
-  if (r->api->cluster) tide__cluster_logs_json(r->api->cluster, o);
+  if (r->api->ops->logs_json) r->api->ops->logs_json(r->api->self, o);
   tide__req_json(r, 200, o);
 }
 

@@ -12,9 +12,8 @@
 
 struct tide__api {
   tide__sched *sched;
-  tide_cluster *cluster; /* NULL for a bare `tide scheduler` */
-  double td_cached;      /* the cluster's target_duration, read at td_at */
-  double td_at;          /* monotonic seconds; 0 = not cached */
+  const tide__api_ops *ops; /* never NULL: an all-NULL table for a bare scheduler */
+  void *self;               /* the ops' argument */
 };
 
 /* How a caller of the dispatcher wants the answer. Raw answers carry bytes
@@ -66,14 +65,13 @@ void tide__h_scale(tide__req *r);
 void tide__h_retire_workers(tide__req *r);
 void tide__h_metrics(tide__req *r);
 
-/* The adaptive target_duration in force: the cluster's if one adapts, else
- * the config's adaptive.target-duration. */
+/* The adaptive target_duration in force: the cluster manager's if there is
+ * one, else the config's adaptive.target-duration. */
 double tide__api_target_duration(tide__api *a);
 
-/* Prometheus text exposition of the scheduler (and cluster, may be NULL);
- * target_duration for tide_adaptive_target when the cluster has none.
- * Returns a malloc'd string, length in *len. */
-char *tide__metrics_text(tide__sched *s, tide_cluster *c, double target_duration, size_t *len);
+/* Prometheus text exposition of the scheduler and of what manages its
+ * workers (a's ops). Returns a malloc'd string, length in *len. */
+char *tide__metrics_text(tide__api *a, size_t *len);
 /* Escape a label value (\\, \", \n) into a malloc'd string. */
 char *tide__prom_escape(const char *s);
 

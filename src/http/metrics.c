@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/cluster.h"
 #include "common/util.h"
 #include "http/internal.h"
 
@@ -98,7 +97,8 @@ static void prefix_families(FILE *f, json_t *prefixes) {
   }
 }
 
-char *tide__metrics_text(tide__sched *s, tide_cluster *c, double target_duration, size_t *len) {
+char *tide__metrics_text(tide__api *a, size_t *len) {
+  tide__sched *s = a->sched;
   char *buf = NULL;
   size_t blen = 0;
   FILE *f = open_memstream(&buf, &blen);
@@ -110,10 +110,10 @@ char *tide__metrics_text(tide__sched *s, tide_cluster *c, double target_duration
     nbytes += ws[i].nbytes;
     limit += ws[i].memory_limit;
   }
-  tide__cluster_metrics m = {.requested = (int)n, .target = -1};
-  if (c) tide__cluster_metrics_get(c, &m);
+  tide__api_figures m = {.requested = (int)n, .target = -1};
+  if (a->ops->figures) a->ops->figures(a->self, &m);
   int target = m.target;
-  if (target < 0) target = tide__sched_adaptive_target(s, target_duration, NULL);
+  if (target < 0) target = tide__sched_adaptive_target(s, tide__api_target_duration(a), NULL);
 
   family(f, "tide_workers", "gauge", "Workers connected to the scheduler.");
   sample(f, "tide_workers", (double)n);
@@ -171,8 +171,7 @@ char *tide__metrics_text(tide__sched *s, tide_cluster *c, double target_duration
 
 void tide__h_metrics(tide__req *r) {
   size_t len = 0;
-  char *text = tide__metrics_text(r->api->sched, r->api->cluster,
-                                  tide__api_target_duration(r->api), &len);
+  char *text = tide__metrics_text(r->api, &len);
   if (!text) {
     tide__req_error(r, 500, "cannot build the metrics text");
     return;

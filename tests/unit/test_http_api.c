@@ -41,7 +41,7 @@ static int setup(void **state) {
   tide__config_defaults(&f->cfg);
   tide_error err = {{0}};
   assert_int_equal(tide__sched_create(&f->loop, &f->cfg, &f->s, &err), 0);
-  assert_int_equal(tide__api_create(f->s, &f->a), 0);
+  assert_int_equal(tide__api_create(f->s, NULL, NULL, &f->a), 0);
   *state = f;
   return 0;
 }
@@ -135,6 +135,69 @@ static void test_no_cluster(void **state) {
   expect_error(f, "POST", "/api/v1/adapt", "{\"target_duration\": \"500ms\"}", 400,
                "no cluster manager");
   expect_error(f, "POST", "/api/v1/adapt", "{\"stop\": true}", 400, "no cluster manager");
+}
+
+/* A fake cluster manager behind the ops table: the routes reach it through
+ * the interface alone, with the numbers it is given. */
+typedef struct fake_manager {
+  int scaled_to;
+  int scale_calls;
+  double td;
+} fake_manager;
+
+static int fake_scale(void *self, int n, tide_error *err) {
+  fake_manager *m = self;
+  m->scale_calls++;
+  m->scaled_to = n;
+  return 0;
+}
+
+static double fake_td(void *self) { return ((fake_manager *)self)->td; }
+
+static json_t *fake_info(void *self) { return json_pack("{s:s}", "backend", "fake"); }
+
+static void fake_figures(void *self, tide__api_figures *fig) {
+  fig->requested = ((fake_manager *)self)->scaled_to;
+  fig->submissions = 7;
+}
+
+static void test_ops_table(void **state) {
+  fixture *f = *state;
+  static const tide__api_ops ops = {.scale = fake_scale, .target_duration = fake_td,
+                                    .info_json = fake_info, .figures = fake_figures};
+  fake_manager m = {.td = 42.5};
+  tide__api *a = NULL;
+  assert_int_equal(tide__api_create(f->s, &ops, &m, &a), 0);
+  tide__api *bare = f->a;
+  f->a = a;
+
+  answer r = call(f, "POST", "/api/v1/scale", "{\"n\": 3}");
+  assert_int_equal(r.status, 200);
+  assert_int_equal(m.scale_calls, 1);
+  assert_int_equal(m.scaled_to, 3);
+  assert_int_equal(json_integer_value(json_object_get(r.body, "requested")), 3);
+  json_decref(r.body);
+
+  r = call(f, "GET", "/api/v1/cluster", NULL);
+  assert_string_equal(json_string_value(json_object_get(r.body, "backend")), "fake");
+  json_decref(r.body);
+
+  r = call(f, "GET", "/api/v1/adaptive_target", NULL);
+  assert_true(json_real_value(json_object_get(r.body, "target_duration")) == 42.5);
+  json_decref(r.body);
+
+  /* members left NULL answer as without a manager */
+  expect_error(f, "POST", "/api/v1/adapt", "{\"minimum\": 1}", 400, "no cluster manager");
+
+  size_t len = 0;
+  char *text = tide__metrics_text(a, &len);
+  assert_non_null(strstr(text, "tide_workers_requested 3\n"));
+  assert_non_null(strstr(text, "tide_rm_submissions_total 7\n"));
+  free(text);
+
+  f->a = bare;
+  tide__sched_set_api(f->s, NULL, NULL);
+  tide__api_destroy(a);
 }
 
 static void test_identity_and_workers(void **state) {
@@ -286,6 +349,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_wrong_method, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_bodies, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_cluster, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ops_table, setup, teardown),
       cmocka_unit_test_setup_teardown(test_identity_and_workers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_adaptive_routes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tasks_stream_cluster_logs, setup, teardown),

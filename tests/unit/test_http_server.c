@@ -157,7 +157,7 @@ static void test_serve_and_stop(void **state) {
   tide_error err = {{0}};
   assert_int_equal(uv_loop_init(&c.loop), 0);
   assert_int_equal(tide__sched_create(&c.loop, &cfg, &c.s, &err), 0);
-  assert_int_equal(tide__api_create(c.s, &c.a), 0);
+  assert_int_equal(tide__api_create(c.s, NULL, NULL, &c.a), 0);
   assert_int_equal(tide__http_start(c.a, &c.loop, "127.0.0.1", 0, &c.h, &err), 0);
   c.port = tide__http_port(c.h);
   assert_true(c.port > 0 && c.port < 65536);
@@ -217,7 +217,7 @@ static void test_timeout_503(void **state) {
   tide__http *h;
   assert_int_equal(uv_loop_init(&loop), 0);
   assert_int_equal(tide__sched_create(&loop, &cfg, &s, &err), 0);
-  assert_int_equal(tide__api_create(s, &a), 0);
+  assert_int_equal(tide__api_create(s, NULL, NULL, &a), 0);
   assert_int_equal(tide__http_start(a, &loop, "127.0.0.1", 0, &h, &err), 0);
   tide__http_set_timeout(h, 0.3);
   waiter w = {.port = tide__http_port(h)};
@@ -249,7 +249,7 @@ static void test_stop_while_waiting(void **state) {
   tide__http *h;
   assert_int_equal(uv_loop_init(&loop), 0);
   assert_int_equal(tide__sched_create(&loop, &cfg, &s, &err), 0);
-  assert_int_equal(tide__api_create(s, &a), 0);
+  assert_int_equal(tide__api_create(s, NULL, NULL, &a), 0);
   assert_int_equal(tide__http_start(a, &loop, "127.0.0.1", 0, &h, &err), 0);
   waiter w = {.port = tide__http_port(h)};
   pthread_t t;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "tide/error.h"
+#include "tide/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,10 +57,10 @@ typedef struct tide_adapt_opts {
  * 0, wait_count >= 1, a known worker_key; TIDE_EUSAGE with err otherwise,
  * and the running controller is kept. TIDE_ENOSCALE if the backend cannot
  * scale. Must be called on the cluster's loop thread. */
-int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *opts, tide_error *err);
+TIDE_API int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *opts, tide_error *err);
 
 /* Stop adapting (logged once). No-op when not adapting. */
-void tide_cluster_adapt_stop(tide_cluster *c);
+TIDE_API void tide_cluster_adapt_stop(tide_cluster *c);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 
 #include "tide/adaptive.h"
 #include "tide/error.h"
+#include "tide/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -87,35 +88,35 @@ typedef struct tide_cluster_opts {
 
 /* Create a cluster with its scheduler (listening, dashboard started) and
  * the given backend (self is owned by the cluster if ops->destroy is set). */
-int tide_cluster_create(const tide_cluster_opts *opts, const tide_backend_ops *ops, void *self,
-                        tide_cluster **out, tide_error *err);
+TIDE_API int tide_cluster_create(const tide_cluster_opts *opts, const tide_backend_ops *ops, void *self,
+                                 tide_cluster **out, tide_error *err);
 /* Run the loop until tide_cluster_stop() or SIGINT/SIGTERM; then retire and
  * stop every worker. Returns 0 on a clean stop. */
-int tide_cluster_run(tide_cluster *c);
+TIDE_API int tide_cluster_run(tide_cluster *c);
 /* Ask run() to return (safe from any thread). */
-void tide_cluster_stop(tide_cluster *c);
-void tide_cluster_destroy(tide_cluster *c);
+TIDE_API void tide_cluster_stop(tide_cluster *c);
+TIDE_API void tide_cluster_destroy(tide_cluster *c);
 
 /* Scale to n workers (rounded up to whole jobs); stops adapting. */
-int tide_cluster_scale(tide_cluster *c, int n, tide_error *err);
+TIDE_API int tide_cluster_scale(tide_cluster *c, int n, tide_error *err);
 /* The scheduler address and the one-line repr
  * ("LocalCluster(tide, 'tcp://127.0.0.1:8786', workers=4, threads=4,
  * memory=8.00 GiB)") into buf. */
-const char *tide_cluster_scheduler_address(const tide_cluster *c);
-void tide_cluster_repr(const tide_cluster *c, char *buf, size_t len);
+TIDE_API const char *tide_cluster_scheduler_address(const tide_cluster *c);
+TIDE_API void tide_cluster_repr(const tide_cluster *c, char *buf, size_t len);
 
 /* For backends: report a job's state as seen in the resource manager. */
-void tide_cluster_job_state(tide_cluster *c, const char *job_name, tide_job_state st);
+TIDE_API void tide_cluster_job_state(tide_cluster *c, const char *job_name, tide_job_state st);
 /* For backends whose submission finishes later (a start command, sbatch
  * run asynchronously): the job could not be submitted. Counts as a
  * resource-manager failure (backoff, §5) and removes the job from the plan.
  * Reporting TIDE_JOB_PENDING or RUNNING counts as a success. */
-void tide_cluster_job_failed(tide_cluster *c, const char *job_name, const char *why);
+TIDE_API void tide_cluster_job_failed(tide_cluster *c, const char *job_name, const char *why);
 /* For backends that learn a job's id later (the output of a submission
  * command): set job->backend_id (copied). No-op for an unknown job. */
-void tide_cluster_job_set_id(tide_cluster *c, const char *job_name, const char *id);
+TIDE_API void tide_cluster_job_set_id(tide_cluster *c, const char *job_name, const char *id);
 /* For backends: the cluster's loop (a uv_loop_t *) to run processes on. */
-void *tide_cluster_loop(tide_cluster *c);
+TIDE_API void *tide_cluster_loop(tide_cluster *c);
 
 #ifdef __cplusplus
 }

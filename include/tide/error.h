@@ -2,6 +2,8 @@
 #ifndef TIDE_ERROR_H
 #define TIDE_ERROR_H
 
+#include "tide/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -28,12 +30,12 @@ typedef struct tide_error {
 } tide_error;
 
 /* Human text for a code (project codes and negative errno values). */
-const char *tide_strerror(int code);
+TIDE_API const char *tide_strerror(int code);
 
 /* Fill err (may be NULL) with a formatted message and return code, so a
  * caller can write `return tide_errprintf(err, TIDE_EUSAGE, "...")`. */
-int tide_errprintf(tide_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+TIDE_API int tide_errprintf(tide_error *err, int code, const char *fmt, ...)
+             __attribute__((format(printf, 3, 4)));
 
 #ifdef __cplusplus
 }

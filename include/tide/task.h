@@ -10,6 +10,8 @@
 #include <msgpack.h>
 #include <stddef.h>
 
+#include "tide/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,14 +29,14 @@ typedef int (*tide_task_fn)(tide_task_ctx *ctx, const msgpack_object *args, size
 
 /* Register fn under name (copied). Returns 0, or -EEXIST when the name is
  * taken, -EINVAL for an empty name. Call from tide_plugin_init only. */
-int tide_register(tide_registry *reg, const char *name, tide_task_fn fn);
+TIDE_API int tide_register(tide_registry *reg, const char *name, tide_task_fn fn);
 
 /* Make the task err with this message (shown to the client with the task's
  * key). Returns -1 so a function can `return tide_task_fail(ctx, ...)`. */
-int tide_task_fail(tide_task_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+TIDE_API int tide_task_fail(tide_task_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The key of the running task (borrowed). */
-const char *tide_task_key(const tide_task_ctx *ctx);
+TIDE_API const char *tide_task_key(const tide_task_ctx *ctx);
 
 /* What a plugin exports. */
 typedef int (*tide_plugin_init_fn)(tide_registry *reg);

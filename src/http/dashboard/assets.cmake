@@ -2,7 +2,7 @@
 # the npm registry, pinned by package-lock.json. node_modules is used where a
 # developer ran `npm ci` in src/http/dashboard; otherwise `npm ci` runs once
 # into the build dir at configure time. The files are embedded into
-# tide_http (and libtide) as a generated C source.
+# libtide (the tide_objs object library) as a generated C source.
 set(TIDE_DASH_DIR ${CMAKE_SOURCE_DIR}/src/http/dashboard)
 set(TIDE_UPLOT_REL node_modules/uplot/dist)
 set(TIDE_UPLOT_DIR "")
@@ -51,14 +51,14 @@ add_custom_command(
   DEPENDS ${_dash_files} ${TIDE_DASH_DIR}/embed.cmake
   COMMENT "Embedding the dashboard assets"
   VERBATIM)
-foreach(_t tide_http tide_shared tide_static)
+foreach(_t tide_objs)
   if(TARGET ${_t})
     target_sources(${_t} PRIVATE ${_assets_c})
   endif()
 endforeach()
 # One owner for the generated file so parallel builds do not race on it.
 add_custom_target(tide_dashboard_assets DEPENDS ${_assets_c})
-foreach(_t tide_http tide_shared tide_static)
+foreach(_t tide_objs)
   if(TARGET ${_t})
     add_dependencies(${_t} tide_dashboard_assets)
   endif()

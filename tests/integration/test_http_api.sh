@@ -133,7 +133,7 @@ if command -v promtool >/dev/null 2>&1; then
   promtool check metrics < "$m" || fail "promtool check metrics failed"
   pass "promtool check metrics"
 else
-  echo "skip: promtool not installed (package prometheus); metrics format not linted"
+  skip_part "promtool is not installed (package prometheus): metrics format not linted"
 fi
 
 # --- retire_workers on a bare scheduler

@@ -10,7 +10,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 [ -x "$TIDE" ] || { echo "demo: $TIDE is not built (make build)" >&2; exit 2; }
 for tool in curl jq; do
-  command -v $tool >/dev/null || { echo "demo: needs $tool (scripts/install-deps.sh)" >&2; exit 2; }
+  command -v $tool >/dev/null || { echo "demo: needs $tool (scripts/install-deps.sh --demo)" >&2; exit 2; }
 done
 MAXW=${DEMO_MAX_WORKERS:-8}
 

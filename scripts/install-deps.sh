@@ -1,24 +1,46 @@
 #!/usr/bin/env bash
-# Installs, with apt-get, every Debian package the build, tests and benchmarks
-# need. A no-op when they are all there.
+# Installs, with apt-get, the Debian packages one task needs and nothing
+# more: the build alone by default (`make`), plus what the demo, the tests
+# or the benchmarks run (`make demo`, `make test`, `make bench`). A no-op
+# when they are all there.
+# Usage: scripts/install-deps.sh [--demo] [--test] [--bench]
 set -euo pipefail
+
+# The build: compiler, CMake and the -dev libraries. cmocka too, because
+# `make` builds the unit tests with everything else (CMake looks for it
+# once, at configure time).
 pkgs=(build-essential cmake pkg-config
       libuv1-dev libmsgpack-dev libyaml-dev libjansson-dev libmicrohttpd-dev
-      libssl-dev libcurl4-openssl-dev libcmocka-dev uthash-dev
-      jq curl procps psmisc python3 netcat-openbsd
-      slurm-wlm munge prometheus chromium)
+      libssl-dev libcmocka-dev uthash-dev)
+# scripts/demo.sh reads the scheduler file and the dashboard API.
+demo=(jq curl)
+# The integration tests: jq and curl as above, pkill/pgrep (procps), bc
+# (timings in failure messages), a one-node SLURM (scripts/slurm-up.sh
+# starts slurmctld, slurmd and munged), promtool (package prometheus) to
+# lint /metrics, and chromium for the dashboard browser test (driven by
+# node, which the build's npm brings).
+tests=(jq curl procps bc slurm-wlm munge prometheus chromium)
+# bench/run.sh: the same tools, and Dask for the side-by-side figures.
+bench=(jq curl procps python3 python3-distributed python3-psutil)
+
+for a in "$@"; do
+  case "$a" in
+  --demo) pkgs+=("${demo[@]}") ;;
+  --test) pkgs+=("${tests[@]}") ;;
+  --bench) pkgs+=("${bench[@]}") ;;
+  *) echo "usage: install-deps.sh [--demo] [--test] [--bench]" >&2; exit 2 ;;
+  esac
+done
+
 missing=()
 for p in "${pkgs[@]}"; do
+  [[ " ${missing[*]} " == *" $p "* ]] && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# npm fetches the dashboard's pinned uPlot at configure time (src/http/dashboard);
-# any node install that brings npm will do, so only ask apt when there is none.
+# npm fetches the dashboard's pinned uPlot at configure time
+# (src/http/dashboard/assets.cmake); any node install that brings npm will
+# do, so only ask apt when there is none.
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
-if [ "${TIDE_BENCH_DEPS:-0}" = 1 ]; then
-  for p in python3-distributed python3-psutil; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

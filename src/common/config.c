@@ -25,7 +25,7 @@ typedef enum kind {
   K_NUMBER,    /* double > 0, or inf */
   K_FRACTION,  /* double in [0, 1] */
   K_STRING,    /* char[size] */
-  K_WALLTIME,  /* duration or [D-]HH:MM:SS */
+  K_WALLTIME,  /* sbatch -t forms or a duration (tide__parse_walltime) */
 } kind;
 
 typedef struct key {
@@ -84,42 +84,6 @@ void tide__config_defaults(tide_config *cfg)
   cfg->slurm.cores = 1;
   cfg->slurm.memory = 0;
   cfg->slurm.max_pending = 8;
-}
-
-/* "[D-]HH:MM:SS", "MM:SS" (SLURM's --time), or a duration. */
-static int parse_walltime(const char *s, double *out, tide_error *err)
-{
-  if (!strchr(s, ':'))
-    return tide__parse_duration(s, false, out, err);
-  long days = 0, f[3];
-  int n = 0;
-  const char *p = s;
-  char *e;
-  const char *dash = strchr(s, '-');
-  if (dash) {
-    errno = 0;
-    days = strtol(s, &e, 10);
-    if (e != dash || days < 0 || errno)
-      goto bad;
-    p = dash + 1;
-  }
-  while (n < 3) {
-    if (!isdigit((unsigned char)*p))
-      goto bad;
-    f[n++] = strtol(p, &e, 10);
-    if (*e == '\0')
-      break;
-    if (*e != ':')
-      goto bad;
-    p = e + 1;
-  }
-  if (*e != '\0' || n < 2)
-    goto bad;
-  double secs = n == 3 ? f[0] * 3600.0 + f[1] * 60.0 + f[2] : f[0] * 60.0 + f[1];
-  *out = days * 86400.0 + secs;
-  return 0;
-bad:
-  return tide_errprintf(err, TIDE_EUSAGE, "bad walltime \"%s\" (use 1h, 90m or HH:MM:SS)", s);
 }
 
 static int parse_value(const key *k, void *field, const char *v, tide_error *err)
@@ -185,7 +149,7 @@ static int parse_value(const key *k, void *field, const char *v, tide_error *err
     snprintf((char *)field, k->size, "%s", v);
     return 0;
   case K_WALLTIME:
-    r = parse_walltime(v, &d, err);
+    r = tide__parse_walltime(v, &d, err);
     if (r == 0)
       *(double *)field = d;
     return r;

@@ -65,6 +65,81 @@ int tide__parse_duration(const char *s, bool allow_inf, double *out, tide_error 
   return tide_errprintf(err, TIDE_EUSAGE, "bad duration \"%s\" (use 250ms, 1.5s, 5m, 1h, 2d)", s);
 }
 
+/* Up to 3 ':'-separated unsigned decimal fields of s (no sign, no blanks,
+ * none empty) into f; returns how many, or -1. */
+static int colon_fields(const char *s, long f[3])
+{
+  int n = 0;
+  for (;;) {
+    char *e;
+    if (n == 3 || !isdigit((unsigned char)*s))
+      return -1;
+    errno = 0;
+    f[n++] = strtol(s, &e, 10);
+    if (errno || e - s > 9) /* at most 9 digits: no overflow anywhere below */
+      return -1;
+    if (*e == '\0')
+      return n;
+    if (*e != ':')
+      return -1;
+    s = e + 1;
+  }
+}
+
+int tide__parse_walltime(const char *s, double *out, tide_error *err)
+{
+  const char *dash, *p;
+  long days = 0, f[3];
+  double secs;
+  int n;
+
+  if (!s)
+    return tide_errprintf(err, TIDE_EUSAGE, "missing walltime");
+  dash = strchr(s, '-');
+  if (!dash && !strchr(s, ':')) {
+    /* a bare integer is minutes (sbatch -t MM); a duration must end in its
+     * unit, since a unit-less one would mean seconds there */
+    size_t len = strlen(s);
+    if (len > 0 && strspn(s, "0123456789") == len) {
+      if (colon_fields(s, f) != 1)
+        goto bad;
+      *out = f[0] * 60.0;
+      return 0;
+    }
+    if (len == 0 || !isalpha((unsigned char)s[len - 1]) ||
+        tide__parse_duration(s, false, out, NULL) < 0)
+      goto bad;
+    return 0;
+  }
+  p = s;
+  if (dash) {
+    /* D-HH, D-HH:MM, D-HH:MM:SS */
+    size_t dlen = (size_t)(dash - s);
+    if (dlen == 0 || dlen > 9 || strspn(s, "0123456789") != dlen)
+      goto bad;
+    days = strtol(s, NULL, 10);
+    p = dash + 1;
+    n = colon_fields(p, f);
+    if (n < 1 || f[0] >= 24 || (n > 1 && f[1] >= 60) || (n > 2 && f[2] >= 60))
+      goto bad;
+    secs = f[0] * 3600.0 + (n > 1 ? f[1] * 60.0 : 0) + (n > 2 ? f[2] : 0);
+  } else {
+    /* MM:SS or HH:MM:SS */
+    n = colon_fields(p, f);
+    if (n == 2 && f[1] < 60)
+      secs = f[0] * 60.0 + f[1];
+    else if (n == 3 && f[1] < 60 && f[2] < 60)
+      secs = f[0] * 3600.0 + f[1] * 60.0 + f[2];
+    else
+      goto bad;
+  }
+  *out = days * 86400.0 + secs;
+  return 0;
+bad:
+  return tide_errprintf(err, TIDE_EUSAGE, "bad walltime \"%s\" (use " TIDE__WALLTIME_FORMS ")",
+                        s);
+}
+
 int tide__parse_size(const char *s, int64_t *out, tide_error *err)
 {
   static const struct { const char *unit; double mult; } units[] = {

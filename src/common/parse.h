@@ -12,6 +12,16 @@
  * allow_inf. Result in seconds. Negative values are refused. */
 int tide__parse_duration(const char *s, bool allow_inf, double *out, tide_error *err);
 
+/* The forms a walltime may take, for error messages. */
+#define TIDE__WALLTIME_FORMS "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, or 30m, 1h, 90s"
+
+/* A resource manager's walltime in seconds: every form `sbatch -t` takes
+ * (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS; a bare integer is
+ * minutes, as there) or a tide duration with a unit ("30m", "1h", "90s").
+ * Fields after the first are bounded (minutes and seconds < 60, hours < 24
+ * after a day count), so a typo is refused rather than silently carried. */
+int tide__parse_walltime(const char *s, double *out, tide_error *err);
+
 /* "512MiB", "2GB", "1.5GiB", "100MB", bare number = bytes (k, M, G, T are
  * decimal, Ki, Mi, Gi, Ti binary; trailing "B" optional). */
 int tide__parse_size(const char *s, int64_t *out, tide_error *err);

@@ -2,8 +2,8 @@
 # 16 MiB of tide.bytes passed between workers: "ta.copy" exists only on
 # worker A and "tb.copy" only on worker B (two tiny plugins built here), so
 # the chain bytes -> ta.copy -> tb.copy moves the 16 MiB from A to B. Every
-# checksum must equal the sha256 of a Python re-implementation of the
-# tide.bytes generator.
+# checksum must equal the sha256 of an independent C re-implementation of
+# the tide.bytes generator (tests/lib/bytes_oracle.c).
 source "${TIDE_SRC:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/core_helpers.sh"
 
@@ -23,6 +23,12 @@ for p in ta tb; do
   cc -shared -fPIC -I"$TIDE_SRC/include" -DNAME="\"$p.copy\"" -o "$T_DIR/lib$p.so" "$T_DIR/copy.c" \
     || fail "cannot build the $p plugin"
 done
+
+# the oracle itself: splitmix64's published first words for seed 0
+# (e220a8397b1dcdaf 6e789e6aa1b965f4 06c45d188009454f), little-endian
+bytes_gen 24 0 "$T_DIR/ref.bin"
+[ "$(od -An -v -tx1 "$T_DIR/ref.bin" | tr -d ' \n')" = \
+  "afcd1d7b39a820e2f465b9a16a9e786e4f450980185dc406" ] || fail "bytes_oracle does not give splitmix64's reference words"
 
 start_scheduler
 start_worker a --preload "$T_DIR/libta.so"

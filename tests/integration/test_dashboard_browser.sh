@@ -3,13 +3,12 @@
 # by playwright-core (tests/browser), watches an adaptive `tide cluster` grow
 # from 0 for a burst of sleeps and shrink back to 0; the workers chart, the
 # workers table and the decision log must show it. Leaves a screenshot in
-# tests/artifacts/dashboard.png. Skips (exit 0) without chromium or node.
+# tests/artifacts/dashboard.png. Skipped (exit 77) without chromium or node.
 source "$TIDE_SRC/tests/lib/harness.sh"
 
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 if [ -z "$CHROMIUM" ] || [ ! -x "$CHROMIUM" ] || ! command -v node >/dev/null 2>&1; then
-  echo "SKIP: $T_NAME: needs chromium and node (apt-get install chromium nodejs npm)"
-  exit 0
+  skip "needs chromium and node (scripts/install-deps.sh --test installs them)"
 fi
 
 # node deps, pinned by tests/browser/package-lock.json, installed once

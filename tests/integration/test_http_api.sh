@@ -82,7 +82,7 @@ if grep -Eq 'src="https?:|href="https?:' "$T_DIR/body"; then fail "the page load
 expect 200 GET /static/app.js
 expect 200 GET /static/style.css
 expect 200 GET /static/uPlot.iife.min.js
-[ "$(stat -c %s "$T_DIR/body")" -gt 10000 ] || echo "note: uPlot was not embedded (npm unavailable at build time)"
+[ "$(stat -c %s "$T_DIR/body")" -gt 10000 ] || skip_part "uPlot was not embedded (npm was unavailable at build time)"
 expect 404 GET /static/nothing.js
 pass "dashboard page and assets"
 
@@ -133,7 +133,7 @@ if command -v promtool >/dev/null 2>&1; then
   promtool check metrics < "$m" || fail "promtool check metrics failed"
   pass "promtool check metrics"
 else
-  echo "skip: promtool not installed (package prometheus); metrics format not linted"
+  skip_part "promtool is not installed (package prometheus): metrics format not linted"
 fi
 
 # --- retire_workers on a bare scheduler

@@ -36,10 +36,18 @@ wait
 WANT
 diff -u "$T_DIR/want.sh" "$T_DIR/script.sh" >"$T_DIR/diff.log" || fail "job script differs: $(cat "$T_DIR/diff.log")"
 bash -n "$T_DIR/script.sh" || fail "the job script is not valid bash"
+# walltimes as sbatch -t and dask-jobqueue write them reach #SBATCH -t
+for wt in "00:10:00=00:10:00" "45=00:45:00" "1-12=1-12:00:00" "2-03:04:05=2-03:04:05" "90s=00:01:30"; do
+  "$TIDE_BIN" cluster --backend slurm --dry-run --walltime "${wt%%=*}" >"$T_DIR/wt.sh" 2>"$T_DIR/err.log" ||
+    fail "--walltime ${wt%%=*}: exit $?: $(cat "$T_DIR/err.log")"
+  grep -qx "#SBATCH -t ${wt#*=}" "$T_DIR/wt.sh" || fail "--walltime ${wt%%=*}: $(grep -e '-t ' "$T_DIR/wt.sh"), want -t ${wt#*=}"
+done
 # bad values are refused with one tide: line and exit 2
 set +e
 "$TIDE_BIN" cluster --backend slurm --dry-run --walltime soon >/dev/null 2>"$T_DIR/bad.log"; rc=$?
 set -e
 [ $rc -eq 2 ] || fail "--walltime soon: exit $rc, expected 2"
-grep -q '^tide: .*walltime' "$T_DIR/bad.log" || fail "no 'tide: ... walltime' line: $(cat "$T_DIR/bad.log")"
-pass "--dry-run script matches line by line ($(wc -l <"$T_DIR/script.sh") lines); bad --walltime exits 2"
+grep -qx 'tide: bad --walltime "soon" (use MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, or 30m, 1h, 90s)' "$T_DIR/bad.log" ||
+  fail "no 'tide: bad --walltime' line listing the forms: $(cat "$T_DIR/bad.log")"
+[ "$(wc -l <"$T_DIR/bad.log")" = 1 ] || fail "more than the tide: line on stderr: $(cat "$T_DIR/bad.log")"
+pass "--dry-run script matches line by line ($(wc -l <"$T_DIR/script.sh") lines); 5 sbatch walltime forms; bad --walltime exits 2"

@@ -23,23 +23,13 @@ expect_fail_only() {
   [ "$n" = 1 ] || fail "$*: $n lines on stderr, want only the 'tide: ' line: $(cat "$T_DIR/fail.err")"
 }
 
-# bytes_gen LENGTH SEED FILE: write tide.bytes(LENGTH, SEED) to FILE,
-# re-implemented from the generator documented in src/worker/builtins.c
-# (splitmix64 words in little-endian order, cut to LENGTH).
+# bytes_gen LENGTH SEED FILE: write tide.bytes(LENGTH, SEED) to FILE with
+# the independent oracle tests/lib/bytes_oracle.c (built by CMake next to
+# tide; it shares no code with the worker's generator).
 bytes_gen() {
-  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
-import sys
-import numpy as np
-n, seed, path = int(sys.argv[1]), int(sys.argv[2]) % 2**64, sys.argv[3]
-words = (n + 7) // 8
-with np.errstate(over="ignore"):
-    i = np.arange(1, words + 1, dtype=np.uint64)
-    z = np.uint64(seed) + i * np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-open(path, "wb").write(z.astype("<u8").tobytes()[:n])
-PY
+  local oracle="$TIDE_BUILD/bytes_oracle"
+  [ -x "$oracle" ] || fail "$oracle is missing (it is built with tide: make build)"
+  "$oracle" "$1" "$2" >"$3" || fail "bytes_oracle $1 $2 failed"
 }
 
 # bytes_sha256 LENGTH SEED: sha256 hex of tide.bytes(LENGTH, SEED).

@@ -41,6 +41,12 @@ static void test_flags(void **state)
   assert_true(o.walltime == 3600);
   set(&o, "--walltime", "30m");
   assert_true(o.walltime == 1800);
+  set(&o, "--walltime", "00:10:00"); /* as SLURM and dask-jobqueue write it */
+  assert_true(o.walltime == 600);
+  set(&o, "--walltime", "45"); /* sbatch -t: a bare number is minutes */
+  assert_true(o.walltime == 2700);
+  set(&o, "--walltime", "1-12");
+  assert_true(o.walltime == 129600);
   set(&o, "--memory", "4GiB");
   assert_int_equal(o.memory, 4LL << 30);
   set(&o, "--job-extra-directive", "--qos=high");
@@ -48,7 +54,9 @@ static void test_flags(void **state)
   assert_int_equal(o.nextra, 2);
   assert_int_equal(tide__slurm_opts_set(&o, "--nonsense", "x", &err), 0);
   assert_true(tide__slurm_opts_set(&o, "--walltime", "soon", &err) < 0);
-  assert_non_null(strstr(err.text, "walltime"));
+  assert_non_null(strstr(err.text, "bad --walltime \"soon\" (use MM, MM:SS, HH:MM:SS, D-HH"));
+  assert_true(tide__slurm_opts_set(&o, "--walltime", "1:60:00", &err) < 0);
+  assert_true(o.walltime == 129600); /* a refused value changes nothing */
   assert_true(tide__slurm_opts_set(&o, "--cores", "0", &err) < 0);
   assert_true(tide__slurm_is_flag("--dry-run", &takes));
   assert_false(takes);
@@ -80,6 +88,22 @@ static void test_walltime_format(void **state)
   assert_string_equal(b, "00:01:00");
   tide__slurm_format_walltime(3600 * 26 + 61.2, b, sizeof b);
   assert_string_equal(b, "1-02:01:02");
+  /* what #SBATCH -t gets for each accepted form: HH:MM:SS or D-HH:MM:SS,
+   * both of which sbatch reads back as the same time */
+  static const struct { const char *in, *out; } forms[] = {
+    {"10", "00:10:00"},         {"90:30", "01:30:30"},      {"100:00:00", "4-04:00:00"},
+    {"2-5", "2-05:00:00"},      {"1-02:30", "1-02:30:00"},  {"1-02:03:04", "1-02:03:04"},
+    {"90s", "00:01:30"},        {"1.5h", "01:30:00"},       {"1d", "1-00:00:00"},
+  };
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+    tide__slurm_opts o;
+    tide__slurm_opts_init(&o, NULL);
+    set(&o, "--walltime", forms[i].in);
+    tide__slurm_format_walltime(o.walltime, b, sizeof b);
+    if (strcmp(b, forms[i].out) != 0)
+      fail_msg("--walltime %s -> #SBATCH -t %s, want %s", forms[i].in, b, forms[i].out);
+    tide__slurm_opts_free(&o);
+  }
 }
 
 /* The script line by line: directives in order, skip patterns, prologue,

@@ -38,6 +38,42 @@ static void test_duration(void **state)
   assert_int_equal(tide__parse_duration(NULL, true, &v, &err), TIDE_EUSAGE);
 }
 
+/* Every sbatch -t form with its exact seconds, tide durations, and the
+ * malformed or out-of-range ones, each refused with the accepted forms. */
+static void test_walltime(void **state)
+{
+  static const struct { const char *s; double want; } ok[] = {
+    {"10", 600}, {"0", 0}, {"90", 5400}, {"1440", 86400},             /* MM */
+    {"10:30", 630}, {"90:00", 5400}, {"0:59", 59},                     /* MM:SS */
+    {"00:10:00", 600}, {"1:02:03", 3723}, {"48:00:00", 172800},        /* HH:MM:SS */
+    {"2-0", 172800}, {"1-12", 129600}, {"0-1", 3600},                  /* D-HH */
+    {"1-02:30", 95400}, {"3-23:59", 345540},                           /* D-HH:MM */
+    {"1-02:03:04", 93784}, {"0-00:00:30", 30}, {"7-00:00:00", 604800}, /* D-HH:MM:SS */
+    {"30m", 1800}, {"1h", 3600}, {"90s", 90}, {"1.5h", 5400}, {"2d", 172800}, /* durations */
+  };
+  static const char *bad[] = {
+    "", "abc", "-1", "1-", "-", "1-2:3:4:5", "1:2:3:4", "1:60", "1:60:00", "1:00:60",
+    "1-24", "1-1:60", "1-1:1:60", "1--2", "1-2-3", ":", "1:", ":1", "1::2", " 1", "1 ",
+    "1.5", "1e3", "+5", "1:-2", "a-1", "1-a", "1:2x", "5x", "-5m", "1234567890",
+    "0x10", "inf",
+  };
+  tide_error err;
+  double v;
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    if (tide__parse_walltime(ok[i].s, &v, &err) != 0)
+      fail_msg("\"%s\" refused: %s", ok[i].s, err.text);
+    if (v != ok[i].want)
+      fail_msg("%s -> %g, want %g", ok[i].s, v, ok[i].want);
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    if (tide__parse_walltime(bad[i], &v, &err) != TIDE_EUSAGE)
+      fail_msg("\"%s\" accepted as %g", bad[i], v);
+    assert_non_null(strstr(err.text, "walltime"));
+    assert_non_null(strstr(err.text, "D-HH:MM:SS"));
+  }
+  assert_int_equal(tide__parse_walltime(NULL, &v, &err), TIDE_EUSAGE);
+}
+
 static void test_size(void **state)
 {
   static const struct { const char *s; int64_t want; } ok[] = {
@@ -129,6 +165,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_duration),
+    cmocka_unit_test(test_walltime),
     cmocka_unit_test(test_size),
     cmocka_unit_test(test_count_number),
     cmocka_unit_test(test_address),

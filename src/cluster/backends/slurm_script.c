@@ -138,8 +138,9 @@ int tide__slurm_opts_set(tide__slurm_opts *o, const char *flag, const char *valu
     return set_string(&o->log_directory, value);
   }
   if (strcmp(f, "walltime") == 0) {
-    if ((rc = tide__parse_duration(value, false, &d, err)) < 0)
-      return tide_errprintf(err, TIDE_EUSAGE, "bad --walltime \"%s\" (use 30m, 1h, 90s)", value);
+    if ((rc = tide__parse_walltime(value, &d, err)) < 0)
+      return tide_errprintf(err, TIDE_EUSAGE, "bad --walltime \"%s\" (use " TIDE__WALLTIME_FORMS ")",
+                            value);
     o->walltime = d;
     return 1;
   }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# tide's benchmarks, side by side with Dask's own scripts on the same
-# machine in the same invocation (../shared/bench, see docs/benchmarks.md).
+# tide's benchmarks, side by side with Dask on the same machine in the same
+# invocation: bench/peers/dask_*.py run the same workloads with Dask's own
+# `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
 #   BENCH_ONLY=throughput,throughput_polled,startup,sched_mem,burst,burst_slurm  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
-#   DASK_BENCH_DIR    where dask_*.py live (default: ../shared/bench, /work/shared/bench)
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
 # and prints a table with the ratio tide : Dask (> 1 means tide is better).
@@ -17,13 +17,9 @@ BUILD=$(dirname "$TIDE")
 PY=/usr/bin/python3
 ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,sched_mem,burst,burst_slurm}
 QUICK=${BENCH_QUICK:-0}
-DASKDIR=${DASK_BENCH_DIR:-}
-for d in "$DASKDIR" "$SRC/../shared/bench" /work/shared/bench; do
-  [ -n "$d" ] && [ -f "$d/dask_throughput.py" ] && { DASKDIR=$d; break; }
-done
+PEERS="$SRC/bench/peers"
 HAVE_DASK=0
-if [ "${BENCH_NO_DASK:-0}" != 1 ] && [ -n "$DASKDIR" ] && [ -f "$DASKDIR/dask_throughput.py" ] &&
-   "$PY" -c 'import distributed, psutil' 2>/dev/null; then
+if [ "${BENCH_NO_DASK:-0}" != 1 ] && "$PY" -c 'import distributed, psutil' 2>/dev/null; then
   HAVE_DASK=1
 fi
 
@@ -145,12 +141,12 @@ bench_throughput() {
   [ -n "${res:-}" ] && record throughput tide "$res" || log "throughput: tide run failed"
   if [ "$HAVE_DASK" = 1 ]; then
     log "throughput: dask"
-    res=$(timeout 900 "$PY" "$DASKDIR/dask_throughput.py" "$n" 2 2>/dev/null | tail -n1) &&
+    res=$(timeout 900 "$PY" "$PEERS/dask_throughput.py" "$n" 2 2>/dev/null | tail -n1) &&
       record throughput dask "$res" || log "throughput: dask failed"
   fi
 }
 
-# ---- throughput while the dashboard page polls (issue 5) ---------------------
+# ---- throughput while the dashboard page polls ------------------------------
 # The same measurement as throughput, with a larger graph so that each timed
 # run spans several of the page's 1 s polls; runs without and with
 # bench/poll_dashboard.py (every route src/http/dashboard/app.js polls, as
@@ -236,7 +232,7 @@ bench_startup() {
   [ -n "${res:-}" ] && record startup tide "$res" || log "startup: tide failed"
   if [ "$HAVE_DASK" = 1 ]; then
     log "startup: dask"
-    res=$(timeout 600 "$PY" "$DASKDIR/dask_startup.py" "$r" 2>/dev/null | tail -n1) &&
+    res=$(timeout 600 "$PY" "$PEERS/dask_startup.py" "$r" 2>/dev/null | tail -n1) &&
       record startup dask "$res" || log "startup: dask failed"
   fi
 }
@@ -272,7 +268,7 @@ bench_sched_mem() {
   fi
   if [ "$HAVE_DASK" = 1 ]; then
     log "sched_mem: dask"
-    res=$(timeout 900 "$PY" "$DASKDIR/dask_sched_mem.py" "$n" 2>/dev/null | tail -n1) &&
+    res=$(timeout 900 "$PY" "$PEERS/dask_sched_mem.py" "$n" 2>/dev/null | tail -n1) &&
       record sched_mem dask "$res" || log "sched_mem: dask failed"
   fi
 }
@@ -362,10 +358,10 @@ bench_burst() {
     record burst_responsive tide "$res" || log "burst (responsive): tide failed"
   if [ "$HAVE_DASK" = 1 ]; then
     log "burst: dask, defaults"
-    res=$(timeout 900 "$PY" "$DASKDIR/dask_burst.py" $BURSTS $NB $TS $IDLE $MAXW 2>/dev/null | tail -n1) &&
+    res=$(timeout 900 "$PY" "$PEERS/dask_burst.py" $BURSTS $NB $TS $IDLE $MAXW 2>/dev/null | tail -n1) &&
       record burst_defaults dask "$res" || log "burst: dask failed"
     log "burst: dask, responsive"
-    res=$(timeout 900 "$PY" "$DASKDIR/dask_burst.py" $BURSTS $NB $TS $IDLE $MAXW 100ms 1s 3 2>/dev/null | tail -n1) &&
+    res=$(timeout 900 "$PY" "$PEERS/dask_burst.py" $BURSTS $NB $TS $IDLE $MAXW 100ms 1s 3 2>/dev/null | tail -n1) &&
       record burst_responsive dask "$res" || log "burst: dask failed"
   fi
 }

@@ -1,4 +1,4 @@
-/* The Adaptive controller (ADAPTIVE.md §5): every interval it asks the
+/* The Adaptive controller (docs/design.md §7): every interval it asks the
  * scheduler for adaptive_target, clips it to [minimum, maximum], and scales
  * the cluster up at once or down after wait_count rounds of agreement. */
 #ifndef TIDE_ADAPTIVE_H
@@ -16,7 +16,7 @@ extern "C" {
 typedef struct tide_cluster tide_cluster;
 
 /* Which fields of tide_adapt_opts were given: a second adapt() keeps the
- * options of the first that it does not set (§5). */
+ * options of the first that it does not set (docs/design.md §7). */
 typedef enum tide_adapt_field {
   TIDE_ADAPT_MINIMUM = 1 << 0,
   TIDE_ADAPT_MAXIMUM = 1 << 1,

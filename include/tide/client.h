@@ -32,7 +32,7 @@ TIDE_API const char *tide_client_dashboard(const tide_client *c);
  * (<= 0: wait as long as the connection lives, the default). */
 TIDE_API void tide_client_set_timeout(tide_client *c, double timeout);
 
-/* Load a graph from JSON text (SPEC.md "Task graphs"); name is used in
+/* Load a graph from JSON text (docs/design.md §2); name is used in
  * error messages ("graph.json:3: ..."). Validates: JSON syntax (with line),
  * unknown builtin, reference to a missing key, cycles, wrong argument types
  * to builtins. Returns TIDE_EGRAPH with err on a bad graph. */

@@ -1,4 +1,4 @@
-/* The Cluster abstraction (ADAPTIVE.md §6): a scheduler, a resource-manager
+/* The Cluster abstraction (docs/design.md §8): a scheduler, a resource-manager
  * backend behind a table of operations, and the shared bookkeeping
  * (plan / requested / observed, worker names, repr, logs, replacement of
  * workers that died). A C program supplies its own backend through
@@ -46,7 +46,7 @@ typedef struct tide_backend_ops {
   const char *kind;
   /* Start these jobs (the core already chose names to reach the plan).
    * Must not block for long: submit and return. Set job->backend_id. A
-   * failure returns < 0 with err; the core backs off (§5). NULL: the
+   * failure returns < 0 with err; the core backs off (docs/design.md §7). NULL: the
    * backend cannot scale (adapt/scale fail with TIDE_ENOSCALE). */
   int (*scale_up)(void *self, tide_cluster *c, tide_job *const *jobs, size_t n, tide_error *err);
   /* Stop these jobs; every worker of each was chosen and retired (or never
@@ -79,7 +79,7 @@ typedef struct tide_cluster_opts {
   double lifetime;           /* seconds, 0 = none */
   double lifetime_stagger;
   int workers;               /* initial scale, default 0 */
-  /* Optional, 0 = defaults: the backoff between failed submissions (§5:
+  /* Optional, 0 = defaults: the backoff between failed submissions (docs/design.md §7:
    * 1 s, 5 s, 30 s, 60 s) and the failures in a row before pausing (10). */
   const double *backoff;
   int nbackoff;
@@ -109,7 +109,7 @@ TIDE_API void tide_cluster_repr(const tide_cluster *c, char *buf, size_t len);
 TIDE_API void tide_cluster_job_state(tide_cluster *c, const char *job_name, tide_job_state st);
 /* For backends whose submission finishes later (a start command, sbatch
  * run asynchronously): the job could not be submitted. Counts as a
- * resource-manager failure (backoff, §5) and removes the job from the plan.
+ * resource-manager failure (backoff, docs/design.md §7) and removes the job from the plan.
  * Reporting TIDE_JOB_PENDING or RUNNING counts as a success. */
 TIDE_API void tide_cluster_job_failed(tide_cluster *c, const char *job_name, const char *why);
 /* For backends that learn a job's id later (the output of a submission

@@ -1,4 +1,4 @@
-/* Pure recommendations of the Adaptive controller (ADAPTIVE.md §5). */
+/* Pure recommendations of the Adaptive controller (docs/design.md §7). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

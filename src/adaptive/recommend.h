@@ -1,4 +1,4 @@
-/* Pure decision logic of the Adaptive controller (ADAPTIVE.md §5): target
+/* Pure decision logic of the Adaptive controller (docs/design.md §7): target
  * clipping and whole-job rounding, up / same / down with close counts,
  * not-arrived workers first, max-pending, and the resource-manager backoff
  * state machine. No clock, no socket: the caller passes the time and state,
@@ -17,7 +17,7 @@ typedef enum tide__rec_status {
 
 const char *tide__rec_status_name(tide__rec_status s);
 
-/* ---- Backoff after resource-manager failures (§5 "Resource-manager
+/* ---- Backoff after resource-manager failures (docs/design.md §7 "Resource-manager
  * faults"): 1 s, 5 s, 30 s, then 60 s between attempts; paused after
  * pause_after failures in a row (attempts go on at the longest delay so a
  * repaired resource manager is noticed); a success resets it. */
@@ -78,7 +78,7 @@ typedef struct tide__rec_member {
   const char *job;
 } tide__rec_member;
 
-/* workers_to_close(target=target, key=worker_key) (§4): returns the count
+/* workers_to_close(target=target, key=worker_key) (docs/design.md §6): returns the count
  * and a malloc'd array of malloc'd names in *names (the callee allocates,
  * tide__recommend frees). */
 typedef size_t (*tide__rec_close_fn)(void *arg, int target, char ***names);
@@ -122,7 +122,7 @@ typedef struct tide__rec_out {
                           "paused", "max-pending" (static), else NULL */
 } tide__rec_out;
 
-/* One round of §5 step 2: compare the clipped target with the plan and
+/* One round of docs/design.md §7: compare the clipped target with the plan and
  * update the close counts. Fills out; free with tide__rec_out_free. */
 void tide__recommend(tide__rec_state *st, const tide__rec_in *in, tide__rec_out *out);
 void tide__rec_out_free(tide__rec_out *out);

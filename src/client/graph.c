@@ -1,4 +1,4 @@
-/* Task graphs: JSON loading and validation (SPEC.md "Task graphs"). A bad
+/* Task graphs: JSON loading and validation (docs/design.md §2). A bad
  * graph is refused whole with one message naming the task. */
 #include <errno.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* The Adaptive controller's loop (ADAPTIVE.md §5): a timer every interval
+/* The Adaptive controller's loop (docs/design.md §7): a timer every interval
  * and a reactive wake-up on new work (at most once per 10 ms) run the pure
  * recommendations of recommend.c against the cluster, act on them, and keep
  * a bounded log of every up/down decision with its inputs. */
@@ -19,7 +19,7 @@ typedef struct sample {
   double time;
   int target, plan, observed;
 } sample;
-#define REACT_MIN_GAP 0.010 /* §5: reactive rounds at most once per 10 ms */
+#define REACT_MIN_GAP 0.010 /* docs/design.md §7: reactive rounds at most once per 10 ms */
 
 struct tide__adaptive {
   tide_cluster *c;
@@ -136,7 +136,7 @@ static size_t close_cb(void *arg, int target, char ***names)
   return tide__sched_workers_to_close(a->c->sched, &o, names);
 }
 
-/* The inputs behind a decision (§5 step 3). */
+/* The inputs behind a decision (docs/design.md §7, the decision log). */
 static json_t *entry(tide__adaptive *a, const char *status, const tide__target_inputs *in,
                      int raw, const tide__rec_out *out, bool reactive)
 {
@@ -215,7 +215,7 @@ static void run_round(tide__adaptive *a, bool reactive)
     rc = tide__cluster_retire_names(c, out.workers, out.nworkers, true, NULL, NULL, &err);
   }
   if (rc < 0) {
-    /* §5 step 3: an error is logged and adapting goes on */
+    /* docs/design.md §7: an error is logged and adapting goes on */
     const char *msg = err.text[0] ? err.text : tide_strerror(rc);
     tide__log(TIDE_LOG_ERROR, "adaptive", "%s failed: %s", tide__rec_status_name(out.status), msg);
     tide__adaptive_note_error(a, msg);
@@ -283,13 +283,13 @@ int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *o, tide_error *er
   int rc = validate(o, err);
   if (rc < 0)
     return rc;
-  /* minimum above maximum is bad input (issue 3), checked on the options
+  /* minimum above maximum is bad input (no target satisfies both), checked on the options
    * in force after this call: a second adapt() keeps the others */
   double mn = (o->set & TIDE_ADAPT_MINIMUM) ? o->minimum : a->minimum;
   double mx_ = (o->set & TIDE_ADAPT_MAXIMUM) ? o->maximum : a->maximum;
   if (mn > mx_)
     return tide_errprintf(err, TIDE_EUSAGE, "adapt: minimum %g is above maximum %g", mn, mx_);
-  /* a second adapt() keeps what this one does not set (§5) */
+  /* a second adapt() keeps what this one does not set (docs/design.md §7) */
   if (o->set & TIDE_ADAPT_MINIMUM) a->minimum = o->minimum;
   if (o->set & TIDE_ADAPT_MAXIMUM) a->maximum = o->maximum;
   if (o->set & TIDE_ADAPT_INTERVAL) a->interval = o->interval;

@@ -1,4 +1,4 @@
-/* The Cluster core's life cycle (ADAPTIVE.md §6): create the scheduler, the
+/* The Cluster core's life cycle (docs/design.md §8): create the scheduler, the
  * HTTP API and the backend on one loop, run until stopped or signalled,
  * then stop adapting, retire and stop every job, and close everything. */
 #include <signal.h>
@@ -30,7 +30,7 @@ static void on_sched_event(tide__sched *s, tide__sched_event ev, const char *nam
       tide__adaptive_on_event(c->adaptive, (int)ev);
     break;
   case TIDE_SEV_RETIRE_REQUEST: {
-    /* §5 walltime: retire it gracefully; its job stops once all its workers
+    /* docs/design.md §7 "Walltime": retire it gracefully; its job stops once all its workers
      * are retired, and the plan (fixed or adaptive) is refilled at once */
     char *names[1] = {(char *)name};
     tide_error e = {{0}};

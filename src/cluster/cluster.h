@@ -10,7 +10,7 @@
 #include "scheduler/scheduler.h"
 #include "tide/cluster.h"
 
-/* GET /api/v1/adaptive body (SPEC.md): state, options, plan, requested,
+/* GET /api/v1/adaptive body (docs/design.md §11): state, options, plan, requested,
  * observed, the decision log with inputs, and "backoff"/"paused"/"error"
  * fields for resource-manager faults. Caller owns the result. */
 json_t *tide__cluster_adaptive_json(tide_cluster *c);
@@ -20,7 +20,7 @@ json_t *tide__cluster_adaptive_json(tide_cluster *c);
  *  "backend_id", "workers": [..]}]} for the dashboard and `tide status`. */
 json_t *tide__cluster_info_json(tide_cluster *c);
 
-/* POST /api/v1/retire_workers through the cluster: retire (§4), then stop
+/* POST /api/v1/retire_workers through the cluster: retire (docs/design.md §6), then stop
  * the jobs whose every worker is now gone. cb as for the scheduler. */
 int tide__cluster_retire(tide_cluster *c, char *const *names, size_t n, tide__retire_fn cb,
                          void *arg, tide_error *err);

@@ -99,7 +99,7 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *c
                              const tide_backend_ops *ops, void *self, tide_cluster **out,
                              tide_error *err);
 
-/* Worker names in the plan / requested / observed (§6). */
+/* Worker names in the plan / requested / observed (docs/design.md §8). */
 int tide__cluster_nplan(const tide_cluster *c);
 int tide__cluster_pending_jobs(const tide_cluster *c);
 int tide__cluster_processes(const tide_cluster *c);
@@ -132,7 +132,7 @@ tide__adaptive *tide__adaptive_create(tide_cluster *c);
 void tide__adaptive_destroy(tide__adaptive *a); /* after close + loop run */
 void tide__adaptive_close(tide__adaptive *a);   /* stop and close handles */
 bool tide__adaptive_running(const tide__adaptive *a);
-/* A scheduler event (new work wakes it, §5 reactive scale-up). */
+/* A scheduler event (new work wakes it, docs/design.md §7 "Reactive scale-up"). */
 void tide__adaptive_on_event(tide__adaptive *a, int ev);
 json_t *tide__adaptive_json(tide__adaptive *a);
 void tide__adaptive_note_error(tide__adaptive *a, const char *what);
@@ -146,7 +146,7 @@ double tide__adaptive_target_duration(const tide__adaptive *a);
 /* What the HTTP API serves of the cluster (serve.c); self is the cluster. */
 extern const tide__api_ops tide__cluster_api_ops;
 
-/* Scheduler file (SPEC.md): write at start, remove at exit. */
+/* Scheduler file (docs/design.md §10): write at start, remove at exit. */
 int tide__cluster_write_scheduler_file(tide_cluster *c, tide_error *err);
 void tide__cluster_remove_scheduler_file(tide_cluster *c);
 

@@ -154,7 +154,7 @@ void tide__cluster_metrics_get(tide_cluster *c, tide__cluster_metrics *m)
   m->target = tide__adaptive_last_target(c->adaptive);
 }
 
-/* ---- scheduler file (SPEC.md): written atomically, removed at exit */
+/* ---- scheduler file (docs/design.md §10): written atomically, removed at exit */
 
 int tide__cluster_write_scheduler_file(tide_cluster *c, tide_error *err)
 {

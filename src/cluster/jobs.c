@@ -1,4 +1,4 @@
-/* Jobs of the Cluster core (ADAPTIVE.md §6): names, plan / requested,
+/* Jobs of the Cluster core (docs/design.md §8): names, plan / requested,
  * submission with backoff, scale to n in whole jobs, retire-then-stop, and
  * job states reported by backends. */
 #include <math.h>
@@ -137,7 +137,7 @@ static tide__cjob *job_find(tide_cluster *c, const char *name)
   return j;
 }
 
-/* Submit k new jobs. A failure removes them and backs off (§5). */
+/* Submit k new jobs. A failure removes them and backs off (docs/design.md §7). */
 static int submit_jobs(tide_cluster *c, int k, tide_error *err)
 {
   if (k <= 0)
@@ -211,7 +211,7 @@ void tide__cluster_stop_all_jobs(tide_cluster *c)
 }
 
 /* Stop the job when every worker is retired or retiring without having
- * arrived (§5 whole groups: never a partial job). */
+ * arrived (docs/design.md §7 "Whole groups": never a partial job). */
 static void check_job_done(tide_cluster *c, tide__cjob *j)
 {
   for (int i = 0; i < j->pub.nworkers; i++) {
@@ -409,7 +409,7 @@ static void retire_finish(retire_ctx *x, const tide__retire_result *r)
     tide__cworker *w = NULL;
     HASH_FIND_STR(c->workers, r->not_retired[i], w);
     if (w && !w->retired) {
-      w->retiring = false; /* §4.4: back to running, never killed */
+      w->retiring = false; /* docs/design.md §6: back to running, never killed */
       tide__clog(TIDE_LOG_WARNING, "worker %s not retired: %s", w->name,
                  r->reasons && r->reasons[i] ? r->reasons[i] : "unknown");
     }

@@ -1,6 +1,6 @@
 /* The `tide` command: one function per subcommand (one file each), and the
  * few helpers they share. A subcommand returns the process exit status
- * (SPEC.md: 0 ok, 1 work failed, 2 bad usage/input). */
+ * (docs/design.md §1: 0 ok, 1 work failed, 2 bad usage/input). */
 #ifndef TIDE_CMD_CMD_H
 #define TIDE_CMD_CMD_H
 

@@ -1,6 +1,6 @@
 /* `tide cluster`: a scheduler, its HTTP API, a cluster manager with a
  * backend and (with --adapt or any adaptive flag) the Adaptive controller,
- * in one process on one loop until SIGINT/SIGTERM (SPEC.md). */
+ * in one process on one loop until SIGINT/SIGTERM (docs/design.md §1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +39,8 @@ typedef struct cargs {
 } cargs;
 
 /* Dask's LocalCluster memory_limit="auto": the machine's memory shared by
- * thread count, so the memory rules of §3 and §4 have limits to work with. */
+ * thread count, so the memory rules of docs/design.md §5 and §6 have limits to work
+ * with. */
 static int64_t auto_memory_limit(int nthreads)
 {
   double total = (double)uv_get_total_memory();
@@ -283,7 +284,7 @@ int tide__cmd_cluster(int argc, char **argv)
     status = tide__cmd_fail(2, "%s", err.text);
     goto out;
   }
-  if (a.adapt) { /* refused before anything starts (issue 3: bad input) */
+  if (a.adapt) { /* refused before anything starts: bad input */
     double mn = (a.a.set & TIDE_ADAPT_MINIMUM) ? a.a.minimum : cfg.adaptive.minimum;
     double mx = (a.a.set & TIDE_ADAPT_MAXIMUM) ? a.a.maximum : cfg.adaptive.maximum;
     if (mn > mx) {

@@ -1,5 +1,5 @@
 /* Configuration: defaults < YAML file < TIDE_SECTION__KEY environment <
- * flags (SPEC.md "Configuration"). Loading is pure apart from reading the
+ * flags (docs/design.md §9). Loading is pure apart from reading the
  * file and the environment; unknown keys and bad values are errors naming
  * the key. */
 #ifndef TIDE_COMMON_CONFIG_H

@@ -1,5 +1,5 @@
 /* Parsing of durations, sizes, counts and addresses, the same everywhere
- * (SPEC.md "Common rules"). Pure functions. */
+ * (docs/design.md §1). Pure functions. */
 #ifndef TIDE_COMMON_PARSE_H
 #define TIDE_COMMON_PARSE_H
 

@@ -10,7 +10,7 @@
 
 typedef void (*route_fn)(tide__req *r);
 
-/* Every route of SPEC.md "HTTP API"; the dashboard files come from the
+/* Every route of docs/design.md §11; the dashboard files come from the
  * asset table. POST routes get a parsed JSON object in r->body. */
 static const struct route {
   const char *method;

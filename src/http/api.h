@@ -1,4 +1,4 @@
-/* The HTTP API of SPEC.md as a dispatcher that runs on the loop thread:
+/* The HTTP API (docs/design.md §11) as a dispatcher that runs on the loop thread:
  * method + path + JSON body in, status + JSON out. Served by libmicrohttpd
  * (its own thread, bridged to the loop with uv_async) and reachable over the
  * scheduler's TCP port through the "api" op (tide scale/adapt/...). */

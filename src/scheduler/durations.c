@@ -1,4 +1,4 @@
-/* Duration learning per task prefix (ADAPTIVE.md §2) and string interning. */
+/* Duration learning per task prefix (docs/design.md §4) and string interning. */
 #include <string.h>
 
 #include "common/util.h"

@@ -23,7 +23,7 @@ typedef struct sintern {
   char s[];
 } sintern;
 
-/* A task prefix: the §2 duration learning unit. */
+/* A task prefix: the docs/design.md §4 duration learning unit. */
 struct sprefix {
   UT_hash_handle hh;
   double avg;      /* duration_average; < 0 when none (never seen or dropped) */
@@ -264,7 +264,7 @@ void tide__sched_sent_deferred(tide__sched *s, void *conn);
 
 void tide__sched_worker_msg(tide__sched *s, sworker *w, const msgpack_object *msg);
 
-/* durations.c (§2) */
+/* durations.c (docs/design.md §4) */
 sprefix *tide__prefix_get(tide__sched *s, const char *name, size_t len);
 double tide__prefix_expected(const tide__sched *s, const sprefix *p);
 void tide__prefix_sample(sprefix *p, double d);

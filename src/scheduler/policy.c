@@ -1,5 +1,5 @@
-/* Pure scheduler policy: the adaptive_target formula (ADAPTIVE.md §3) and
- * workers_to_close (§4). No clock, no sockets. */
+/* Pure scheduler policy: the adaptive_target formula (docs/design.md §5) and
+ * workers_to_close (docs/design.md §6). No clock, no sockets. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +139,7 @@ size_t tide__policy_workers_to_close(const tide__worker_view *ws, size_t n,
   for (size_t j = 0; j < ng; j++)
     neligible += g[j].count;
 
-  /* §4 step 1 */
+  /* docs/design.md §6: n from the target; memory_ratio 2 by default */
   long target = o ? o->target : -1;
   long want = o ? o->n : -1;
   double ratio = o ? o->memory_ratio : 0;

@@ -1,5 +1,5 @@
 /* Pure decision logic of the scheduler used by adaptive deployments:
- * the adaptive_target formula (ADAPTIVE.md §3) and workers_to_close (§4).
+ * the adaptive_target formula (docs/design.md §5) and workers_to_close (docs/design.md §6).
  * No clock, no sockets: inputs in, decisions out, so unit tests and a future
  * simulator drive them directly. */
 #ifndef TIDE_SCHEDULER_POLICY_H
@@ -30,14 +30,14 @@ typedef struct tide__worker_view {
   int64_t nbytes;       /* bytes of results held */
   int64_t rss;          /* process memory from the last heartbeat */
   int nprocessing;      /* tasks sent to it and not finished */
-  double occupancy;     /* seconds of expected work (§2) */
+  double occupancy;     /* seconds of expected work (docs/design.md §4) */
   tide__wstatus status;
   double connected_at;  /* wall-clock epoch */
   double last_seen;     /* wall-clock epoch of the last message */
   int64_t executed;     /* tasks completed there */
 } tide__worker_view;
 
-/* Inputs and parts of adaptive_target (§3), filled by the scheduler. */
+/* Inputs and parts of adaptive_target (docs/design.md §5), filled by the scheduler. */
 typedef struct tide__target_inputs {
   double total_occupancy;   /* sum of the workers' occupancy */
   double queued_occupancy;  /* q_occ: first 100 queued, scaled */
@@ -55,11 +55,11 @@ typedef struct tide__target_inputs {
   int target;
 } tide__target_inputs;
 
-/* §3 formula: fills cpu, memory, target and returns target. The caller
+/* docs/design.md §5 formula: fills cpu, memory, target and returns target. The caller
  * supplies nclose (the count workers_to_close() would return). */
 int tide__policy_adaptive_target(tide__target_inputs *in, double target_duration);
 
-/* Options of workers_to_close (§4). target/n < 0 mean "not given";
+/* Options of workers_to_close (docs/design.md §6). target/n < 0 mean "not given";
  * memory_ratio <= 0 means not given; minimum < 0 means none. */
 typedef const char *(*tide__group_key_fn)(const tide__worker_view *w, void *arg);
 typedef struct tide__close_opts {
@@ -75,7 +75,7 @@ typedef struct tide__close_opts {
 const char *tide__group_by_job(const tide__worker_view *w, void *arg);
 const char *tide__group_by_host(const tide__worker_view *w, void *arg);
 
-/* §4 workers_to_close over n views (closing_gracefully ones are skipped).
+/* docs/design.md §6 workers_to_close over n views (closing_gracefully ones are skipped).
  * Writes the indexes of the chosen workers into out (capacity n) and returns
  * how many. Whole groups only; idle groups first, then least data. */
 size_t tide__policy_workers_to_close(const tide__worker_view *ws, size_t n,

@@ -1,4 +1,4 @@
-/* retire_workers (ADAPTIVE.md §4): drain, copy keys whose only copies are on
+/* retire_workers (docs/design.md §6): drain, copy keys whose only copies are on
  * retiring workers (acquire-replicas / add-keys), then remove and close;
  * undo with a reason when data cannot move or after retire-timeout. */
 #include <stdio.h>
@@ -91,7 +91,8 @@ static void add_not(sretire *op, const char *name, const char *reason)
   op->nnot++;
 }
 
-/* Put a retiring worker back to running (§4 step 4 / 5): never kill it. */
+/* Put a retiring worker back to running when its data cannot move or the
+ * timeout passes (docs/design.md §6): never kill it. */
 static void undo(tide__sched *s, sworker *w, const char *reason)
 {
   sretire *op = w->retire;

@@ -1,4 +1,4 @@
-/* The scheduler file (SPEC.md "Scheduler file"): JSON written atomically
+/* The scheduler file (docs/design.md §10): JSON written atomically
  * (temp file + rename) once the scheduler listens, removed on clean exit. */
 #include <errno.h>
 #include <stdio.h>

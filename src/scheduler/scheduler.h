@@ -17,7 +17,7 @@
 
 typedef struct tide__sched tide__sched;
 
-/* Task states of SPEC.md. */
+/* Task states (docs/design.md §2). */
 typedef enum tide__tstate {
   TIDE_TS_WAITING = 0,
   TIDE_TS_QUEUED,
@@ -71,7 +71,7 @@ const tide__worker_view *tide__sched_worker(tide__sched *s, const char *name_or_
 /* Task counts by state (indexes of tide__tstate). */
 void tide__sched_task_counts(const tide__sched *s, uint64_t counts[TIDE_TS__COUNT]);
 
-/* Per-prefix learned durations (§2) as JSON:
+/* Per-prefix learned durations (docs/design.md §4) as JSON:
  * {PREFIX: {"duration_average": S|null, "count": N, "states": {STATE: N}}}.
  * Caller owns the result. */
 json_t *tide__sched_prefixes_json(const tide__sched *s);
@@ -97,15 +97,15 @@ typedef struct tide__sched_counters {
 } tide__sched_counters;
 void tide__sched_counters_get(const tide__sched *s, tide__sched_counters *out);
 
-/* adaptive_target(target_duration) (§3). Fills in (may be NULL) with the
+/* adaptive_target(target_duration) (docs/design.md §5). Fills in (may be NULL) with the
  * inputs and parts behind the answer. */
 int tide__sched_adaptive_target(tide__sched *s, double target_duration, tide__target_inputs *in);
 
-/* workers_to_close (§4): names of the chosen workers, as a malloc'd array of
+/* workers_to_close (docs/design.md §6): names of the chosen workers, as a malloc'd array of
  * malloc'd strings (caller frees each and the array). Returns the count. */
 size_t tide__sched_workers_to_close(tide__sched *s, const tide__close_opts *o, char ***names);
 
-/* retire_workers(names) (§4): runs asynchronously; cb gets the outcome once
+/* retire_workers(names) (docs/design.md §6): runs asynchronously; cb gets the outcome once
  * every named worker is retired (removed, told to close) or put back
  * running with a reason. Unknown names are reported in not_retired at
  * once. If this returns an error, cb never runs. */
@@ -133,7 +133,7 @@ typedef void (*tide__api_fn)(void *arg, const char *method, const char *path, co
                              size_t len, tide__api_reply_fn reply, void *rctx);
 void tide__sched_set_api(tide__sched *s, tide__api_fn fn, void *arg);
 
-/* Write the scheduler file (SPEC.md) atomically: temp file + rename.
+/* Write the scheduler file (docs/design.md §10) atomically: temp file + rename.
  * Returns 0 or a negative errno with err naming the file. */
 int tide__schedfile_write(const char *path, const char *address, const char *dashboard,
                           const char *id, tide_error *err);

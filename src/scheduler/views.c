@@ -223,7 +223,7 @@ char *tide__sched_task_stream_text(const tide__sched *s, double since, size_t *l
   return b.p;
 }
 
-/* §3 over the live state. */
+/* docs/design.md §5 over the live state. */
 int tide__sched_adaptive_target(tide__sched *s, double target_duration, tide__target_inputs *in)
 {
   tide__target_inputs loc;

@@ -269,7 +269,7 @@ void tide__worker_heartbeat(tide__sched *s, sworker *w, const msgpack_object *ms
     if (!t || t->proc != w)
       continue;
     tide__prefix_running(t->pfx, elapsed);
-    /* keep the occupancy of a long runner current (§2) */
+    /* keep the occupancy of a long runner current (docs/design.md §4) */
     double e2 = tide__prefix_expected(s, t->pfx);
     if (e2 > t->occ) {
       w->occupancy += e2 - t->occ;

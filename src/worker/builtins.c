@@ -1,4 +1,4 @@
-/* Builtin task functions (SPEC.md table) and their argument signatures. */
+/* Builtin task functions (docs/design.md §3) and their argument signatures. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ADAPTIVE.md §7: config and environment values are honoured; flags win.
+# docs/design.md §7: config and environment values are honoured; flags win.
 # Bad values in any layer are one `tide:` line and exit 2.
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"

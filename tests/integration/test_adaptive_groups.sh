@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ADAPTIVE.md §5 "Whole groups" and §7: with --processes 2 a job holds two
+# docs/design.md §7 "Whole groups": with --processes 2 a job holds two
 # workers named NAME-JOB-I; the target is rounded to whole jobs and workers
 # grouped by job are closed a whole group at a time.
 source "$TIDE_SRC/tests/lib/harness.sh"

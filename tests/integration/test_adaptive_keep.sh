@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ADAPTIVE.md §7: results kept by a client survive any scale-down, with no
+# docs/design.md §7: results kept by a client survive any scale-down, with no
 # recomputation; memory above 60% of the workers' limits doubles the target.
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# ADAPTIVE.md §7: minimum=1, maximum=2: exactly one worker at rest; 100
+# docs/design.md §7: minimum=1, maximum=2: exactly one worker at rest; 100
 # tasks of 0.1 s bring exactly 2 and never 3; afterwards back to 1. Also:
-# minimum > maximum is refused as bad input (issue 3).
+# minimum > maximum is refused as bad input.
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"
 
@@ -23,7 +23,7 @@ wait_workers 1 10
 for i in $(seq 10); do t_workers_eq 1 || fail "did not settle at 1"; sleep 0.1; done
 kill "$SAMPLER_PID"
 
-# minimum above maximum is refused (issue 3, bad input) and changes nothing
+# minimum above maximum is refused (bad input) and changes nothing
 code=$(curl -s -o /dev/null -w '%{http_code}' -d '{"minimum": 3}' "$DASH_URL/api/v1/adapt")
 [ "$code" = 400 ] || fail "minimum 3 over maximum 2: HTTP $code, want 400"
 [ "$(adaptive | jq -c '[.minimum, .maximum, .state]')" = '[1,2,"running"]' ] || fail "refusal changed $(adaptive | jq -c .)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ADAPTIVE.md §7: short tasks separated by pauses shorter than
+# docs/design.md §7: short tasks separated by pauses shorter than
 # interval * wait_count cause no scale-down (no churn); a single long task
 # of unknown duration never brings more than one worker.
 source "$TIDE_SRC/tests/lib/harness.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ADAPTIVE.md §7: adapt(maximum=5) under load, then adapt(maximum=2):
+# docs/design.md §7: adapt(maximum=5) under load, then adapt(maximum=2):
 # exactly 2; the second adapt keeps the options it did not set; scale(n)
 # stops adapting.
 source "$TIDE_SRC/tests/lib/harness.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ADAPTIVE.md §7: a worker killed by the resource manager is replaced and its
+# docs/design.md §7: a worker killed by the resource manager is replaced and its
 # tasks finish; a worker started with a lifetime retires itself and is
 # replaced while still needed.
 source "$TIDE_SRC/tests/lib/harness.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ADAPTIVE.md §5 resource-manager faults: a start command that fails backs
+# docs/design.md §7 "Resource-manager faults": a start command that fails backs
 # off, pauses after N failures in a row (visible in /api/v1/adaptive with
 # the reason), and recovers once the resource manager works again. A start
 # command that is not executable is a failure too.

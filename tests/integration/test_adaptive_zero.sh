@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ADAPTIVE.md §7: from 0 workers, one task brings a worker up (reactively,
+# docs/design.md §7: from 0 workers, one task brings a worker up (reactively,
 # well before the next tick) and its result back; when the client lets go
 # the cluster returns to 0. SIGTERM then leaves no worker and no file.
 source "$TIDE_SRC/tests/lib/harness.sh"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every bad input a user can give: one "tide: " line on stderr and the
-# SPEC exit code (2 bad usage/input, 1 the work failed / unreachable), and
+# exit code of docs/design.md §1 (2 bad usage/input, 1 the work failed /
+# unreachable), and
 # garbage on a socket closes only that connection.
 source "${TIDE_SRC:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/core_helpers.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC.md Build: `cmake --install` puts the tide binary, libtide.so/.a, the
+# docs/design.md §1 (build): `cmake --install` puts the tide binary, libtide.so/.a, the
 # public headers (with the umbrella tide.h) and a relocatable tide.pc under
 # the prefix; a C program builds with pkg-config against it, shared and
 # static, and computes on a real cluster.

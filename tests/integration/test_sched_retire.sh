@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# retire_workers (ADAPTIVE.md §4) through the HTTP API: the holder of a
+# retire_workers (docs/design.md §6) through the HTTP API: the holder of a
 # published result is retired, its data is copied to the other worker first
 # (nothing recomputed), unknown names are reported under not_retired, and a
 # worker whose data has nowhere to go is not retired and keeps running.

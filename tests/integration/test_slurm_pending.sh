@@ -2,7 +2,7 @@
 # SLURM backend: jobs still pending in SLURM (held with --hold) count as
 # requested, never as arrived, and at most --max-pending of them are
 # outstanding; once SLURM runs them their workers arrive and the next jobs
-# are submitted (ADAPTIVE.md §5 "Resource-manager faults").
+# are submitted (docs/design.md §7 "Resource-manager faults").
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/slurm.sh"
 slurm_require

@@ -2,7 +2,8 @@
 # SLURM backend with --processes 2: each job holds 2 workers named
 # NAME-JOB-0/1 that arrive and leave together; the adaptive target is
 # rounded to whole jobs and the number of submissions stays bounded (no
-# submit/cancel loop: distributed 7019, jobqueue 498).
+# submit/cancel loop, which Dask and dask-jobqueue fall into when a target
+# that is not a whole number of jobs keeps asking for a partial job).
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/slurm.sh"
 slurm_require

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SLURM backend: a published dataset spread over 4 workers survives a
-# scale-down to 1 (retirement moves the data first, ADAPTIVE.md §4): same
+# scale-down to 1 (retirement moves the data first, docs/design.md §6): same
 # checksums afterwards and tide_recomputed_tasks_total stays 0.
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/slurm.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SLURM backend: a job cancelled from outside (scancel, as an admin or a
 # preemption would) loses its worker; the cluster replaces it and the work
-# finishes with every result right (ADAPTIVE.md §7 last scenario).
+# finishes with every result right (docs/design.md §7 "Behaviour the tests hold").
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/slurm.sh"
 slurm_require

@@ -1,5 +1,5 @@
-/* Unit tests of the group rules the controller relies on (ADAPTIVE.md §4,
- * §5 "Whole groups"): tide__policy_workers_to_close closes whole groups,
+/* Unit tests of the group rules the controller relies on (docs/design.md §6,
+ * docs/design.md §7 "Whole groups"): tide__policy_workers_to_close closes whole groups,
  * idle before busy, least data first, never below the target, and the
  * controller's recommendation retires whole jobs after wait_count rounds. */
 #include <math.h>

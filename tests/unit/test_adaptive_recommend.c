@@ -1,4 +1,4 @@
-/* Unit tests of the Adaptive controller's pure decisions (ADAPTIVE.md §5):
+/* Unit tests of the Adaptive controller's pure decisions (docs/design.md §7):
  * clipping, up/same/down, close counts, not-arrived first, wait_count,
  * whole jobs, max-pending and the backoff state machine. */
 #include <setjmp.h>

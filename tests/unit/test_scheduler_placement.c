@@ -1,5 +1,5 @@
 /* Unit tests of placement (most input bytes, then least occupancy, then
- * fewest processing), occupancy accounting and duration learning (§2). */
+ * fewest processing), occupancy accounting and duration learning (docs/design.md §4). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* Unit tests of the pure scheduler policy: the adaptive_target formula
- * (ADAPTIVE.md §3) and workers_to_close group rules (§4). */
+ * (docs/design.md §5) and workers_to_close group rules (docs/design.md §6). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests of retire_workers (ADAPTIVE.md §4) without sockets: replicas
+/* Unit tests of retire_workers (docs/design.md §6) without sockets: replicas
  * through acquire-replicas/add-keys, draining, undo with reasons, timeout,
  * and no recomputation. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* The command backend (ADAPTIVE.md §6): two shell templates start and stop
+/* The command backend (docs/design.md §8): two shell templates start and stop
  * a job on a resource manager tide does not know. `--start-cmd` runs with
  * /bin/sh -c and prints the job id on stdout; `--stop-cmd` later gets it as
  * {job_id}. Placeholders: {name} (the job name, which is the worker name

@@ -278,7 +278,7 @@ static void queue_front(slurm *s, sjob *j)
     s->qtail = j;
 }
 
-/* A submission failed: the core backs off (§5 "Resource-manager faults").
+/* A submission failed: the core backs off (docs/design.md §7 "Resource-manager faults").
  * One failure per attempt: sbatch calls that were already running when the
  * first failed go back to the queue instead of counting too. */
 static void submit_failed(slurm *s, sjob *j, const char *why)
@@ -689,7 +689,7 @@ int tide__slurm_backend_create(tide__slurm_opts *o, const tide_backend_ops **ops
   signal(SIGPIPE, SIG_IGN);
   s = tide__xcalloc(1, sizeof *s);
   s->ops = slurm_ops;
-  s->ops.max_pending = o->max_pending; /* the controller's default (§5) */
+  s->ops.max_pending = o->max_pending; /* the controller's default (docs/design.md §7) */
   s->o = *o;
   memset(o, 0, sizeof *o);
   if (!s->o.log_directory && getcwd(cwd, sizeof cwd))

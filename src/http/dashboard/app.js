@@ -374,7 +374,7 @@
       ["target now", target == null ? "–" : String(target)],
       ["plan", len(ad.plan)], ["requested", len(ad.requested)], ["observed", len(ad.observed)],
     ]);
-    // resource-manager faults (ADAPTIVE.md §5): say why adapting is held back
+    // resource-manager faults (docs/design.md §7): say why adapting is held back
     const faults = [];
     if (ad.paused === true) faults.push("paused");
     if (ad.error) faults.push("error: " + (typeof ad.error === "object" ? JSON.stringify(ad.error) : ad.error));

@@ -11,6 +11,7 @@
 
 #include "client/graph.h"
 #include "common/log.h"
+#include "common/schedfile.h"
 #include "common/util.h"
 #include "net/conn.h"
 #include "proto/frame.h"
@@ -205,27 +206,6 @@ static int closed_error(tide_client *c, tide_error *err)
   return tide_errprintf(err, TIDE_ECLOSED, "lost the connection to the scheduler at %s", addr);
 }
 
-static int read_scheduler_file(const char *path, char **address, tide_error *err)
-{
-  json_error_t jerr;
-  json_t *j = json_load_file(path, 0, &jerr), *a;
-  if (!j) {
-    if (access(path, R_OK) != 0)
-      return tide_errprintf(err, -errno, "cannot read scheduler file %s: %s", path,
-                            strerror(errno));
-    return tide_errprintf(err, TIDE_EUSAGE, "%s:%d: malformed scheduler file: %s", path,
-                          jerr.line, jerr.text);
-  }
-  a = json_object_get(j, "address");
-  if (!json_is_string(a)) {
-    json_decref(j);
-    return tide_errprintf(err, TIDE_EUSAGE, "%s: scheduler file has no \"address\"", path);
-  }
-  *address = tide__xstrdup(json_string_value(a));
-  json_decref(j);
-  return 0;
-}
-
 static void release_held(tide_client *c)
 {
   for (size_t i = 0; i < c->nheld; i++) {
@@ -264,7 +244,7 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
     target = tide__xstrdup(address);
   else if (!scheduler_file)
     return tide_errprintf(err, TIDE_EUSAGE, "no scheduler address or scheduler file given");
-  else if ((rc = read_scheduler_file(scheduler_file, &target, err)) < 0)
+  else if ((rc = tide__schedfile_read(scheduler_file, &target, err)) < 0)
     return rc;
   if (timeout <= 0)
     timeout = 10;

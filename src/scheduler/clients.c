@@ -366,23 +366,33 @@ void tide__client_release_keys(tide__sched *s, sclient *c, const msgpack_object 
   }
 }
 
+/* Free a client record already unlinked from s->clients, and its wants. */
+static void client_free(sclient *c)
+{
+  swant *e, *tmp;
+  HASH_ITER(hh, c->wants, e, tmp) {
+    HASH_DEL(c->wants, e);
+    free(e);
+  }
+  free(c->name);
+  free(c);
+}
+
 void tide__client_gone(tide__sched *s, sclient *c)
 {
   tide__gather_client_gone(s, c->id);
   size_t n = HASH_COUNT(c->wants), nk = 0;
   char **keys = tide__xmalloc((n + 1) * sizeof *keys);
   swant *e, *tmp;
-  HASH_ITER(hh, c->wants, e, tmp) {
+  HASH_ITER(hh, c->wants, e, tmp)
     if (e->want)
       keys[nk++] = tide__xstrdup(e->t->key);
-    HASH_DEL(c->wants, e);
-    free(e);
-  }
   for (sclient **p = &s->clients; *p; p = &(*p)->next)
     if (*p == c) {
       *p = c->next;
       break;
     }
+  client_free(c);
   for (size_t i = 0; i < nk; i++) {
     stask *t = tide__task_find(s, keys[i], strlen(keys[i]));
     if (t)
@@ -390,8 +400,6 @@ void tide__client_gone(tide__sched *s, sclient *c)
     free(keys[i]);
   }
   free(keys);
-  free(c->name);
-  free(c);
 }
 
 void tide__clients_destroy(tide__sched *s)
@@ -399,23 +407,12 @@ void tide__clients_destroy(tide__sched *s)
   while (s->clients) {
     sclient *c = s->clients;
     s->clients = c->next;
-    swant *e, *tmp;
-    HASH_ITER(hh, c->wants, e, tmp) {
-      HASH_DEL(c->wants, e);
-      free(e);
-    }
-    free(c->name);
-    free(c);
+    client_free(c);
   }
   sdataset *d, *dt;
   HASH_ITER(hh, s->datasets, d, dt) {
     HASH_DEL(s->datasets, d);
-    for (size_t i = 0; i < d->n; i++)
-      free(d->outnames[i]);
-    free(d->outnames);
-    free(d->tasks);
-    free(d->name);
-    free(d);
+    tide__dataset_free(d);
   }
   sgather *g, *gt;
   HASH_ITER(hh, s->gathers, g, gt) {

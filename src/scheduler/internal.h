@@ -276,6 +276,8 @@ stask *tide__task_new(tide__sched *s, const char *key, size_t keylen, const char
                       const char *prefix, size_t prefixlen, const char *args, size_t args_len,
                       stask *const *deps, uint32_t ndeps);
 stask *tide__task_find(tide__sched *s, const char *key, size_t len);
+/* Free a task already removed from s->tasks (its counts are the caller's). */
+void tide__task_free(stask *t);
 /* Move a new or released task into the graph: waiting/ready/erred. */
 void tide__task_activate(tide__sched *s, stask *t);
 void tide__task_set_state(tide__sched *s, stask *t, tide__tstate st);
@@ -341,6 +343,8 @@ void tide__gather_worker_gone(tide__sched *s, sworker *w);
 void tide__gather_key_done(tide__sched *s, stask *t);  /* memory, erred or forgotten */
 void tide__gather_client_gone(tide__sched *s, uint64_t client_id);
 void tide__gather_free(tide__sched *s, sgather *g);
+/* Free a dataset already removed from s->datasets (its wants are the caller's). */
+void tide__dataset_free(sdataset *d);
 void tide__clients_destroy(tide__sched *s);
 sclient *tide__client_find(tide__sched *s, uint64_t id);
 void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object *msg);

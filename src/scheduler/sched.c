@@ -546,14 +546,7 @@ void tide__sched_destroy(tide__sched *s)
   stask *t, *tt;
   HASH_ITER(hh, s->tasks, t, tt) {
     HASH_DELETE(hh, s->tasks, t);
-    if (t->err) {
-      free(t->err->msg);
-      free(t->err->task);
-      free(t->err);
-    }
-    free(t->dependents);
-    free(t->holders);
-    free(t);
+    tide__task_free(t);
   }
   sprefix *p, *pt;
   HASH_ITER(hh, s->prefixes, p, pt) {

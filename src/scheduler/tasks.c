@@ -52,6 +52,18 @@ stask *tide__task_find(tide__sched *s, const char *key, size_t len)
   return t;
 }
 
+void tide__task_free(stask *t)
+{
+  if (t->err) {
+    free(t->err->msg);
+    free(t->err->task);
+    free(t->err);
+  }
+  free(t->dependents);
+  free(t->holders);
+  free(t);
+}
+
 stask *tide__task_new(tide__sched *s, const char *key, size_t keylen, const char *fn, size_t fnlen,
                       const char *prefix, size_t prefixlen, const char *args, size_t args_len,
                       stask *const *deps, uint32_t ndeps)
@@ -145,14 +157,7 @@ static void maybe_forget(tide__sched *s, stask *t)
     }
     s->counts[TIDE_TS_RELEASED]--;
     x->pfx->nstates[TIDE_TS_RELEASED]--;
-    if (x->err) {
-      free(x->err->msg);
-      free(x->err->task);
-      free(x->err);
-    }
-    free(x->dependents);
-    free(x->holders);
-    free(x);
+    tide__task_free(x);
   }
   free(q.v);
 }

@@ -90,47 +90,42 @@ static void send_missing(tide__worker *w, const char *key, size_t klen, const ch
   tide__conn_end(c);
 }
 
-static void send_erred(tide__worker *w, const char *key, size_t klen, const char *error,
-                       double start, double stop, int thread)
+/* Report a task's outcome: task-erred with error, or task-finished with
+ * nbytes when error is NULL. */
+static void send_outcome(tide__worker *w, const char *key, size_t klen, const char *error,
+                         size_t nbytes, double start, double stop, int thread)
 {
   tide__conn *c = tide__worker_sched(w);
   if (!c)
     return;
-  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_TASK_ERRED, 5);
+  msgpack_packer *pk =
+      tide__conn_begin(c, error ? TIDE_OP_TASK_ERRED : TIDE_OP_TASK_FINISHED, 5);
   msgpack_pack_str_with_body(pk, "key", 3);
   tide__pk_strn(pk, key, klen);
-  tide__pk_kstr(pk, "error", error);
+  if (error)
+    tide__pk_kstr(pk, "error", error);
+  else
+    tide__pk_kint(pk, "nbytes", (int64_t)nbytes);
   tide__pk_knum(pk, "start", start);
   tide__pk_knum(pk, "stop", stop);
   tide__pk_kint(pk, "thread", thread);
   tide__conn_end(c);
 }
 
-static void send_finished(tide__worker *w, const char *key, size_t klen, size_t nbytes,
-                          double start, double stop, int thread)
+void tide__wtask_free(wtask *t)
 {
-  tide__conn *c = tide__worker_sched(w);
-  if (!c)
-    return;
-  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_TASK_FINISHED, 5);
-  msgpack_pack_str_with_body(pk, "key", 3);
-  tide__pk_strn(pk, key, klen);
-  tide__pk_kint(pk, "nbytes", (int64_t)nbytes);
-  tide__pk_knum(pk, "start", start);
-  tide__pk_knum(pk, "stop", stop);
-  tide__pk_kint(pk, "thread", thread);
-  tide__conn_end(c);
+  free(t->deps);
+  free(t->raw_args);
+  tide__job_clear(&t->job);
+  free(t->key);
+  free(t);
 }
 
 static void task_free(tide__worker *w, wtask *t)
 {
   for (int i = 0; i < t->ndeps; i++)
     tide__fetch_release(w, t->deps[i]);
-  free(t->deps);
-  free(t->raw_args);
-  tide__job_clear(&t->job);
-  free(t->key);
-  free(t);
+  tide__wtask_free(t);
 }
 
 /* Forget the task (it runs nothing and reports nothing); the caller frees
@@ -204,10 +199,10 @@ void tide__wtask_done(tide__job *job, void *arg)
     size_t n = job->result_len;
     tide__store_put(w->store, t->key, t->keylen, job->result, n);
     job->result = NULL;
-    send_finished(w, t->key, t->keylen, n, job->start, job->stop, job->thread);
+    send_outcome(w, t->key, t->keylen, NULL, n, job->start, job->stop, job->thread);
   } else {
     tide__debug("worker", "task %s erred: %s", t->key, job->error);
-    send_erred(w, t->key, t->keylen, job->error, job->start, job->stop, job->thread);
+    send_outcome(w, t->key, t->keylen, job->error, 0, job->start, job->stop, job->thread);
   }
   task_free(w, t);
 }
@@ -265,7 +260,7 @@ void tide__wtask_compute(tide__worker *w, const msgpack_object *msg)
   size_t held;
   if (tide__store_get(w->store, key, klen, NULL, &held)) {
     double now = tide__wall();
-    send_finished(w, key, klen, held, now, now, 0);
+    send_outcome(w, key, klen, NULL, held, now, now, 0);
     return;
   }
   unsigned flags;
@@ -273,7 +268,7 @@ void tide__wtask_compute(tide__worker *w, const msgpack_object *msg)
   if (!f) {
     char *e = tide__xasprintf("unknown function %.*s", (int)fnlen, fn);
     double now = tide__wall();
-    send_erred(w, key, klen, e, now, now, 0);
+    send_outcome(w, key, klen, e, 0, now, now, 0);
     free(e);
     return;
   }

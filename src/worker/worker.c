@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/parse.h"
+#include "common/schedfile.h"
 #include "common/util.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
@@ -327,23 +328,6 @@ static void connected(tide__conn *c, int status, void *arg)
   tide__conn_flush(c);
 }
 
-/* The address from the scheduler file, or NULL (why in err). */
-static char *read_scheduler_file(const char *path, tide_error *err)
-{
-  json_error_t jerr;
-  json_t *root = json_load_file(path, 0, &jerr);
-  if (!root) {
-    tide_errprintf(err, TIDE_ENOTFOUND, "cannot read scheduler file %s: %s", path, jerr.text);
-    return NULL;
-  }
-  const char *a = json_string_value(json_object_get(root, "address"));
-  char *addr = a ? tide__xstrdup(a) : NULL;
-  if (!addr)
-    tide_errprintf(err, TIDE_ENOTFOUND, "scheduler file %s has no \"address\"", path);
-  json_decref(root);
-  return addr;
-}
-
 /* The local address that routes to the scheduler's host: a loopback
  * scheduler gets 127.0.0.1; a remote one the interface facing it, so that
  * peers on other machines can reach this worker's data (Dask does the
@@ -394,8 +378,8 @@ static void try_connect(tide__worker *w)
   if (w->closing)
     return;
   if (w->sched_file) {
-    char *a = read_scheduler_file(w->sched_file, &err);
-    if (!a) {
+    char *a;
+    if (tide__schedfile_read(w->sched_file, &a, &err) < 0) {
       retry_later(w, err.text);
       return;
     }
@@ -457,13 +441,8 @@ void tide__worker_destroy(tide__worker *w)
   wtask *t, *tt;
   HASH_ITER(hh, w->tasks, t, tt) {
     HASH_DEL(w->tasks, t);
-    if (!t->in_exec) { /* jobs on detached threads are left to the exit */
-      tide__job_clear(&t->job);
-      free(t->raw_args);
-      free(t->deps);
-      free(t->key);
-      free(t);
-    }
+    if (!t->in_exec) /* jobs on detached threads are left to the exit */
+      tide__wtask_free(t);
   }
   fetch *f, *ft;
   HASH_ITER(hh, w->fetches, f, ft) {

@@ -136,6 +136,9 @@ void tide__wtask_free_keys(tide__worker *w, const msgpack_object *msg);
 void tide__wtask_done(tide__job *job, void *arg);
 /* A fetch the task waited for completed (ok) or failed for good. */
 void tide__wtask_fetched(tide__worker *w, wtask *t, fetch *f, bool ok);
+/* Free a task already removed from w->tasks, leaving its fetches alone
+ * (the caller releases them, or frees them all at teardown). */
+void tide__wtask_free(wtask *t);
 
 /* transfer.c */
 void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide__conn_ops **ops,

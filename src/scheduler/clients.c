@@ -227,6 +227,14 @@ static long validate(tide__sched *s, sclient *c, int64_t id, const msgpack_objec
   return tail;
 }
 
+/* The task a key names: one this graph creates, else one already known. */
+static stask *graph_task(tide__sched *s, gnode *index, const char *k, size_t kl)
+{
+  gnode *g;
+  HASH_FIND(hh, index, k, kl, g);
+  return g ? g->t : tide__task_find(s, k, kl);
+}
+
 static void create_tasks(tide__sched *s, gnode *nodes, gnode *index, uint32_t *order, uint32_t n)
 {
   msgpack_sbuffer sb;
@@ -257,9 +265,7 @@ static void create_tasks(tide__sched *s, gnode *nodes, gnode *index, uint32_t *o
     for (uint32_t j = 0; da && j < da->size; j++) {
       const char *dk = da->ptr[j].via.str.ptr;
       size_t dl = da->ptr[j].via.str.size;
-      gnode *dg;
-      HASH_FIND(hh, index, dk, dl, dg);
-      stask *d = dg ? dg->t : tide__task_find(s, dk, dl);
+      stask *d = graph_task(s, index, dk, dl);
       bool dup = false;
       for (uint32_t k = 0; k < nd && d; k++)
         dup |= deps[k] == d;
@@ -308,9 +314,7 @@ void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object 
     for (uint32_t i = 0; wants && i < wants->size; i++) {
       const char *k = wants->ptr[i].via.str.ptr;
       size_t kl = wants->ptr[i].via.str.size;
-      gnode *g;
-      HASH_FIND(hh, index, k, kl, g);
-      stask *t = g ? g->t : tide__task_find(s, k, kl);
+      stask *t = graph_task(s, index, k, kl);
       swant *e = want_entry(c, t, true);
       if (!e->want) {
         e->want = true;

@@ -7,23 +7,12 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vec.h"
 #include "scheduler/internal.h"
 
 /* A small stack of tasks used as a worklist instead of recursion (chains
  * can be very deep). */
-typedef struct tvec {
-  stask **v;
-  size_t n, cap;
-} tvec;
-
-static void tvec_push(tvec *q, stask *t)
-{
-  if (q->n == q->cap) {
-    q->cap = q->cap ? q->cap * 2 : 16;
-    q->v = tide__xrealloc(q->v, q->cap * sizeof *q->v);
-  }
-  q->v[q->n++] = t;
-}
+typedef TIDE__VEC(stask *) tvec;
 
 static const char *const state_names[TIDE_TS__COUNT] = {
   "waiting", "queued", "no-worker", "processing", "memory", "erred", "released",
@@ -134,7 +123,7 @@ void tide__task_set_state(tide__sched *s, stask *t, tide__tstate st)
 static void maybe_forget(tide__sched *s, stask *t)
 {
   tvec q = {0};
-  tvec_push(&q, t);
+  tide__vec_push(&q, t);
   while (q.n) {
     stask *x = q.v[--q.n];
     if (x->state != TIDE_TS_RELEASED || x->nwants || x->ndependents || x->nwaiters ||
@@ -153,7 +142,7 @@ static void maybe_forget(tide__sched *s, stask *t)
       /* pushed once: only when its last dependent goes (a diamond's top
        * would otherwise be pushed twice and freed twice) */
       if (d->ndependents == 0)
-        tvec_push(&q, d);
+        tide__vec_push(&q, d);
     }
     s->counts[TIDE_TS_RELEASED]--;
     x->pfx->nstates[TIDE_TS_RELEASED]--;
@@ -242,7 +231,7 @@ static void enter_waiting(tide__sched *s, stask *x, tvec *q)
     if (d->state != TIDE_TS_MEMORY) {
       n++;
       if (d->state == TIDE_TS_RELEASED || d->state == TIDE_TS_ERRED)
-        tvec_push(q, d);
+        tide__vec_push(q, d);
     }
   }
   tide__task_set_state(s, x, TIDE_TS_WAITING);
@@ -272,7 +261,7 @@ void tide__task_activate(tide__sched *s, stask *t)
   if (t->state != TIDE_TS_RELEASED)
     return;
   tvec q = {0};
-  tvec_push(&q, t);
+  tide__vec_push(&q, t);
   run_waiting(s, &q);
   free(q.v);
 }
@@ -366,7 +355,7 @@ void tide__task_finished(tide__sched *s, sworker *w, stask *t, int64_t nbytes, d
 void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *origin)
 {
   tvec q = {0};
-  tvec_push(&q, t);
+  tide__vec_push(&q, t);
   char *m = tide__xstrdup(msg ? msg : "task failed");
   char *o = tide__xstrdup(origin ? origin : t->key);
   char **keys = NULL;
@@ -391,7 +380,7 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
     keys[nkeys++] = tide__xstrdup(x->key);
     for (uint32_t i = 0; i < x->ndependents; i++)
       if (pending(x->dependents[i].t->state))
-        tvec_push(&q, x->dependents[i].t);
+        tide__vec_push(&q, x->dependents[i].t);
     tide__client_key_done(s, x);
   }
   free(m);

@@ -1,17 +1,15 @@
-/* Logging: one line per event to stderr, and a bounded ring of recent lines
+/* Logging: one line per event to stderr (or the embedder's sink, see
+ * tide/log.h), and a bounded ring of recent lines
  * per process that `tide logs` and /api/v1/logs gather. Thread-safe. */
 #ifndef TIDE_COMMON_LOG_H
 #define TIDE_COMMON_LOG_H
 
 #include <stddef.h>
 
-typedef enum tide_log_level {
-  TIDE_LOG_DEBUG = 0,
-  TIDE_LOG_INFO = 1,
-  TIDE_LOG_WARNING = 2,
-  TIDE_LOG_ERROR = 3,
-  TIDE_LOG_NONE = 4,
-} tide_log_level;
+#include "tide/log.h"
+
+/* The levels are public (tide/log.h); this is the name used inside. */
+typedef tide_log_level_t tide_log_level;
 
 /* Set the level below which lines are dropped (default INFO) and the process
  * role shown in each line ("scheduler", "worker", "cluster", ...). */

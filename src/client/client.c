@@ -1,6 +1,7 @@
 /* The blocking client library (include/tide/client.h): one connection to the
  * scheduler on a private uv loop that runs only inside each blocking call. */
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,7 +347,7 @@ static msgpack_packer *begin_request(tide_client *c, tide__op op, uint32_t nfiel
 
 /* Send the request begun with begin_request and wait for its reply. On 0,
  * *reply is the reply map (valid until the next request). A reply with
- * ok=false returns 1 with err holding the scheduler's error text. */
+ * ok=false returns TIDE_EREFUSED with err holding the scheduler's reason. */
 static int finish_request(tide_client *c, const char *what, const msgpack_object **reply,
                           tide_error *err)
 {
@@ -372,11 +373,29 @@ static int finish_request(tide_client *c, const char *what, const msgpack_object
     size_t elen = strlen(e);
     tide__mp_str(*reply, "error", &e, &elen);
     char *m = strip_token(c->token, e, elen);
-    tide_errprintf(err, 1, "%s", m);
+    rc = tide_errprintf(err, TIDE_EREFUSED, "%s", m);
     free(m);
-    return 1;
+    return rc;
   }
   return 0;
+}
+
+/* A refused request as the caller's code: "<what>: <the scheduler's reason>"
+ * (the reason is what finish_request left in err). */
+static int refused_as(tide_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refused_as(tide_error *err, int code, const char *fmt, ...)
+{
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  if (!err)
+    return code;
+  char reason[sizeof err->text];
+  snprintf(reason, sizeof reason, "%s", err->text);
+  return tide_errprintf(err, code, "%s: %s", what, reason);
 }
 
 static int need_conn(tide_client *c, tide_error *err)
@@ -431,11 +450,8 @@ static int gather(tide_client *c, char *const *keys, char *const *names, size_t 
   for (size_t i = 0; i < n; i++)
     tide__pk_str(pk, keys[i]);
   rc = finish_request(c, "gather", &reply, err);
-  if (rc > 0) {
-    char msg[sizeof err->text];
-    snprintf(msg, sizeof msg, "%s", err->text);
-    return tide_errprintf(err, TIDE_ENOTFOUND, "cannot gather the results: %s", msg);
-  }
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_ENOTFOUND, "cannot gather the results");
   if (rc < 0)
     return rc;
   const msgpack_object_map *data = tide__mp_map(reply, "data");
@@ -515,11 +531,8 @@ static int submit(tide_client *c, const tide_graph *g, bool progress, tide_error
     tide__pk_str(pk, c->held_keys[i]);
   tide__pk_kbool(pk, "progress", progress);
   rc = finish_request(c, "update-graph", &reply, err);
-  if (rc > 0) {
-    char msg[sizeof err->text];
-    snprintf(msg, sizeof msg, "%s", err->text);
-    return tide_errprintf(err, TIDE_EGRAPH, "%s: %s", tide__graph_name(g), msg);
-  }
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_EGRAPH, "%s", tide__graph_name(g));
   return rc;
 }
 
@@ -597,8 +610,6 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
     }
     rc = gather(c, c->held_keys, c->held_names, c->nheld, values, len, err);
     c->timeout = saved;
-    if (rc > 0)
-      rc = TIDE_ENOTFOUND;
   }
 done:
   c->computing = false;
@@ -630,11 +641,8 @@ int tide_client_publish(tide_client *c, const char *name, tide_error *err)
     tide__pk_str(pk, c->held_keys[i]);
   }
   rc = finish_request(c, "publish", &reply, err);
-  if (rc > 0) {
-    char msg[sizeof err->text];
-    snprintf(msg, sizeof msg, "%s", err->text);
-    return tide_errprintf(err, TIDE_EUSAGE, "cannot publish \"%s\": %s", name, msg);
-  }
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_EUSAGE, "cannot publish \"%s\"", name);
   return rc;
 }
 
@@ -654,7 +662,7 @@ int tide_client_get_dataset(tide_client *c, const char *name, char **values, siz
   msgpack_packer *pk = begin_request(c, TIDE_OP_GET_DATASET, 1);
   tide__pk_kstr(pk, "name", name);
   rc = finish_request(c, "get-dataset", &reply, err);
-  if (rc > 0)
+  if (rc == TIDE_EREFUSED)
     return tide_errprintf(err, TIDE_ENOTFOUND, "no dataset named \"%s\"", name);
   if (rc < 0)
     return rc;
@@ -671,8 +679,6 @@ int tide_client_get_dataset(tide_client *c, const char *name, char **values, siz
                                           : tide__xstrdup("");
   }
   rc = gather(c, k, nm, n, values, len, err);
-  if (rc > 0)
-    rc = TIDE_ENOTFOUND;
   for (size_t i = 0; i < n; i++) {
     free(k[i]);
     free(nm[i]);
@@ -695,7 +701,7 @@ int tide_client_unpublish(tide_client *c, const char *name, tide_error *err)
   msgpack_packer *pk = begin_request(c, TIDE_OP_UNPUBLISH, 1);
   tide__pk_kstr(pk, "name", name);
   rc = finish_request(c, "unpublish", &reply, err);
-  if (rc > 0)
+  if (rc == TIDE_EREFUSED)
     return tide_errprintf(err, TIDE_ENOTFOUND, "no dataset named \"%s\"", name);
   return rc;
 }
@@ -714,8 +720,8 @@ int tide_client_list_datasets(tide_client *c, char ***names, tide_error *err)
     return rc;
   begin_request(c, TIDE_OP_LIST_DATASETS, 0);
   rc = finish_request(c, "list-datasets", &reply, err);
-  if (rc > 0)
-    return TIDE_EPROTO;
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_EPROTO, "list-datasets");
   if (rc < 0)
     return rc;
   if (!(a = tide__mp_array(reply, "names")))
@@ -755,11 +761,8 @@ int tide_client_api(tide_client *c, const char *method, const char *path, const 
   tide__pk_kstr(pk, "path", path);
   tide__pk_kstr(pk, "body", body ? body : "");
   rc = finish_request(c, path, &reply, err);
-  if (rc > 0) {
-    char msg[sizeof err->text];
-    snprintf(msg, sizeof msg, "%s", err->text);
-    return tide_errprintf(err, TIDE_EPROTO, "%s %s: %s", method, path, msg);
-  }
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_EPROTO, "%s %s", method, path);
   if (rc < 0)
     return rc;
   tide__mp_int(reply, "status", &st);

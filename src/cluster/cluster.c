@@ -325,11 +325,6 @@ void tide_cluster_destroy(tide_cluster *c)
   free(c);
 }
 
-tide__sched *tide__cluster_sched(tide_cluster *c)
-{
-  return c->sched;
-}
-
 const char *tide_cluster_scheduler_address(const tide_cluster *c)
 {
   return tide__sched_address(c->sched);

@@ -9,9 +9,6 @@
 #include "scheduler/scheduler.h"
 #include "tide/cluster.h"
 
-/* The cluster's scheduler. */
-tide__sched *tide__cluster_sched(tide_cluster *c);
-
 /* GET /api/v1/adaptive body (SPEC.md): state, options, plan, requested,
  * observed, the decision log with inputs, and "backoff"/"paused"/"error"
  * fields for resource-manager faults. Caller owns the result. */

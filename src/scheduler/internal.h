@@ -244,7 +244,6 @@ struct tide__sched {
 
   tide__worker_view *views;
   size_t capviews;
-  tide__worker_view one_view;
   void *logs; /* pending worker_logs requests */
   stask **work; /* release worklist (tide__task_maybe_release) */
   size_t nwork, capwork;

@@ -65,8 +65,6 @@ void tide__sched_observe(tide__sched *s, tide__sched_event_fn fn, void *arg);
 /* Snapshot of the workers: *out points to an array owned by the scheduler,
  * valid until control returns to the loop. Returns the count. */
 size_t tide__sched_workers(tide__sched *s, const tide__worker_view **out);
-/* Find a worker by name or address; NULL if none. Same lifetime rule. */
-const tide__worker_view *tide__sched_worker(tide__sched *s, const char *name_or_address);
 
 /* Task counts by state (indexes of tide__tstate). */
 void tide__sched_task_counts(const tide__sched *s, uint64_t counts[TIDE_TS__COUNT]);

@@ -42,15 +42,6 @@ size_t tide__sched_workers(tide__sched *s, const tide__worker_view **out)
   return n;
 }
 
-const tide__worker_view *tide__sched_worker(tide__sched *s, const char *name_or_address)
-{
-  sworker *w = tide__worker_find(s, name_or_address);
-  if (!w)
-    return NULL;
-  fill_view(w, &s->one_view);
-  return &s->one_view;
-}
-
 void tide__sched_task_counts(const tide__sched *s, uint64_t counts[TIDE_TS__COUNT])
 {
   memcpy(counts, s->counts, sizeof s->counts);

@@ -64,7 +64,6 @@ int tide__worker_create(uv_loop_t *loop, const tide__worker_opts *o, const tide_
   return 0;
 }
 
-const char *tide__worker_name(const tide__worker *w) { return w->name; }
 const char *tide__worker_address(const tide__worker *w) { return w->address; }
 int tide__worker_exit_status(const tide__worker *w) { return w->exit_code; }
 const char *tide__worker_fatal(const tide__worker *w) { return w->has_fatal ? w->fatal.text : NULL; }

@@ -41,8 +41,7 @@ void tide__worker_shutdown(tide__worker *w, int code);
  * stopped because of an error, its one-line message (else NULL). */
 int tide__worker_exit_status(const tide__worker *w);
 const char *tide__worker_fatal(const tide__worker *w);
-/* The worker's name and data address ("tcp://host:port" once started). */
-const char *tide__worker_name(const tide__worker *w);
+/* The worker's data address ("tcp://host:port" once started). */
 const char *tide__worker_address(const tide__worker *w);
 /* Free after the loop has closed every handle. NULL ok. */
 void tide__worker_destroy(tide__worker *w);

@@ -19,10 +19,12 @@
 #include "proto/msg.h"
 #include "tide/client.h"
 
+typedef enum want_state { WANT_PENDING, WANT_MEMORY, WANT_ERRED } want_state;
+
 /* A wanted key of the running compute. */
 typedef struct want {
   char *key;           /* prefixed */
-  int state;           /* 0 pending, 1 memory, 2 erred */
+  want_state state;
   UT_hash_handle hh;
 } want;
 
@@ -110,8 +112,8 @@ static void on_key_done(tide_client *c, const msgpack_object *msg)
     free(t);
     free(m);
   }
-  if (w && w->state == 0) {
-    w->state = erred ? 2 : 1;
+  if (w && w->state == WANT_PENDING) {
+    w->state = erred ? WANT_ERRED : WANT_MEMORY;
     c->ndone++;
   }
 }

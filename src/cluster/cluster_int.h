@@ -24,6 +24,14 @@ typedef enum tide__job_phase {
 } tide__job_phase;
 const char *tide__job_phase_name(tide__job_phase p);
 
+/* How far tide_cluster_close has got; each step follows the one before. */
+typedef enum tide__shutdown_phase {
+  TIDE__SHUTDOWN_NONE = 0,   /* running */
+  TIDE__SHUTDOWN_RETIRING,   /* retiring the workers */
+  TIDE__SHUTDOWN_STOPPING,   /* stopping the jobs */
+  TIDE__SHUTDOWN_CLOSING,    /* closing the handles */
+} tide__shutdown_phase;
+
 typedef struct tide__cworker {
   char *name;
   struct tide__cjob *job;
@@ -88,7 +96,7 @@ struct tide_cluster {
   uv_async_t stop_async;
   uv_timer_t shutdown_timer;
   double shutdown_deadline;
-  int shutdown_phase;       /* 0 running, 1 retiring, 2 stopping jobs, 3 closing */
+  tide__shutdown_phase shutdown_phase;
   bool closed;
   int run_rc;
   double kill_grace;        /* seconds between SIGTERM and SIGKILL (backends) */

@@ -59,10 +59,13 @@ void tide__job_run(tide__job *job, int thread)
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   int urc = msgpack_unpack(job->args, job->args_len, &off, &zone, &args);
   if (urc != MSGPACK_UNPACK_SUCCESS || args.type != MSGPACK_OBJECT_ARRAY) {
-    job->rc = tide_task_fail(&ctx, "internal error: bad arguments");
+    tide_task_fail(&ctx, "internal error: bad arguments");
+    job->outcome = TIDE__CALL_ERRED;
   } else {
-    job->rc = job->fn(&ctx, args.via.array.ptr, args.via.array.size, &pk) == 0 ? 0 : -1;
-    if (job->rc == 0) {
+    job->outcome = job->fn(&ctx, args.via.array.ptr, args.via.array.size, &pk) == 0
+                       ? TIDE__CALL_OK
+                       : TIDE__CALL_ERRED;
+    if (job->outcome == TIDE__CALL_OK) {
       /* exactly one value must have been packed */
       size_t roff = 0;
       msgpack_zone rz;
@@ -70,8 +73,10 @@ void tide__job_run(tide__job *job, int thread)
       msgpack_zone_init(&rz, 256);
       int rrc = sb.size ? msgpack_unpack(sb.data, sb.size, &roff, &rz, &r) : MSGPACK_UNPACK_CONTINUE;
       msgpack_zone_destroy(&rz);
-      if (rrc != MSGPACK_UNPACK_SUCCESS || roff != sb.size)
-        job->rc = tide_task_fail(&ctx, "function returned %s", sb.size ? "more than one value or a malformed value" : "no value");
+      if (rrc != MSGPACK_UNPACK_SUCCESS || roff != sb.size) {
+        tide_task_fail(&ctx, "function returned %s", sb.size ? "more than one value or a malformed value" : "no value");
+        job->outcome = TIDE__CALL_ERRED;
+      }
     } else if (!ctx.error) {
       tide_task_fail(&ctx, "function failed without a message");
     }
@@ -80,7 +85,7 @@ void tide__job_run(tide__job *job, int thread)
   msgpack_zone_destroy(&zone);
   free(job->args);
   job->args = NULL;
-  if (job->rc == 0) {
+  if (job->outcome == TIDE__CALL_OK) {
     /* The store keeps the result: an exact-size copy, not the packer's
      * buffer (8 KiB at least: a page fault or two per task, and 8 KiB of
      * worker memory per small result held). */
@@ -124,7 +129,7 @@ static void *thread_main(void *p)
     }
     pthread_mutex_unlock(&ex->lock);
     if (skip) {
-      job->rc = 1;
+      job->outcome = TIDE__CALL_CANCELLED;
       free(job->args);
       job->args = NULL;
     } else {
@@ -262,10 +267,10 @@ static void on_async_closed(uv_handle_t *h)
   tide__exec *ex = h->data;
   if (!ex->threads) { /* joined: nobody else uses it */
     /* hand back the jobs still held so their owners can free them:
-     * queued ones as cancelled (rc 1), then every finished one */
+     * queued ones as cancelled, then every finished one */
     for (tide__job *j = ex->head, *next; j; j = next) {
       next = j->next;
-      j->rc = 1;
+      j->outcome = TIDE__CALL_CANCELLED;
       free(j->args);
       j->args = NULL;
       j->next = ex->done;

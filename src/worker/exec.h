@@ -12,6 +12,13 @@
 #include "tide/error.h"
 #include "tide/task.h"
 
+/* How a call ended. */
+typedef enum tide__call_outcome {
+  TIDE__CALL_OK,
+  TIDE__CALL_ERRED,
+  TIDE__CALL_CANCELLED, /* before it ran */
+} tide__call_outcome;
+
 /* One function call. The owner (the worker's task) embeds it. */
 typedef struct tide__job {
   struct tide__job *next;
@@ -20,10 +27,10 @@ typedef struct tide__job {
   char *args;             /* packed msgpack array of the arguments (owned) */
   size_t args_len;
   /* results, set by tide__job_run */
-  int rc;                 /* 0 ok, -1 erred, 1 cancelled before it ran */
-  char *result;           /* rc 0: the packed value (malloc'd, owned) */
+  tide__call_outcome outcome;
+  char *result;           /* OK: the packed value (malloc'd, owned) */
   size_t result_len;
-  char *error;            /* rc -1: message (malloc'd, owned) */
+  char *error;            /* ERRED: message (malloc'd, owned) */
   double start, stop;     /* wall-clock epochs */
   int thread;             /* 1..nthreads, 0 = ran on the loop thread */
   atomic_bool cancelled;  /* set by the loop thread: skip if not started */

@@ -188,14 +188,14 @@ void tide__wtask_done(tide__job *job, void *arg)
   tide__worker *w = arg;
   wtask *t = (wtask *)((char *)job - offsetof(wtask, job));
   t->in_exec = false;
-  if (t->cancelled || job->rc == 1) {
+  if (t->cancelled || job->outcome == TIDE__CALL_CANCELLED) {
     if (!t->cancelled)
       HASH_DEL(w->tasks, t);
     task_free(w, t);
     return;
   }
   HASH_DEL(w->tasks, t);
-  if (job->rc == 0) {
+  if (job->outcome == TIDE__CALL_OK) {
     size_t n = job->result_len;
     tide__store_put(w->store, t->key, t->keylen, job->result, n);
     job->result = NULL;

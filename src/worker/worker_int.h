@@ -41,7 +41,7 @@ typedef struct waiter {
   acquire *acq;
 } waiter;
 
-enum { FETCHING, FETCH_HAVE, FETCH_FAILED };
+typedef enum fetch_state { FETCHING, FETCH_HAVE, FETCH_FAILED } fetch_state;
 
 /* A value being fetched from peers (or just fetched, until its tasks ran). */
 struct fetch {
@@ -51,7 +51,7 @@ struct fetch {
   int nholders, next;
   char **failed;          /* holders that did not deliver */
   int nfailed;
-  int state;
+  fetch_state state;
   char *data;             /* FETCH_HAVE (NULL when moved into the store) */
   size_t len;
   int refs;               /* tasks holding it */

@@ -38,9 +38,9 @@ static void on_done(tide__job *job, void *arg)
 {
   ctx *c = arg;
   c->done++;
-  if (job->rc == 1) {
+  if (job->outcome == TIDE__CALL_CANCELLED) {
     c->cancelled++;
-  } else if (job->rc == 0) {
+  } else if (job->outcome == TIDE__CALL_OK) {
     msgpack_zone z;
     msgpack_object o;
     size_t off = 0;

@@ -13,7 +13,7 @@
 typedef struct call {
   tide__job job;
   msgpack_zone zone;
-  msgpack_object result; /* valid when job.rc == 0 */
+  msgpack_object result; /* valid when the job ended TIDE__CALL_OK */
 } call;
 
 /* Run fn with the packed argument array in sb (consumed). */
@@ -25,13 +25,13 @@ static inline void call_run(tide_registry *reg, const char *fn, msgpack_sbuffer 
   c->job.args_len = sb->size;
   c->job.args = msgpack_sbuffer_release(sb);
   if (!c->job.fn) {
-    c->job.rc = -1;
+    c->job.outcome = TIDE__CALL_ERRED;
     c->job.error = strdup("no such function");
     return;
   }
   tide__job_run(&c->job, 1);
   msgpack_zone_init(&c->zone, 1024);
-  if (c->job.rc == 0) {
+  if (c->job.outcome == TIDE__CALL_OK) {
     size_t off = 0;
     msgpack_unpack(c->job.result, c->job.result_len, &off, &c->zone, &c->result);
   }

@@ -82,7 +82,7 @@ static void on_stop_async(uv_async_t *h)
   begin_shutdown(h->data);
 }
 
-int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *cfg,
+int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *cfg,
                              const tide_backend_ops *ops, void *self, tide_cluster **out,
                              tide_error *err)
 {
@@ -170,7 +170,7 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *c
 int tide_cluster_create(const tide_cluster_opts *opts, const tide_backend_ops *ops, void *self,
                         tide_cluster **out, tide_error *err)
 {
-  tide_config cfg;
+  tide__config cfg;
   int rc = tide__config_load(&cfg, opts->config_file, NULL, err);
   if (rc < 0)
     return rc;

@@ -67,7 +67,7 @@ typedef struct tide__cretire {
 struct tide_cluster {
   uv_loop_t *loop;
   bool own_loop;
-  tide_config cfg;
+  tide__config cfg;
   tide_cluster_opts opts;   /* strings below are copies */
   char *name, *host, *scheduler_file;
   tide__sched *sched;
@@ -103,7 +103,7 @@ struct tide_cluster {
 };
 
 /* tide_cluster_create with an already loaded configuration. */
-int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *cfg,
+int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *cfg,
                              const tide_backend_ops *ops, void *self, tide_cluster **out,
                              tide_error *err);
 

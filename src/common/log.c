@@ -12,7 +12,7 @@
 
 static struct {
   pthread_mutex_t lock;
-  tide_log_level level;
+  tide__log_level level;
   tide_log_sink sink; /* NULL: stderr */
   void *sink_data;
   char role[32];
@@ -23,7 +23,7 @@ static struct {
 
 static const char *names[] = {"debug", "info", "warning", "error", "none"};
 
-void tide__log_init(const char *role, tide_log_level level)
+void tide__log_init(const char *role, tide__log_level level)
 {
   pthread_mutex_lock(&L.lock);
   snprintf(L.role, sizeof L.role, "%s", role ? role : "tide");
@@ -57,7 +57,7 @@ int tide__log_level_parse(const char *s)
   return -1;
 }
 
-void tide__log(tide_log_level level, const char *subsystem, const char *fmt, ...)
+void tide__log(tide__log_level level, const char *subsystem, const char *fmt, ...)
 {
   char msg[1024], line[1200], stamp[32];
   struct timeval tv;

@@ -11,7 +11,7 @@
 #include "common/vec.h"
 #include "scheduler/internal.h"
 
-static void fill_view(const sworker *w, tide__worker_view *v)
+static void fill_view(const sworker *w, tide__sw_view *v)
 {
   v->address = w->address;
   v->name = w->name;
@@ -29,7 +29,7 @@ static void fill_view(const sworker *w, tide__worker_view *v)
   v->executed = w->executed;
 }
 
-size_t tide__sched_workers(tide__sched *s, const tide__worker_view **out)
+size_t tide__sched_workers(tide__sched *s, const tide__sw_view **out)
 {
   if (s->nworkers > s->capviews) {
     s->capviews = s->nworkers * 2;
@@ -229,7 +229,7 @@ int tide__sched_adaptive_target(tide__sched *s, double target_duration, tide__ta
 
 size_t tide__sched_workers_to_close(tide__sched *s, const tide__close_opts *o, char ***names)
 {
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws);
   size_t *idx = tide__xcalloc(n + 1, sizeof *idx);
   size_t k = tide__policy_workers_to_close(ws, n, o, idx);

@@ -27,7 +27,7 @@ static bool ref_key(const msgpack_object *o, const char **key, size_t *len)
   return true;
 }
 
-static bool value_of(tide__worker *w, const char *key, size_t len, const char **data, size_t *n)
+static bool value_of(tide__wk *w, const char *key, size_t len, const char **data, size_t *n)
 {
   if (tide__store_get(w->store, key, len, data, n))
     return true;
@@ -42,7 +42,7 @@ static bool value_of(tide__worker *w, const char *key, size_t len, const char **
 
 /* Pack o with every reference replaced by the serialized value it names.
  * On a reference to nothing held, sets *missing and returns false. */
-static bool pack_subst(tide__worker *w, msgpack_sbuffer *sb, msgpack_packer *pk,
+static bool pack_subst(tide__wk *w, msgpack_sbuffer *sb, msgpack_packer *pk,
                        const msgpack_object *o, const msgpack_object **missing)
 {
   const char *key, *data;
@@ -75,10 +75,10 @@ static bool pack_subst(tide__worker *w, msgpack_sbuffer *sb, msgpack_packer *pk,
   return true;
 }
 
-static void send_missing(tide__worker *w, const char *key, size_t klen, const char *dep,
+static void send_missing(tide__wk *w, const char *key, size_t klen, const char *dep,
                          size_t dlen, const char *holder)
 {
-  tide__conn *c = tide__worker_sched(w);
+  tide__conn *c = tide__wk_sched(w);
   if (!c)
     return;
   msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_MISSING_DATA, 3);
@@ -92,10 +92,10 @@ static void send_missing(tide__worker *w, const char *key, size_t klen, const ch
 
 /* Report a task's outcome: task-erred with error, or task-finished with
  * nbytes when error is NULL. */
-static void send_outcome(tide__worker *w, const char *key, size_t klen, const char *error,
+static void send_outcome(tide__wk *w, const char *key, size_t klen, const char *error,
                          size_t nbytes, double start, double stop, int thread)
 {
-  tide__conn *c = tide__worker_sched(w);
+  tide__conn *c = tide__wk_sched(w);
   if (!c)
     return;
   msgpack_packer *pk =
@@ -116,12 +116,12 @@ void tide__wtask_free(wtask *t)
 {
   free(t->deps);
   free(t->raw_args);
-  tide__job_clear(&t->job);
+  tide__wk_call_clear(&t->job);
   free(t->key);
   free(t);
 }
 
-static void task_free(tide__worker *w, wtask *t)
+static void task_free(tide__wk *w, wtask *t)
 {
   for (int i = 0; i < t->ndeps; i++)
     tide__fetch_release(w, t->deps[i]);
@@ -130,7 +130,7 @@ static void task_free(tide__worker *w, wtask *t)
 
 /* Forget the task (it runs nothing and reports nothing); the caller frees
  * it or leaves that to the last pending fetch or the execution thread. */
-static void task_mark_cancelled(tide__worker *w, wtask *t)
+static void task_mark_cancelled(tide__wk *w, wtask *t)
 {
   if (t->cancelled)
     return;
@@ -139,7 +139,7 @@ static void task_mark_cancelled(tide__worker *w, wtask *t)
   atomic_store(&t->job.cancelled, true);
 }
 
-static void task_cancel(tide__worker *w, wtask *t)
+static void task_cancel(tide__wk *w, wtask *t)
 {
   if (t->cancelled)
     return;
@@ -149,7 +149,7 @@ static void task_cancel(tide__worker *w, wtask *t)
 }
 
 /* All inputs are here: build the argument buffer and run. */
-static void task_launch(tide__worker *w, wtask *t, const msgpack_object *args)
+static void task_launch(tide__wk *w, wtask *t, const msgpack_object *args)
 {
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -176,16 +176,16 @@ static void task_launch(tide__worker *w, wtask *t, const msgpack_object *args)
   t->job.args = msgpack_sbuffer_release(&sb);
   t->in_exec = true;
   if ((t->flags & TIDE_FN_INLINE) && t->job.args_len <= INLINE_MAX_ARGS && !w->paused) {
-    tide__job_run(&t->job, 0);
+    tide__wk_call_run(&t->job, 0);
     tide__wtask_done(&t->job, w);
   } else {
     tide__exec_submit(w->exec, &t->job);
   }
 }
 
-void tide__wtask_done(tide__job *job, void *arg)
+void tide__wtask_done(tide__wk_call *job, void *arg)
 {
-  tide__worker *w = arg;
+  tide__wk *w = arg;
   wtask *t = (wtask *)((char *)job - offsetof(wtask, job));
   t->in_exec = false;
   if (t->cancelled || job->outcome == TIDE__CALL_CANCELLED) {
@@ -207,7 +207,7 @@ void tide__wtask_done(tide__job *job, void *arg)
   task_free(w, t);
 }
 
-void tide__wtask_fetched(tide__worker *w, wtask *t, fetch *f, bool ok)
+void tide__wtask_fetched(tide__wk *w, wtask *t, fetch *f, bool ok)
 {
   t->waiting--;
   if (!ok && !t->cancelled) {
@@ -241,7 +241,7 @@ static void add_dep(wtask *t, fetch *f)
   t->deps[t->ndeps++] = f;
 }
 
-void tide__wtask_compute(tide__worker *w, const msgpack_object *msg)
+void tide__wtask_compute(tide__wk *w, const msgpack_object *msg)
 {
   const char *key, *fn;
   size_t klen, fnlen;
@@ -306,7 +306,7 @@ void tide__wtask_compute(tide__worker *w, const msgpack_object *msg)
   tide__transfer_flush(w);
 }
 
-void tide__wtask_free_keys(tide__worker *w, const msgpack_object *msg)
+void tide__wtask_free_keys(tide__wk *w, const msgpack_object *msg)
 {
   const msgpack_object_array *keys = tide__mp_array(msg, "keys");
   for (uint32_t i = 0; keys && i < keys->size; i++) {

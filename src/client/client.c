@@ -648,6 +648,22 @@ int tide_client_publish(tide_client *c, const char *name, tide_error *err)
   return rc;
 }
 
+/* A request about the dataset `name` (get, unpublish); a refusal means the
+ * scheduler has no such dataset. */
+static int dataset_request(tide_client *c, tide__op op, const char *name,
+                           const msgpack_object **reply, tide_error *err)
+{
+  int rc = need_conn(c, err);
+  if (rc < 0)
+    return rc;
+  msgpack_packer *pk = begin_request(c, op, 1);
+  tide__pk_kstr(pk, "name", name);
+  rc = finish_request(c, op == TIDE_OP_UNPUBLISH ? "unpublish" : "get-dataset", reply, err);
+  if (rc == TIDE_EREFUSED)
+    return tide_errprintf(err, TIDE_ENOTFOUND, "no dataset named \"%s\"", name);
+  return rc;
+}
+
 int tide_client_get_dataset(tide_client *c, const char *name, char **values, size_t *len,
                             tide_error *err)
 {
@@ -659,14 +675,7 @@ int tide_client_get_dataset(tide_client *c, const char *name, char **values, siz
 
   *values = NULL;
   *len = 0;
-  if ((rc = need_conn(c, err)) < 0)
-    return rc;
-  msgpack_packer *pk = begin_request(c, TIDE_OP_GET_DATASET, 1);
-  tide__pk_kstr(pk, "name", name);
-  rc = finish_request(c, "get-dataset", &reply, err);
-  if (rc == TIDE_EREFUSED)
-    return tide_errprintf(err, TIDE_ENOTFOUND, "no dataset named \"%s\"", name);
-  if (rc < 0)
+  if ((rc = dataset_request(c, TIDE_OP_GET_DATASET, name, &reply, err)) < 0)
     return rc;
   const msgpack_object_map *keys = tide__mp_map(reply, "keys");
   if (!keys)
@@ -692,20 +701,8 @@ int tide_client_get_dataset(tide_client *c, const char *name, char **values, siz
 
 int tide_client_unpublish(tide_client *c, const char *name, tide_error *err)
 {
-  tide_error lerr;
-  if (!err)
-    err = &lerr;
   const msgpack_object *reply;
-  int rc;
-
-  if ((rc = need_conn(c, err)) < 0)
-    return rc;
-  msgpack_packer *pk = begin_request(c, TIDE_OP_UNPUBLISH, 1);
-  tide__pk_kstr(pk, "name", name);
-  rc = finish_request(c, "unpublish", &reply, err);
-  if (rc == TIDE_EREFUSED)
-    return tide_errprintf(err, TIDE_ENOTFOUND, "no dataset named \"%s\"", name);
-  return rc;
+  return dataset_request(c, TIDE_OP_UNPUBLISH, name, &reply, err);
 }
 
 int tide_client_list_datasets(tide_client *c, char ***names, tide_error *err)

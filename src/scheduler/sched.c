@@ -528,6 +528,16 @@ void tide__sched_close(tide__sched *s, bool close_workers)
   tide__logs_destroy(s);
 }
 
+/* Empty a uthash table (handle hh) whose entries free_fn frees. */
+#define FREE_TABLE(type, head, free_fn)  \
+  do {                                   \
+    type *e_, *next_;                    \
+    HASH_ITER(hh, head, e_, next_) {     \
+      HASH_DELETE(hh, head, e_);         \
+      free_fn(e_);                       \
+    }                                    \
+  } while (0)
+
 void tide__sched_destroy(tide__sched *s)
 {
   if (!s)
@@ -543,26 +553,10 @@ void tide__sched_destroy(tide__sched *s)
     HASH_DELETE(hh_name, s->workers_by_name, w);
     tide__sw_free(w);
   }
-  stask *t, *tt;
-  HASH_ITER(hh, s->tasks, t, tt) {
-    HASH_DELETE(hh, s->tasks, t);
-    tide__task_free(t);
-  }
-  sprefix *p, *pt;
-  HASH_ITER(hh, s->prefixes, p, pt) {
-    HASH_DELETE(hh, s->prefixes, p);
-    free(p);
-  }
-  sintern *in, *it;
-  HASH_ITER(hh, s->interned, in, it) {
-    HASH_DELETE(hh, s->interned, in);
-    free(in);
-  }
-  struct sfunc *f, *ft;
-  HASH_ITER(hh, s->functions, f, ft) {
-    HASH_DELETE(hh, s->functions, f);
-    free(f);
-  }
+  FREE_TABLE(stask, s->tasks, tide__task_free);
+  FREE_TABLE(sprefix, s->prefixes, free);
+  FREE_TABLE(sintern, s->interned, free);
+  FREE_TABLE(struct sfunc, s->functions, free);
   tide__stream_free(s);
   free(s->views);
   free(s->work);

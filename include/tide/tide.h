@@ -5,6 +5,7 @@
 #define TIDE_TIDE_H
 
 #include "tide/error.h"
+#include "tide/log.h"
 #include "tide/client.h"
 #include "tide/task.h"
 #include "tide/adaptive.h"

@@ -7,6 +7,7 @@
 
 #include "adaptive/recommend.h"
 #include "common/util.h"
+#include "common/vec.h"
 
 const char *tide__rec_status_name(tide__rec_status s)
 {
@@ -180,21 +181,14 @@ void tide__rec_out_free(tide__rec_out *out)
 }
 
 /* A growing list of candidate names (borrowed or owned). */
-typedef struct namelist {
-  const char **v;
-  size_t n, cap;
-} namelist;
+typedef TIDE__VEC(const char *) namelist;
 
 static void nl_push(namelist *l, const char *s)
 {
   for (size_t i = 0; i < l->n; i++)
     if (strcmp(l->v[i], s) == 0)
       return;
-  if (l->n == l->cap) {
-    l->cap = l->cap ? 2 * l->cap : 16;
-    l->v = tide__xrealloc(l->v, l->cap * sizeof *l->v);
-  }
-  l->v[l->n++] = s;
+  tide__vec_push(l, s);
 }
 
 /* Not-arrived candidates: whole jobs whose every worker has not arrived,

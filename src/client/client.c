@@ -1,6 +1,7 @@
 /* The blocking client library (include/tide/client.h): one connection to the
  * scheduler on a private uv loop that runs only inside each blocking call. */
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,16 +12,19 @@
 
 #include "client/graph.h"
 #include "common/log.h"
+#include "common/schedfile.h"
 #include "common/util.h"
 #include "net/conn.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
 #include "tide/client.h"
 
+typedef enum want_state { WANT_PENDING, WANT_MEMORY, WANT_ERRED } want_state;
+
 /* A wanted key of the running compute. */
 typedef struct want {
   char *key;           /* prefixed */
-  int state;           /* 0 pending, 1 memory, 2 erred */
+  want_state state;
   UT_hash_handle hh;
 } want;
 
@@ -108,8 +112,8 @@ static void on_key_done(tide_client *c, const msgpack_object *msg)
     free(t);
     free(m);
   }
-  if (w && w->state == 0) {
-    w->state = erred ? 2 : 1;
+  if (w && w->state == WANT_PENDING) {
+    w->state = erred ? WANT_ERRED : WANT_MEMORY;
     c->ndone++;
   }
 }
@@ -205,27 +209,6 @@ static int closed_error(tide_client *c, tide_error *err)
   return tide_errprintf(err, TIDE_ECLOSED, "lost the connection to the scheduler at %s", addr);
 }
 
-static int read_scheduler_file(const char *path, char **address, tide_error *err)
-{
-  json_error_t jerr;
-  json_t *j = json_load_file(path, 0, &jerr), *a;
-  if (!j) {
-    if (access(path, R_OK) != 0)
-      return tide_errprintf(err, -errno, "cannot read scheduler file %s: %s", path,
-                            strerror(errno));
-    return tide_errprintf(err, TIDE_EUSAGE, "%s:%d: malformed scheduler file: %s", path,
-                          jerr.line, jerr.text);
-  }
-  a = json_object_get(j, "address");
-  if (!json_is_string(a)) {
-    json_decref(j);
-    return tide_errprintf(err, TIDE_EUSAGE, "%s: scheduler file has no \"address\"", path);
-  }
-  *address = tide__xstrdup(json_string_value(a));
-  json_decref(j);
-  return 0;
-}
-
 static void release_held(tide_client *c)
 {
   for (size_t i = 0; i < c->nheld; i++) {
@@ -264,7 +247,7 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
     target = tide__xstrdup(address);
   else if (!scheduler_file)
     return tide_errprintf(err, TIDE_EUSAGE, "no scheduler address or scheduler file given");
-  else if ((rc = read_scheduler_file(scheduler_file, &target, err)) < 0)
+  else if ((rc = tide__schedfile_read(scheduler_file, &target, err)) < 0)
     return rc;
   if (timeout <= 0)
     timeout = 10;
@@ -366,7 +349,7 @@ static msgpack_packer *begin_request(tide_client *c, tide__op op, uint32_t nfiel
 
 /* Send the request begun with begin_request and wait for its reply. On 0,
  * *reply is the reply map (valid until the next request). A reply with
- * ok=false returns 1 with err holding the scheduler's error text. */
+ * ok=false returns TIDE_EREFUSED with err holding the scheduler's reason. */
 static int finish_request(tide_client *c, const char *what, const msgpack_object **reply,
                           tide_error *err)
 {
@@ -392,11 +375,29 @@ static int finish_request(tide_client *c, const char *what, const msgpack_object
     size_t elen = strlen(e);
     tide__mp_str(*reply, "error", &e, &elen);
     char *m = strip_token(c->token, e, elen);
-    tide_errprintf(err, 1, "%s", m);
+    rc = tide_errprintf(err, TIDE_EREFUSED, "%s", m);
     free(m);
-    return 1;
+    return rc;
   }
   return 0;
+}
+
+/* A refused request as the caller's code: "<what>: <the scheduler's reason>"
+ * (the reason is what finish_request left in err). */
+static int refused_as(tide_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refused_as(tide_error *err, int code, const char *fmt, ...)
+{
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  if (!err)
+    return code;
+  char reason[sizeof err->text];
+  snprintf(reason, sizeof reason, "%s", err->text);
+  return tide_errprintf(err, code, "%s: %s", what, reason);
 }
 
 static int need_conn(tide_client *c, tide_error *err)
@@ -451,11 +452,8 @@ static int gather(tide_client *c, char *const *keys, char *const *names, size_t 
   for (size_t i = 0; i < n; i++)
     tide__pk_str(pk, keys[i]);
   rc = finish_request(c, "gather", &reply, err);
-  if (rc > 0) {
-    char msg[sizeof err->text];
-    snprintf(msg, sizeof msg, "%s", err->text);
-    return tide_errprintf(err, TIDE_ENOTFOUND, "cannot gather the results: %s", msg);
-  }
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_ENOTFOUND, "cannot gather the results");
   if (rc < 0)
     return rc;
   const msgpack_object_map *data = tide__mp_map(reply, "data");
@@ -535,11 +533,8 @@ static int submit(tide_client *c, const tide_graph *g, bool progress, tide_error
     tide__pk_str(pk, c->held_keys[i]);
   tide__pk_kbool(pk, "progress", progress);
   rc = finish_request(c, "update-graph", &reply, err);
-  if (rc > 0) {
-    char msg[sizeof err->text];
-    snprintf(msg, sizeof msg, "%s", err->text);
-    return tide_errprintf(err, TIDE_EGRAPH, "%s: %s", tide__graph_name(g), msg);
-  }
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_EGRAPH, "%s", tide__graph_name(g));
   return rc;
 }
 
@@ -617,8 +612,6 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
     }
     rc = gather(c, c->held_keys, c->held_names, c->nheld, values, len, err);
     c->timeout = saved;
-    if (rc > 0)
-      rc = TIDE_ENOTFOUND;
   }
 done:
   c->computing = false;
@@ -650,11 +643,24 @@ int tide_client_publish(tide_client *c, const char *name, tide_error *err)
     tide__pk_str(pk, c->held_keys[i]);
   }
   rc = finish_request(c, "publish", &reply, err);
-  if (rc > 0) {
-    char msg[sizeof err->text];
-    snprintf(msg, sizeof msg, "%s", err->text);
-    return tide_errprintf(err, TIDE_EUSAGE, "cannot publish \"%s\": %s", name, msg);
-  }
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_EUSAGE, "cannot publish \"%s\"", name);
+  return rc;
+}
+
+/* A request about the dataset `name` (get, unpublish); a refusal means the
+ * scheduler has no such dataset. */
+static int dataset_request(tide_client *c, tide__op op, const char *name,
+                           const msgpack_object **reply, tide_error *err)
+{
+  int rc = need_conn(c, err);
+  if (rc < 0)
+    return rc;
+  msgpack_packer *pk = begin_request(c, op, 1);
+  tide__pk_kstr(pk, "name", name);
+  rc = finish_request(c, op == TIDE_OP_UNPUBLISH ? "unpublish" : "get-dataset", reply, err);
+  if (rc == TIDE_EREFUSED)
+    return tide_errprintf(err, TIDE_ENOTFOUND, "no dataset named \"%s\"", name);
   return rc;
 }
 
@@ -669,14 +675,7 @@ int tide_client_get_dataset(tide_client *c, const char *name, char **values, siz
 
   *values = NULL;
   *len = 0;
-  if ((rc = need_conn(c, err)) < 0)
-    return rc;
-  msgpack_packer *pk = begin_request(c, TIDE_OP_GET_DATASET, 1);
-  tide__pk_kstr(pk, "name", name);
-  rc = finish_request(c, "get-dataset", &reply, err);
-  if (rc > 0)
-    return tide_errprintf(err, TIDE_ENOTFOUND, "no dataset named \"%s\"", name);
-  if (rc < 0)
+  if ((rc = dataset_request(c, TIDE_OP_GET_DATASET, name, &reply, err)) < 0)
     return rc;
   const msgpack_object_map *keys = tide__mp_map(reply, "keys");
   if (!keys)
@@ -691,8 +690,6 @@ int tide_client_get_dataset(tide_client *c, const char *name, char **values, siz
                                           : tide__xstrdup("");
   }
   rc = gather(c, k, nm, n, values, len, err);
-  if (rc > 0)
-    rc = TIDE_ENOTFOUND;
   for (size_t i = 0; i < n; i++) {
     free(k[i]);
     free(nm[i]);
@@ -704,20 +701,8 @@ int tide_client_get_dataset(tide_client *c, const char *name, char **values, siz
 
 int tide_client_unpublish(tide_client *c, const char *name, tide_error *err)
 {
-  tide_error lerr;
-  if (!err)
-    err = &lerr;
   const msgpack_object *reply;
-  int rc;
-
-  if ((rc = need_conn(c, err)) < 0)
-    return rc;
-  msgpack_packer *pk = begin_request(c, TIDE_OP_UNPUBLISH, 1);
-  tide__pk_kstr(pk, "name", name);
-  rc = finish_request(c, "unpublish", &reply, err);
-  if (rc > 0)
-    return tide_errprintf(err, TIDE_ENOTFOUND, "no dataset named \"%s\"", name);
-  return rc;
+  return dataset_request(c, TIDE_OP_UNPUBLISH, name, &reply, err);
 }
 
 int tide_client_list_datasets(tide_client *c, char ***names, tide_error *err)
@@ -734,8 +719,8 @@ int tide_client_list_datasets(tide_client *c, char ***names, tide_error *err)
     return rc;
   begin_request(c, TIDE_OP_LIST_DATASETS, 0);
   rc = finish_request(c, "list-datasets", &reply, err);
-  if (rc > 0)
-    return TIDE_EPROTO;
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_EPROTO, "list-datasets");
   if (rc < 0)
     return rc;
   if (!(a = tide__mp_array(reply, "names")))
@@ -775,11 +760,8 @@ int tide_client_api(tide_client *c, const char *method, const char *path, const 
   tide__pk_kstr(pk, "path", path);
   tide__pk_kstr(pk, "body", body ? body : "");
   rc = finish_request(c, path, &reply, err);
-  if (rc > 0) {
-    char msg[sizeof err->text];
-    snprintf(msg, sizeof msg, "%s", err->text);
-    return tide_errprintf(err, TIDE_EPROTO, "%s %s: %s", method, path, msg);
-  }
+  if (rc == TIDE_EREFUSED)
+    return refused_as(err, TIDE_EPROTO, "%s %s", method, path);
   if (rc < 0)
     return rc;
   tide__mp_int(reply, "status", &st);

@@ -11,6 +11,7 @@
 #include "client/graph.h"
 #include "client/value.h"
 #include "common/util.h"
+#include "common/vec.h"
 #include "proto/msg.h"
 #include "worker/builtins.h"
 
@@ -128,19 +129,7 @@ static gtask *find_task(const tide_graph *g, const char *key)
 }
 
 /* Growable array of dependency indexes. */
-typedef struct idxvec {
-  size_t *v;
-  size_t n, cap;
-} idxvec;
-
-static void idx_push(idxvec *d, size_t x)
-{
-  if (d->n == d->cap) {
-    d->cap = d->cap ? d->cap * 2 : 4;
-    d->v = tide__xrealloc(d->v, d->cap * sizeof *d->v);
-  }
-  d->v[d->n++] = x;
-}
+typedef TIDE__VEC(size_t) idxvec;
 
 static int cmp_size(const void *a, const void *b)
 {
@@ -166,7 +155,7 @@ static int collect_refs(tide_graph *g, const gtask *t, const json_t *j, idxvec *
     if (!dep)
       return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\" refers to unknown key \"%s\"",
                             at(g, t->key), t->key, ref);
-    idx_push(d, (size_t)(dep - g->tasks));
+    tide__vec_push(d, (size_t)(dep - g->tasks));
     return 0;
   }
   if (json_object_get(j, "ref"))

@@ -141,7 +141,7 @@ static json_t *entry(tide__adaptive *a, const char *status, const tide__target_i
                      int raw, const tide__rec_out *out, bool reactive)
 {
   tide_cluster *c = a->c;
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t nobs = tide__sched_workers(c->sched, &ws);
   json_t *e = json_pack("{s:f, s:s, s:i, s:i, s:i, s:I, s:b}", "time", tide__wall(), "status",
                         status, "target", out->target, "raw_target", raw, "plan",
@@ -192,7 +192,7 @@ static void run_round(tide__adaptive *a, bool reactive)
   free(na);
   a->last_target = out.target;
   if (!reactive) {
-    const tide__worker_view *ws;
+    const tide__sw_view *ws;
     push_sample(a, out.target, ri.nplan, (int)tide__sched_workers(c->sched, &ws));
   }
   tide_error err = {{0}};

@@ -24,7 +24,7 @@
 #include "tide/cluster.h"
 
 typedef struct tide__backend_args {
-  const tide_config *cfg;          /* loaded configuration (slurm section...) */
+  const tide__config *cfg;          /* loaded configuration (slurm section...) */
   const tide_cluster_opts *opts;   /* name, processes, nthreads, memory_limit,
                                       lifetime: the job shape */
   const char *const *keys;         /* backend flags given, without "--" */

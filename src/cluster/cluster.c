@@ -16,7 +16,7 @@ static void on_sched_event(tide__sched *s, tide__sched_event ev, const char *nam
                            void *arg)
 {
   tide_cluster *c = arg;
-  if (c->shutdown_phase >= 3)
+  if (c->shutdown_phase >= TIDE__SHUTDOWN_CLOSING)
     return;
   switch (ev) {
   case TIDE_SEV_WORKER_ADDED:
@@ -26,7 +26,7 @@ static void on_sched_event(tide__sched *s, tide__sched_event ev, const char *nam
       tide__adaptive_on_event(c->adaptive, (int)ev);
     break;
   case TIDE_SEV_NEW_WORK:
-    if (c->adaptive && c->shutdown_phase == 0)
+    if (c->adaptive && c->shutdown_phase == TIDE__SHUTDOWN_NONE)
       tide__adaptive_on_event(c->adaptive, (int)ev);
     break;
   case TIDE_SEV_RETIRE_REQUEST: {
@@ -34,7 +34,7 @@ static void on_sched_event(tide__sched *s, tide__sched_event ev, const char *nam
      * are retired, and the plan (fixed or adaptive) is refilled at once */
     char *names[1] = {(char *)name};
     tide_error e = {{0}};
-    if (c->shutdown_phase == 0 &&
+    if (c->shutdown_phase == TIDE__SHUTDOWN_NONE &&
         tide__cluster_retire_names(c, names, 1, false, NULL, NULL, &e) < 0)
       tide__clog(TIDE_LOG_WARNING, "retiring %s at the end of its lifetime: %s", name, e.text);
     tide__cluster_maintain(c);
@@ -48,7 +48,7 @@ static void on_sched_event(tide__sched *s, tide__sched_event ev, const char *nam
 static void on_house(uv_timer_t *t)
 {
   tide_cluster *c = t->data;
-  if (c->shutdown_phase)
+  if (c->shutdown_phase != TIDE__SHUTDOWN_NONE)
     return;
   double now = tide__now();
   double pi = c->ops->poll_interval > 0 ? c->ops->poll_interval : 1.0;
@@ -76,7 +76,7 @@ static void on_stop_async(uv_async_t *h)
   begin_shutdown(h->data);
 }
 
-int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *cfg,
+int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *cfg,
                              const tide_backend_ops *ops, void *self, tide_cluster **out,
                              tide_error *err)
 {
@@ -162,7 +162,7 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *c
 int tide_cluster_create(const tide_cluster_opts *opts, const tide_backend_ops *ops, void *self,
                         tide_cluster **out, tide_error *err)
 {
-  tide_config cfg;
+  tide__config cfg;
   int rc = tide__config_load(&cfg, opts->config_file, NULL, err);
   if (rc < 0)
     return rc;
@@ -177,20 +177,20 @@ static void on_shutdown_tick(uv_timer_t *t)
 {
   tide_cluster *c = t->data;
   double now = tide__now();
-  if (c->shutdown_phase == 1) {
+  if (c->shutdown_phase == TIDE__SHUTDOWN_RETIRING) {
     /* retirement had its chance; now stop every job */
-    c->shutdown_phase = 2;
+    c->shutdown_phase = TIDE__SHUTDOWN_STOPPING;
     tide__sched_close(c->sched, true);
     tide__cluster_stop_all_jobs(c);
     c->shutdown_deadline = now + c->kill_grace + 2.0;
     uv_timer_start(&c->shutdown_timer, on_shutdown_tick, 20, 20);
     return;
   }
-  if (c->shutdown_phase == 2 && c->ops->poll && now - c->last_poll >= 0.1) {
+  if (c->shutdown_phase == TIDE__SHUTDOWN_STOPPING && c->ops->poll && now - c->last_poll >= 0.1) {
     c->last_poll = now; /* backends learn of exits by polling */
     c->ops->poll(c->self, c, NULL);
   }
-  if (c->shutdown_phase == 2 && (!c->jobs || now >= c->shutdown_deadline)) {
+  if (c->shutdown_phase == TIDE__SHUTDOWN_STOPPING && (!c->jobs || now >= c->shutdown_deadline)) {
     if (c->jobs)
       tide__clog(TIDE_LOG_WARNING, "some jobs did not report their end");
     close_all(c);
@@ -200,15 +200,15 @@ static void on_shutdown_tick(uv_timer_t *t)
 static void on_shutdown_retired(tide__sched *s, const tide__retire_result *r, void *arg)
 {
   tide_cluster *c = arg;
-  if (c->shutdown_phase == 1)
+  if (c->shutdown_phase == TIDE__SHUTDOWN_RETIRING)
     uv_timer_start(&c->shutdown_timer, on_shutdown_tick, 0, 0);
 }
 
 static void begin_shutdown(tide_cluster *c)
 {
-  if (c->shutdown_phase)
+  if (c->shutdown_phase != TIDE__SHUTDOWN_NONE)
     return;
-  c->shutdown_phase = 1;
+  c->shutdown_phase = TIDE__SHUTDOWN_RETIRING;
   tide_cluster_adapt_stop(c);
   uv_timer_stop(&c->house);
   /* retire our workers that are connected, giving them 1.5 s */
@@ -226,9 +226,9 @@ static void begin_shutdown(tide_cluster *c)
 
 static void close_all(tide_cluster *c)
 {
-  if (c->shutdown_phase >= 3)
+  if (c->shutdown_phase >= TIDE__SHUTDOWN_CLOSING)
     return;
-  c->shutdown_phase = 3;
+  c->shutdown_phase = TIDE__SHUTDOWN_CLOSING;
   uv_timer_stop(&c->shutdown_timer);
   tide__adaptive_close(c->adaptive);
   tide__cluster_remove_scheduler_file(c);

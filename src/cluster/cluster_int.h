@@ -24,6 +24,14 @@ typedef enum tide__job_phase {
 } tide__job_phase;
 const char *tide__job_phase_name(tide__job_phase p);
 
+/* How far tide_cluster_close has got; each step follows the one before. */
+typedef enum tide__shutdown_phase {
+  TIDE__SHUTDOWN_NONE = 0,   /* running */
+  TIDE__SHUTDOWN_RETIRING,   /* retiring the workers */
+  TIDE__SHUTDOWN_STOPPING,   /* stopping the jobs */
+  TIDE__SHUTDOWN_CLOSING,    /* closing the handles */
+} tide__shutdown_phase;
+
 typedef struct tide__cworker {
   char *name;
   struct tide__cjob *job;
@@ -59,7 +67,7 @@ typedef struct tide__cretire {
 struct tide_cluster {
   uv_loop_t *loop;
   bool own_loop;
-  tide_config cfg;
+  tide__config cfg;
   tide_cluster_opts opts;   /* strings below are copies */
   char *name, *host, *scheduler_file;
   tide__sched *sched;
@@ -88,14 +96,14 @@ struct tide_cluster {
   uv_async_t stop_async;
   uv_timer_t shutdown_timer;
   double shutdown_deadline;
-  int shutdown_phase;       /* 0 running, 1 retiring, 2 stopping jobs, 3 closing */
+  tide__shutdown_phase shutdown_phase;
   bool closed;
   int run_rc;
   double kill_grace;        /* seconds between SIGTERM and SIGKILL (backends) */
 };
 
 /* tide_cluster_create with an already loaded configuration. */
-int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide_config *cfg,
+int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *cfg,
                              const tide_backend_ops *ops, void *self, tide_cluster **out,
                              tide_error *err);
 

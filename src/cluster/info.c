@@ -30,7 +30,7 @@ static json_t *plan_json(tide_cluster *c, bool requested_only)
 
 static json_t *observed_json(tide_cluster *c)
 {
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t n = tide__sched_workers(c->sched, &ws);
   json_t *a = json_array();
   for (size_t i = 0; i < n; i++)
@@ -88,7 +88,7 @@ json_t *tide__cluster_info_json(tide_cluster *c)
 
 void tide_cluster_repr(const tide_cluster *c, char *buf, size_t len)
 {
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t n = tide__sched_workers(((tide_cluster *)c)->sched, &ws);
   long threads = 0;
   int64_t mem = 0;

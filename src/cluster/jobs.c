@@ -247,7 +247,7 @@ void tide_cluster_job_state(tide_cluster *c, const char *job_name, tide_job_stat
     tide__backoff_ok(&c->backoff);
     break;
   case TIDE_JOB_GONE: {
-    bool expected = job_leaving(j) || c->shutdown_phase > 0;
+    bool expected = job_leaving(j) || c->shutdown_phase != TIDE__SHUTDOWN_NONE;
     if (!expected) {
       tide__clog(TIDE_LOG_WARNING, "job %s ended unexpectedly; it will be replaced", j->name);
       c->m.replaced += (uint64_t)j->pub.nworkers;
@@ -316,9 +316,9 @@ void tide__cluster_worker_event(tide_cluster *c, tide__sched_event ev, const cha
       bool retiring = w->retiring;
       w->retired = true;
       check_job_done(c, w->job); /* may free the job and w */
-      if (!retiring && c->shutdown_phase == 0)
+      if (!retiring && c->shutdown_phase == TIDE__SHUTDOWN_NONE)
         poke(c); /* retired itself (lifetime): the controller may replace it */
-    } else if (c->shutdown_phase == 0 && w->job->phase != TIDE__JOB_STOPPING) {
+    } else if (c->shutdown_phase == TIDE__SHUTDOWN_NONE && w->job->phase != TIDE__JOB_STOPPING) {
       w->died_at = tide__now();
       tide__clog(TIDE_LOG_WARNING, "worker %s left unexpectedly; replaced unless back within 15s",
                  name);
@@ -350,7 +350,7 @@ void tide__cluster_maintain(tide_cluster *c)
       }
     }
   }
-  if (c->shutdown_phase == 0 && c->wanted >= 0 && !tide__adaptive_running(c->adaptive) &&
+  if (c->shutdown_phase == TIDE__SHUTDOWN_NONE && c->wanted >= 0 && !tide__adaptive_running(c->adaptive) &&
       tide__cluster_nplan(c) < c->wanted && tide__backoff_ready(&c->backoff, now)) {
     tide_error e;
     submit_jobs(c, (c->wanted - tide__cluster_nplan(c) + tide__cluster_processes(c) - 1) /

@@ -277,7 +277,7 @@ int tide__cmd_cluster(int argc, char **argv)
   if ((status = tide__cmd_log_level("cluster", a.log_level)) != 0)
     goto out;
 
-  tide_config cfg;
+  tide__config cfg;
   tide_error err = {{0}};
   int rc = tide__config_load(&cfg, a.config, NULL, &err);
   if (rc < 0) {

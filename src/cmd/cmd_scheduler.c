@@ -113,7 +113,7 @@ static void on_signal(uv_signal_t *h, int signum)
   stop(h->data);
 }
 
-static int serve(runner *r, const args *a, tide_config *cfg)
+static int serve(runner *r, const args *a, tide__config *cfg)
 {
   tide_error err = {{0}};
   int rc = tide__sched_create(&r->loop, cfg, &r->sched, &err);
@@ -171,7 +171,7 @@ int tide__cmd_scheduler(int argc, char **argv)
     return rc < 0 ? 0 : rc;
   if ((rc = tide__cmd_log_level("scheduler", a.log_level)) != 0)
     return rc;
-  tide_config cfg;
+  tide__config cfg;
   tide_error err = {{0}};
   if (tide__config_load(&cfg, a.config, NULL, &err) != 0)
     return tide__cmd_fail(2, "%s", err.text);

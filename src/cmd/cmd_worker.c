@@ -45,7 +45,7 @@ static const struct option options[] = {
 };
 
 typedef struct args {
-  tide__worker_opts o;
+  tide__wk_opts o;
   const char *preload[64];
   int npreload;
   double stagger;
@@ -150,7 +150,7 @@ int tide__cmd_worker(int argc, char **argv)
     return rc < 0 ? 0 : rc;
   if ((rc = tide__cmd_log_level("worker", a.log_level)) != 0)
     return rc;
-  tide_config cfg;
+  tide__config cfg;
   if ((rc = tide__config_load(&cfg, a.config, NULL, &err)) != 0)
     return tide__cmd_fail(2, "%s", err.text);
   a.o.lifetime = staggered(a.o.lifetime, a.stagger);
@@ -167,23 +167,23 @@ int tide__cmd_worker(int argc, char **argv)
   }
   uv_loop_t loop;
   uv_loop_init(&loop);
-  tide__worker *w = NULL;
-  rc = tide__worker_create(&loop, &a.o, &cfg, reg, &w, &err);
+  tide__wk *w = NULL;
+  rc = tide__wk_create(&loop, &a.o, &cfg, reg, &w, &err);
   if (rc == 0)
-    rc = tide__worker_start(w, &err);
+    rc = tide__wk_start(w, &err);
   int status;
   if (rc != 0) {
     status = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);
     if (w)
-      tide__worker_shutdown(w, status);
+      tide__wk_shutdown(w, status);
     uv_run(&loop, UV_RUN_DEFAULT);
   } else {
     uv_run(&loop, UV_RUN_DEFAULT);
-    status = tide__worker_exit_status(w);
-    if (tide__worker_fatal(w))
-      tide__cmd_fail(status, "%s", tide__worker_fatal(w));
+    status = tide__wk_exit_status(w);
+    if (tide__wk_fatal(w))
+      tide__cmd_fail(status, "%s", tide__wk_fatal(w));
   }
-  tide__worker_destroy(w);
+  tide__wk_destroy(w);
   uv_loop_close(&loop);
   tide__registry_destroy(reg);
   return status;

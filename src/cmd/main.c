@@ -64,7 +64,7 @@ int tide__cmd_log_level(const char *role, const char *level)
     if (lv < 0)
       return tide__cmd_fail(2, "bad --log-level \"%s\" (debug, info, warning, error, none)", level);
   }
-  tide__log_init(role, (tide_log_level)lv);
+  tide__log_init(role, (tide__log_level)lv);
   return 0;
 }
 

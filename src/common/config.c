@@ -36,7 +36,7 @@ typedef struct key {
   int min;     /* K_INT */
 } key;
 
-#define F(field) offsetof(tide_config, field)
+#define F(field) offsetof(tide__config, field)
 static const key keys[] = {
   {"adaptive.interval", K_POSDUR, F(adaptive.interval), 0, 0},
   {"adaptive.minimum", K_COUNT, F(adaptive.minimum), 0, 0},
@@ -52,18 +52,18 @@ static const key keys[] = {
   {"worker.memory.target", K_FRACTION, F(worker.memory_target), 0, 0},
   {"worker.memory.pause", K_FRACTION, F(worker.memory_pause), 0, 0},
   {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},
-  {"slurm.partition", K_STRING, F(slurm.partition), sizeof ((tide_config *)0)->slurm.partition, 0},
-  {"slurm.account", K_STRING, F(slurm.account), sizeof ((tide_config *)0)->slurm.account, 0},
+  {"slurm.partition", K_STRING, F(slurm.partition), sizeof ((tide__config *)0)->slurm.partition, 0},
+  {"slurm.account", K_STRING, F(slurm.account), sizeof ((tide__config *)0)->slurm.account, 0},
   {"slurm.walltime", K_WALLTIME, F(slurm.walltime), 0, 0},
   {"slurm.cores", K_INT, F(slurm.cores), 0, 1},
   {"slurm.memory", K_SIZE, F(slurm.memory), 0, 0},
   {"slurm.log-directory", K_STRING, F(slurm.log_directory),
-   sizeof ((tide_config *)0)->slurm.log_directory, 0},
+   sizeof ((tide__config *)0)->slurm.log_directory, 0},
   {"slurm.max-pending", K_INT, F(slurm.max_pending), 0, 1},
 };
 #undef F
 
-void tide__config_defaults(tide_config *cfg)
+void tide__config_defaults(tide__config *cfg)
 {
   memset(cfg, 0, sizeof *cfg);
   cfg->adaptive.interval = 1;
@@ -157,13 +157,13 @@ static int parse_value(const key *k, void *field, const char *v, tide_error *err
   return TIDE_ECONFIG;
 }
 
-int tide__config_set(tide_config *cfg, const char *name, const char *value, tide_error *err)
+int tide__config_set(tide__config *cfg, const char *name, const char *value, tide_error *err)
 {
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     if (strcmp(keys[i].name, name) != 0)
       continue;
     tide_error e;
-    tide_config tmp = *cfg; /* a failed call changes nothing */
+    tide__config tmp = *cfg; /* a failed call changes nothing */
     if (parse_value(&keys[i], (char *)&tmp + keys[i].off, value ? value : "", &e) < 0)
       return tide_errprintf(err, TIDE_ECONFIG, "%s: %s", name, e.text);
     *cfg = tmp;
@@ -174,7 +174,7 @@ int tide__config_set(tide_config *cfg, const char *name, const char *value, tide
 
 /* --- YAML file ------------------------------------------------------------ */
 
-static int walk(tide_config *cfg, yaml_document_t *doc, yaml_node_t *node, char *path,
+static int walk(tide__config *cfg, yaml_document_t *doc, yaml_node_t *node, char *path,
                 size_t plen, const char *file, tide_error *err)
 {
   if (node->type != YAML_MAPPING_NODE)
@@ -216,7 +216,7 @@ static int walk(tide_config *cfg, yaml_document_t *doc, yaml_node_t *node, char 
   return 0;
 }
 
-static int load_file(tide_config *cfg, const char *file, bool must_exist, tide_error *err)
+static int load_file(tide__config *cfg, const char *file, bool must_exist, tide_error *err)
 {
   FILE *fp = fopen(file, "rb");
   if (!fp) {
@@ -238,7 +238,7 @@ static int load_file(tide_config *cfg, const char *file, bool must_exist, tide_e
     bool empty = !root || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0);
     if (!empty) {
       char path[256] = "";
-      tide_config tmp = *cfg;
+      tide__config tmp = *cfg;
       r = walk(&tmp, &doc, root, path, 0, file, err);
       if (r == 0)
         *cfg = tmp;
@@ -288,7 +288,7 @@ static int env_key(const char *var, size_t len, char *out, size_t outlen)
   return 1;
 }
 
-static int load_env(tide_config *cfg, char **envp, tide_error *err)
+static int load_env(tide__config *cfg, char **envp, tide_error *err)
 {
   for (char **e = envp; e && *e; e++) {
     const char *eq = strchr(*e, '=');
@@ -307,9 +307,9 @@ static int load_env(tide_config *cfg, char **envp, tide_error *err)
   return 0;
 }
 
-int tide__config_load(tide_config *cfg, const char *path, char **envp, tide_error *err)
+int tide__config_load(tide__config *cfg, const char *path, char **envp, tide_error *err)
 {
-  tide_config tmp;
+  tide__config tmp;
   char buf[4096];
   int r;
 

@@ -10,7 +10,7 @@
 
 #include "tide/error.h"
 
-typedef struct tide_config {
+typedef struct tide__config {
   struct {
     double interval;        /* seconds, default 1 */
     double minimum;         /* default 0 */
@@ -40,19 +40,19 @@ typedef struct tide_config {
     char log_directory[512];   /* default "" = current directory */
     int max_pending;           /* default 8 */
   } slurm;
-} tide_config;
+} tide__config;
 
 /* Fill cfg with the built-in defaults. */
-void tide__config_defaults(tide_config *cfg);
+void tide__config_defaults(tide__config *cfg);
 
 /* Defaults, then the YAML file (path, or if NULL: $TIDE_CONFIG, else
  * ~/.config/tide/tide.yaml, else /etc/tide/tide.yaml; a missing default file
  * is fine, a missing explicit one an error), then TIDE_SECTION__KEY variables
  * from envp (NULL = environ). Errors name the file, line and key. */
-int tide__config_load(tide_config *cfg, const char *path, char **envp, tide_error *err);
+int tide__config_load(tide__config *cfg, const char *path, char **envp, tide_error *err);
 
 /* Set one dotted key ("adaptive.wait-count", "worker.memory.target") from a
  * string, validating it; used by the file, env and flag layers alike. */
-int tide__config_set(tide_config *cfg, const char *key, const char *value, tide_error *err);
+int tide__config_set(tide__config *cfg, const char *key, const char *value, tide_error *err);
 
 #endif

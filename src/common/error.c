@@ -21,6 +21,7 @@ const char *tide_strerror(int code)
   case TIDE_ENOSCALE: return "backend cannot scale";
   case TIDE_EBACKEND: return "resource manager failed";
   case TIDE_EPLUGIN: return "plugin error";
+  case TIDE_EREFUSED: return "request refused";
   default: break;
   }
   if (code < 0 && code > -4096)

@@ -12,20 +12,38 @@
 
 static struct {
   pthread_mutex_t lock;
-  tide_log_level level;
+  tide__log_level level;
+  tide_log_sink sink; /* NULL: stderr */
+  void *sink_data;
   char role[32];
   char *ring[TIDE_LOG_RING];
   size_t head;  /* next slot to write */
   size_t count;
-} L = {PTHREAD_MUTEX_INITIALIZER, TIDE_LOG_INFO, "tide", {0}, 0, 0};
+} L = {PTHREAD_MUTEX_INITIALIZER, TIDE_LOG_INFO, NULL, NULL, "tide", {0}, 0, 0};
 
 static const char *names[] = {"debug", "info", "warning", "error", "none"};
 
-void tide__log_init(const char *role, tide_log_level level)
+void tide__log_init(const char *role, tide__log_level level)
 {
   pthread_mutex_lock(&L.lock);
   snprintf(L.role, sizeof L.role, "%s", role ? role : "tide");
   L.level = level;
+  pthread_mutex_unlock(&L.lock);
+}
+
+void tide_log_set_level(tide_log_level_t level)
+{
+  pthread_mutex_lock(&L.lock);
+  L.level = level;
+  pthread_mutex_unlock(&L.lock);
+}
+
+void tide_log_set_sink(tide_log_sink fn, void *userdata)
+{
+  /* under the lock, so no line is still on its way to the old sink */
+  pthread_mutex_lock(&L.lock);
+  L.sink = fn;
+  L.sink_data = userdata;
   pthread_mutex_unlock(&L.lock);
 }
 
@@ -39,7 +57,7 @@ int tide__log_level_parse(const char *s)
   return -1;
 }
 
-void tide__log(tide_log_level level, const char *subsystem, const char *fmt, ...)
+void tide__log(tide__log_level level, const char *subsystem, const char *fmt, ...)
 {
   char msg[1024], line[1200], stamp[32];
   struct timeval tv;
@@ -57,7 +75,10 @@ void tide__log(tide_log_level level, const char *subsystem, const char *fmt, ...
   pthread_mutex_lock(&L.lock);
   snprintf(line, sizeof line, "%s.%03d %s %s %s: %s", stamp, (int)(tv.tv_usec / 1000),
            L.role, names[level], subsystem, msg);
-  fprintf(stderr, "%s\n", line);
+  if (L.sink)
+    L.sink(level, line, L.sink_data);
+  else
+    fprintf(stderr, "%s\n", line);
   free(L.ring[L.head]);
   L.ring[L.head] = strdup(line);
   L.head = (L.head + 1) % TIDE_LOG_RING;

@@ -1,27 +1,25 @@
-/* Logging: one line per event to stderr, and a bounded ring of recent lines
+/* Logging: one line per event to stderr (or the embedder's sink, see
+ * tide/log.h), and a bounded ring of recent lines
  * per process that `tide logs` and /api/v1/logs gather. Thread-safe. */
 #ifndef TIDE_COMMON_LOG_H
 #define TIDE_COMMON_LOG_H
 
 #include <stddef.h>
 
-typedef enum tide_log_level {
-  TIDE_LOG_DEBUG = 0,
-  TIDE_LOG_INFO = 1,
-  TIDE_LOG_WARNING = 2,
-  TIDE_LOG_ERROR = 3,
-  TIDE_LOG_NONE = 4,
-} tide_log_level;
+#include "tide/log.h"
+
+/* The levels are public (tide/log.h); this is the name used inside. */
+typedef tide_log_level_t tide__log_level;
 
 /* Set the level below which lines are dropped (default INFO) and the process
  * role shown in each line ("scheduler", "worker", "cluster", ...). */
-void tide__log_init(const char *role, tide_log_level level);
+void tide__log_init(const char *role, tide__log_level level);
 
 /* Parse "debug", "info", "warning", "error", "none"; -1 if unknown. */
 int tide__log_level_parse(const char *s);
 
 /* Log one line; subsystem names the module ("net", "sched", "adaptive"). */
-void tide__log(tide_log_level level, const char *subsystem, const char *fmt, ...)
+void tide__log(tide__log_level level, const char *subsystem, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #define tide__debug(sub, ...) tide__log(TIDE_LOG_DEBUG, sub, __VA_ARGS__)

@@ -18,7 +18,7 @@ static json_t *num_or_inf(double v) {
   return json_real(v);
 }
 
-static json_t *worker_json(const tide__worker_view *w, bool with_address) {
+static json_t *worker_json(const tide__sw_view *w, bool with_address) {
   json_t *o = json_object();
   if (with_address) json_object_set_new(o, "address", json_string(w->address ? w->address : ""));
   json_object_set_new(o, "name", json_string(w->name ? w->name : ""));
@@ -48,7 +48,7 @@ static json_t *task_counts_json(tide__sched *s) {
 
 void tide__h_identity(tide__req *r) {
   tide__sched *s = r->api->sched;
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws);
   json_t *workers = json_object();
   for (size_t i = 0; i < n; i++)
@@ -61,7 +61,7 @@ void tide__h_identity(tide__req *r) {
 }
 
 void tide__h_get_workers(tide__req *r) {
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t n = tide__sched_workers(r->api->sched, &ws);
   json_t *arr = json_array();
   for (size_t i = 0; i < n; i++) json_array_append_new(arr, worker_json(&ws[i], true));
@@ -99,7 +99,7 @@ void tide__h_adaptive(tide__req *r) {
     tide__req_json(r, 200, r->api->ops->adaptive_json(r->api->self));
     return;
   }
-  const tide_config *cfg = tide__sched_config(r->api->sched);
+  const tide__config *cfg = tide__sched_config(r->api->sched);
   json_t *o = json_object();
   json_object_set_new(o, "state", json_string("inactive"));
   json_object_set_new(o, "minimum", num_or_inf(cfg->adaptive.minimum));
@@ -143,7 +143,7 @@ void tide__h_task_stream(tide__req *r) {
   tide__sched *s = r->api->sched;
   json_t *tasks = tide__sched_task_stream_json(s, since);
   if (!tasks) tasks = json_array();
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws);
   json_t *workers = json_array();
   for (size_t i = 0; i < n; i++)
@@ -158,7 +158,7 @@ void tide__h_task_stream(tide__req *r) {
  * building thousands of JSON objects on the loop (bench/ throughput_polled). */
 static void task_stream_text(tide__req *r, double since) {
   tide__sched *s = r->api->sched;
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws), tlen;
   json_t *workers = json_array();
   for (size_t i = 0; i < n; i++)

@@ -49,7 +49,7 @@ static void lsample(FILE *f, const char *name, double v, ...) {
   fprintf(f, "} %.17g\n", v);
 }
 
-static void worker_families(FILE *f, const tide__worker_view *ws, size_t n) {
+static void worker_families(FILE *f, const tide__sw_view *ws, size_t n) {
   static const struct {
     const char *name, *help;
   } fams[] = {
@@ -63,7 +63,7 @@ static void worker_families(FILE *f, const tide__worker_view *ws, size_t n) {
   for (size_t k = 0; k < sizeof fams / sizeof fams[0]; k++) {
     family(f, fams[k].name, "gauge", fams[k].help);
     for (size_t i = 0; i < n; i++) {
-      const tide__worker_view *w = &ws[i];
+      const tide__sw_view *w = &ws[i];
       double v = k == 0   ? (double)w->nbytes
                  : k == 1 ? (double)w->memory_limit
                  : k == 2 ? (double)w->rss
@@ -103,7 +103,7 @@ char *tide__metrics_text(tide__api *a, size_t *len) {
   size_t blen = 0;
   FILE *f = open_memstream(&buf, &blen);
   if (!f) return NULL;
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws);
   int64_t nbytes = 0, limit = 0;
   for (size_t i = 0; i < n; i++) {

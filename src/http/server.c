@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vec.h"
 #include "http/internal.h"
 
 enum { BODY_LIMIT = 1 << 20, WAIT_SECONDS = 30, MAX_CONNECTIONS = 128 };
@@ -52,8 +53,7 @@ struct tide__http {
 
 /* Per-connection upload state (MHD's con_cls). */
 typedef struct conn_state {
-  char *buf;
-  size_t len, cap;
+  tide__text body;
   bool too_large;
 } conn_state;
 
@@ -160,29 +160,22 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
 /* Rebuild "?k=v&..." from MHD's decoded arguments, percent-encoding again
  * so the dispatcher sees the query as sent. */
 typedef struct qbuild {
-  char *s;
-  size_t len, cap;
+  tide__text t;
   bool first;
 } qbuild;
 
 static void qb_add(qbuild *b, const char *v, bool encode) {
   static const char hex[] = "0123456789ABCDEF";
   for (; v && *v; v++) {
-    if (b->len + 4 >= b->cap) {
-      b->cap = b->cap * 2 + 64;
-      b->s = tide__xrealloc(b->s, b->cap);
-    }
     unsigned char c = (unsigned char)*v;
     if (!encode || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
         c == '-' || c == '.' || c == '_' || c == '~') {
-      b->s[b->len++] = (char)c;
+      tide__text_put(&b->t, v, 1);
     } else {
-      b->s[b->len++] = '%';
-      b->s[b->len++] = hex[c >> 4];
-      b->s[b->len++] = hex[c & 15];
+      char pct[3] = {'%', hex[c >> 4], hex[c & 15]};
+      tide__text_put(&b->t, pct, 3);
     }
   }
-  b->s[b->len] = '\0';
 }
 
 static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -199,9 +192,10 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *ke
 }
 
 static char *full_path(struct MHD_Connection *conn, const char *url) {
-  qbuild b = {tide__xstrdup(url), strlen(url), strlen(url) + 1, true};
+  qbuild b = {{0}, true};
+  tide__text_put(&b.t, url, strlen(url));
   MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_arg, &b);
-  return b.s;
+  return b.t.v;
 }
 
 /* Connection thread: hand the request to the loop and wait for the answer. */
@@ -211,9 +205,9 @@ static enum MHD_Result forward(tide__http *h, struct MHD_Connection *conn, const
   q->refs = 2;
   q->method = tide__xstrdup(method);
   q->path = full_path(conn, url);
-  q->upload = cs->buf;
-  q->upload_len = cs->len;
-  cs->buf = NULL;
+  q->upload = cs->body.v;
+  q->upload_len = cs->body.n;
+  cs->body = (tide__text){0};
   pthread_mutex_lock(&h->mu);
   if (h->stopping) {
     pthread_mutex_unlock(&h->mu);
@@ -277,17 +271,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (*upload_data_size) {
     size_t n = *upload_data_size;
     *upload_data_size = 0;
-    if (cs->too_large || cs->len + n > BODY_LIMIT) {
+    if (cs->too_large || cs->body.n + n > BODY_LIMIT) {
       cs->too_large = true;
       return MHD_YES;
     }
-    if (cs->len + n + 1 > cs->cap) {
-      cs->cap = (cs->len + n + 1) * 2;
-      cs->buf = tide__xrealloc(cs->buf, cs->cap);
-    }
-    memcpy(cs->buf + cs->len, upload_data, n);
-    cs->len += n;
-    cs->buf[cs->len] = '\0';
+    tide__text_put(&cs->body, upload_data, n);
     return MHD_YES;
   }
   if (cs->too_large) return send_error(conn, 413, "request body larger than 1 MiB");
@@ -302,7 +290,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   conn_state *cs = *con_cls;
   if (cs) {
-    free(cs->buf);
+    tide__vec_free(&cs->body);
     free(cs);
     *con_cls = NULL;
   }

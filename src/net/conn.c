@@ -498,11 +498,6 @@ void tide__conn_set_arg(tide__conn *c, void *arg)
   c->arg = arg;
 }
 
-void *tide__conn_arg(const tide__conn *c)
-{
-  return c->arg;
-}
-
 const char *tide__conn_peer(const tide__conn *c)
 {
   return c->peer;

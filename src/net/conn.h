@@ -83,7 +83,6 @@ void tide__conn_flush(tide__conn *c);
 void tide__conn_close(tide__conn *c, int status, const char *reason);
 
 void tide__conn_set_arg(tide__conn *c, void *arg);
-void *tide__conn_arg(const tide__conn *c);
 /* "ip:port" of the remote end. */
 const char *tide__conn_peer(const tide__conn *c);
 /* Bytes queued but not yet written to the socket (for back-pressure). */

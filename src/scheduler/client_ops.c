@@ -317,53 +317,58 @@ out:
   free(name);
 }
 
-static void unpublish(tide__sched *s, sclient *c, const msgpack_object *msg, int64_t id)
+void tide__dataset_free(sdataset *d)
 {
-  char *name = tide__mp_strdup(msg, "name");
-  sdataset *d = NULL;
-  if (name)
-    HASH_FIND_STR(s->datasets, name, d);
-  if (!d) {
-    tide__reply_err(s, c->conn, id, "unknown dataset \"%s\"", name ? name : "");
-    free(name);
-    return;
-  }
-  HASH_DEL(s->datasets, d);
-  tide__reply_ok(s, c->conn, id);
-  for (size_t i = 0; i < d->n; i++) {
-    tide__task_want(s, d->tasks[i], -1);
+  for (size_t i = 0; i < d->n; i++)
     free(d->outnames[i]);
-  }
   free(d->outnames);
   free(d->tasks);
   free(d->name);
   free(d);
-  free(name);
 }
 
-static void get_dataset(tide__sched *s, sclient *c, const msgpack_object *msg, int64_t id)
+/* The dataset the message names, or NULL after replying why. */
+static sdataset *dataset_named(tide__sched *s, sclient *c, const msgpack_object *msg, int64_t id)
 {
   char *name = tide__mp_strdup(msg, "name");
   sdataset *d = NULL;
   if (name)
     HASH_FIND_STR(s->datasets, name, d);
-  if (!d) {
+  if (!d)
     tide__reply_err(s, c->conn, id, "unknown dataset \"%s\"", name ? name : "");
-  } else {
-    msgpack_packer *pk = tide__sched_send(s, c->conn, TIDE_OP_REPLY, 3);
-    if (pk) {
-      tide__pk_kint(pk, "id", id);
-      tide__pk_kbool(pk, "ok", true);
-      tide__pk_str(pk, "keys");
-      msgpack_pack_map(pk, (uint32_t)d->n);
-      for (size_t i = 0; i < d->n; i++) {
-        tide__pk_str(pk, d->outnames[i]);
-        tide__pk_str(pk, d->tasks[i]->key);
-      }
-      tide__sched_sent(s, c->conn);
-    }
-  }
   free(name);
+  return d;
+}
+
+static void unpublish(tide__sched *s, sclient *c, const msgpack_object *msg, int64_t id)
+{
+  sdataset *d = dataset_named(s, c, msg, id);
+  if (!d)
+    return;
+  HASH_DEL(s->datasets, d);
+  tide__reply_ok(s, c->conn, id);
+  for (size_t i = 0; i < d->n; i++)
+    tide__task_want(s, d->tasks[i], -1);
+  tide__dataset_free(d);
+}
+
+static void get_dataset(tide__sched *s, sclient *c, const msgpack_object *msg, int64_t id)
+{
+  sdataset *d = dataset_named(s, c, msg, id);
+  if (!d)
+    return;
+  msgpack_packer *pk = tide__sched_send(s, c->conn, TIDE_OP_REPLY, 3);
+  if (!pk)
+    return;
+  tide__pk_kint(pk, "id", id);
+  tide__pk_kbool(pk, "ok", true);
+  tide__pk_str(pk, "keys");
+  msgpack_pack_map(pk, (uint32_t)d->n);
+  for (size_t i = 0; i < d->n; i++) {
+    tide__pk_str(pk, d->outnames[i]);
+    tide__pk_str(pk, d->tasks[i]->key);
+  }
+  tide__sched_sent(s, c->conn);
 }
 
 static void list_datasets(tide__sched *s, sclient *c, int64_t id)

@@ -227,6 +227,14 @@ static long validate(tide__sched *s, sclient *c, int64_t id, const msgpack_objec
   return tail;
 }
 
+/* The task a key names: one this graph creates, else one already known. */
+static stask *graph_task(tide__sched *s, gnode *index, const char *k, size_t kl)
+{
+  gnode *g;
+  HASH_FIND(hh, index, k, kl, g);
+  return g ? g->t : tide__task_find(s, k, kl);
+}
+
 static void create_tasks(tide__sched *s, gnode *nodes, gnode *index, uint32_t *order, uint32_t n)
 {
   msgpack_sbuffer sb;
@@ -257,9 +265,7 @@ static void create_tasks(tide__sched *s, gnode *nodes, gnode *index, uint32_t *o
     for (uint32_t j = 0; da && j < da->size; j++) {
       const char *dk = da->ptr[j].via.str.ptr;
       size_t dl = da->ptr[j].via.str.size;
-      gnode *dg;
-      HASH_FIND(hh, index, dk, dl, dg);
-      stask *d = dg ? dg->t : tide__task_find(s, dk, dl);
+      stask *d = graph_task(s, index, dk, dl);
       bool dup = false;
       for (uint32_t k = 0; k < nd && d; k++)
         dup |= deps[k] == d;
@@ -308,9 +314,7 @@ void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object 
     for (uint32_t i = 0; wants && i < wants->size; i++) {
       const char *k = wants->ptr[i].via.str.ptr;
       size_t kl = wants->ptr[i].via.str.size;
-      gnode *g;
-      HASH_FIND(hh, index, k, kl, g);
-      stask *t = g ? g->t : tide__task_find(s, k, kl);
+      stask *t = graph_task(s, index, k, kl);
       swant *e = want_entry(c, t, true);
       if (!e->want) {
         e->want = true;
@@ -366,23 +370,33 @@ void tide__client_release_keys(tide__sched *s, sclient *c, const msgpack_object 
   }
 }
 
+/* Free a client record already unlinked from s->clients, and its wants. */
+static void client_free(sclient *c)
+{
+  swant *e, *tmp;
+  HASH_ITER(hh, c->wants, e, tmp) {
+    HASH_DEL(c->wants, e);
+    free(e);
+  }
+  free(c->name);
+  free(c);
+}
+
 void tide__client_gone(tide__sched *s, sclient *c)
 {
   tide__gather_client_gone(s, c->id);
   size_t n = HASH_COUNT(c->wants), nk = 0;
   char **keys = tide__xmalloc((n + 1) * sizeof *keys);
   swant *e, *tmp;
-  HASH_ITER(hh, c->wants, e, tmp) {
+  HASH_ITER(hh, c->wants, e, tmp)
     if (e->want)
       keys[nk++] = tide__xstrdup(e->t->key);
-    HASH_DEL(c->wants, e);
-    free(e);
-  }
   for (sclient **p = &s->clients; *p; p = &(*p)->next)
     if (*p == c) {
       *p = c->next;
       break;
     }
+  client_free(c);
   for (size_t i = 0; i < nk; i++) {
     stask *t = tide__task_find(s, keys[i], strlen(keys[i]));
     if (t)
@@ -390,8 +404,6 @@ void tide__client_gone(tide__sched *s, sclient *c)
     free(keys[i]);
   }
   free(keys);
-  free(c->name);
-  free(c);
 }
 
 void tide__clients_destroy(tide__sched *s)
@@ -399,23 +411,12 @@ void tide__clients_destroy(tide__sched *s)
   while (s->clients) {
     sclient *c = s->clients;
     s->clients = c->next;
-    swant *e, *tmp;
-    HASH_ITER(hh, c->wants, e, tmp) {
-      HASH_DEL(c->wants, e);
-      free(e);
-    }
-    free(c->name);
-    free(c);
+    client_free(c);
   }
   sdataset *d, *dt;
   HASH_ITER(hh, s->datasets, d, dt) {
     HASH_DEL(s->datasets, d);
-    for (size_t i = 0; i < d->n; i++)
-      free(d->outnames[i]);
-    free(d->outnames);
-    free(d->tasks);
-    free(d->name);
-    free(d);
+    tide__dataset_free(d);
   }
   sgather *g, *gt;
   HASH_ITER(hh, s->gathers, g, gt) {

@@ -192,7 +192,7 @@ enum { TIDE__STREAM_RING = 4096, TIDE__MAX_OBSERVERS = 8 };
 
 struct tide__sched {
   uv_loop_t *loop;
-  tide_config cfg;
+  tide__config cfg;
   const tide__sched_tx *tx;
   void *server; /* tide__server */
   sconn *conns;  /* accepted connections not yet closed */
@@ -242,9 +242,8 @@ struct tide__sched {
   tide__api_fn api_fn;
   void *api_arg;
 
-  tide__worker_view *views;
+  tide__sw_view *views;
   size_t capviews;
-  tide__worker_view one_view;
   void *logs; /* pending worker_logs requests */
   stask **work; /* release worklist (tide__task_maybe_release) */
   size_t nwork, capwork;
@@ -276,6 +275,8 @@ stask *tide__task_new(tide__sched *s, const char *key, size_t keylen, const char
                       const char *prefix, size_t prefixlen, const char *args, size_t args_len,
                       stask *const *deps, uint32_t ndeps);
 stask *tide__task_find(tide__sched *s, const char *key, size_t len);
+/* Free a task already removed from s->tasks (its counts are the caller's). */
+void tide__task_free(stask *t);
 /* Move a new or released task into the graph: waiting/ready/erred. */
 void tide__task_activate(tide__sched *s, stask *t);
 void tide__task_set_state(tide__sched *s, stask *t, tide__tstate st);
@@ -304,23 +305,23 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ);
 void tide__send_compute(tide__sched *s, sworker *w, stask *t);
 void tide__proc_add(tide__sched *s, sworker *w, stask *t, double occ);
 void tide__proc_remove(tide__sched *s, stask *t);
-int tide__worker_limit(const tide__sched *s, int nthreads);
-bool tide__worker_can_run(const sworker *w, const stask *t);
+int tide__sw_limit(const tide__sched *s, int nthreads);
+bool tide__sw_can_run(const sworker *w, const stask *t);
 
 /* workers.c */
-sworker *tide__worker_add(tide__sched *s, void *conn, const char *name, const char *address,
+sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *address,
                           const char *host, const char *job, int nthreads, int64_t memory_limit,
                           char **functions, size_t nfunctions, tide_error *err);
-void tide__worker_remove(tide__sched *s, sworker *w, bool expected, const char *reason);
+void tide__sw_remove(tide__sched *s, sworker *w, bool expected, const char *reason);
 /* Free a worker record already unlinked from every table. */
-void tide__worker_free(sworker *w);
-sworker *tide__worker_find(tide__sched *s, const char *name_or_address);
+void tide__sw_free(sworker *w);
+sworker *tide__sw_find(tide__sched *s, const char *name_or_address);
 void tide__holder_add(tide__sched *s, stask *t, sworker *w);
 void tide__holder_remove(tide__sched *s, stask *t, sworker *w);
-void tide__worker_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg);
-void tide__worker_missing_data(tide__sched *s, sworker *w, const char *key, size_t klen,
+void tide__sw_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg);
+void tide__sw_missing_data(tide__sched *s, sworker *w, const char *key, size_t klen,
                                const char *dep, size_t dlen, const char *addr, size_t alen);
-void tide__worker_set_status(tide__sched *s, sworker *w, tide__wstatus st);
+void tide__sw_set_status(tide__sched *s, sworker *w, tide__wstatus st);
 void tide__send_free_keys(tide__sched *s, sworker *w, stask *t);
 void tide__heartbeat_check(tide__sched *s, double now);
 
@@ -341,6 +342,8 @@ void tide__gather_worker_gone(tide__sched *s, sworker *w);
 void tide__gather_key_done(tide__sched *s, stask *t);  /* memory, erred or forgotten */
 void tide__gather_client_gone(tide__sched *s, uint64_t client_id);
 void tide__gather_free(tide__sched *s, sgather *g);
+/* Free a dataset already removed from s->datasets (its wants are the caller's). */
+void tide__dataset_free(sdataset *d);
 void tide__clients_destroy(tide__sched *s);
 sclient *tide__client_find(tide__sched *s, uint64_t id);
 void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object *msg);

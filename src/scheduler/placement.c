@@ -11,7 +11,7 @@
  * bounded so placement stays O(1) with thousands of workers. */
 enum { ROOM_SCAN = 32 };
 
-int tide__worker_limit(const tide__sched *s, int nthreads)
+int tide__sw_limit(const tide__sched *s, int nthreads)
 {
   double sat = s->cfg.scheduler.worker_saturation;
   if (!isfinite(sat) || sat <= 0)
@@ -50,7 +50,7 @@ void tide__room_update(tide__sched *s, sworker *w)
   w->in_room = want;
 }
 
-bool tide__worker_can_run(const sworker *w, const stask *t)
+bool tide__sw_can_run(const sworker *w, const stask *t)
 {
   if (t->flags & TF_ANYWHERE)
     return true;
@@ -98,7 +98,7 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
     for (uint32_t j = 0; j < d->nholders; j++) {
       sworker *w = d->holders[j].w;
       if (w->in_room && better(w, w->scratch_bytes, best, best_bytes) &&
-          tide__worker_can_run(w, t)) {
+          tide__sw_can_run(w, t)) {
         best = w;
         best_bytes = w->scratch_bytes;
       }
@@ -107,11 +107,11 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
   if (!best) {
     int n = 0;
     for (sworker *w = s->room_head; w && n < ROOM_SCAN; w = w->room_next, n++)
-      if (better(w, 0, best, 0) && tide__worker_can_run(w, t))
+      if (better(w, 0, best, 0) && tide__sw_can_run(w, t))
         best = w;
     /* a plugin function only some workers have: look further */
     for (sworker *w = s->room_head; !best && w; w = w->room_next)
-      if (tide__worker_can_run(w, t))
+      if (tide__sw_can_run(w, t))
         best = w;
     best_bytes = 0;
     if (!best)

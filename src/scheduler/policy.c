@@ -51,13 +51,13 @@ int tide__policy_adaptive_target(tide__target_inputs *in, double target_duration
   return target;
 }
 
-const char *tide__group_by_job(const tide__worker_view *w, void *arg)
+const char *tide__group_by_job(const tide__sw_view *w, void *arg)
 {
   (void)arg;
   return w->job && w->job[0] ? w->job : w->address;
 }
 
-const char *tide__group_by_host(const tide__worker_view *w, void *arg)
+const char *tide__group_by_host(const tide__sw_view *w, void *arg)
 {
   (void)arg;
   return w->host && w->host[0] ? w->host : w->address;
@@ -84,7 +84,7 @@ static int cmp_group(const void *a, const void *b)
 }
 
 /* Group the eligible workers: members[] lists worker indexes group by group. */
-static size_t build_groups(const tide__worker_view *ws, size_t n, const tide__close_opts *o,
+static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_opts *o,
                            cgroup *g, size_t *members, size_t *gidx)
 {
   size_t ng = 0;
@@ -126,7 +126,7 @@ static size_t build_groups(const tide__worker_view *ws, size_t n, const tide__cl
   return ng;
 }
 
-size_t tide__policy_workers_to_close(const tide__worker_view *ws, size_t n,
+size_t tide__policy_workers_to_close(const tide__sw_view *ws, size_t n,
                                      const tide__close_opts *o, size_t *out)
 {
   if (n == 0)

@@ -20,7 +20,7 @@ const char *tide__wstatus_name(tide__wstatus s);
 
 /* A read-only snapshot of one worker. Strings are borrowed from the
  * scheduler and valid until control returns to the loop. */
-typedef struct tide__worker_view {
+typedef struct tide__sw_view {
   const char *address;  /* "tcp://..." of its data server: the worker's id */
   const char *name;
   const char *host;
@@ -35,7 +35,7 @@ typedef struct tide__worker_view {
   double connected_at;  /* wall-clock epoch */
   double last_seen;     /* wall-clock epoch of the last message */
   int64_t executed;     /* tasks completed there */
-} tide__worker_view;
+} tide__sw_view;
 
 /* Inputs and parts of adaptive_target (docs/design.md §5), filled by the scheduler. */
 typedef struct tide__target_inputs {
@@ -61,7 +61,7 @@ int tide__policy_adaptive_target(tide__target_inputs *in, double target_duration
 
 /* Options of workers_to_close (docs/design.md §6). target/n < 0 mean "not given";
  * memory_ratio <= 0 means not given; minimum < 0 means none. */
-typedef const char *(*tide__group_key_fn)(const tide__worker_view *w, void *arg);
+typedef const char *(*tide__group_key_fn)(const tide__sw_view *w, void *arg);
 typedef struct tide__close_opts {
   int target;
   int n;
@@ -72,13 +72,13 @@ typedef struct tide__close_opts {
 } tide__close_opts;
 
 /* Group keys for the CLI's --worker-key none|job|host. */
-const char *tide__group_by_job(const tide__worker_view *w, void *arg);
-const char *tide__group_by_host(const tide__worker_view *w, void *arg);
+const char *tide__group_by_job(const tide__sw_view *w, void *arg);
+const char *tide__group_by_host(const tide__sw_view *w, void *arg);
 
 /* docs/design.md §6 workers_to_close over n views (closing_gracefully ones are skipped).
  * Writes the indexes of the chosen workers into out (capacity n) and returns
  * how many. Whole groups only; idle groups first, then least data. */
-size_t tide__policy_workers_to_close(const tide__worker_view *ws, size_t n,
+size_t tide__policy_workers_to_close(const tide__sw_view *ws, size_t n,
                                      const tide__close_opts *o, size_t *out);
 
 #endif

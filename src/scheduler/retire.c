@@ -102,7 +102,7 @@ static void undo(tide__sched *s, sworker *w, const char *reason)
   add_not(op, w->name, reason);
   s->counters.retire_failed++;
   resolve(op, w);
-  tide__worker_set_status(s, w, TIDE_W_RUNNING);
+  tide__sw_set_status(s, w, TIDE_W_RUNNING);
   maybe_finish(op);
 }
 
@@ -161,7 +161,7 @@ void tide__retire_check(tide__sched *s, sworker *w)
       tide__pk_kstr(pk, "reason", "retired");
       tide__sched_sent(s, w->conn);
     }
-    tide__worker_remove(s, w, true, "retired");
+    tide__sw_remove(s, w, true, "retired");
     maybe_finish(op);
     return;
   }
@@ -288,7 +288,7 @@ int tide__sched_retire_workers(tide__sched *s, char *const *names, size_t n, tid
   op->next = s->retires;
   s->retires = op;
   for (size_t i = 0; i < n; i++) {
-    sworker *w = tide__worker_find(s, names[i]);
+    sworker *w = tide__sw_find(s, names[i]);
     if (!w)
       add_not(op, names[i], "unknown worker");
     else if (w->retire || w->status == TIDE_W_CLOSING_GRACEFULLY)
@@ -296,7 +296,7 @@ int tide__sched_retire_workers(tide__sched *s, char *const *names, size_t n, tid
     else {
       w->retire = op;
       w->replicas_sent_at = 0;
-      tide__worker_set_status(s, w, TIDE_W_CLOSING_GRACEFULLY);
+      tide__sw_set_status(s, w, TIDE_W_CLOSING_GRACEFULLY);
       op->workers[op->n++] = w;
       op->npending++;
       tide__info("sched", "retiring worker %s", w->name);

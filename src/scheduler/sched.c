@@ -73,7 +73,7 @@ static void heartbeat_cb(uv_timer_t *t)
   tide__heartbeat_check(s, tide__wall());
 }
 
-int tide__sched_create(uv_loop_t *loop, const tide_config *cfg, tide__sched **out, tide_error *err)
+int tide__sched_create(uv_loop_t *loop, const tide__config *cfg, tide__sched **out, tide_error *err)
 {
   tide__sched *s = tide__xcalloc(1, sizeof *s);
   s->loop = loop;
@@ -117,7 +117,7 @@ double tide__sched_started(const tide__sched *s)
 {
   return s->started;
 }
-const tide_config *tide__sched_config(const tide__sched *s)
+const tide__config *tide__sched_config(const tide__sched *s)
 {
   return &s->cfg;
 }
@@ -217,7 +217,7 @@ static void worker_hello(tide__sched *s, sconn *sc, const msgpack_object *msg)
   if (!name || !*name || !address || !*address) {
     tide_errprintf(&err, TIDE_EPROTO, "worker hello without name or address");
   } else {
-    w = tide__worker_add(s, sc->conn, name, address, host, job, (int)nthreads, mem, fns, nf, &err);
+    w = tide__sw_add(s, sc->conn, name, address, host, job, (int)nthreads, mem, fns, nf, &err);
   }
   if (!w) {
     tide__warn("sched", "refusing worker %s: %s", name ? name : "?", err.text);
@@ -257,7 +257,7 @@ typedef void (*worker_op_fn)(tide__sched *s, sworker *w, const msgpack_object *m
 
 static void op_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg)
 {
-  tide__worker_heartbeat(s, w, msg);
+  tide__sw_heartbeat(s, w, msg);
 }
 
 static stask *msg_task(tide__sched *s, const msgpack_object *msg, const char *field)
@@ -322,7 +322,7 @@ static void op_missing_data(tide__sched *s, sworker *w, const msgpack_object *ms
   if (!tide__mp_str(msg, "key", &k, &kl) || !tide__mp_str(msg, "dep", &d, &dl))
     return;
   tide__mp_str(msg, "worker", &a, &al);
-  tide__worker_missing_data(s, w, k, kl, d, dl, a, al);
+  tide__sw_missing_data(s, w, k, kl, d, dl, a, al);
 }
 
 static void retire_self_done(tide__sched *s, const tide__retire_result *r, void *arg)
@@ -429,7 +429,7 @@ static void on_closed(tide__conn *c, int status, void *arg)
       sworker *w = sc->obj;
       w->conn = NULL;
       w->link = NULL;
-      tide__worker_remove(s, w, w->status == TIDE_W_CLOSING_GRACEFULLY && w->nprocessing == 0 &&
+      tide__sw_remove(s, w, w->status == TIDE_W_CLOSING_GRACEFULLY && w->nprocessing == 0 &&
                                     w->nhas == 0,
                           "connection closed");
     } else if (sc->role == SC_CLIENT) {
@@ -528,6 +528,16 @@ void tide__sched_close(tide__sched *s, bool close_workers)
   tide__logs_destroy(s);
 }
 
+/* Empty a uthash table (handle hh) whose entries free_fn frees. */
+#define FREE_TABLE(type, head, free_fn)  \
+  do {                                   \
+    type *e_, *next_;                    \
+    HASH_ITER(hh, head, e_, next_) {     \
+      HASH_DELETE(hh, head, e_);         \
+      free_fn(e_);                       \
+    }                                    \
+  } while (0)
+
 void tide__sched_destroy(tide__sched *s)
 {
   if (!s)
@@ -541,35 +551,12 @@ void tide__sched_destroy(tide__sched *s)
   HASH_ITER(hh, s->workers, w, wt) {
     HASH_DELETE(hh, s->workers, w);
     HASH_DELETE(hh_name, s->workers_by_name, w);
-    tide__worker_free(w);
+    tide__sw_free(w);
   }
-  stask *t, *tt;
-  HASH_ITER(hh, s->tasks, t, tt) {
-    HASH_DELETE(hh, s->tasks, t);
-    if (t->err) {
-      free(t->err->msg);
-      free(t->err->task);
-      free(t->err);
-    }
-    free(t->dependents);
-    free(t->holders);
-    free(t);
-  }
-  sprefix *p, *pt;
-  HASH_ITER(hh, s->prefixes, p, pt) {
-    HASH_DELETE(hh, s->prefixes, p);
-    free(p);
-  }
-  sintern *in, *it;
-  HASH_ITER(hh, s->interned, in, it) {
-    HASH_DELETE(hh, s->interned, in);
-    free(in);
-  }
-  struct sfunc *f, *ft;
-  HASH_ITER(hh, s->functions, f, ft) {
-    HASH_DELETE(hh, s->functions, f);
-    free(f);
-  }
+  FREE_TABLE(stask, s->tasks, tide__task_free);
+  FREE_TABLE(sprefix, s->prefixes, free);
+  FREE_TABLE(sintern, s->interned, free);
+  FREE_TABLE(struct sfunc, s->functions, free);
   tide__stream_free(s);
   free(s->views);
   free(s->work);

@@ -31,7 +31,7 @@ typedef enum tide__tstate {
 const char *tide__tstate_name(tide__tstate s);
 
 /* Create a scheduler on loop with a copy of cfg. Does not listen yet. */
-int tide__sched_create(uv_loop_t *loop, const tide_config *cfg, tide__sched **out, tide_error *err);
+int tide__sched_create(uv_loop_t *loop, const tide__config *cfg, tide__sched **out, tide_error *err);
 /* Listen for workers and clients (port 0 picks one). */
 int tide__sched_listen(tide__sched *s, const char *host, int port, tide_error *err);
 /* Log "listening at ADDRESS", once every port of the process is bound (so
@@ -48,7 +48,7 @@ void tide__sched_set_dashboard(tide__sched *s, const char *url);
 void tide__sched_close(tide__sched *s, bool close_workers);
 /* Free after close once the loop has run the close callbacks. NULL ok. */
 void tide__sched_destroy(tide__sched *s);
-const tide_config *tide__sched_config(const tide__sched *s);
+const tide__config *tide__sched_config(const tide__sched *s);
 
 /* Events for observers (cluster manager, adaptive controller). */
 typedef enum tide__sched_event {
@@ -64,9 +64,7 @@ void tide__sched_observe(tide__sched *s, tide__sched_event_fn fn, void *arg);
 
 /* Snapshot of the workers: *out points to an array owned by the scheduler,
  * valid until control returns to the loop. Returns the count. */
-size_t tide__sched_workers(tide__sched *s, const tide__worker_view **out);
-/* Find a worker by name or address; NULL if none. Same lifetime rule. */
-const tide__worker_view *tide__sched_worker(tide__sched *s, const char *name_or_address);
+size_t tide__sched_workers(tide__sched *s, const tide__sw_view **out);
 
 /* Task counts by state (indexes of tide__tstate). */
 void tide__sched_task_counts(const tide__sched *s, uint64_t counts[TIDE_TS__COUNT]);

@@ -7,23 +7,12 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vec.h"
 #include "scheduler/internal.h"
 
 /* A small stack of tasks used as a worklist instead of recursion (chains
  * can be very deep). */
-typedef struct tvec {
-  stask **v;
-  size_t n, cap;
-} tvec;
-
-static void tvec_push(tvec *q, stask *t)
-{
-  if (q->n == q->cap) {
-    q->cap = q->cap ? q->cap * 2 : 16;
-    q->v = tide__xrealloc(q->v, q->cap * sizeof *q->v);
-  }
-  q->v[q->n++] = t;
-}
+typedef TIDE__VEC(stask *) tvec;
 
 static const char *const state_names[TIDE_TS__COUNT] = {
   "waiting", "queued", "no-worker", "processing", "memory", "erred", "released",
@@ -50,6 +39,18 @@ stask *tide__task_find(tide__sched *s, const char *key, size_t len)
   stask *t;
   HASH_FIND(hh, s->tasks, key, len, t);
   return t;
+}
+
+void tide__task_free(stask *t)
+{
+  if (t->err) {
+    free(t->err->msg);
+    free(t->err->task);
+    free(t->err);
+  }
+  free(t->dependents);
+  free(t->holders);
+  free(t);
 }
 
 stask *tide__task_new(tide__sched *s, const char *key, size_t keylen, const char *fn, size_t fnlen,
@@ -122,7 +123,7 @@ void tide__task_set_state(tide__sched *s, stask *t, tide__tstate st)
 static void maybe_forget(tide__sched *s, stask *t)
 {
   tvec q = {0};
-  tvec_push(&q, t);
+  tide__vec_push(&q, t);
   while (q.n) {
     stask *x = q.v[--q.n];
     if (x->state != TIDE_TS_RELEASED || x->nwants || x->ndependents || x->nwaiters ||
@@ -141,18 +142,11 @@ static void maybe_forget(tide__sched *s, stask *t)
       /* pushed once: only when its last dependent goes (a diamond's top
        * would otherwise be pushed twice and freed twice) */
       if (d->ndependents == 0)
-        tvec_push(&q, d);
+        tide__vec_push(&q, d);
     }
     s->counts[TIDE_TS_RELEASED]--;
     x->pfx->nstates[TIDE_TS_RELEASED]--;
-    if (x->err) {
-      free(x->err->msg);
-      free(x->err->task);
-      free(x->err);
-    }
-    free(x->dependents);
-    free(x->holders);
-    free(x);
+    tide__task_free(x);
   }
   free(q.v);
 }
@@ -237,7 +231,7 @@ static void enter_waiting(tide__sched *s, stask *x, tvec *q)
     if (d->state != TIDE_TS_MEMORY) {
       n++;
       if (d->state == TIDE_TS_RELEASED || d->state == TIDE_TS_ERRED)
-        tvec_push(q, d);
+        tide__vec_push(q, d);
     }
   }
   tide__task_set_state(s, x, TIDE_TS_WAITING);
@@ -267,7 +261,7 @@ void tide__task_activate(tide__sched *s, stask *t)
   if (t->state != TIDE_TS_RELEASED)
     return;
   tvec q = {0};
-  tvec_push(&q, t);
+  tide__vec_push(&q, t);
   run_waiting(s, &q);
   free(q.v);
 }
@@ -361,7 +355,7 @@ void tide__task_finished(tide__sched *s, sworker *w, stask *t, int64_t nbytes, d
 void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *origin)
 {
   tvec q = {0};
-  tvec_push(&q, t);
+  tide__vec_push(&q, t);
   char *m = tide__xstrdup(msg ? msg : "task failed");
   char *o = tide__xstrdup(origin ? origin : t->key);
   char **keys = NULL;
@@ -386,7 +380,7 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
     keys[nkeys++] = tide__xstrdup(x->key);
     for (uint32_t i = 0; i < x->ndependents; i++)
       if (pending(x->dependents[i].t->state))
-        tvec_push(&q, x->dependents[i].t);
+        tide__vec_push(&q, x->dependents[i].t);
     tide__client_key_done(s, x);
   }
   free(m);

@@ -8,9 +8,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vec.h"
 #include "scheduler/internal.h"
 
-static void fill_view(const sworker *w, tide__worker_view *v)
+static void fill_view(const sworker *w, tide__sw_view *v)
 {
   v->address = w->address;
   v->name = w->name;
@@ -28,7 +29,7 @@ static void fill_view(const sworker *w, tide__worker_view *v)
   v->executed = w->executed;
 }
 
-size_t tide__sched_workers(tide__sched *s, const tide__worker_view **out)
+size_t tide__sched_workers(tide__sched *s, const tide__sw_view **out)
 {
   if (s->nworkers > s->capviews) {
     s->capviews = s->nworkers * 2;
@@ -39,15 +40,6 @@ size_t tide__sched_workers(tide__sched *s, const tide__worker_view **out)
     fill_view(w, &s->views[n++]);
   *out = s->views;
   return n;
-}
-
-const tide__worker_view *tide__sched_worker(tide__sched *s, const char *name_or_address)
-{
-  sworker *w = tide__worker_find(s, name_or_address);
-  if (!w)
-    return NULL;
-  fill_view(w, &s->one_view);
-  return &s->one_view;
 }
 
 void tide__sched_task_counts(const tide__sched *s, uint64_t counts[TIDE_TS__COUNT])
@@ -112,32 +104,10 @@ json_t *tide__sched_task_stream_json(const tide__sched *s, double since)
   return a;
 }
 
-/* A growing text buffer, always NUL-terminated. */
-typedef struct tbuf {
-  char *p;
-  size_t len, cap;
-} tbuf;
-
-static char *tb_room(tbuf *b, size_t n)
-{
-  if (b->len + n + 1 > b->cap) {
-    b->cap = (b->len + n + 1) * 2;
-    b->p = tide__xrealloc(b->p, b->cap);
-  }
-  return b->p + b->len;
-}
-
-static void tb_put(tbuf *b, const char *s, size_t n)
-{
-  memcpy(tb_room(b, n), s, n);
-  b->len += n;
-  b->p[b->len] = 0;
-}
-
 /* s as a JSON string. ASCII is escaped here; anything else goes through
  * jansson, and false means it is not valid UTF-8 (jansson drops such an
  * entry from the JSON array too). */
-static bool tb_jstr(tbuf *b, const char *s)
+static bool tb_jstr(tide__text *b, const char *s)
 {
   size_t n = strlen(s);
   for (size_t i = 0; i < n; i++) {
@@ -147,12 +117,12 @@ static bool tb_jstr(tbuf *b, const char *s)
       json_decref(j);
       if (!t)
         return false;
-      tb_put(b, t, strlen(t));
+      tide__text_put(b, t, strlen(t));
       free(t);
       return true;
     }
   }
-  char *o = tb_room(b, n * 6 + 2);
+  char *o = tide__vec_reserve(b, n * 6 + 3);
   *o++ = '"';
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -166,14 +136,14 @@ static bool tb_jstr(tbuf *b, const char *s)
     }
   }
   *o++ = '"';
-  b->len = (size_t)(o - b->p);
-  b->p[b->len] = 0;
+  b->n = (size_t)(o - b->v);
+  b->v[b->n] = 0;
   return true;
 }
 
 /* Seconds with 6 decimals by integer formatting (printf's %g of an epoch
  * time goes through multi-precision arithmetic). */
-static bool tb_secs(tbuf *b, double x)
+static bool tb_secs(tide__text *b, double x)
 {
   if (!isfinite(x))
     return false;
@@ -185,42 +155,41 @@ static bool tb_secs(tbuf *b, double x)
     sec++;
     us -= 1000000;
   }
-  b->len += (size_t)sprintf(tb_room(b, 48), "%s%lld.%06lld", sign, sec, us);
+  b->n += (size_t)sprintf(tide__vec_reserve(b, 48), "%s%lld.%06lld", sign, sec, us);
   return true;
 }
 
 char *tide__sched_task_stream_text(const tide__sched *s, double since, size_t *len)
 {
-  tbuf b = {0};
-  tb_put(&b, "[", 1);
+  tide__text b = {0};
+  tide__text_put(&b, "[", 1);
   uint64_t first = s->nstream > TIDE__STREAM_RING ? s->nstream - TIDE__STREAM_RING : 0;
   for (uint64_t i = first; i < s->nstream; i++) {
     const sstream *e = &s->stream[i % TIDE__STREAM_RING];
     if (e->stop <= since)
       continue;
-    size_t mark = b.len;
-    if (b.len > 1)
-      tb_put(&b, ",", 1);
+    size_t mark = b.n;
+    if (b.n > 1)
+      tide__text_put(&b, ",", 1);
     bool ok = true;
-    tb_put(&b, "{\"key\":", 7);
+    tide__text_put(&b, "{\"key\":", 7);
     ok = ok && tb_jstr(&b, e->key);
-    tb_put(&b, ",\"prefix\":", 10);
+    tide__text_put(&b, ",\"prefix\":", 10);
     ok = ok && tb_jstr(&b, e->pfx->name);
-    tb_put(&b, ",\"worker\":", 10);
+    tide__text_put(&b, ",\"worker\":", 10);
     ok = ok && tb_jstr(&b, e->worker);
-    b.len += (size_t)sprintf(tb_room(&b, 32), ",\"thread\":%d,\"start\":", e->thread);
+    b.n += (size_t)sprintf(tide__vec_reserve(&b, 40), ",\"thread\":%d,\"start\":", e->thread);
     ok = ok && tb_secs(&b, e->start);
-    tb_put(&b, ",\"stop\":", 8);
+    tide__text_put(&b, ",\"stop\":", 8);
     ok = ok && tb_secs(&b, e->stop);
-    tb_put(&b, "}", 1);
+    tide__text_put(&b, "}", 1);
     if (!ok) { /* as json_pack would: leave the entry out */
-      b.len = mark;
-      b.p[b.len] = 0;
+      tide__text_truncate(&b, mark);
     }
   }
-  tb_put(&b, "]", 1);
-  *len = b.len;
-  return b.p;
+  tide__text_put(&b, "]", 1);
+  *len = b.n;
+  return b.v;
 }
 
 /* docs/design.md §5 over the live state. */
@@ -260,7 +229,7 @@ int tide__sched_adaptive_target(tide__sched *s, double target_duration, tide__ta
 
 size_t tide__sched_workers_to_close(tide__sched *s, const tide__close_opts *o, char ***names)
 {
-  const tide__worker_view *ws;
+  const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws);
   size_t *idx = tide__xcalloc(n + 1, sizeof *idx);
   size_t k = tide__policy_workers_to_close(ws, n, o, idx);

@@ -7,7 +7,7 @@
 #include "common/util.h"
 #include "scheduler/internal.h"
 
-sworker *tide__worker_find(tide__sched *s, const char *name_or_address)
+sworker *tide__sw_find(tide__sched *s, const char *name_or_address)
 {
   sworker *w;
   size_t len = strlen(name_or_address);
@@ -75,7 +75,7 @@ static void running_changed(tide__sched *s, size_t before)
     tide__queue_relabel(s);
 }
 
-void tide__worker_set_status(tide__sched *s, sworker *w, tide__wstatus st)
+void tide__sw_set_status(tide__sched *s, sworker *w, tide__wstatus st)
 {
   if (w->status == st || w->removed)
     return;
@@ -91,7 +91,7 @@ void tide__worker_set_status(tide__sched *s, sworker *w, tide__wstatus st)
     tide__queue_drain(s);
 }
 
-sworker *tide__worker_add(tide__sched *s, void *conn, const char *name, const char *address,
+sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *address,
                           const char *host, const char *job, int nthreads, int64_t memory_limit,
                           char **functions, size_t nfunctions, tide_error *err)
 {
@@ -113,7 +113,7 @@ sworker *tide__worker_add(tide__sched *s, void *conn, const char *name, const ch
   w->host = tide__xstrdup(host ? host : "");
   w->job = tide__xstrdup(job ? job : "");
   w->nthreads = nthreads > 0 ? nthreads : 1;
-  w->limit = tide__worker_limit(s, w->nthreads);
+  w->limit = tide__sw_limit(s, w->nthreads);
   w->memory_limit = memory_limit > 0 ? memory_limit : 0;
   w->functions = functions;
   w->nfunctions = nfunctions;
@@ -145,7 +145,7 @@ sworker *tide__worker_add(tide__sched *s, void *conn, const char *name, const ch
   return w;
 }
 
-void tide__worker_free(sworker *w)
+void tide__sw_free(sworker *w)
 {
   for (size_t i = 0; i < w->nfunctions; i++)
     free(w->functions[i]);
@@ -159,7 +159,7 @@ void tide__worker_free(sworker *w)
   free(w);
 }
 
-void tide__worker_remove(tide__sched *s, sworker *w, bool expected, const char *reason)
+void tide__sw_remove(tide__sched *s, sworker *w, bool expected, const char *reason)
 {
   if (w->removed)
     return;
@@ -235,10 +235,10 @@ void tide__worker_remove(tide__sched *s, sworker *w, bool expected, const char *
   running_changed(s, before);
   tide__queue_drain(s);
   tide__sched_emit(s, TIDE_SEV_WORKER_REMOVED, w->name, expected);
-  tide__worker_free(w);
+  tide__sw_free(w);
 }
 
-void tide__worker_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg)
+void tide__sw_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg)
 {
   int64_t v;
   if (tide__mp_int(msg, "rss", &v))
@@ -247,9 +247,9 @@ void tide__worker_heartbeat(tide__sched *s, sworker *w, const msgpack_object *ms
   size_t stlen;
   if (w->status != TIDE_W_CLOSING_GRACEFULLY && tide__mp_str(msg, "status", &st, &stlen)) {
     if (stlen == 6 && memcmp(st, "paused", 6) == 0)
-      tide__worker_set_status(s, w, TIDE_W_PAUSED);
+      tide__sw_set_status(s, w, TIDE_W_PAUSED);
     else if (stlen == 7 && memcmp(st, "running", 7) == 0)
-      tide__worker_set_status(s, w, TIDE_W_RUNNING);
+      tide__sw_set_status(s, w, TIDE_W_RUNNING);
   }
   const msgpack_object_array *run = tide__mp_array(msg, "running");
   for (uint32_t i = 0; run && i < run->size; i++) {
@@ -279,14 +279,14 @@ void tide__worker_heartbeat(tide__sched *s, sworker *w, const msgpack_object *ms
   }
 }
 
-void tide__worker_missing_data(tide__sched *s, sworker *w, const char *key, size_t klen,
+void tide__sw_missing_data(tide__sched *s, sworker *w, const char *key, size_t klen,
                                const char *dep, size_t dlen, const char *addr, size_t alen)
 {
   stask *d = tide__task_find(s, dep, dlen);
   if (d) {
     char a[256];
     snprintf(a, sizeof a, "%.*s", (int)alen, addr);
-    sworker *h = tide__worker_find(s, a);
+    sworker *h = tide__sw_find(s, a);
     if (h) {
       bool held = false;
       for (uint32_t i = 0; i < d->nholders; i++)
@@ -314,7 +314,7 @@ void tide__heartbeat_check(tide__sched *s, double now)
     if (now - w->last_seen > limit) {
       char why[128];
       snprintf(why, sizeof why, "no heartbeat for %.1fs", now - w->last_seen);
-      tide__worker_remove(s, w, false, why);
+      tide__sw_remove(s, w, false, why);
     }
   }
 }

@@ -272,15 +272,26 @@ static int seconds_arg(tide_task_ctx *ctx, const char *name, const msgpack_objec
   return 0;
 }
 
-static int fn_sleep(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
-                    msgpack_packer *out)
+/* tide.sleep and tide.spin: wait args[0] seconds, asleep or burning CPU
+ * (spin is for tests that must see the worker busy), then return args[1]
+ * when given (only sleep takes it) or nil. */
+static int wait_seconds(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
+                        msgpack_packer *out, int idx, const char *name)
 {
   double s;
-  CHECK(B_SLEEP);
-  if (seconds_arg(ctx, "tide.sleep", &args[0], &s) != 0)
+  CHECK(idx);
+  if (seconds_arg(ctx, name, &args[0], &s) != 0)
     return -1;
-  struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  if (idx == B_SPIN) {
+    double end = tide__now() + s;
+    volatile uint64_t x = 1;
+    while (tide__now() < end)
+      for (int i = 0; i < 10000; i++)
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+  } else {
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
   }
   if (nargs > 1)
     msgpack_pack_object(out, args[1]);
@@ -289,20 +300,16 @@ static int fn_sleep(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs
   return 0;
 }
 
+static int fn_sleep(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
+                    msgpack_packer *out)
+{
+  return wait_seconds(ctx, args, nargs, out, B_SLEEP, "tide.sleep");
+}
+
 static int fn_spin(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
                    msgpack_packer *out)
 {
-  double s;
-  CHECK(B_SPIN);
-  if (seconds_arg(ctx, "tide.spin", &args[0], &s) != 0)
-    return -1;
-  double end = tide__now() + s;
-  volatile uint64_t x = 1;
-  while (tide__now() < end)
-    for (int i = 0; i < 10000; i++)
-      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-  msgpack_pack_nil(out);
-  return 0;
+  return wait_seconds(ctx, args, nargs, out, B_SPIN, "tide.spin");
 }
 
 /* tide.bytes generator (checksums depend on it, keep it stable): the

@@ -19,9 +19,9 @@ struct tide__exec {
   uv_async_t async;
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  tide__job *head, *tail; /* queued */
+  tide__wk_call *head, *tail; /* queued */
   size_t nqueued;
-  tide__job *done;        /* finished, newest first */
+  tide__wk_call *done;        /* finished, newest first */
   int nthreads, nidle, nbusy;
   bool paused, stop, closed;
   pthread_t *threads;
@@ -35,7 +35,7 @@ struct tide__exec {
  * until the process exits (their jobs may still be in use). */
 static tide__exec *abandoned;
 
-void tide__job_clear(tide__job *job)
+void tide__wk_call_clear(tide__wk_call *job)
 {
   free(job->args);
   free(job->result);
@@ -43,7 +43,7 @@ void tide__job_clear(tide__job *job)
   job->args = job->result = job->error = NULL;
 }
 
-void tide__job_run(tide__job *job, int thread)
+void tide__wk_call_run(tide__wk_call *job, int thread)
 {
   msgpack_zone zone;
   msgpack_object args;
@@ -59,10 +59,13 @@ void tide__job_run(tide__job *job, int thread)
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   int urc = msgpack_unpack(job->args, job->args_len, &off, &zone, &args);
   if (urc != MSGPACK_UNPACK_SUCCESS || args.type != MSGPACK_OBJECT_ARRAY) {
-    job->rc = tide_task_fail(&ctx, "internal error: bad arguments");
+    tide_task_fail(&ctx, "internal error: bad arguments");
+    job->outcome = TIDE__CALL_ERRED;
   } else {
-    job->rc = job->fn(&ctx, args.via.array.ptr, args.via.array.size, &pk) == 0 ? 0 : -1;
-    if (job->rc == 0) {
+    job->outcome = job->fn(&ctx, args.via.array.ptr, args.via.array.size, &pk) == 0
+                       ? TIDE__CALL_OK
+                       : TIDE__CALL_ERRED;
+    if (job->outcome == TIDE__CALL_OK) {
       /* exactly one value must have been packed */
       size_t roff = 0;
       msgpack_zone rz;
@@ -70,8 +73,10 @@ void tide__job_run(tide__job *job, int thread)
       msgpack_zone_init(&rz, 256);
       int rrc = sb.size ? msgpack_unpack(sb.data, sb.size, &roff, &rz, &r) : MSGPACK_UNPACK_CONTINUE;
       msgpack_zone_destroy(&rz);
-      if (rrc != MSGPACK_UNPACK_SUCCESS || roff != sb.size)
-        job->rc = tide_task_fail(&ctx, "function returned %s", sb.size ? "more than one value or a malformed value" : "no value");
+      if (rrc != MSGPACK_UNPACK_SUCCESS || roff != sb.size) {
+        tide_task_fail(&ctx, "function returned %s", sb.size ? "more than one value or a malformed value" : "no value");
+        job->outcome = TIDE__CALL_ERRED;
+      }
     } else if (!ctx.error) {
       tide_task_fail(&ctx, "function failed without a message");
     }
@@ -80,7 +85,7 @@ void tide__job_run(tide__job *job, int thread)
   msgpack_zone_destroy(&zone);
   free(job->args);
   job->args = NULL;
-  if (job->rc == 0) {
+  if (job->outcome == TIDE__CALL_OK) {
     /* The store keeps the result: an exact-size copy, not the packer's
      * buffer (8 KiB at least: a page fault or two per task, and 8 KiB of
      * worker memory per small result held). */
@@ -111,7 +116,7 @@ static void *thread_main(void *p)
     }
     if (ex->stop)
       break;
-    tide__job *job = ex->head;
+    tide__wk_call *job = ex->head;
     ex->head = job->next;
     if (!ex->head)
       ex->tail = NULL;
@@ -124,11 +129,11 @@ static void *thread_main(void *p)
     }
     pthread_mutex_unlock(&ex->lock);
     if (skip) {
-      job->rc = 1;
+      job->outcome = TIDE__CALL_CANCELLED;
       free(job->args);
       job->args = NULL;
     } else {
-      tide__job_run(job, me + 1);
+      tide__wk_call_run(job, me + 1);
     }
     pthread_mutex_lock(&ex->lock);
     if (!skip) {
@@ -149,18 +154,18 @@ static void on_async(uv_async_t *h)
 {
   tide__exec *ex = h->data;
   pthread_mutex_lock(&ex->lock);
-  tide__job *list = ex->done;
+  tide__wk_call *list = ex->done;
   ex->done = NULL;
   pthread_mutex_unlock(&ex->lock);
-  tide__job *fifo = NULL; /* reverse: oldest first */
+  tide__wk_call *fifo = NULL; /* reverse: oldest first */
   while (list) {
-    tide__job *n = list->next;
+    tide__wk_call *n = list->next;
     list->next = fifo;
     fifo = list;
     list = n;
   }
   while (fifo) {
-    tide__job *n = fifo->next;
+    tide__wk_call *n = fifo->next;
     fifo->next = NULL;
     ex->done_fn(fifo, ex->done_arg);
     fifo = n;
@@ -201,7 +206,7 @@ int tide__exec_create(uv_loop_t *loop, int nthreads, tide__exec_done_fn done, vo
   return 0;
 }
 
-void tide__exec_submit(tide__exec *ex, tide__job *job)
+void tide__exec_submit(tide__exec *ex, tide__wk_call *job)
 {
   job->next = NULL;
   pthread_mutex_lock(&ex->lock);
@@ -262,10 +267,10 @@ static void on_async_closed(uv_handle_t *h)
   tide__exec *ex = h->data;
   if (!ex->threads) { /* joined: nobody else uses it */
     /* hand back the jobs still held so their owners can free them:
-     * queued ones as cancelled (rc 1), then every finished one */
-    for (tide__job *j = ex->head, *next; j; j = next) {
+     * queued ones as cancelled, then every finished one */
+    for (tide__wk_call *j = ex->head, *next; j; j = next) {
       next = j->next;
-      j->rc = 1;
+      j->outcome = TIDE__CALL_CANCELLED;
       free(j->args);
       j->args = NULL;
       j->next = ex->done;

@@ -27,7 +27,7 @@ static bool ref_key(const msgpack_object *o, const char **key, size_t *len)
   return true;
 }
 
-static bool value_of(tide__worker *w, const char *key, size_t len, const char **data, size_t *n)
+static bool value_of(tide__wk *w, const char *key, size_t len, const char **data, size_t *n)
 {
   if (tide__store_get(w->store, key, len, data, n))
     return true;
@@ -42,7 +42,7 @@ static bool value_of(tide__worker *w, const char *key, size_t len, const char **
 
 /* Pack o with every reference replaced by the serialized value it names.
  * On a reference to nothing held, sets *missing and returns false. */
-static bool pack_subst(tide__worker *w, msgpack_sbuffer *sb, msgpack_packer *pk,
+static bool pack_subst(tide__wk *w, msgpack_sbuffer *sb, msgpack_packer *pk,
                        const msgpack_object *o, const msgpack_object **missing)
 {
   const char *key, *data;
@@ -75,10 +75,10 @@ static bool pack_subst(tide__worker *w, msgpack_sbuffer *sb, msgpack_packer *pk,
   return true;
 }
 
-static void send_missing(tide__worker *w, const char *key, size_t klen, const char *dep,
+static void send_missing(tide__wk *w, const char *key, size_t klen, const char *dep,
                          size_t dlen, const char *holder)
 {
-  tide__conn *c = tide__worker_sched(w);
+  tide__conn *c = tide__wk_sched(w);
   if (!c)
     return;
   msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_MISSING_DATA, 3);
@@ -90,52 +90,47 @@ static void send_missing(tide__worker *w, const char *key, size_t klen, const ch
   tide__conn_end(c);
 }
 
-static void send_erred(tide__worker *w, const char *key, size_t klen, const char *error,
-                       double start, double stop, int thread)
+/* Report a task's outcome: task-erred with error, or task-finished with
+ * nbytes when error is NULL. */
+static void send_outcome(tide__wk *w, const char *key, size_t klen, const char *error,
+                         size_t nbytes, double start, double stop, int thread)
 {
-  tide__conn *c = tide__worker_sched(w);
+  tide__conn *c = tide__wk_sched(w);
   if (!c)
     return;
-  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_TASK_ERRED, 5);
+  msgpack_packer *pk =
+      tide__conn_begin(c, error ? TIDE_OP_TASK_ERRED : TIDE_OP_TASK_FINISHED, 5);
   msgpack_pack_str_with_body(pk, "key", 3);
   tide__pk_strn(pk, key, klen);
-  tide__pk_kstr(pk, "error", error);
+  if (error)
+    tide__pk_kstr(pk, "error", error);
+  else
+    tide__pk_kint(pk, "nbytes", (int64_t)nbytes);
   tide__pk_knum(pk, "start", start);
   tide__pk_knum(pk, "stop", stop);
   tide__pk_kint(pk, "thread", thread);
   tide__conn_end(c);
 }
 
-static void send_finished(tide__worker *w, const char *key, size_t klen, size_t nbytes,
-                          double start, double stop, int thread)
+void tide__wtask_free(wtask *t)
 {
-  tide__conn *c = tide__worker_sched(w);
-  if (!c)
-    return;
-  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_TASK_FINISHED, 5);
-  msgpack_pack_str_with_body(pk, "key", 3);
-  tide__pk_strn(pk, key, klen);
-  tide__pk_kint(pk, "nbytes", (int64_t)nbytes);
-  tide__pk_knum(pk, "start", start);
-  tide__pk_knum(pk, "stop", stop);
-  tide__pk_kint(pk, "thread", thread);
-  tide__conn_end(c);
-}
-
-static void task_free(tide__worker *w, wtask *t)
-{
-  for (int i = 0; i < t->ndeps; i++)
-    tide__fetch_release(w, t->deps[i]);
   free(t->deps);
   free(t->raw_args);
-  tide__job_clear(&t->job);
+  tide__wk_call_clear(&t->job);
   free(t->key);
   free(t);
 }
 
+static void task_free(tide__wk *w, wtask *t)
+{
+  for (int i = 0; i < t->ndeps; i++)
+    tide__fetch_release(w, t->deps[i]);
+  tide__wtask_free(t);
+}
+
 /* Forget the task (it runs nothing and reports nothing); the caller frees
  * it or leaves that to the last pending fetch or the execution thread. */
-static void task_mark_cancelled(tide__worker *w, wtask *t)
+static void task_mark_cancelled(tide__wk *w, wtask *t)
 {
   if (t->cancelled)
     return;
@@ -144,7 +139,7 @@ static void task_mark_cancelled(tide__worker *w, wtask *t)
   atomic_store(&t->job.cancelled, true);
 }
 
-static void task_cancel(tide__worker *w, wtask *t)
+static void task_cancel(tide__wk *w, wtask *t)
 {
   if (t->cancelled)
     return;
@@ -154,7 +149,7 @@ static void task_cancel(tide__worker *w, wtask *t)
 }
 
 /* All inputs are here: build the argument buffer and run. */
-static void task_launch(tide__worker *w, wtask *t, const msgpack_object *args)
+static void task_launch(tide__wk *w, wtask *t, const msgpack_object *args)
 {
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -181,38 +176,38 @@ static void task_launch(tide__worker *w, wtask *t, const msgpack_object *args)
   t->job.args = msgpack_sbuffer_release(&sb);
   t->in_exec = true;
   if ((t->flags & TIDE_FN_INLINE) && t->job.args_len <= INLINE_MAX_ARGS && !w->paused) {
-    tide__job_run(&t->job, 0);
+    tide__wk_call_run(&t->job, 0);
     tide__wtask_done(&t->job, w);
   } else {
     tide__exec_submit(w->exec, &t->job);
   }
 }
 
-void tide__wtask_done(tide__job *job, void *arg)
+void tide__wtask_done(tide__wk_call *job, void *arg)
 {
-  tide__worker *w = arg;
+  tide__wk *w = arg;
   wtask *t = (wtask *)((char *)job - offsetof(wtask, job));
   t->in_exec = false;
-  if (t->cancelled || job->rc == 1) {
+  if (t->cancelled || job->outcome == TIDE__CALL_CANCELLED) {
     if (!t->cancelled)
       HASH_DEL(w->tasks, t);
     task_free(w, t);
     return;
   }
   HASH_DEL(w->tasks, t);
-  if (job->rc == 0) {
+  if (job->outcome == TIDE__CALL_OK) {
     size_t n = job->result_len;
     tide__store_put(w->store, t->key, t->keylen, job->result, n);
     job->result = NULL;
-    send_finished(w, t->key, t->keylen, n, job->start, job->stop, job->thread);
+    send_outcome(w, t->key, t->keylen, NULL, n, job->start, job->stop, job->thread);
   } else {
     tide__debug("worker", "task %s erred: %s", t->key, job->error);
-    send_erred(w, t->key, t->keylen, job->error, job->start, job->stop, job->thread);
+    send_outcome(w, t->key, t->keylen, job->error, 0, job->start, job->stop, job->thread);
   }
   task_free(w, t);
 }
 
-void tide__wtask_fetched(tide__worker *w, wtask *t, fetch *f, bool ok)
+void tide__wtask_fetched(tide__wk *w, wtask *t, fetch *f, bool ok)
 {
   t->waiting--;
   if (!ok && !t->cancelled) {
@@ -246,7 +241,7 @@ static void add_dep(wtask *t, fetch *f)
   t->deps[t->ndeps++] = f;
 }
 
-void tide__wtask_compute(tide__worker *w, const msgpack_object *msg)
+void tide__wtask_compute(tide__wk *w, const msgpack_object *msg)
 {
   const char *key, *fn;
   size_t klen, fnlen;
@@ -265,7 +260,7 @@ void tide__wtask_compute(tide__worker *w, const msgpack_object *msg)
   size_t held;
   if (tide__store_get(w->store, key, klen, NULL, &held)) {
     double now = tide__wall();
-    send_finished(w, key, klen, held, now, now, 0);
+    send_outcome(w, key, klen, NULL, held, now, now, 0);
     return;
   }
   unsigned flags;
@@ -273,7 +268,7 @@ void tide__wtask_compute(tide__worker *w, const msgpack_object *msg)
   if (!f) {
     char *e = tide__xasprintf("unknown function %.*s", (int)fnlen, fn);
     double now = tide__wall();
-    send_erred(w, key, klen, e, now, now, 0);
+    send_outcome(w, key, klen, e, 0, now, now, 0);
     free(e);
     return;
   }
@@ -311,7 +306,7 @@ void tide__wtask_compute(tide__worker *w, const msgpack_object *msg)
   tide__transfer_flush(w);
 }
 
-void tide__wtask_free_keys(tide__worker *w, const msgpack_object *msg)
+void tide__wtask_free_keys(tide__wk *w, const msgpack_object *msg)
 {
   const msgpack_object_array *keys = tide__mp_array(msg, "keys");
   for (uint32_t i = 0; keys && i < keys->size; i++) {

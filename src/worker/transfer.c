@@ -11,11 +11,11 @@
 #include "proto/msg.h"
 #include "worker/worker_int.h"
 
-static void fetch_next(tide__worker *w, fetch *f);
+static void fetch_next(tide__wk *w, fetch *f);
 
 /* ---- serving ---- */
 
-static void send_hello(tide__worker *w, tide__conn *c, const char *role)
+static void send_hello(tide__wk *w, tide__conn *c, const char *role)
 {
   msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HELLO, 4);
   tide__pk_kint(pk, "proto", TIDE_PROTO_VERSION);
@@ -25,7 +25,7 @@ static void send_hello(tide__worker *w, tide__conn *c, const char *role)
   tide__conn_end(c);
 }
 
-void tide__transfer_serve(tide__worker *w, tide__conn *c, const msgpack_object *msg)
+void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
 {
   int64_t id = 0;
   tide__mp_int(msg, "id", &id);
@@ -65,7 +65,7 @@ void tide__transfer_serve(tide__worker *w, tide__conn *c, const msgpack_object *
 
 static void serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
-  tide__worker *w = arg;
+  tide__wk *w = arg;
   switch (tide__mp_op(msg)) {
   case TIDE_OP_HELLO: send_hello(w, c, "worker"); break;
   case TIDE_OP_GET_DATA: tide__transfer_serve(w, c, msg); break;
@@ -75,7 +75,7 @@ static void serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 
 static void serve_closed(tide__conn *c, int status, void *arg)
 {
-  tide__worker *w = arg;
+  tide__wk *w = arg;
   for (int i = 0; i < w->nserved; i++)
     if (w->served[i] == c) {
       w->served[i] = w->served[--w->nserved];
@@ -88,7 +88,7 @@ static const tide__conn_ops serve_ops = {serve_msg, serve_closed};
 void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide__conn_ops **ops,
                            void **carg)
 {
-  tide__worker *w = arg;
+  tide__wk *w = arg;
   *ops = &serve_ops;
   *carg = w;
   if (w->nserved == w->capserved) {
@@ -102,14 +102,14 @@ void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide
 
 /* ---- fetch entries ---- */
 
-fetch *tide__fetch_find(tide__worker *w, const char *key, size_t keylen)
+fetch *tide__fetch_find(tide__wk *w, const char *key, size_t keylen)
 {
   fetch *f;
   HASH_FIND(hh, w->fetches, key, keylen, f);
   return f;
 }
 
-static void fetch_maybe_free(tide__worker *w, fetch *f)
+static void fetch_maybe_free(tide__wk *w, fetch *f)
 {
   if (f->state == FETCHING || f->refs > 0 || f->notifying)
     return;
@@ -131,7 +131,7 @@ void tide__fetch_free(fetch *f)
   free(f);
 }
 
-void tide__fetch_release(tide__worker *w, fetch *f)
+void tide__fetch_release(tide__wk *w, fetch *f)
 {
   f->refs--;
   fetch_maybe_free(w, f);
@@ -159,13 +159,13 @@ static void flush_cb(uv_check_t *h)
   tide__transfer_flush(h->data);
 }
 
-static void arm_flush(tide__worker *w)
+static void arm_flush(tide__wk *w)
 {
   if (!w->closing && !uv_is_active((uv_handle_t *)&w->flush_check))
     uv_check_start(&w->flush_check, flush_cb);
 }
 
-fetch *tide__fetch_want(tide__worker *w, const char *key, size_t keylen,
+fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
                         const msgpack_object_array *holders, waiter wt)
 {
   fetch *f = tide__fetch_find(w, key, keylen);
@@ -207,9 +207,9 @@ fetch *tide__fetch_want(tide__worker *w, const char *key, size_t keylen,
   return f;
 }
 
-static void acq_result(tide__worker *w, acquire *a, fetch *f, bool ok);
+static void acq_result(tide__wk *w, acquire *a, fetch *f, bool ok);
 
-static void fetch_notify(tide__worker *w, fetch *f, bool ok)
+static void fetch_notify(tide__wk *w, fetch *f, bool ok)
 {
   waiter *ws = f->waiters;
   int n = f->nwaiters;
@@ -227,7 +227,7 @@ static void fetch_notify(tide__worker *w, fetch *f, bool ok)
   fetch_maybe_free(w, f);
 }
 
-static void fetch_success(tide__worker *w, fetch *f, const char *data, size_t len)
+static void fetch_success(tide__wk *w, fetch *f, const char *data, size_t len)
 {
   f->state = FETCH_HAVE;
   f->peer = NULL;
@@ -242,7 +242,7 @@ static void fetch_success(tide__worker *w, fetch *f, const char *data, size_t le
   fetch_notify(w, f, true);
 }
 
-static void fetch_holder_failed(tide__worker *w, fetch *f, const char *addr)
+static void fetch_holder_failed(tide__wk *w, fetch *f, const char *addr)
 {
   f->failed = tide__xrealloc(f->failed, (size_t)(f->nfailed + 1) * sizeof *f->failed);
   f->failed[f->nfailed++] = tide__xstrdup(addr);
@@ -262,7 +262,7 @@ static void peer_msg(tide__conn *c, const msgpack_object *msg, void *arg);
 static void peer_closed(tide__conn *c, int status, void *arg);
 static const tide__conn_ops peer_ops = {peer_msg, peer_closed};
 
-static void peer_mark_dirty(tide__worker *w, peer *p)
+static void peer_mark_dirty(tide__wk *w, peer *p)
 {
   if (p->dirty)
     return;
@@ -273,7 +273,7 @@ static void peer_mark_dirty(tide__worker *w, peer *p)
 }
 
 /* Lose a peer: every fetch asked from it moves to its next holder. */
-static void peer_lost(tide__worker *w, peer *p, const char *why)
+static void peer_lost(tide__wk *w, peer *p, const char *why)
 {
   HASH_DEL(w->peers, p);
   for (peer **pp = &w->dirty; *pp; pp = &(*pp)->next_dirty)
@@ -306,7 +306,7 @@ static void peer_lost(tide__worker *w, peer *p, const char *why)
   free(p);
 }
 
-static void peer_send(tide__worker *w, peer *p)
+static void peer_send(tide__wk *w, peer *p)
 {
   if (!p->conn || p->nqueue == 0)
     return;
@@ -333,7 +333,7 @@ static void peer_send(tide__worker *w, peer *p)
 static void peer_connected(tide__conn *c, int status, void *arg)
 {
   peer *p = arg;
-  tide__worker *w = p->w;
+  tide__wk *w = p->w;
   if (status < 0) {
     tide__warn("worker", "cannot reach peer %s: %s", p->address, tide_strerror(status));
     peer_lost(w, p, "unreachable");
@@ -356,7 +356,7 @@ static void peer_closed(tide__conn *c, int status, void *arg)
 }
 
 /* A data answer: deliver what came; keys it lacks move to their next holder. */
-static void peer_data(tide__worker *w, peer *p, const msgpack_object *msg)
+static void peer_data(tide__wk *w, peer *p, const msgpack_object *msg)
 {
   int64_t id;
   if (!tide__mp_int(msg, "id", &id))
@@ -422,7 +422,7 @@ static void peer_msg(tide__conn *c, const msgpack_object *msg, void *arg)
   }
 }
 
-static peer *peer_get(tide__worker *w, const char *addr)
+static peer *peer_get(tide__wk *w, const char *addr)
 {
   peer *p;
   HASH_FIND_STR(w->peers, addr, p);
@@ -444,7 +444,7 @@ static peer *peer_get(tide__worker *w, const char *addr)
 }
 
 /* Ask the next holder, or give up when none is left. */
-static void fetch_next(tide__worker *w, fetch *f)
+static void fetch_next(tide__wk *w, fetch *f)
 {
   while (f->next < f->nholders) {
     const char *addr = f->holders[f->next++];
@@ -469,7 +469,7 @@ static void fetch_next(tide__worker *w, fetch *f)
   fetch_notify(w, f, false);
 }
 
-void tide__transfer_flush(tide__worker *w)
+void tide__transfer_flush(tide__wk *w)
 {
   uv_check_stop(&w->flush_check);
   while (w->nstarting > 0) {
@@ -494,9 +494,9 @@ void tide__transfer_flush(tide__worker *w)
 
 /* ---- acquire-replicas ---- */
 
-static void acq_finish(tide__worker *w, acquire *a)
+static void acq_finish(tide__wk *w, acquire *a)
 {
-  tide__conn *c = tide__worker_sched(w);
+  tide__conn *c = tide__wk_sched(w);
   if (c) {
     msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_ADD_KEYS, 2);
     msgpack_pack_str_with_body(pk, "keys", 4);
@@ -527,7 +527,7 @@ static void acq_add(acquire *a, const char *key, size_t keylen, bool ok, size_t 
   }
 }
 
-static void acq_result(tide__worker *w, acquire *a, fetch *f, bool ok)
+static void acq_result(tide__wk *w, acquire *a, fetch *f, bool ok)
 {
   size_t n = 0;
   ok = ok && tide__store_get(w->store, f->key, f->keylen, NULL, &n);
@@ -536,7 +536,7 @@ static void acq_result(tide__worker *w, acquire *a, fetch *f, bool ok)
     acq_finish(w, a);
 }
 
-void tide__transfer_acquire(tide__worker *w, const msgpack_object *msg)
+void tide__transfer_acquire(tide__wk *w, const msgpack_object *msg)
 {
   const msgpack_object_map *keys = tide__mp_map(msg, "keys");
   acquire *a = tide__xcalloc(1, sizeof *a);
@@ -564,7 +564,7 @@ void tide__transfer_acquire(tide__worker *w, const msgpack_object *msg)
     acq_finish(w, a);
 }
 
-void tide__transfer_close_all(tide__worker *w)
+void tide__transfer_close_all(tide__wk *w)
 {
   uv_check_stop(&w->flush_check);
   peer *p, *tmp;

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/parse.h"
+#include "common/schedfile.h"
 #include "common/util.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
@@ -22,15 +23,15 @@
 
 enum { DEFAULT_DEATH_TIMEOUT = 30, RETIRE_GRACE = 60 };
 
-static void try_connect(tide__worker *w);
+static void try_connect(tide__wk *w);
 
-tide__conn *tide__worker_sched(tide__worker *w)
+tide__conn *tide__wk_sched(tide__wk *w)
 {
   return w->registered && !w->closing ? w->sched : NULL;
 }
 
-int tide__worker_create(uv_loop_t *loop, const tide__worker_opts *o, const tide_config *cfg,
-                        tide_registry *reg, tide__worker **out, tide_error *err)
+int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config *cfg,
+                        tide_registry *reg, tide__wk **out, tide_error *err)
 {
   if (!o->scheduler && !o->scheduler_file)
     return tide_errprintf(err, TIDE_EUSAGE, "a scheduler address or --scheduler-file is required");
@@ -43,7 +44,7 @@ int tide__worker_create(uv_loop_t *loop, const tide__worker_opts *o, const tide_
     if (rc != 0)
       return rc;
   }
-  tide__worker *w = tide__xcalloc(1, sizeof *w);
+  tide__wk *w = tide__xcalloc(1, sizeof *w);
   w->loop = loop;
   w->cfg = *cfg;
   w->reg = reg;
@@ -63,14 +64,13 @@ int tide__worker_create(uv_loop_t *loop, const tide__worker_opts *o, const tide_
   return 0;
 }
 
-const char *tide__worker_name(const tide__worker *w) { return w->name; }
-const char *tide__worker_address(const tide__worker *w) { return w->address; }
-int tide__worker_exit_status(const tide__worker *w) { return w->exit_code; }
-const char *tide__worker_fatal(const tide__worker *w) { return w->has_fatal ? w->fatal.text : NULL; }
+const char *tide__wk_address(const tide__wk *w) { return w->address; }
+int tide__wk_exit_status(const tide__wk *w) { return w->exit_code; }
+const char *tide__wk_fatal(const tide__wk *w) { return w->has_fatal ? w->fatal.text : NULL; }
 
-static void fatal(tide__worker *w, int code, const char *fmt, ...)
+static void fatal(tide__wk *w, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void fatal(tide__worker *w, int code, const char *fmt, ...)
+static void fatal(tide__wk *w, int code, const char *fmt, ...)
 {
   if (w->closing)
     return;
@@ -79,7 +79,7 @@ static void fatal(tide__worker *w, int code, const char *fmt, ...)
   vsnprintf(w->fatal.text, sizeof w->fatal.text, fmt, ap);
   va_end(ap);
   w->has_fatal = true; /* the command prints it once, as its tide: line */
-  tide__worker_shutdown(w, code);
+  tide__wk_shutdown(w, code);
 }
 
 static void close_handle(uv_handle_t *h)
@@ -88,7 +88,7 @@ static void close_handle(uv_handle_t *h)
     uv_close(h, NULL);
 }
 
-void tide__worker_shutdown(tide__worker *w, int code)
+void tide__wk_shutdown(tide__wk *w, int code)
 {
   if (w->closing)
     return;
@@ -116,7 +116,7 @@ void tide__worker_shutdown(tide__worker *w, int code)
 
 /* ---- heartbeats and memory ---- */
 
-static void check_memory(tide__worker *w, size_t rss)
+static void check_memory(tide__wk *w, size_t rss)
 {
   if (w->memory_limit <= 0)
     return;
@@ -134,12 +134,12 @@ static void check_memory(tide__worker *w, size_t rss)
 
 static void heartbeat(uv_timer_t *h)
 {
-  tide__worker *w = h->data;
+  tide__wk *w = h->data;
   size_t rss = 0;
   if (uv_resident_set_memory(&rss) != 0)
     rss = 0;
   check_memory(w, rss);
-  tide__conn *c = tide__worker_sched(w);
+  tide__conn *c = tide__wk_sched(w);
   if (!c)
     return;
   msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HEARTBEAT, 4);
@@ -155,19 +155,19 @@ static void heartbeat(uv_timer_t *h)
 
 static void grace_up(uv_timer_t *h)
 {
-  tide__worker *w = h->data;
+  tide__wk *w = h->data;
   tide__warn("worker", "the scheduler did not retire this worker within %ds: exiting",
              RETIRE_GRACE);
-  tide__worker_shutdown(w, 0);
+  tide__wk_shutdown(w, 0);
 }
 
 static void lifetime_up(uv_timer_t *h)
 {
-  tide__worker *w = h->data;
-  tide__conn *c = tide__worker_sched(w);
+  tide__wk *w = h->data;
+  tide__conn *c = tide__wk_sched(w);
   if (!c) {
     tide__info("worker", "lifetime reached before registering: exiting");
-    tide__worker_shutdown(w, 0);
+    tide__wk_shutdown(w, 0);
     return;
   }
   tide__info("worker", "lifetime reached: asking the scheduler to retire this worker");
@@ -180,7 +180,7 @@ static void lifetime_up(uv_timer_t *h)
 
 /* ---- the scheduler connection ---- */
 
-static void send_hello(tide__worker *w, tide__conn *c)
+static void send_hello(tide__wk *w, tide__conn *c)
 {
   msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HELLO, 10);
   tide__pk_kint(pk, "proto", TIDE_PROTO_VERSION);
@@ -200,7 +200,7 @@ static void send_hello(tide__worker *w, tide__conn *c)
   tide__conn_end(c);
 }
 
-static void on_sched_hello(tide__worker *w, const msgpack_object *msg)
+static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
 {
   double hb;
   if (w->registered)
@@ -214,7 +214,7 @@ static void on_sched_hello(tide__worker *w, const msgpack_object *msg)
   uv_timer_start(&w->hb_timer, heartbeat, ms ? ms : 1, ms ? ms : 1);
 }
 
-static void send_logs(tide__worker *w, tide__conn *c, const msgpack_object *msg)
+static void send_logs(tide__wk *w, tide__conn *c, const msgpack_object *msg)
 {
   int64_t id = 0;
   size_t n = 0;
@@ -232,7 +232,7 @@ static void send_logs(tide__worker *w, tide__conn *c, const msgpack_object *msg)
 
 static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
-  tide__worker *w = arg;
+  tide__wk *w = arg;
   tide__op op = tide__mp_op(msg);
   if (w->closing)
     return;
@@ -261,7 +261,7 @@ static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
     size_t n = 0;
     tide__mp_str(msg, "reason", &r, &n);
     tide__info("worker", "the scheduler asked this worker to close (%.*s)", (int)n, r);
-    tide__worker_shutdown(w, 0);
+    tide__wk_shutdown(w, 0);
     break;
   }
   default:
@@ -272,13 +272,13 @@ static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 
 static void sched_closed(tide__conn *c, int status, void *arg)
 {
-  tide__worker *w = arg;
+  tide__wk *w = arg;
   w->sched = NULL;
   if (w->closing)
     return;
   if (w->retiring) {
     tide__info("worker", "the scheduler closed the connection after retirement");
-    tide__worker_shutdown(w, 0);
+    tide__wk_shutdown(w, 0);
     return;
   }
   fatal(w, 1, "lost the scheduler at %s", w->sched_address);
@@ -292,7 +292,7 @@ static void retry_cb(uv_timer_t *h)
 }
 
 /* Retry soon (growing delay) or give up after the death timeout. */
-static void retry_later(tide__worker *w, const char *why)
+static void retry_later(tide__wk *w, const char *why)
 {
   double now = tide__now();
   if (now - w->started >= w->death_timeout) {
@@ -308,7 +308,7 @@ static void retry_later(tide__worker *w, const char *why)
 
 static void connected(tide__conn *c, int status, void *arg)
 {
-  tide__worker *w = arg;
+  tide__wk *w = arg;
   w->connecting = false;
   if (w->closing) {
     if (c)
@@ -325,23 +325,6 @@ static void connected(tide__conn *c, int status, void *arg)
   w->sched = c;
   send_hello(w, c);
   tide__conn_flush(c);
-}
-
-/* The address from the scheduler file, or NULL (why in err). */
-static char *read_scheduler_file(const char *path, tide_error *err)
-{
-  json_error_t jerr;
-  json_t *root = json_load_file(path, 0, &jerr);
-  if (!root) {
-    tide_errprintf(err, TIDE_ENOTFOUND, "cannot read scheduler file %s: %s", path, jerr.text);
-    return NULL;
-  }
-  const char *a = json_string_value(json_object_get(root, "address"));
-  char *addr = a ? tide__xstrdup(a) : NULL;
-  if (!addr)
-    tide_errprintf(err, TIDE_ENOTFOUND, "scheduler file %s has no \"address\"", path);
-  json_decref(root);
-  return addr;
 }
 
 /* The local address that routes to the scheduler's host: a loopback
@@ -375,7 +358,7 @@ static char *route_host(const char *sched_address)
 }
 
 /* Open the data server once the scheduler's address is known. */
-static int ensure_listening(tide__worker *w, tide_error *err)
+static int ensure_listening(tide__wk *w, tide_error *err)
 {
   if (w->server)
     return 0;
@@ -388,14 +371,14 @@ static int ensure_listening(tide__worker *w, tide_error *err)
   return 0;
 }
 
-static void try_connect(tide__worker *w)
+static void try_connect(tide__wk *w)
 {
   tide_error err;
   if (w->closing)
     return;
   if (w->sched_file) {
-    char *a = read_scheduler_file(w->sched_file, &err);
-    if (!a) {
+    char *a;
+    if (tide__schedfile_read(w->sched_file, &a, &err) < 0) {
       retry_later(w, err.text);
       return;
     }
@@ -420,12 +403,12 @@ static void try_connect(tide__worker *w)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-  tide__worker *w = h->data;
+  tide__wk *w = h->data;
   tide__info("worker", "received %s: closing", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-  tide__worker_shutdown(w, 0);
+  tide__wk_shutdown(w, 0);
 }
 
-int tide__worker_start(tide__worker *w, tide_error *err)
+int tide__wk_start(tide__wk *w, tide_error *err)
 {
   w->started = tide__now();
   w->store = tide__store_create();
@@ -450,20 +433,15 @@ int tide__worker_start(tide__worker *w, tide_error *err)
   return 0;
 }
 
-void tide__worker_destroy(tide__worker *w)
+void tide__wk_destroy(tide__wk *w)
 {
   if (!w)
     return;
   wtask *t, *tt;
   HASH_ITER(hh, w->tasks, t, tt) {
     HASH_DEL(w->tasks, t);
-    if (!t->in_exec) { /* jobs on detached threads are left to the exit */
-      tide__job_clear(&t->job);
-      free(t->raw_args);
-      free(t->deps);
-      free(t->key);
-      free(t);
-    }
+    if (!t->in_exec) /* jobs on detached threads are left to the exit */
+      tide__wtask_free(t);
   }
   fetch *f, *ft;
   HASH_ITER(hh, w->fetches, f, ft) {

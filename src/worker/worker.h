@@ -11,10 +11,10 @@
 #include "tide/error.h"
 #include "tide/task.h"
 
-typedef struct tide__worker tide__worker;
+typedef struct tide__wk tide__wk;
 
-/* How to run a worker; strings are borrowed for tide__worker_create. */
-typedef struct tide__worker_opts {
+/* How to run a worker; strings are borrowed for tide__wk_create. */
+typedef struct tide__wk_opts {
   const char *scheduler;      /* "tcp://host:port", or NULL with scheduler_file */
   const char *scheduler_file; /* read (and re-read until it appears) for the address */
   const char *name;           /* NULL: "HOST-PID" */
@@ -25,26 +25,25 @@ typedef struct tide__worker_opts {
   int64_t memory_limit;       /* bytes, 0 = none */
   double lifetime;            /* seconds, 0 = none; stagger already applied */
   double death_timeout;       /* seconds to keep trying to reach the scheduler; 0 = 30 */
-} tide__worker_opts;
+} tide__wk_opts;
 
 /* Create a worker on loop with a copy of opts and cfg; reg (builtins and
  * plugins already registered) is borrowed and must outlive the worker. */
-int tide__worker_create(uv_loop_t *loop, const tide__worker_opts *opts, const tide_config *cfg,
-                        tide_registry *reg, tide__worker **out, tide_error *err);
+int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *opts, const tide__config *cfg,
+                        tide_registry *reg, tide__wk **out, tide_error *err);
 /* Start: listen for peers, begin connecting to the scheduler, install
  * SIGTERM/SIGINT handlers. Then run the loop; it returns once the worker
  * has shut down. */
-int tide__worker_start(tide__worker *w, tide_error *err);
+int tide__wk_start(tide__wk *w, tide_error *err);
 /* Ask the worker to shut down (closes every handle); exit status code. */
-void tide__worker_shutdown(tide__worker *w, int code);
+void tide__wk_shutdown(tide__wk *w, int code);
 /* After the loop returned: the exit status (0, 1, 2) and, when the worker
  * stopped because of an error, its one-line message (else NULL). */
-int tide__worker_exit_status(const tide__worker *w);
-const char *tide__worker_fatal(const tide__worker *w);
-/* The worker's name and data address ("tcp://host:port" once started). */
-const char *tide__worker_name(const tide__worker *w);
-const char *tide__worker_address(const tide__worker *w);
+int tide__wk_exit_status(const tide__wk *w);
+const char *tide__wk_fatal(const tide__wk *w);
+/* The worker's data address ("tcp://host:port" once started). */
+const char *tide__wk_address(const tide__wk *w);
 /* Free after the loop has closed every handle. NULL ok. */
-void tide__worker_destroy(tide__worker *w);
+void tide__wk_destroy(tide__wk *w);
 
 #endif

@@ -21,7 +21,7 @@ typedef struct acquire acquire;
 
 /* A task given by compute-task, from arrival until its result is stored. */
 struct wtask {
-  tide__job job;          /* the call (job.key points to key) */
+  tide__wk_call job;          /* the call (job.key points to key) */
   char *key;
   size_t keylen;
   unsigned flags;         /* TIDE_FN_* */
@@ -41,7 +41,7 @@ typedef struct waiter {
   acquire *acq;
 } waiter;
 
-enum { FETCHING, FETCH_HAVE, FETCH_FAILED };
+typedef enum fetch_state { FETCHING, FETCH_HAVE, FETCH_FAILED } fetch_state;
 
 /* A value being fetched from peers (or just fetched, until its tasks ran). */
 struct fetch {
@@ -51,7 +51,7 @@ struct fetch {
   int nholders, next;
   char **failed;          /* holders that did not deliver */
   int nfailed;
-  int state;
+  fetch_state state;
   char *data;             /* FETCH_HAVE (NULL when moved into the store) */
   size_t len;
   int refs;               /* tasks holding it */
@@ -85,7 +85,7 @@ typedef struct request {
 
 /* A connection to another worker's data server. */
 struct peer {
-  tide__worker *w;
+  tide__wk *w;
   char *address;
   tide__conn *conn;       /* NULL while connecting */
   fetch **queue;          /* to ask at the next flush */
@@ -97,9 +97,9 @@ struct peer {
   UT_hash_handle hh;
 };
 
-struct tide__worker {
+struct tide__wk {
   uv_loop_t *loop;
-  tide_config cfg;
+  tide__config cfg;
   tide_registry *reg;
   tide__store *store;
   tide__exec *exec;
@@ -131,29 +131,32 @@ struct tide__worker {
 };
 
 /* task.c */
-void tide__wtask_compute(tide__worker *w, const msgpack_object *msg);
-void tide__wtask_free_keys(tide__worker *w, const msgpack_object *msg);
-void tide__wtask_done(tide__job *job, void *arg);
+void tide__wtask_compute(tide__wk *w, const msgpack_object *msg);
+void tide__wtask_free_keys(tide__wk *w, const msgpack_object *msg);
+void tide__wtask_done(tide__wk_call *job, void *arg);
 /* A fetch the task waited for completed (ok) or failed for good. */
-void tide__wtask_fetched(tide__worker *w, wtask *t, fetch *f, bool ok);
+void tide__wtask_fetched(tide__wk *w, wtask *t, fetch *f, bool ok);
+/* Free a task already removed from w->tasks, leaving its fetches alone
+ * (the caller releases them, or frees them all at teardown). */
+void tide__wtask_free(wtask *t);
 
 /* transfer.c */
 void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide__conn_ops **ops,
                            void **carg);
-void tide__transfer_serve(tide__worker *w, tide__conn *c, const msgpack_object *msg);
+void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg);
 /* Get or start fetching key for waiter wt with holders (msgpack array of
  * address strings, may be NULL). Returns the entry. */
-fetch *tide__fetch_want(tide__worker *w, const char *key, size_t keylen,
+fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
                         const msgpack_object_array *holders, waiter wt);
-void tide__fetch_release(tide__worker *w, fetch *f);
+void tide__fetch_release(tide__wk *w, fetch *f);
 /* Free a fetch entry already removed from w->fetches. */
 void tide__fetch_free(fetch *f);
-fetch *tide__fetch_find(tide__worker *w, const char *key, size_t keylen);
-void tide__transfer_acquire(tide__worker *w, const msgpack_object *msg);
-void tide__transfer_close_all(tide__worker *w);
-void tide__transfer_flush(tide__worker *w);
+fetch *tide__fetch_find(tide__wk *w, const char *key, size_t keylen);
+void tide__transfer_acquire(tide__wk *w, const msgpack_object *msg);
+void tide__transfer_close_all(tide__wk *w);
+void tide__transfer_flush(tide__wk *w);
 
 /* worker.c: a connection to the scheduler that can take a message now. */
-tide__conn *tide__worker_sched(tide__worker *w);
+tide__conn *tide__wk_sched(tide__wk *w);
 
 #endif

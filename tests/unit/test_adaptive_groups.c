@@ -15,9 +15,9 @@
 #include "common/util.h"
 #include "scheduler/policy.h"
 
-static tide__worker_view W(const char *name, const char *job, int nproc, int64_t nbytes)
+static tide__sw_view W(const char *name, const char *job, int nproc, int64_t nbytes)
 {
-  tide__worker_view w;
+  tide__sw_view w;
   memset(&w, 0, sizeof w);
   w.address = name;
   w.name = name;
@@ -43,7 +43,7 @@ static bool chosen(const size_t *out, size_t n, size_t idx)
 static void test_whole_groups(void **unused)
 {
   /* three jobs of two workers; job t-1 busy, t-2 holds more data */
-  tide__worker_view ws[] = {
+  tide__sw_view ws[] = {
     W("t-0-0", "t-0", 0, 10), W("t-0-1", "t-0", 0, 0),
     W("t-1-0", "t-1", 1, 0),  W("t-1-1", "t-1", 0, 0),
     W("t-2-0", "t-2", 0, 500), W("t-2-1", "t-2", 0, 0),
@@ -81,7 +81,7 @@ static void test_whole_groups(void **unused)
 
 static void test_nothing_asked_all_busy(void **unused)
 {
-  tide__worker_view ws[] = {W("a", "", 1, 0), W("b", "", 2, 0)};
+  tide__sw_view ws[] = {W("a", "", 1, 0), W("b", "", 2, 0)};
   size_t out[2];
   tide__close_opts o = {.target = -1, .n = -1, .memory_ratio = 0, .minimum = -1};
   assert_int_equal(tide__policy_workers_to_close(ws, 2, &o, out), 0);
@@ -90,7 +90,7 @@ static void test_nothing_asked_all_busy(void **unused)
 /* The controller with the real policy: whole jobs retire together after
  * wait_count rounds. */
 typedef struct pol {
-  tide__worker_view *ws;
+  tide__sw_view *ws;
   size_t n;
 } pol;
 
@@ -109,7 +109,7 @@ static size_t policy_close(void *arg, int target, char ***names)
 
 static void test_controller_whole_jobs(void **unused)
 {
-  tide__worker_view ws[] = {
+  tide__sw_view ws[] = {
     W("t-0-0", "t-0", 1, 0), W("t-0-1", "t-0", 0, 0),
     W("t-1-0", "t-1", 0, 0), W("t-1-1", "t-1", 0, 0),
   };

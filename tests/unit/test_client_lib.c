@@ -212,6 +212,11 @@ static void fake_msg(tide__conn *c, const msgpack_object *m, void *arg)
     size_t ml, pl;
     tide__mp_str(m, "method", &meth, &ml);
     tide__mp_str(m, "path", &path, &pl);
+    if (pl == 7 && memcmp(path, "/refuse", 7) == 0) {
+      reply_head(c, id, false, 0, "not allowed here");
+      tide__conn_end(c);
+      break;
+    }
     snprintf(body, sizeof body, "{\"method\": \"%.*s\", \"path\": \"%.*s\"}", (int)ml, meth,
              (int)pl, path);
     msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_REPLY, 4);
@@ -509,6 +514,11 @@ static void test_api(void **state)
   assert_int_equal(tide_client_api(c, "GET", "/missing", NULL, &status, &resp, &err), 0);
   assert_int_equal(status, 404);
   free(resp);
+  /* a refusal is a negative code like every other failure, with the reason */
+  assert_int_equal(tide_client_api(c, "GET", "/refuse", NULL, &status, &resp, &err), TIDE_EPROTO);
+  assert_string_equal(err.text, "GET /refuse: not allowed here");
+  assert_null(resp);
+  assert_string_equal(tide_strerror(TIDE_EREFUSED), "request refused");
   tide_client_destroy(c);
 }
 

@@ -52,7 +52,7 @@ static int f_down(void *self, tide_cluster *c, tide_job *const *jobs, size_t n, 
 
 static tide_cluster *make(fake *f, tide_backend_ops *ops, int processes)
 {
-  tide_config cfg;
+  tide__config cfg;
   tide__config_defaults(&cfg);
   memset(ops, 0, sizeof *ops);
   ops->kind = "FakeCluster";
@@ -193,7 +193,7 @@ static void test_died_replaced_after_15s(void **unused)
 
 static void test_no_scale_backend(void **unused)
 {
-  tide_config cfg;
+  tide__config cfg;
   tide__config_defaults(&cfg);
   tide_backend_ops ops = {.kind = "FixedCluster"};
   tide_cluster_opts o = {.port = 0, .dashboard_port = -1};

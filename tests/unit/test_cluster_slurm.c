@@ -166,7 +166,7 @@ static void test_states(void **state)
 static void test_dry_run_returns(void **state)
 {
   (void)state;
-  tide_config cfg;
+  tide__config cfg;
   tide__config_defaults(&cfg);
   tide_cluster_opts co;
   memset(&co, 0, sizeof co);

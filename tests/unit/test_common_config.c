@@ -44,7 +44,7 @@ static char *empty_env[] = {NULL};
 
 static void test_defaults(void **state)
 {
-  tide_config c;
+  tide__config c;
   tide__config_defaults(&c);
   assert_true(c.adaptive.interval == 1);
   assert_true(isinf(c.adaptive.maximum));
@@ -68,7 +68,7 @@ static void test_defaults(void **state)
   char home[300];
   snprintf(home, sizeof home, "HOME=%s", tmpdir);
   char *env[] = {home, NULL};
-  tide_config d;
+  tide__config d;
   tide_error err;
   assert_int_equal(tide__config_load(&d, NULL, env, &err), 0);
   assert_int_equal(d.adaptive.wait_count, 3);
@@ -105,7 +105,7 @@ static const char *full_yaml =
 
 static void test_file(void **state)
 {
-  tide_config c;
+  tide__config c;
   tide_error err;
   const char *p = write_file("full.yaml", full_yaml);
   assert_int_equal(tide__config_load(&c, p, empty_env, &err), 0);
@@ -140,7 +140,7 @@ static void test_file(void **state)
 
 static void expect_error(const char *yaml, const char *want1, const char *want2)
 {
-  tide_config c;
+  tide__config c;
   tide_error err;
   tide__config_defaults(&c);
   c.adaptive.wait_count = 77;
@@ -170,7 +170,7 @@ static void test_file_errors(void **state)
   expect_error("adaptive:\n  minimum: inf\n", "bad.yaml:2:", "adaptive.minimum");
 
   /* A missing explicit file is an error; via TIDE_CONFIG too. */
-  tide_config c;
+  tide__config c;
   tide_error err;
   assert_int_equal(tide__config_load(&c, "/nonexistent/tide.yaml", empty_env, &err), TIDE_ECONFIG);
   assert_non_null(strstr(err.text, "/nonexistent/tide.yaml"));
@@ -181,7 +181,7 @@ static void test_file_errors(void **state)
 
 static void test_env(void **state)
 {
-  tide_config c;
+  tide__config c;
   tide_error err;
   char cfgvar[600];
   const char *p = write_file("env.yaml", "adaptive:\n  wait-count: 5\n  interval: 2s\n");
@@ -213,7 +213,7 @@ static void test_env(void **state)
 
 static void test_set(void **state)
 {
-  tide_config c;
+  tide__config c;
   tide_error err;
   tide__config_defaults(&c);
   assert_int_equal(tide__config_set(&c, "adaptive.maximum", "10", &err), 0);

@@ -17,7 +17,7 @@
 
 typedef struct fixture {
   uv_loop_t loop;
-  tide_config cfg;
+  tide__config cfg;
   tide__sched *s;
   tide__api *a;
 } fixture;

@@ -152,7 +152,7 @@ static void on_done(uv_async_t *as) {
 
 static void test_serve_and_stop(void **state) {
   ctx c = {0};
-  tide_config cfg;
+  tide__config cfg;
   tide__config_defaults(&cfg);
   tide_error err = {{0}};
   assert_int_equal(uv_loop_init(&c.loop), 0);
@@ -209,7 +209,7 @@ static void *wait_client(void *arg) {
  * dropped cleanly once the loop runs again. */
 static void test_timeout_503(void **state) {
   uv_loop_t loop;
-  tide_config cfg;
+  tide__config cfg;
   tide__config_defaults(&cfg);
   tide_error err = {{0}};
   tide__sched *s;
@@ -241,7 +241,7 @@ static void test_timeout_503(void **state) {
  * waiter is released at once (503 or a closed connection). */
 static void test_stop_while_waiting(void **state) {
   uv_loop_t loop;
-  tide_config cfg;
+  tide__config cfg;
   tide__config_defaults(&cfg);
   tide_error err = {{0}};
   tide__sched *s;

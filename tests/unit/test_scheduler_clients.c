@@ -94,7 +94,7 @@ static sworker *plugin_worker(fixture *f, int id, const char *fn)
   snprintf(addr, sizeof addr, "tcp://w%d:1", id);
   char **fns = calloc(2, sizeof *fns);
   fns[0] = strdup(fn);
-  return tide__worker_add(f->s, (void *)(intptr_t)id, name, addr, "h", "", 1, 0, fns, 1, NULL);
+  return tide__sw_add(f->s, (void *)(intptr_t)id, name, addr, "h", "", 1, 0, fns, 1, NULL);
 }
 
 static void test_plugin_functions_restrict_placement(void **st)
@@ -109,7 +109,7 @@ static void test_plugin_functions_restrict_placement(void **st)
               " \"wants\": [\"p/a\", \"p/z\"]}");
   assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 0); /* w1 lacks my.fn */
   plugin_worker(f, 2, "my.fn");
-  tide__worker_set_status(f->s, tide__worker_find(f->s, "w2"), TIDE_W_PAUSED);
+  tide__sw_set_status(f->s, tide__sw_find(f->s, "w2"), TIDE_W_PAUSED);
   client_send(f, c,
               "{\"op\": \"update-graph\", \"id\": 1, \"tasks\": ["
               "{\"key\": \"p/a\", \"fn\": \"my.fn\", \"args\": [], \"deps\": []},"
@@ -119,7 +119,7 @@ static void test_plugin_functions_restrict_placement(void **st)
   /* w1 has room but cannot run my.fn: it waits, without blocking p/z */
   assert_int_equal(tstate(f, "p/a"), TIDE_TS_QUEUED);
   assert_int_equal(sent_to("p/z"), 1);
-  tide__worker_set_status(f->s, tide__worker_find(f->s, "w2"), TIDE_W_RUNNING);
+  tide__sw_set_status(f->s, tide__sw_find(f->s, "w2"), TIDE_W_RUNNING);
   assert_int_equal(sent_to("p/a"), 2);
   fx_free(f);
 }
@@ -235,13 +235,13 @@ static void test_gather_waits_for_recompute(void **st)
   /* 1. the holder dies while the gather is out */
   client_send(f, c, "{\"op\": \"gather\", \"id\": 11, \"keys\": [\"g/a\"]}");
   assert_int_equal(nsent(hid, TIDE_OP_GET_DATA, "g/a"), 1);
-  tide__worker_remove(f->s, h, false, "killed");
+  tide__sw_remove(f->s, h, false, "killed");
   assert_int_equal(nsent(CL, TIDE_OP_REPLY, NULL), replies); /* no failure: it waits */
   assert_int_equal(tstate(f, "g/a"), TIDE_TS_PROCESSING);
   assert_int_equal(f->s->gather_waiting, 1);
   fx_finish(f, "g/a", 1, 0.01);
   assert_int_equal(nsent(other, TIDE_OP_GET_DATA, "g/a"), 1);
-  sworker *w = tide__worker_find(f->s, other == 1 ? "w1" : "w2");
+  sworker *w = tide__sw_find(f->s, other == 1 ? "w1" : "w2");
   data_reply(f, w, f->s->next_gather_id - 1, "g/a", false);
   assert_int_equal(nsent(CL, TIDE_OP_REPLY, NULL), replies + 1);
   assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
@@ -315,7 +315,7 @@ static void test_duplicate_worker_name(void **st)
   fixture *f = fx_new(NULL);
   assert_non_null(fx_worker(f, 1, 1, 0));
   tide_error err;
-  assert_null(tide__worker_add(f->s, (void *)2, "w1", "tcp://other:1", "h", "", 1, 0, NULL, 0,
+  assert_null(tide__sw_add(f->s, (void *)2, "w1", "tcp://other:1", "h", "", 1, 0, NULL, 0,
                                &err));
   assert_non_null(strstr(err.text, "already connected"));
   assert_int_equal(f->s->nworkers, 1);

@@ -91,10 +91,10 @@ static const tide__sched_tx fake_tx = {fake_begin, fake_end, fake_close_r};
 typedef struct fixture {
   uv_loop_t loop;
   tide__sched *s;
-  tide_config cfg;
+  tide__config cfg;
 } fixture;
 
-static fixture *fx_new(void (*tweak)(tide_config *))
+static fixture *fx_new(void (*tweak)(tide__config *))
 {
   fixture *f = calloc(1, sizeof *f);
   uv_loop_init(&f->loop);
@@ -125,7 +125,7 @@ __attribute__((unused)) static sworker *fx_worker(fixture *f, int id, int nthrea
   char name[32], addr[64];
   snprintf(name, sizeof name, "w%d", id);
   snprintf(addr, sizeof addr, "tcp://w%d:1", id);
-  return tide__worker_add(f->s, (void *)(intptr_t)id, name, addr, "h", "", nthreads, mem, NULL, 0,
+  return tide__sw_add(f->s, (void *)(intptr_t)id, name, addr, "h", "", nthreads, mem, NULL, 0,
                           NULL);
 }
 

@@ -47,7 +47,7 @@ static void test_transfer_cost_in_occupancy(void **st)
   assert_int_equal(sent_to("a"), 1);
   assert_int_equal(sent_to("b"), 2);
   fx_finish(f, "a", 300000000, 0.01); /* on w1 */
-  tide__worker_set_status(f->s, w1, TIDE_W_PAUSED);
+  tide__sw_set_status(f->s, w1, TIDE_W_PAUSED);
   fx_finish(f, "b", 100000000, 0.01); /* on w2 */
   /* w2 must fetch 300 MB at 100 MB/s: 3 s + 0.5 s unknown duration */
   assert_int_equal(sent_to("c"), 2);
@@ -202,7 +202,7 @@ static void test_gather_asks_another_holder(void **st)
   assert_int_equal(T(f, "a")->nholders, 1);
   /* the second holder went away too: a is recomputed and the gather waits
    * for it instead of failing (a client never loses a result) */
-  tide__worker_remove(f->s, w2, false, "killed");
+  tide__sw_remove(f->s, w2, false, "killed");
   assert_null(last_sent(50, TIDE_OP_REPLY));
   assert_int_equal(tstate(f, "a"), TIDE_TS_PROCESSING);
   fx_finish(f, "a", 5, 0.01);

@@ -107,10 +107,10 @@ static void test_target_below_workers_uses_nclose(void **st)
 
 /* ---- workers_to_close ---- */
 
-static tide__worker_view W(const char *name, const char *job, int nproc, int64_t nbytes,
+static tide__sw_view W(const char *name, const char *job, int nproc, int64_t nbytes,
                            int64_t limit)
 {
-  tide__worker_view v;
+  tide__sw_view v;
   memset(&v, 0, sizeof v);
   v.name = name;
   v.address = name;
@@ -132,7 +132,7 @@ static tide__close_opts opts(int target, int n)
 
 static void test_close_idle_first_then_least_data(void **st)
 {
-  tide__worker_view ws[4] = {W("a", "", 1, 0, 0), W("b", "", 0, 500, 0), W("c", "", 0, 100, 0),
+  tide__sw_view ws[4] = {W("a", "", 1, 0, 0), W("b", "", 0, 500, 0), W("c", "", 0, 100, 0),
                              W("d", "", 2, 10, 0)};
   size_t out[4];
   tide__close_opts o = opts(2, -1);
@@ -149,17 +149,17 @@ static void test_close_idle_first_then_least_data(void **st)
 static void test_close_nothing_asked(void **st)
 {
   /* memory_ratio 2, no limits: every idle worker; busy ones stop the walk */
-  tide__worker_view ws[3] = {W("a", "", 0, 0, 0), W("b", "", 1, 0, 0), W("c", "", 0, 0, 0)};
+  tide__sw_view ws[3] = {W("a", "", 0, 0, 0), W("b", "", 1, 0, 0), W("c", "", 0, 0, 0)};
   size_t out[3];
   size_t k = tide__policy_workers_to_close(ws, 3, NULL, out);
   assert_int_equal(k, 2);
   /* all busy: none */
-  tide__worker_view busy[2] = {W("a", "", 1, 0, 0), W("b", "", 3, 0, 0)};
+  tide__sw_view busy[2] = {W("a", "", 1, 0, 0), W("b", "", 3, 0, 0)};
   assert_int_equal(tide__policy_workers_to_close(busy, 2, NULL, out), 0);
   /* data that the rest could not hold twice over stays */
-  tide__worker_view mem[2] = {W("a", "", 0, 400, 1000), W("b", "", 0, 400, 1000)};
+  tide__sw_view mem[2] = {W("a", "", 0, 400, 1000), W("b", "", 0, 400, 1000)};
   assert_int_equal(tide__policy_workers_to_close(mem, 2, NULL, out), 0);
-  tide__worker_view mem2[3] = {W("a", "", 0, 100, 1000), W("b", "", 0, 100, 1000),
+  tide__sw_view mem2[3] = {W("a", "", 0, 100, 1000), W("b", "", 0, 100, 1000),
                                W("c", "", 0, 100, 1000)};
   /* total 300, ratio 2 -> remaining limits must stay >= 600: 3000 -> 2000
    * -> 1000 (two closed), the third would leave 0 */
@@ -170,16 +170,16 @@ static void test_close_unlimited_memory(void **st)
 {
   /* memory_limit 0 means no limit: while one such worker stays, data never
    * blocks a close; the last holder of data is kept */
-  tide__worker_view ws[3] = {W("a", "", 0, 100, 0), W("b", "", 0, 100, 0), W("c", "", 0, 100, 0)};
+  tide__sw_view ws[3] = {W("a", "", 0, 100, 0), W("b", "", 0, 100, 0), W("c", "", 0, 100, 0)};
   size_t out[3];
   assert_int_equal(tide__policy_workers_to_close(ws, 3, NULL, out), 2);
-  tide__worker_view empty[3] = {W("a", "", 0, 0, 0), W("b", "", 0, 0, 0), W("c", "", 0, 0, 0)};
+  tide__sw_view empty[3] = {W("a", "", 0, 0, 0), W("b", "", 0, 0, 0), W("c", "", 0, 0, 0)};
   assert_int_equal(tide__policy_workers_to_close(empty, 3, NULL, out), 3);
 }
 
 static void test_close_groups_whole(void **st)
 {
-  tide__worker_view ws[5] = {W("j1-0", "j1", 0, 0, 0), W("j1-1", "j1", 0, 0, 0),
+  tide__sw_view ws[5] = {W("j1-0", "j1", 0, 0, 0), W("j1-1", "j1", 0, 0, 0),
                              W("j2-0", "j2", 0, 0, 0), W("j2-1", "j2", 1, 0, 0),
                              W("j3-0", "j3", 0, 5, 0)};
   size_t out[5];
@@ -200,7 +200,7 @@ static void test_close_groups_whole(void **st)
 
 static void test_close_minimum_and_closing(void **st)
 {
-  tide__worker_view ws[4] = {W("a", "", 0, 0, 0), W("b", "", 0, 0, 0), W("c", "", 0, 0, 0),
+  tide__sw_view ws[4] = {W("a", "", 0, 0, 0), W("b", "", 0, 0, 0), W("c", "", 0, 0, 0),
                              W("d", "", 0, 0, 0)};
   size_t out[4];
   tide__close_opts o = opts(0, -1);

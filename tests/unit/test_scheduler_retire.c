@@ -159,7 +159,7 @@ static void test_retire_impossible_is_undone(void **st)
   fx_free(f);
 }
 
-static void tweak_timeout(tide_config *c)
+static void tweak_timeout(tide__config *c)
 {
   c->scheduler.retire_timeout = 0.05;
 }

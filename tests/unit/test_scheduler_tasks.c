@@ -75,12 +75,12 @@ static void test_paused_and_closing_get_nothing(void **st)
 {
   fixture *f = fx_new(NULL);
   sworker *w1 = fx_worker(f, 1, 1, 0);
-  tide__worker_set_status(f->s, w1, TIDE_W_PAUSED);
+  tide__sw_set_status(f->s, w1, TIDE_W_PAUSED);
   fx_task(f, "a", "tide.noop", NULL, NULL);
   tide__task_want(f->s, T(f, "a"), 1);
   tide__task_activate(f->s, T(f, "a"));
   assert_int_equal(tstate(f, "a"), TIDE_TS_NO_WORKER);
-  tide__worker_set_status(f->s, w1, TIDE_W_RUNNING);
+  tide__sw_set_status(f->s, w1, TIDE_W_RUNNING);
   assert_int_equal(tstate(f, "a"), TIDE_TS_PROCESSING);
   fx_free(f);
 }
@@ -114,7 +114,7 @@ static void test_death_reschedules_and_recomputes(void **st)
   assert_int_equal(sent_to("x"), 2);
   fx_finish(f, "a", 100, 0.01);
   assert_int_equal(tstate(f, "b"), TIDE_TS_WAITING);
-  tide__worker_remove(f->s, w1, false, "killed");
+  tide__sw_remove(f->s, w1, false, "killed");
   /* a's only copy is gone and b still needs it: computed again on w2 */
   assert_int_equal(tstate(f, "a"), TIDE_TS_PROCESSING);
   assert_int_equal(sent_to("a"), 2);
@@ -147,7 +147,7 @@ static void test_recompute_recursive(void **st)
   /* c is processing on w1 when it dies: b (wanted) must come back, and a,
    * released earlier, is computed again first */
   fx_worker(f, 2, 1, 0);
-  tide__worker_remove(f->s, w1, false, "killed");
+  tide__sw_remove(f->s, w1, false, "killed");
   assert_int_equal(tstate(f, "a"), TIDE_TS_PROCESSING);
   assert_int_equal(tstate(f, "b"), TIDE_TS_WAITING);
   assert_int_equal(tstate(f, "c"), TIDE_TS_WAITING);
@@ -162,7 +162,7 @@ static void test_recompute_recursive(void **st)
   fx_free(f);
 }
 
-static void tweak_failures(tide_config *c)
+static void tweak_failures(tide__config *c)
 {
   c->scheduler.allowed_failures = 3;
 }
@@ -176,7 +176,7 @@ static void test_allowed_failures(void **st)
   for (int i = 1; i <= 3; i++) {
     sworker *w = fx_worker(f, i, 1, 0);
     assert_int_equal(tstate(f, "a"), TIDE_TS_PROCESSING);
-    tide__worker_remove(f->s, w, false, "killed");
+    tide__sw_remove(f->s, w, false, "killed");
   }
   assert_int_equal(tstate(f, "a"), TIDE_TS_ERRED);
   assert_non_null(strstr(T(f, "a")->err->msg, "worker died 3 times"));
@@ -219,10 +219,10 @@ static void test_missing_data(void **st)
   fx_task(f, "b", "tide.inc", "a", NULL);
   tide__task_want(f->s, T(f, "b"), 1);
   tide__task_activate(f->s, T(f, "b"));
-  tide__worker_set_status(f->s, w1, TIDE_W_PAUSED); /* b goes to w2 */
+  tide__sw_set_status(f->s, w1, TIDE_W_PAUSED); /* b goes to w2 */
   fx_finish(f, "a", 10, 0.01);
   assert_int_equal(sent_to("b"), 2);
-  tide__worker_missing_data(f->s, w2, "b", 1, "a", 1, "tcp://w1:1", 10);
+  tide__sw_missing_data(f->s, w2, "b", 1, "a", 1, "tcp://w1:1", 10);
   /* no holder left: a is computed again (on w2, w1 is paused), b waits */
   assert_int_equal(tstate(f, "a"), TIDE_TS_PROCESSING);
   assert_int_equal(sent_to("a"), 2);
@@ -302,7 +302,7 @@ static void test_release_cancels_pending(void **st)
   tide__task_want(f->s, T(f, "p"), -1);
   assert_null(T(f, "p"));
   assert_int_equal(nsent(1, TIDE_OP_FREE_KEYS, "p"), 1);
-  assert_int_equal(f->s->nprocessing + tide__worker_find(f->s, "w1")->nprocessing, 0);
+  assert_int_equal(f->s->nprocessing + tide__sw_find(f->s, "w1")->nprocessing, 0);
   fx_free(f);
 }
 

@@ -70,7 +70,7 @@ static call run(const char *fn, msgpack_sbuffer *sb)
 static void expect_error(const char *fn, msgpack_sbuffer *sb, const char *text)
 {
   call c = run(fn, sb);
-  assert_int_equal(c.job.rc, -1);
+  assert_int_equal(c.job.outcome, TIDE__CALL_ERRED);
   assert_non_null(c.job.error);
   assert_string_equal(c.job.error, text);
   call_free(&c);
@@ -81,7 +81,7 @@ static void test_inc(void **state)
   msgpack_sbuffer sb;
   pack_args(&sb, "i", (int64_t)41);
   call c = run("tide.inc", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
   assert_int_equal(c.result.via.i64, 42);
   call_free(&c);
@@ -106,7 +106,7 @@ static void test_add_sum(void **state)
   msgpack_sbuffer sb;
   pack_args(&sb, "iii", (int64_t)1, (int64_t)2, (int64_t)-10);
   call c = run("tide.add", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
   assert_int_equal(c.result.via.i64, -7);
   call_free(&c);
@@ -126,7 +126,7 @@ static void test_add_sum(void **state)
 
   pack_args(&sb, "A", 4, (int64_t)1, (int64_t)2, (int64_t)3, (int64_t)4);
   c = run("tide.sum", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.via.i64, 10);
   call_free(&c);
   pack_args(&sb, "i", (int64_t)3);
@@ -147,14 +147,14 @@ static void test_identity_noop_fail(void **state)
   msgpack_sbuffer sb;
   pack_args(&sb, "s", "hello");
   call c = run("tide.identity", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_STR);
   assert_int_equal(c.result.via.str.size, 5);
   assert_memory_equal(c.result.via.str.ptr, "hello", 5);
   call_free(&c);
   pack_args(&sb, "is", (int64_t)1, "ignored");
   c = run("tide.noop", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_NIL);
   assert_int_equal(c.job.result_len, 1);
   call_free(&c);
@@ -170,7 +170,7 @@ static void test_bytes(void **state)
   /* splitmix64 seeded with 0 starts with 0xE220A8397B1DCDAF (little-endian) */
   pack_args(&sb, "ii", (int64_t)8, (int64_t)0);
   call c = run("tide.bytes", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_BIN);
   assert_int_equal(c.result.via.bin.size, 8);
   const unsigned char want[8] = {0xAF, 0xCD, 0x1D, 0x7B, 0x39, 0xA8, 0x20, 0xE2};
@@ -200,7 +200,7 @@ static void test_checksum_concat(void **state)
   const char *abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
   pack_args(&sb, "s", "abc");
   call c = run("tide.checksum", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.via.str.size, 64);
   assert_memory_equal(c.result.via.str.ptr, abc, 64);
   call_free(&c);
@@ -216,7 +216,7 @@ static void test_checksum_concat(void **state)
   call_free(&c);
   pack_args(&sb, "bbb", "ab", "", "cd");
   c = run("tide.concat", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_BIN);
   assert_int_equal(c.result.via.bin.size, 4);
   assert_memory_equal(c.result.via.bin.ptr, "abcd", 4);
@@ -239,7 +239,7 @@ static void test_sleep_spin(void **state)
   double cpu0 = cpu_seconds();
   call c = run("tide.sleep", &sb);
   double cpu = cpu_seconds() - cpu0;
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_STR);
   assert_memory_equal(c.result.via.str.ptr, "done", 4);
   assert_true(c.job.stop - c.job.start >= 0.19);
@@ -252,7 +252,7 @@ static void test_sleep_spin(void **state)
   cpu0 = cpu_seconds();
   c = run("tide.spin", &sb);
   cpu = cpu_seconds() - cpu0;
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_NIL);
   assert_true(c.job.stop - c.job.start >= 0.49);
   /* burned CPU (0.1 s of 0.5 leaves room for a shared machine; the sleep
@@ -289,7 +289,7 @@ static void test_exec(void **state)
   const char *a1[] = {"sh", "-c", "echo out; echo err >&2; exit 3"};
   pack_argv(&sb, 3, a1, NULL);
   call c = run("tide.exec", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_MAP);
   assert_int_equal(map_get(&c.result, "rc")->via.i64, 3);
   const msgpack_object *o = map_get(&c.result, "stdout");
@@ -307,7 +307,7 @@ static void test_exec(void **state)
   pack_argv(&sb, 2, a2, big);
   free(big);
   c = run("tide.exec", &sb);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   o = map_get(&c.result, "stdout");
   char *num = strndup(o->via.str.ptr, o->via.str.size);
   assert_int_equal(atoi(num), 200000);

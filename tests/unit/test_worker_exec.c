@@ -34,13 +34,13 @@ static int teardown(void **state)
   return uv_loop_close(&loop);
 }
 
-static void on_done(tide__job *job, void *arg)
+static void on_done(tide__wk_call *job, void *arg)
 {
   ctx *c = arg;
   c->done++;
-  if (job->rc == 1) {
+  if (job->outcome == TIDE__CALL_CANCELLED) {
     c->cancelled++;
-  } else if (job->rc == 0) {
+  } else if (job->outcome == TIDE__CALL_OK) {
     msgpack_zone z;
     msgpack_object o;
     size_t off = 0;
@@ -51,12 +51,12 @@ static void on_done(tide__job *job, void *arg)
     msgpack_zone_destroy(&z);
     c->ok++;
   }
-  tide__job_clear(job);
+  tide__wk_call_clear(job);
   if (c->done == c->target)
     uv_stop(&loop);
 }
 
-static void make_job(tide__job *j, const char *fn, int64_t x)
+static void make_job(tide__wk_call *j, const char *fn, int64_t x)
 {
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -102,7 +102,7 @@ static void test_many_jobs(void **state)
   ctx c = {.target = N};
   tide_error err;
   assert_int_equal(tide__exec_create(&loop, 2, on_done, &c, &c.ex, &err), 0);
-  tide__job *jobs = calloc(N, sizeof *jobs);
+  tide__wk_call *jobs = calloc(N, sizeof *jobs);
   for (int i = 0; i < N; i++) {
     make_job(&jobs[i], "tide.inc", i);
     tide__exec_submit(c.ex, &jobs[i]);
@@ -124,7 +124,7 @@ static void test_pause_cancel(void **state)
 {
   ctx c = {.target = 3};
   tide_error err;
-  tide__job j[3];
+  tide__wk_call j[3];
   assert_int_equal(tide__exec_create(&loop, 1, on_done, &c, &c.ex, &err), 0);
   tide__exec_set_paused(c.ex, true);
   for (int i = 0; i < 3; i++) {
@@ -148,7 +148,7 @@ static void test_running(void **state)
 {
   ctx c = {.target = 1};
   tide_error err;
-  tide__job j;
+  tide__wk_call j;
   assert_int_equal(tide__exec_create(&loop, 2, on_done, &c, &c.ex, &err), 0);
   make_job(&j, "tide.sleep", 300);
   tide__exec_submit(c.ex, &j);

@@ -35,7 +35,7 @@ static int nconns, nclosed;
 static rmsg msgs[4096];
 static int nmsgs;
 static tide_registry *reg;
-static tide__worker *workers[2];
+static tide__wk *workers[2];
 
 static void on_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
@@ -106,12 +106,12 @@ static rmsg *wait_msg(int *from, int who, tide__op op, const char *key)
 
 static void start_worker(int i, const char *name, int nthreads)
 {
-  tide_config cfg;
+  tide__config cfg;
   tide_error err;
   tide__config_defaults(&cfg);
-  tide__worker_opts o = {.scheduler = tide__server_address(srv), .name = name, .nthreads = nthreads};
-  assert_int_equal(tide__worker_create(&loop, &o, &cfg, reg, &workers[i], &err), 0);
-  assert_int_equal(tide__worker_start(workers[i], &err), 0);
+  tide__wk_opts o = {.scheduler = tide__server_address(srv), .name = name, .nthreads = nthreads};
+  assert_int_equal(tide__wk_create(&loop, &o, &cfg, reg, &workers[i], &err), 0);
+  assert_int_equal(tide__wk_start(workers[i], &err), 0);
 }
 
 /* compute-task KEY FN with one packed int arg, or a ref arg with deps. */
@@ -175,7 +175,7 @@ static void test_node(void **state)
   assert_true(tide__mp_str(&m->obj, "address", &s, &n));
   char addr0[128];
   snprintf(addr0, sizeof addr0, "%.*s", (int)n, s);
-  assert_string_equal(addr0, tide__worker_address(workers[0]));
+  assert_string_equal(addr0, tide__wk_address(workers[0]));
 
   /* heartbeats at the interval the scheduler gave */
   assert_non_null(m = wait_msg(&seen, 0, TIDE_OP_HEARTBEAT, NULL));
@@ -290,9 +290,9 @@ static void test_node(void **state)
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(nclosed, 2);
   for (int i = 0; i < 2; i++) {
-    assert_int_equal(tide__worker_exit_status(workers[i]), 0);
-    assert_null(tide__worker_fatal(workers[i]));
-    tide__worker_destroy(workers[i]);
+    assert_int_equal(tide__wk_exit_status(workers[i]), 0);
+    assert_null(tide__wk_fatal(workers[i]));
+    tide__wk_destroy(workers[i]);
   }
   assert_int_equal(uv_loop_close(&loop), 0);
   tide__registry_destroy(reg);

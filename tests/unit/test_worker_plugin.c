@@ -54,7 +54,7 @@ static void test_example(void **state)
   call c;
   pack1(&sb, 7);
   call_run(reg, "example.square", &sb, &c);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.via.i64, 49);
   call_free(&c);
 
@@ -65,14 +65,14 @@ static void test_example(void **state)
   msgpack_pack_str_with_body(&pk, "ab", 2);
   msgpack_pack_int(&pk, 3);
   call_run(reg, "example.repeat", &sb, &c);
-  assert_int_equal(c.job.rc, 0);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.via.str.size, 6);
   assert_memory_equal(c.result.via.str.ptr, "ababab", 6);
   call_free(&c);
 
   pack1(&sb, -2);
   call_run(reg, "example.fail_if_negative", &sb, &c);
-  assert_int_equal(c.job.rc, -1);
+  assert_int_equal(c.job.outcome, TIDE__CALL_ERRED);
   assert_string_equal(c.job.error, "example.fail_if_negative: task test-key got a negative number");
   call_free(&c);
 

@@ -11,9 +11,9 @@
 #include "worker/registry.h"
 
 typedef struct call {
-  tide__job job;
+  tide__wk_call job;
   msgpack_zone zone;
-  msgpack_object result; /* valid when job.rc == 0 */
+  msgpack_object result; /* valid when the job ended TIDE__CALL_OK */
 } call;
 
 /* Run fn with the packed argument array in sb (consumed). */
@@ -25,13 +25,13 @@ static inline void call_run(tide_registry *reg, const char *fn, msgpack_sbuffer 
   c->job.args_len = sb->size;
   c->job.args = msgpack_sbuffer_release(sb);
   if (!c->job.fn) {
-    c->job.rc = -1;
+    c->job.outcome = TIDE__CALL_ERRED;
     c->job.error = strdup("no such function");
     return;
   }
-  tide__job_run(&c->job, 1);
+  tide__wk_call_run(&c->job, 1);
   msgpack_zone_init(&c->zone, 1024);
-  if (c->job.rc == 0) {
+  if (c->job.outcome == TIDE__CALL_OK) {
     size_t off = 0;
     msgpack_unpack(c->job.result, c->job.result_len, &off, &c->zone, &c->result);
   }
@@ -39,7 +39,7 @@ static inline void call_run(tide_registry *reg, const char *fn, msgpack_sbuffer 
 
 static inline void call_free(call *c)
 {
-  tide__job_clear(&c->job);
+  tide__wk_call_clear(&c->job);
   msgpack_zone_destroy(&c->zone);
 }
 

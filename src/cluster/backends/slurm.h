@@ -30,7 +30,7 @@ typedef struct tide__slurm_opts {
 } tide__slurm_opts;
 
 /* Defaults from the config's slurm: section (cfg may be NULL). */
-void tide__slurm_opts_init(tide__slurm_opts *o, const tide_config *cfg);
+void tide__slurm_opts_init(tide__slurm_opts *o, const tide__config *cfg);
 void tide__slurm_opts_free(tide__slurm_opts *o);
 
 /* Apply one backend flag ("--partition", with or without the dashes) with

@@ -16,7 +16,7 @@ static char *dup_or_null(const char *s)
   return s && *s ? tide__xstrdup(s) : NULL;
 }
 
-void tide__slurm_opts_init(tide__slurm_opts *o, const tide_config *cfg)
+void tide__slurm_opts_init(tide__slurm_opts *o, const tide__config *cfg)
 {
   char buf[PATH_MAX];
   ssize_t n;

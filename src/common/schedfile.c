@@ -1,0 +1,34 @@
+/* The scheduler file reader: JSON with at least {"address": "tcp://..."}. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/schedfile.h"
+#include "common/util.h"
+
+int tide__schedfile_read(const char *path, char **address, tide_error *err)
+{
+  *address = NULL;
+  /* open it ourselves so that a missing file reports its errno, which
+   * jansson's message would hide */
+  FILE *fp = fopen(path, "r");
+  if (!fp) {
+    int e = errno;
+    return tide_errprintf(err, -e, "cannot read scheduler file %s: %s", path, strerror(e));
+  }
+  json_error_t jerr;
+  json_t *root = json_loadf(fp, 0, &jerr);
+  fclose(fp);
+  if (!root)
+    return tide_errprintf(err, TIDE_EPROTO, "%s:%d: malformed scheduler file: %s", path,
+                          jerr.line, jerr.text);
+  const char *a = json_string_value(json_object_get(root, "address"));
+  if (a)
+    *address = tide__xstrdup(a);
+  json_decref(root);
+  if (!*address)
+    return tide_errprintf(err, TIDE_EPROTO, "%s: scheduler file has no \"address\"", path);
+  return 0;
+}

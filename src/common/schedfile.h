@@ -1,0 +1,14 @@
+/* Reading the scheduler file: the one reader that clients and workers share
+ * (the scheduler writes it, see scheduler/schedfile.c). */
+#ifndef TIDE_COMMON_SCHEDFILE_H
+#define TIDE_COMMON_SCHEDFILE_H
+
+#include "tide/error.h"
+
+/* Set *address to a malloc'd copy of the file's "address". Returns 0, a
+ * negative errno when the file cannot be read (a worker waits for it to
+ * appear), or TIDE_EPROTO when it is not JSON or has no "address"; err
+ * names the file either way. */
+int tide__schedfile_read(const char *path, char **address, tide_error *err);
+
+#endif

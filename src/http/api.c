@@ -210,22 +210,26 @@ static void dispatch(tide__req *r, const char *method, const char *path, const c
   tide__req_error(r, 404, "no route %s %s", method, p);
 }
 
-void tide__api_dispatch(tide__api *a, const char *method, const char *path, const char *body,
-                        size_t len, tide__api_reply_fn reply, void *rctx) {
+/* Both entry points: exactly one of json_reply and raw_reply is set. */
+static void dispatch_new(tide__api *a, const char *method, const char *path, const char *body,
+                         size_t len, tide__api_reply_fn json_reply, tide__api_raw_fn raw_reply,
+                         void *rctx) {
   tide__req *r = tide__xcalloc(1, sizeof *r);
   r->api = a;
-  r->json_reply = reply;
+  r->json_reply = json_reply;
+  r->raw_reply = raw_reply;
   r->rctx = rctx;
   dispatch(r, method ? method : "GET", path ? path : "/", body, len);
 }
 
+void tide__api_dispatch(tide__api *a, const char *method, const char *path, const char *body,
+                        size_t len, tide__api_reply_fn reply, void *rctx) {
+  dispatch_new(a, method, path, body, len, reply, NULL, rctx);
+}
+
 void tide__api_dispatch_raw(tide__api *a, const char *method, const char *path, const char *body,
                             size_t len, tide__api_raw_fn reply, void *rctx) {
-  tide__req *r = tide__xcalloc(1, sizeof *r);
-  r->api = a;
-  r->raw_reply = reply;
-  r->rctx = rctx;
-  dispatch(r, method ? method : "GET", path ? path : "/", body, len);
+  dispatch_new(a, method, path, body, len, NULL, reply, rctx);
 }
 
 const char *tide__api_allow(const char *path) {

@@ -1,6 +1,8 @@
 /* Example plugin: three functions registered under "example.*".
- * Build: cc -shared -fPIC plugin_example.c -o libplugin_example.so
- * Use:   tide worker ADDRESS --preload ./libplugin_example.so */
+ * Build: cc -shared -fPIC plugin_example.c -o libplugin_example.so $(pkg-config --cflags --libs tide)
+ * Use:   tide worker ADDRESS --preload ./libplugin_example.so
+ *        tide cluster --adapt --preload $PWD/libplugin_example.so
+ * (docs/plugins.md walks through it) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

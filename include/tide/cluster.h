@@ -31,6 +31,10 @@ typedef struct tide_job {
   const char *scheduler;     /* "tcp://..." */
   const char *scheduler_file;/* path, may be NULL */
   char *backend_id;          /* set by the backend (job id, pid); malloc'd */
+  /* Plugins each worker loads (`tide worker --preload PATH` each), absolute
+   * paths or library names; npreload may be 0. */
+  const char *const *preload;
+  int npreload;
 } tide_job;
 
 /* Job states a backend reports through tide_cluster_job_state(). */
@@ -84,6 +88,10 @@ typedef struct tide_cluster_opts {
   const double *backoff;
   int nbackoff;
   int pause_after;
+  /* Optional: plugins every worker loads, handed to the backend in each
+   * tide_job (copied). Give absolute paths: workers may start elsewhere. */
+  const char *const *preload;
+  int npreload;
 } tide_cluster_opts;
 
 /* Create a cluster with its scheduler (listening, dashboard started) and

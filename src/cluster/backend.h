@@ -69,7 +69,8 @@ const char *tide__backend_arg(const tide__backend_args *a, const char *key);
 
 /* The command backend's template expansion (malloc'd result): {name},
  * {job}, {workers}, {scheduler}, {scheduler_file}, {nthreads},
- * {memory_limit}, {processes}, {lifetime}, {job_id}; values that are not
+ * {memory_limit}, {processes}, {lifetime}, {job_id}, {preload} (the
+ * `--preload PATH` flags of job->preload, or nothing); values that are not
  * plainly safe for the shell are single-quoted; unknown {x} stay as is. */
 char *tide__command_expand(const char *tmpl, const tide_job *job, const char *job_id);
 

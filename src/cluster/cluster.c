@@ -95,6 +95,16 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
   c->opts.scheduler_file = c->scheduler_file;
   c->opts.config_file = NULL;
   c->opts.backoff = NULL;
+  if (opts->npreload > 0 && !opts->preload) {
+    c->ops = NULL;
+    tide_cluster_destroy(c);
+    return tide_errprintf(err, TIDE_EUSAGE, "cluster: npreload without preload");
+  }
+  c->preload = tide__xcalloc((size_t)(opts->npreload > 0 ? opts->npreload : 0) + 1,
+                             sizeof *c->preload);
+  for (int i = 0; i < opts->npreload; i++)
+    c->preload[i] = tide__xstrdup(opts->preload[i]);
+  c->opts.preload = (const char *const *)c->preload;
   if (c->opts.processes < 1)
     c->opts.processes = 1;
   if (c->opts.nthreads < 1)
@@ -314,6 +324,9 @@ void tide_cluster_destroy(tide_cluster *c)
   free(c->name);
   free(c->host);
   free(c->scheduler_file);
+  for (int i = 0; c->preload && i < c->opts.npreload; i++)
+    free(c->preload[i]);
+  free(c->preload);
   free(c);
 }
 

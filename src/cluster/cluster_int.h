@@ -70,6 +70,7 @@ struct tide_cluster {
   tide__config cfg;
   tide_cluster_opts opts;   /* strings below are copies */
   char *name, *host, *scheduler_file;
+  char **preload;           /* opts.npreload copies, NULL-terminated */
   tide__sched *sched;
   tide__api *api;
   tide__http *http;

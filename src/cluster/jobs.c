@@ -100,6 +100,8 @@ static tide__cjob *job_new(tide_cluster *c)
   j->pub.lifetime = c->opts.lifetime;
   j->pub.scheduler = tide__sched_address(c->sched);
   j->pub.scheduler_file = c->scheduler_file;
+  j->pub.preload = c->opts.preload;
+  j->pub.npreload = c->opts.npreload;
   j->phase = TIDE__JOB_SUBMITTING;
   j->created = tide__now();
   DL_APPEND(c->jobs, j);

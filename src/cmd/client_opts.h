@@ -56,4 +56,14 @@ int tide__copts_api(tide_client *c, const char *method, const char *path, const 
  * stdout (bytes as {"bytes", "sha256"}). Returns an exit status. */
 int tide__cmd_print_values(const char *values, size_t len);
 
+/* --output DIR (cmd_output.c). Check before any work: DIR is created when
+ * missing (its parent must exist) and must be a writable directory; else
+ * one `tide: --output DIR: ...` line and exit status 2. */
+int tide__cmd_output_check(const char *dir);
+/* Write each result of a packed msgpack map {KEY: VALUE} to DIR: byte
+ * results as they are, others as JSON in KEY.json, KEY encoded so that no
+ * name leaves DIR; print {KEY: {"file", "bytes", "sha256"}} as one JSON
+ * line. Returns an exit status (1 when a file cannot be written). */
+int tide__cmd_write_values(const char *values, size_t len, const char *dir);
+
 #endif

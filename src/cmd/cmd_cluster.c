@@ -1,6 +1,7 @@
 /* `tide cluster`: a scheduler, its HTTP API, a cluster manager with a
  * backend and (with --adapt or any adaptive flag) the Adaptive controller,
  * in one process on one loop until SIGINT/SIGTERM (docs/design.md §1). */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "worker/plugin.h"
 
 static const char usage_text[] =
     "usage: tide cluster [--backend local|command|slurm] [--name tide] [--workers N]\n"
@@ -22,7 +24,7 @@ static const char usage_text[] =
     "                    [--lifetime D] [--lifetime-stagger D] [--scheduler-file F]\n"
     "                    [--host H] [--port P] [--dashboard-port P] [--config F]\n"
     "                    [--log-level L] [--backoff D,D,...] [--pause-after N]\n"
-    "                    [--kill-grace D] [backend flags]\n";
+    "                    [--kill-grace D] [--preload LIB.so]... [backend flags]\n";
 
 typedef struct cargs {
   const char *backend;
@@ -36,6 +38,8 @@ typedef struct cargs {
   const char **bkeys, **bvals;
   size_t nb;
   bool mem_set;
+  const char **preload; /* --preload values, in order */
+  int npreload;
 } cargs;
 
 /* Dask's LocalCluster memory_limit="auto": the machine's memory shared by
@@ -190,6 +194,11 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
   else if (F("backoff")) return backoff_flag(v, a);
   else if (F("pause-after")) return int_flag(f, v, 1, &a->o.pause_after);
   else if (F("kill-grace")) return dur_flag(f, v, true, &a->kill_grace);
+  else if (F("preload")) {
+    if (a->npreload == TIDE__CONFIG_MAX_PRELOAD)
+      return tide__cmd_fail(2, "--preload: at most %d plugins", TIDE__CONFIG_MAX_PRELOAD);
+    a->preload[a->npreload++] = v;
+  }
   else if (tide__backend_has_flag(def, f)) {
     a->bkeys[a->nb] = f;
     a->bvals[a->nb++] = v;
@@ -257,6 +266,27 @@ static int parse(int argc, char **argv, cargs *a, char **fbuf)
   return 0;
 }
 
+/* The plugins every worker loads: the --preload flags, else the config's
+ * worker.preload. Each must load here (refused up front, exit 2, instead
+ * of workers that die one after another) and travels as an absolute path,
+ * since workers may start in another directory or on another node. */
+static int resolve_preload(cargs *a, const tide__config *cfg, char (*abs)[PATH_MAX],
+                           const char **out)
+{
+  bool flags = a->npreload > 0;
+  int n = flags ? a->npreload : cfg->worker.npreload;
+  tide_error e;
+  for (int i = 0; i < n; i++) {
+    const char *p = flags ? a->preload[i] : cfg->worker.preload[i];
+    if (tide__plugin_check(p, &e) < 0 || tide__plugin_absolute(p, abs[i], PATH_MAX, &e) < 0)
+      return tide__cmd_fail(2, "%s: %s", flags ? "--preload" : "worker.preload", e.text);
+    out[i] = abs[i];
+  }
+  a->o.preload = out;
+  a->o.npreload = n;
+  return 0;
+}
+
 int tide__cmd_cluster(int argc, char **argv)
 {
   cargs a;
@@ -267,6 +297,9 @@ int tide__cmd_cluster(int argc, char **argv)
   a.kill_grace = 2.0;
   a.bkeys = calloc((size_t)argc + 1, sizeof *a.bkeys);
   a.bvals = calloc((size_t)argc + 1, sizeof *a.bvals);
+  a.preload = calloc(TIDE__CONFIG_MAX_PRELOAD, sizeof *a.preload);
+  char (*preload_abs)[PATH_MAX] = calloc(TIDE__CONFIG_MAX_PRELOAD, sizeof *preload_abs);
+  const char *preload_paths[TIDE__CONFIG_MAX_PRELOAD];
   char **fbuf = calloc((size_t)argc + 1, sizeof *fbuf);
   tide_cluster *c = NULL;
   void *self = NULL;
@@ -292,6 +325,8 @@ int tide__cmd_cluster(int argc, char **argv)
       goto out;
     }
   }
+  if ((status = resolve_preload(&a, &cfg, preload_abs, preload_paths)) != 0)
+    goto out;
   if (!a.mem_set && strcmp(a.backend, "local") == 0)
     a.o.memory_limit = auto_memory_limit(a.o.nthreads);
   a.o.backoff = a.nbackoff ? a.backoff : NULL;
@@ -344,5 +379,7 @@ out:
   free(fbuf);
   free(a.bkeys);
   free(a.bvals);
+  free(a.preload);
+  free(preload_abs);
   return status < 0 ? 0 : status;
 }

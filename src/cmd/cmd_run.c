@@ -10,7 +10,8 @@
 #include "cmd/client_opts.h"
 #include "cmd/cmd.h"
 
-static const char usage[] = "tide run GRAPH.json|- [--timeout D] [--publish NAME] [--progress]";
+static const char usage[] =
+    "tide run GRAPH.json|- [--timeout D] [--publish NAME] [--progress] [--output DIR]";
 
 /* A one-line bar on stderr, redrawn in place. */
 static void draw_progress(size_t done, size_t total, void *arg)
@@ -45,10 +46,11 @@ int tide__cmd_print_values(const char *values, size_t len)
 
 int tide__cmd_run(int argc, char **argv)
 {
-  const char *publish = NULL;
+  const char *publish = NULL, *output = NULL;
   bool progress = false;
   tide__cflag flags[] = {
     {"--publish", &publish, NULL},
+    {"--output", &output, NULL},
     {"--progress", NULL, &progress},
     {NULL, NULL, NULL},
   };
@@ -65,6 +67,8 @@ int tide__cmd_run(int argc, char **argv)
     st = tide__copts_npos(&o, "run", usage, 1, 1);
   if (st == 0 && publish && !*publish)
     st = tide__cmd_fail(2, "--publish: the dataset name must not be empty");
+  if (st == 0 && output)
+    st = tide__cmd_output_check(output);
   if (st != 0)
     goto out;
   /* A bad graph is refused before anything is contacted. */
@@ -85,7 +89,7 @@ int tide__cmd_run(int argc, char **argv)
     st = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);
     goto out;
   }
-  st = tide__cmd_print_values(values, len);
+  st = output ? tide__cmd_write_values(values, len, output) : tide__cmd_print_values(values, len);
 out:
   free(values);
   tide_client_destroy(c);

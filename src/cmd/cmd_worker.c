@@ -159,8 +159,12 @@ int tide__cmd_worker(int argc, char **argv)
   tide_registry *reg;
   tide__registry_create(&reg);
   tide__builtins_register(reg);
-  for (int i = 0; i < a.npreload; i++) {
-    if ((rc = tide__plugin_load(reg, a.preload[i], &err)) != 0) {
+  /* flags replace the config's list; every plugin loads before the worker
+   * connects, so a bad one ends it with one line and never registers */
+  int npre = a.npreload ? a.npreload : cfg.worker.npreload;
+  for (int i = 0; i < npre; i++) {
+    const char *p = a.npreload ? a.preload[i] : cfg.worker.preload[i];
+    if ((rc = tide__plugin_load(reg, p, &err)) != 0) {
       tide__registry_destroy(reg);
       return tide__cmd_fail(2, "%s", err.text);
     }

@@ -15,7 +15,7 @@ static const struct {
   {"worker", tide__cmd_worker, "run a worker"},
   {"cluster", tide__cmd_cluster, "run a scheduler, a cluster manager and the Adaptive controller"},
   {"run", tide__cmd_run, "submit a graph, wait, print its outputs as JSON"},
-  {"get", tide__cmd_get, "print a published dataset"},
+  {"get", tide__cmd_get, "print a published dataset (--output DIR: to files)"},
   {"unpublish", tide__cmd_unpublish, "release a published dataset"},
   {"datasets", tide__cmd_datasets, "list published datasets"},
   {"scale", tide__cmd_scale, "scale a running cluster to N workers"},

@@ -26,6 +26,7 @@ typedef enum kind {
   K_FRACTION,  /* double in [0, 1] */
   K_STRING,    /* char[size] */
   K_WALLTIME,  /* sbatch -t forms or a duration (tide__parse_walltime) */
+  K_PATHS,     /* worker.preload: a YAML list, or paths joined with ':' */
 } kind;
 
 typedef struct key {
@@ -52,6 +53,7 @@ static const key keys[] = {
   {"worker.memory.target", K_FRACTION, F(worker.memory_target), 0, 0},
   {"worker.memory.pause", K_FRACTION, F(worker.memory_pause), 0, 0},
   {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},
+  {"worker.preload", K_PATHS, F(worker.preload), 0, 0},
   {"slurm.partition", K_STRING, F(slurm.partition), sizeof ((tide__config *)0)->slurm.partition, 0},
   {"slurm.account", K_STRING, F(slurm.account), sizeof ((tide__config *)0)->slurm.account, 0},
   {"slurm.walltime", K_WALLTIME, F(slurm.walltime), 0, 0},
@@ -84,6 +86,42 @@ void tide__config_defaults(tide__config *cfg)
   cfg->slurm.cores = 1;
   cfg->slurm.memory = 0;
   cfg->slurm.max_pending = 8;
+}
+
+/* Replace the preload list with items[0..n); empty items are skipped. */
+static int set_paths(tide__config *cfg, const char *const *items, size_t n, tide_error *err)
+{
+  int m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!*items[i])
+      continue;
+    if (m == TIDE__CONFIG_MAX_PRELOAD)
+      return tide_errprintf(err, TIDE_EUSAGE, "at most %d plugins", TIDE__CONFIG_MAX_PRELOAD);
+    if (strlen(items[i]) >= sizeof cfg->worker.preload[0])
+      return tide_errprintf(err, TIDE_EUSAGE, "path too long (%zu characters at most): \"%.40s...\"",
+                            sizeof cfg->worker.preload[0] - 1, items[i]);
+    snprintf(cfg->worker.preload[m++], sizeof cfg->worker.preload[0], "%s", items[i]);
+  }
+  cfg->worker.npreload = m;
+  return 0;
+}
+
+/* "a.so:b.so" -> the list (the environment's one-string form). */
+static int parse_paths(tide__config *cfg, const char *v, tide_error *err)
+{
+  char *copy = strdup(v), *save = NULL;
+  const char *items[TIDE__CONFIG_MAX_PRELOAD + 1];
+  size_t n = 0;
+  if (!copy)
+    return tide_errprintf(err, -ENOMEM, "out of memory");
+  for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+    if (n == TIDE__CONFIG_MAX_PRELOAD + 1)
+      break;
+    items[n++] = t;
+  }
+  int r = set_paths(cfg, items, n, err);
+  free(copy);
+  return r;
 }
 
 static int parse_value(const key *k, void *field, const char *v, tide_error *err)
@@ -153,6 +191,8 @@ static int parse_value(const key *k, void *field, const char *v, tide_error *err
     if (r == 0)
       *(double *)field = d;
     return r;
+  case K_PATHS:
+    return parse_paths((tide__config *)((char *)field - k->off), v, err);
   }
   return TIDE_ECONFIG;
 }
@@ -173,6 +213,36 @@ int tide__config_set(tide__config *cfg, const char *name, const char *value, tid
 }
 
 /* --- YAML file ------------------------------------------------------------ */
+
+static bool is_list_key(const char *name)
+{
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (strcmp(keys[i].name, name) == 0)
+      return keys[i].kind == K_PATHS;
+  return false;
+}
+
+/* A YAML list of plain strings for a K_PATHS key. */
+static int set_list(tide__config *cfg, yaml_document_t *doc, yaml_node_t *seq, const char *name,
+                    const char *file, size_t line, tide_error *err)
+{
+  const char *items[TIDE__CONFIG_MAX_PRELOAD + 1];
+  size_t n = 0;
+  for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+       it++) {
+    yaml_node_t *e = yaml_document_get_node(doc, *it);
+    if (!e || e->type != YAML_SCALAR_NODE)
+      return tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s: expected a list of paths", file,
+                            e ? e->start_mark.line + 1 : line, name);
+    if (n == TIDE__CONFIG_MAX_PRELOAD + 1)
+      break;
+    items[n++] = (const char *)e->data.scalar.value;
+  }
+  tide_error e;
+  if (set_paths(cfg, items, n, &e) < 0)
+    return tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s: %s", file, line, name, e.text);
+  return 0;
+}
 
 static int walk(tide__config *cfg, yaml_document_t *doc, yaml_node_t *node, char *path,
                 size_t plen, const char *file, tide_error *err)
@@ -205,6 +275,8 @@ static int walk(tide__config *cfg, yaml_document_t *doc, yaml_node_t *node, char
       r = tide__config_set(cfg, path, (const char *)v->data.scalar.value, &e);
       if (r < 0)
         r = tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s", file, line, e.text);
+    } else if (v->type == YAML_SEQUENCE_NODE && is_list_key(path)) {
+      r = set_list(cfg, doc, v, path, file, line, err);
     } else {
       r = tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s: a list is not allowed here", file, line,
                          path);

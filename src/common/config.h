@@ -10,6 +10,9 @@
 
 #include "tide/error.h"
 
+/* The most plugins worker.preload (and `--preload`) may name. */
+#define TIDE__CONFIG_MAX_PRELOAD 16
+
 typedef struct tide__config {
   struct {
     double interval;        /* seconds, default 1 */
@@ -30,6 +33,11 @@ typedef struct tide__config {
     double memory_target;      /* fraction, default 0.6 */
     double memory_pause;       /* fraction, default 0.8 */
     double heartbeat_interval; /* seconds, default 0.5 */
+    /* worker.preload: plugins every worker loads (`--preload`), in order.
+     * A YAML list, or one string with ':' between paths (the environment
+     * form, TIDE_WORKER__PRELOAD=a.so:b.so); default none. */
+    char preload[TIDE__CONFIG_MAX_PRELOAD][1024];
+    int npreload;
   } worker;
   struct {
     char partition[128];       /* "" = site default */

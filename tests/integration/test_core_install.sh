@@ -26,6 +26,12 @@ deps=$(pkg-config --print-requires-private tide | awk '{print $1}')
 cc "${SAN[@]}" -o "$T_DIR/prog_static" "$TIDE_SRC/examples/prog_client.c" $(pkg-config --cflags tide) "$P/lib/libtide.a" \
   $(pkg-config --libs msgpack $deps) -lpthread -lm -ldl 2>"$T_DIR/cc.log" ||
   fail "static build: $(head -3 "$T_DIR/cc.log")"
+# the plugin example builds with the line its header documents, nothing else
+build=$(sed -n 's/^ \* Build: //p' "$TIDE_SRC/examples/plugin_example.c")
+[ -n "$build" ] || fail "examples/plugin_example.c documents no Build: line"
+mkdir -p "$T_DIR/plug" && cp "$TIDE_SRC/examples/plugin_example.c" "$T_DIR/plug/"
+(cd "$T_DIR/plug" && eval "$build") 2>"$T_DIR/cc.log" || fail "plugin build line '$build': $(head -3 "$T_DIR/cc.log")"
+nm -D "$T_DIR/plug/libplugin_example.so" | grep -q ' T tide_plugin_init$' || fail "the built plugin exports no tide_plugin_init"
 printf '#include <tide/tide.h>\nint main(void) { tide_error e; (void)e; return 0; }\n' >"$T_DIR/u.c"
 cc "${SAN[@]}" -Wall -Werror -o "$T_DIR/u" "$T_DIR/u.c" $(pkg-config --cflags --libs tide) || fail "tide/tide.h does not compile"
 

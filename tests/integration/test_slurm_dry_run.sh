@@ -42,6 +42,15 @@ for wt in "00:10:00=00:10:00" "45=00:45:00" "1-12=1-12:00:00" "2-03:04:05=2-03:0
     fail "--walltime ${wt%%=*}: exit $?: $(cat "$T_DIR/err.log")"
   grep -qx "#SBATCH -t ${wt#*=}" "$T_DIR/wt.sh" || fail "--walltime ${wt%%=*}: $(grep -e '-t ' "$T_DIR/wt.sh"), want -t ${wt#*=}"
 done
+# --preload reaches every worker line as an absolute, quoted path
+mkdir -p "$T_DIR/my plugins"
+cp "$TIDE_BUILD/libplugin_example.so" "$T_DIR/my plugins/libp.so"
+(cd "$T_DIR/my plugins" && "$TIDE_BIN" cluster --backend slurm --dry-run --processes 2 \
+   --preload libp.so --preload "$TIDE_BUILD/libplugin_example.so") >"$T_DIR/pre.sh" 2>"$T_DIR/err.log" ||
+  fail "--dry-run --preload: $(cat "$T_DIR/err.log")"
+n=$(grep -cF -- " --preload '$T_DIR/my plugins/libp.so' --preload '$TIDE_BUILD/libplugin_example.so' " "$T_DIR/pre.sh" || true)
+[ "$n" = 2 ] || fail "want both worker lines with the two absolute --preload paths, got $n: $(grep worker "$T_DIR/pre.sh")"
+bash -n "$T_DIR/pre.sh" || fail "the --preload job script is not valid bash"
 # bad values are refused with one tide: line and exit 2
 set +e
 "$TIDE_BIN" cluster --backend slurm --dry-run --walltime soon >/dev/null 2>"$T_DIR/bad.log"; rc=$?
@@ -50,4 +59,4 @@ set -e
 grep -qx 'tide: bad --walltime "soon" (use MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, or 30m, 1h, 90s)' "$T_DIR/bad.log" ||
   fail "no 'tide: bad --walltime' line listing the forms: $(cat "$T_DIR/bad.log")"
 [ "$(wc -l <"$T_DIR/bad.log")" = 1 ] || fail "more than the tide: line on stderr: $(cat "$T_DIR/bad.log")"
-pass "--dry-run script matches line by line ($(wc -l <"$T_DIR/script.sh") lines); 5 sbatch walltime forms; bad --walltime exits 2"
+pass "--dry-run script matches line by line ($(wc -l <"$T_DIR/script.sh") lines); 5 sbatch walltime forms; --preload on both worker lines; bad --walltime exits 2"

@@ -268,6 +268,16 @@ static void test_registry_and_templates(void **unused)
   s = tide__command_expand("kill {job_id}", &job, "4242");
   assert_string_equal(s, "kill 4242");
   free(s);
+  /* {preload}: nothing without plugins, else one quoted flag per plugin */
+  s = tide__command_expand("w {preload}.", &job, NULL);
+  assert_string_equal(s, "w .");
+  free(s);
+  const char *pre[] = {"/opt/p/liba.so", "/home/my dir/it's.so"};
+  job.preload = pre;
+  job.npreload = 2;
+  s = tide__command_expand("w {preload}", &job, NULL);
+  assert_string_equal(s, "w --preload /opt/p/liba.so --preload '/home/my dir/it'\\''s.so'");
+  free(s);
 }
 
 int main(void)

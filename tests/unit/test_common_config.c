@@ -237,6 +237,39 @@ static void test_set(void **state)
   assert_string_equal(c.slurm.partition, "");
 }
 
+/* worker.preload: a YAML list or one ':'-joined string (the environment's
+ * form); each layer replaces the list; a list elsewhere stays an error. */
+static void test_preload(void **state)
+{
+  tide__config c;
+  tide_error err;
+  tide__config_defaults(&c);
+  assert_int_equal(c.worker.npreload, 0);
+  const char *p = write_file("pre.yaml", "worker:\n  preload:\n    - /a/liba.so\n    - libb.so\n");
+  assert_int_equal(tide__config_load(&c, p, empty_env, &err), 0);
+  assert_int_equal(c.worker.npreload, 2);
+  assert_string_equal(c.worker.preload[0], "/a/liba.so");
+  assert_string_equal(c.worker.preload[1], "libb.so");
+  char *env[] = {"TIDE_WORKER__PRELOAD=/x/one.so:/y/two.so:/z/three.so", NULL};
+  assert_int_equal(tide__config_load(&c, p, env, &err), 0);
+  assert_int_equal(c.worker.npreload, 3);
+  assert_string_equal(c.worker.preload[2], "/z/three.so");
+  p = write_file("pre1.yaml", "worker:\n  preload: /only/one.so\n");
+  assert_int_equal(tide__config_load(&c, p, empty_env, &err), 0);
+  assert_int_equal(c.worker.npreload, 1);
+  assert_string_equal(c.worker.preload[0], "/only/one.so");
+  assert_int_equal(tide__config_set(&c, "worker.preload", "", &err), 0);
+  assert_int_equal(c.worker.npreload, 0);
+
+  char want[300];
+  snprintf(want, sizeof want, "%s/bad.yaml:3:", tmpdir);
+  expect_error("worker:\n  preload:\n    - {a: 1}\n", want, "worker.preload");
+  char many[2048] = "worker:\n  preload:\n";
+  for (int i = 0; i <= TIDE__CONFIG_MAX_PRELOAD; i++)
+    snprintf(many + strlen(many), sizeof many - strlen(many), "    - /p/%d.so\n", i);
+  expect_error(many, "bad.yaml:2:", "at most");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -245,6 +278,7 @@ int main(void)
     cmocka_unit_test(test_file_errors),
     cmocka_unit_test(test_env),
     cmocka_unit_test(test_set),
+    cmocka_unit_test(test_preload),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -120,11 +121,43 @@ static void test_bad_plugins(void **state)
   tide__registry_destroy(reg);
 }
 
+/* tide cluster's up-front check and the absolute paths it hands workers */
+static void test_check_and_absolute(void **state)
+{
+  tide_error err;
+  char out[PATH_MAX], dir[PATH_MAX + 32], cwd[PATH_MAX];
+  assert_int_equal(tide__plugin_check(plugin, &err), 0);
+  assert_int_equal(tide__plugin_check("/nonexistent/libnope.so", &err), TIDE_EPLUGIN);
+  assert_non_null(strstr(err.text, "cannot load plugin /nonexistent/libnope.so: "));
+  assert_int_equal(tide__plugin_check("libm.so.6", &err), TIDE_EPLUGIN);
+  assert_string_equal(err.text, "plugin libm.so.6 has no tide_plugin_init");
+
+  snprintf(dir, sizeof dir, "%s", plugin);
+  *strrchr(dir, '/') = '\0';
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(dir), 0);
+  int r1 = tide__plugin_absolute("libplugin_example.so", out, sizeof out, &err);
+  char got1[PATH_MAX];
+  snprintf(got1, sizeof got1, "%s", out);
+  int r2 = tide__plugin_absolute("./../x/../nope.so", out, sizeof out, &err);
+  assert_int_equal(chdir(cwd), 0);
+  assert_int_equal(r1, 0);
+  char want[PATH_MAX];
+  assert_non_null(realpath(plugin, want));
+  assert_string_equal(got1, want); /* a file here: absolute */
+  assert_int_equal(r2, TIDE_EPLUGIN);
+  assert_non_null(strstr(err.text, "cannot load plugin ./../x/../nope.so: No such file"));
+  /* a bare name that is no file here: a library-path search, kept */
+  assert_int_equal(tide__plugin_absolute("libm.so.6", out, sizeof out, &err), 0);
+  assert_string_equal(out, "libm.so.6");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_example),
     cmocka_unit_test(test_bad_plugins),
+    cmocka_unit_test(test_check_and_absolute),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

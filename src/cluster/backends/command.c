@@ -4,7 +4,8 @@
  * {job_id}. Placeholders: {name} (the job name, which is the worker name
  * when P = 1), {job}, {workers} (space-separated worker names),
  * {scheduler}, {scheduler_file}, {nthreads}, {memory_limit}, {processes},
- * {lifetime}, {job_id}. A start command that exits non-zero (or cannot be
+ * {lifetime}, {job_id}, {preload} (`--preload PATH` for each plugin, or
+ * nothing). A start command that exits non-zero (or cannot be
  * run) is a resource-manager failure: the core backs off. */
 #include <ctype.h>
 #include <signal.h>
@@ -116,6 +117,11 @@ char *tide__command_expand(const char *tmpl, const tide_job *job, const char *jo
       append(&out, &len, num, strlen(num));
     } else if (IS("job_id")) {
       append_value(&out, &len, job_id ? job_id : "", true);
+    } else if (IS("preload")) {
+      for (int i = 0; i < job->npreload; i++) {
+        append(&out, &len, i ? " --preload " : "--preload ", i ? 11 : 10);
+        append_value(&out, &len, job->preload[i], true);
+      }
     } else {
       append(&out, &len, p, klen + 2);
     }
@@ -367,6 +373,11 @@ static int cmd_create(const tide__backend_args *a, const tide_backend_ops **ops,
   const char *stop = tide__backend_arg(a, "stop-cmd");
   if (!start || !*start)
     return tide_errprintf(err, TIDE_EUSAGE, "--backend command needs --start-cmd");
+  /* plugins the start command would silently not load: refused up front */
+  if (a->opts && a->opts->npreload > 0 && !strstr(start, "{preload}"))
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "--start-cmd: plugins are to be preloaded (--preload or worker.preload) "
+                          "but the command has no {preload} placeholder");
   command *cmd = tide__xcalloc(1, sizeof *cmd);
   cmd->start = tide__xstrdup(start);
   cmd->stop = stop && *stop ? tide__xstrdup(stop) : NULL;

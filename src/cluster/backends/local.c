@@ -90,7 +90,7 @@ static void on_kill(uv_timer_t *t)
 static int spawn_one(local *l, const tide_job *job, int i, lproc *p, tide_error *err)
 {
   char nthreads[16], mem[32], life[32], stag[32];
-  const char *argv[24];
+  const char **argv = tide__xcalloc(24 + 2 * (size_t)job->npreload, sizeof *argv);
   int k = 0;
   argv[k++] = l->exe;
   argv[k++] = "worker";
@@ -117,6 +117,10 @@ static int spawn_one(local *l, const tide_job *job, int i, lproc *p, tide_error 
       argv[k++] = stag;
     }
   }
+  for (int q = 0; q < job->npreload; q++) {
+    argv[k++] = "--preload";
+    argv[k++] = job->preload[q];
+  }
   argv[k] = NULL;
   uv_stdio_container_t stdio[3] = {
     {.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2}, {.flags = UV_INHERIT_FD, .data.fd = 2}};
@@ -127,6 +131,7 @@ static int spawn_one(local *l, const tide_job *job, int i, lproc *p, tide_error 
   po.stdio = stdio;
   po.stdio_count = 3;
   int rc = uv_spawn(tide_cluster_loop(l->c), &p->h, &po);
+  free(argv);
   if (rc < 0)
     return tide_errprintf(err, TIDE_EBACKEND, "cannot start worker %s (%s): %s", job->workers[i],
                           l->exe, uv_strerror(rc));

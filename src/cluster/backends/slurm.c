@@ -726,6 +726,8 @@ static char *dry_run(const tide__slurm_opts *o, const tide__backend_args *a)
   job.nthreads = co && co->nthreads > 0 ? co->nthreads : 1;
   job.memory_limit = co ? co->memory_limit : 0;
   job.lifetime = co ? co->lifetime : 0;
+  job.preload = co ? co->preload : NULL;
+  job.npreload = co ? co->npreload : 0;
   job.scheduler = addr;
   text = tide__slurm_job_script(o, &job);
   for (int i = 0; i < p; i++)

@@ -279,6 +279,10 @@ char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job)
       fprintf(f, " --memory-limit %lld", (long long)wmem);
     if (lifetime > 0)
       fprintf(f, " --lifetime %.0fs --lifetime-stagger %.0fs", lifetime, stagger);
+    for (int k = 0; k < job->npreload; k++) {
+      fputs(" --preload ", f);
+      shq(f, job->preload[k]);
+    }
     /* a worker whose scheduler is gone (cluster killed) leaves the queue */
     fprintf(f, " --death-timeout 60s --job ");
     shq(f, job->name);

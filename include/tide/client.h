@@ -1,6 +1,7 @@
-/* The client library: connect to a scheduler, submit a task graph, wait,
- * gather values, publish datasets, release. Blocking calls; one client is
- * used from one thread. Values are msgpack (see task.h). */
+/* The client library: connect to a scheduler, submit a task graph or
+ * single tasks as futures, wait, gather values, publish datasets, release.
+ * Blocking calls; one client is used from one thread. Values are msgpack
+ * (see task.h). */
 #ifndef TIDE_CLIENT_H
 #define TIDE_CLIENT_H
 

@@ -1,6 +1,7 @@
-/* The client library: connect to a scheduler, submit a task graph, wait,
- * gather values, publish datasets, release. Blocking calls; one client is
- * used from one thread. Values are msgpack (see task.h). */
+/* The client library: connect to a scheduler, submit a task graph or
+ * single tasks as futures, wait, gather values, publish datasets, release.
+ * Blocking calls; one client is used from one thread. Values are msgpack
+ * (see task.h). */
 #ifndef TIDE_CLIENT_H
 #define TIDE_CLIENT_H
 
@@ -66,6 +67,82 @@ TIDE_API int tide_client_unpublish(tide_client *c, const char *name, tide_error 
 TIDE_API int tide_client_list_datasets(tide_client *c, char ***names, tide_error *err);
 /* Release the outputs of the last compute (not published ones). */
 TIDE_API int tide_client_release(tide_client *c, tide_error *err);
+
+/* ---- Futures (Dask's client verbs) ----
+ *
+ * A future stands for the result of one task submitted on its own. Tasks
+ * run as soon as the cluster can; the calls below wait for them. Arguments
+ * are given as JSON text of an array, as in a graph's "args" (docs/client.md
+ * "Futures"), where {"future": I} stands for the result of futures[I]:
+ * that task becomes a dependency and its value is passed in its place.
+ * Results are packed msgpack values, as everywhere in this API.
+ *
+ * Every future is reference counted: tide_future_release drops one
+ * reference, and when the last future for a task goes, the scheduler is
+ * told to release its result (Dask's release-keys). A task that other
+ * submitted tasks depend on is kept by the scheduler until they ran. Release
+ * every future before tide_client_destroy, which releases on the
+ * scheduler whatever is left. A future belongs to its client's thread. */
+typedef struct tide_future tide_future;
+
+typedef enum tide_future_status {
+  TIDE_FUTURE_PENDING = 0,   /* not finished yet */
+  TIDE_FUTURE_FINISHED = 1,  /* its result is in the cluster */
+  TIDE_FUTURE_ERROR = 2,     /* the task (or one it depends on) erred */
+  TIDE_FUTURE_CANCELLED = 3, /* tide_future_cancel */
+} tide_future_status;
+
+/* Submit fn(args...): args_json is a JSON array text ("[1, 2]"); each
+ * {"future": I} in it (at any depth) is futures[I] (0 <= I < nfutures).
+ * args_json NULL passes the futures themselves: fn(futures[0], ...,
+ * futures[nfutures-1]). On 0, *out is a new future (one reference, the
+ * caller's). TIDE_EUSAGE for bad JSON, an index out of range, a cancelled
+ * future argument or a {"ref": ...}; TIDE_EGRAPH when the scheduler refuses
+ * the task (unknown function). */
+TIDE_API int tide_submit(tide_client *c, const char *fn, const char *args_json,
+                         tide_future *const *futures, size_t nfutures, tide_future **out,
+                         tide_error *err);
+/* Submit n tasks fn(...) in one request (Dask's map). Element i's
+ * arguments: argv[i] (JSON array text) where {"future": 0} stands for
+ * inputs[i]; with argv NULL, just [inputs[i]]; inputs may be NULL when argv
+ * holds literals only. On 0, out[0..n) get new futures (the caller's); on
+ * an error none is made. */
+TIDE_API int tide_map(tide_client *c, const char *fn, size_t n, const char *const *argv,
+                      tide_future *const *inputs, tide_future **out, tide_error *err);
+/* Wait for f (timeout seconds, <= 0: no limit) and fetch its value into
+ * *value, a packed msgpack value the caller frees with free(). Returns
+ * TIDE_ETASK with the task's error in err, -ECANCELED for a cancelled
+ * future, TIDE_ETIMEOUT, TIDE_ECLOSED. */
+TIDE_API int tide_future_result(tide_future *f, double timeout, char **value, size_t *len,
+                                tide_error *err);
+/* Wait for all n futures and fetch their values in one request: values[i]
+ * (caller frees each with free()) and lens[i]. Stops at the first error as
+ * tide_future_result does (err names the task); then no value is set. */
+TIDE_API int tide_gather(tide_client *c, size_t n, tide_future *const *futures, char **values,
+                         size_t *lens, double timeout, tide_error *err);
+/* Dask's as_completed: wait until one of futures[0..n) has finished
+ * (finished, erred or cancelled) that no earlier call returned, and set
+ * *index to it; among several, the one that finished first. Returns
+ * TIDE_ENOTFOUND when every one of them was returned already, and
+ * TIDE_ETIMEOUT, TIDE_ECLOSED. */
+TIDE_API int tide_wait_any(tide_client *c, size_t n, tide_future *const *futures, double timeout,
+                           size_t *index, tide_error *err);
+/* Cancel f's task: the scheduler is told to release it (a running task is
+ * stopped being waited for, a queued one never runs, a result is
+ * dropped) and every future for it reports TIDE_FUTURE_CANCELLED. A
+ * finished-with-error future stays erred. f still needs releasing. */
+TIDE_API void tide_future_cancel(tide_future *f);
+/* One more reference to f (returns f); each needs a tide_future_release. */
+TIDE_API tide_future *tide_future_retain(tide_future *f);
+/* Drop a reference (NULL ok); see above. */
+TIDE_API void tide_future_release(tide_future *f);
+/* The state as last heard from the scheduler (does not wait; the other
+ * calls run the client's loop). */
+TIDE_API tide_future_status tide_future_status_get(const tide_future *f);
+/* The task's error text when erred, else NULL (borrowed from f). */
+TIDE_API const char *tide_future_error(const tide_future *f);
+/* The task's key as the scheduler shows it, "FN-N" (borrowed from f). */
+TIDE_API const char *tide_future_key(const tide_future *f);
 
 /* Call an HTTP API route over the scheduler connection (what `tide scale`,
  * `tide adapt`, `tide status` use): *status gets the HTTP status and

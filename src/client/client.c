@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "client/graph.h"
+#include "client/internal.h"
 #include "common/log.h"
 #include "common/schedfile.h"
 #include "common/util.h"
@@ -18,15 +19,6 @@
 #include "proto/frame.h"
 #include "proto/msg.h"
 #include "tide/client.h"
-
-typedef enum want_state { WANT_PENDING, WANT_MEMORY, WANT_ERRED } want_state;
-
-/* A wanted key of the running compute. */
-typedef struct want {
-  char *key;           /* prefixed */
-  want_state state;
-  UT_hash_handle hh;
-} want;
 
 struct tide_client {
   uv_loop_t loop;
@@ -50,17 +42,14 @@ struct tide_client {
   msgpack_sbuffer reply_buf;
   msgpack_unpacked reply;
 
-  /* the running compute */
-  want *wants;
-  size_t nwanted, ndone;
-  size_t progress_done;
-  bool computing;
-  char *task_error;    /* "task \"b\" failed: ..." */
-  char token[24];
+  /* every key asked for, by futures and computes (keys.c) */
+  tide__ckeys keys;
+  char token[24];      /* the last compute's */
 
   /* outputs held after the last compute */
   char **held_keys;    /* prefixed */
   char **held_names;   /* graph keys */
+  tide__ckey **held_ents;
   size_t nheld;
 };
 
@@ -82,40 +71,6 @@ static char *strip_token(const char *token, const char *s, size_t n)
   }
   out[o] = '\0';
   return out;
-}
-
-static void on_key_done(tide_client *c, const msgpack_object *msg)
-{
-  const char *key, *st;
-  size_t klen, slen;
-  want *w = NULL;
-
-  size_t tl = strlen(c->token);
-
-  if (!c->computing || !tide__mp_str(msg, "key", &key, &klen) ||
-      !tide__mp_str(msg, "state", &st, &slen))
-    return;
-  /* Late news about an earlier submission: not ours any more. */
-  if (klen <= tl || memcmp(key, c->token, tl) != 0 || key[tl] != '/')
-    return;
-  if (c->progress_done < SIZE_MAX)
-    c->progress_done++;
-  HASH_FIND(hh, c->wants, key, klen, w);
-  bool erred = slen == 5 && memcmp(st, "erred", 5) == 0;
-  if (erred && !c->task_error) {
-    const char *task = key, *e = "unknown error";
-    size_t tlen = klen, elen = strlen(e);
-    tide__mp_str(msg, "task", &task, &tlen);
-    tide__mp_str(msg, "error", &e, &elen);
-    char *t = strip_token(c->token, task, tlen), *m = strip_token(c->token, e, elen);
-    c->task_error = tide__xasprintf("task \"%s\" failed: %s", t, m);
-    free(t);
-    free(m);
-  }
-  if (w && w->state == WANT_PENDING) {
-    w->state = erred ? WANT_ERRED : WANT_MEMORY;
-    c->ndone++;
-  }
 }
 
 static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg)
@@ -144,7 +99,7 @@ static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg)
       c->got_reply = true;
     }
     break;
-  case TIDE_OP_KEY_DONE: on_key_done(c, msg); break;
+  case TIDE_OP_KEY_DONE: tide__keys_on_done(c, msg); break;
   default: tide__debug("client", "ignoring message %s", tide__op_name(tide__mp_op(msg))); break;
   }
 }
@@ -217,22 +172,10 @@ static void release_held(tide_client *c)
   }
   free(c->held_keys);
   free(c->held_names);
+  free(c->held_ents);
   c->held_keys = c->held_names = NULL;
+  c->held_ents = NULL;
   c->nheld = 0;
-}
-
-static void clear_wants(tide_client *c)
-{
-  want *w, *tmp;
-  HASH_ITER(hh, c->wants, w, tmp) {
-    HASH_DEL(c->wants, w);
-    free(w->key);
-    free(w);
-  }
-  c->nwanted = c->ndone = c->progress_done = 0;
-  c->computing = false;
-  free(c->task_error);
-  c->task_error = NULL;
 }
 
 int tide_client_connect(const char *address, const char *scheduler_file, double timeout,
@@ -310,8 +253,8 @@ void tide_client_destroy(tide_client *c)
   while (uv_run(&c->loop, UV_RUN_DEFAULT) != 0)
     ;
   uv_loop_close(&c->loop);
-  clear_wants(c);
   release_held(c);
+  tide__keys_destroy(&c->keys);
   msgpack_unpacked_destroy(&c->reply);
   msgpack_sbuffer_destroy(&c->reply_buf);
   free(c->target);
@@ -382,11 +325,7 @@ static int finish_request(tide_client *c, const char *what, const msgpack_object
   return 0;
 }
 
-/* A refused request as the caller's code: "<what>: <the scheduler's reason>"
- * (the reason is what finish_request left in err). */
-static int refused_as(tide_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int refused_as(tide_error *err, int code, const char *fmt, ...)
+int tide__client_refused_as(tide_error *err, int code, const char *fmt, ...)
 {
   char what[256];
   va_list ap;
@@ -453,7 +392,7 @@ static int gather(tide_client *c, char *const *keys, char *const *names, size_t 
     tide__pk_str(pk, keys[i]);
   rc = finish_request(c, "gather", &reply, err);
   if (rc == TIDE_EREFUSED)
-    return refused_as(err, TIDE_ENOTFOUND, "cannot gather the results");
+    return tide__client_refused_as(err, TIDE_ENOTFOUND, "cannot gather the results");
   if (rc < 0)
     return rc;
   const msgpack_object_map *data = tide__mp_map(reply, "data");
@@ -518,24 +457,30 @@ static void send_release(tide_client *c, char *const *keys, size_t n)
   tide__conn_flush(c->conn);
 }
 
-static int submit(tide_client *c, const tide_graph *g, bool progress, tide_error *err)
-{
-  const msgpack_object *reply;
-  size_t nout = tide__graph_noutputs(g);
-  msgpack_packer *pk = begin_request(c, TIDE_OP_UPDATE_GRAPH, 3);
-  int rc;
+/* A graph is one user of the key table: its outputs are wanted keys under
+ * a token of its own, so two runs of one graph never collide. */
+typedef struct compute_run {
+  tide_client *c;
+  const tide_graph *g;
+  tide_progress_fn progress;
+  void *parg;
+  size_t total, shown;
+} compute_run;
 
-  tide__pk_str(pk, "tasks");
-  tide__graph_pack_tasks(g, c->token, pk);
-  tide__pk_str(pk, "wants");
-  msgpack_pack_array(pk, (uint32_t)nout);
-  for (size_t i = 0; i < c->nheld; i++)
-    tide__pk_str(pk, c->held_keys[i]);
-  tide__pk_kbool(pk, "progress", progress);
-  rc = finish_request(c, "update-graph", &reply, err);
-  if (rc == TIDE_EREFUSED)
-    return refused_as(err, TIDE_EGRAPH, "%s", tide__graph_name(g));
-  return rc;
+static void pack_graph(msgpack_packer *pk, void *arg)
+{
+  compute_run *r = arg;
+  tide__graph_pack_tasks(r->g, r->c->token, pk);
+}
+
+static void show_progress(void *arg)
+{
+  compute_run *r = arg;
+  size_t done = r->c->keys.progress;
+  if (done != r->shown) {
+    r->shown = done;
+    r->progress(done < r->total ? done : r->total, r->total, r->parg);
+  }
 }
 
 int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
@@ -543,8 +488,10 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
                         tide_error *err)
 {
   tide_error lerr;
-  size_t total = tide_graph_ntasks(g), nout = tide__graph_noutputs(g), shown = SIZE_MAX;
+  size_t total = tide_graph_ntasks(g), nout = tide__graph_noutputs(g);
   double deadline = timeout > 0 ? tide__now() + timeout : 0;
+  compute_run r = {c, g, progress, parg, total, SIZE_MAX};
+  tide__ckey *bad = NULL;
   int rc;
 
   if (!err)
@@ -554,57 +501,46 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
   if ((rc = need_conn(c, err)) < 0)
     return rc;
   tide_client_release(c, NULL);
-  clear_wants(c);
   make_token(c->token, sizeof c->token);
   c->held_keys = tide__xcalloc(nout + 1, sizeof *c->held_keys);
   c->held_names = tide__xcalloc(nout + 1, sizeof *c->held_names);
+  c->held_ents = tide__xcalloc(nout + 1, sizeof *c->held_ents);
   size_t toklen = strlen(c->token);
   for (size_t i = 0; i < nout; i++) {
-    want *w = tide__xcalloc(1, sizeof *w);
     const char *k = tide__graph_output(g, i);
     size_t klen = strlen(k); /* "<token>/<key>" without printf: once per output */
-    w->key = tide__xmalloc(toklen + klen + 2);
-    memcpy(w->key, c->token, toklen);
-    w->key[toklen] = '/';
-    memcpy(w->key + toklen + 1, k, klen + 1);
-    HASH_ADD_KEYPTR(hh, c->wants, w->key, toklen + 1 + klen, w);
-    c->held_keys[i] = tide__xstrdup(w->key);
+    char *key = tide__xmalloc(toklen + klen + 2);
+    memcpy(key, c->token, toklen);
+    key[toklen] = '/';
+    memcpy(key + toklen + 1, k, klen + 1);
+    c->held_keys[i] = key;
     c->held_names[i] = tide__xstrdup(k);
   }
-  c->nheld = c->nwanted = nout;
-  c->computing = true;
+  c->nheld = nout;
+  c->keys.progress = 0;
+  c->keys.progress_token = c->token;
 
   double saved = c->timeout;
   if (timeout > 0)
     c->timeout = timeout;
-  rc = submit(c, g, progress != NULL, err);
+  rc = tide__keys_submit(c, pack_graph, &r, c->held_keys, nout, progress != NULL,
+                         tide__graph_name(g), c->held_ents, err);
   c->timeout = saved;
   if (rc < 0)
     goto done;
 
-  c->timed_out = false;
-  if (deadline > 0) {
-    double left = deadline - tide__now();
-    uv_timer_start(&c->timer, on_timer, left > 0 ? (uint64_t)(left * 1000.0) + 1 : 1, 0);
-  }
-  while (c->ndone < c->nwanted && !c->task_error && !c->closed && !c->timed_out) {
-    uv_run(&c->loop, UV_RUN_ONCE);
-    if (progress && c->progress_done != shown) {
-      shown = c->progress_done;
-      progress(shown < total ? shown : total, total, parg);
-    }
-  }
-  uv_timer_stop(&c->timer);
-  if (c->task_error) {
-    rc = tide_errprintf(err, TIDE_ETASK, "%s", c->task_error);
-  } else if (c->ndone < c->nwanted) {
-    if (c->timed_out)
-      rc = tide_errprintf(err, TIDE_ETIMEOUT, "timed out after %gs: %zu of %zu outputs done",
-                          timeout, c->ndone, c->nwanted);
-    else
-      rc = closed_error(c, err);
-  } else {
-    if (progress && shown != total)
+  rc = tide__keys_wait(c, c->held_ents, nout, true, deadline, progress ? show_progress : NULL, &r,
+                       &bad, err);
+  if (rc == 0 && bad) {
+    rc = tide_errprintf(err, TIDE_ETASK, "task \"%s\" failed: %s", bad->task, bad->error);
+  } else if (rc == TIDE_ETIMEOUT) {
+    size_t ndone = 0;
+    for (size_t i = 0; i < nout; i++)
+      ndone += c->held_ents[i]->state != TIDE__K_PENDING;
+    rc = tide_errprintf(err, TIDE_ETIMEOUT, "timed out after %gs: %zu of %zu outputs done",
+                        timeout, ndone, nout);
+  } else if (rc == 0) {
+    if (progress && r.shown != total)
       progress(total, total, parg);
     if (deadline > 0) {
       double left = deadline - tide__now();
@@ -614,11 +550,9 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
     c->timeout = saved;
   }
 done:
-  c->computing = false;
-  if (rc < 0) {
-    send_release(c, c->held_keys, c->nheld);
-    release_held(c);
-  }
+  c->keys.progress_token = NULL;
+  if (rc < 0)
+    tide_client_release(c, NULL);
   return rc;
 }
 
@@ -644,7 +578,7 @@ int tide_client_publish(tide_client *c, const char *name, tide_error *err)
   }
   rc = finish_request(c, "publish", &reply, err);
   if (rc == TIDE_EREFUSED)
-    return refused_as(err, TIDE_EUSAGE, "cannot publish \"%s\"", name);
+    return tide__client_refused_as(err, TIDE_EUSAGE, "cannot publish \"%s\"", name);
   return rc;
 }
 
@@ -720,7 +654,7 @@ int tide_client_list_datasets(tide_client *c, char ***names, tide_error *err)
   begin_request(c, TIDE_OP_LIST_DATASETS, 0);
   rc = finish_request(c, "list-datasets", &reply, err);
   if (rc == TIDE_EREFUSED)
-    return refused_as(err, TIDE_EPROTO, "list-datasets");
+    return tide__client_refused_as(err, TIDE_EPROTO, "list-datasets");
   if (rc < 0)
     return rc;
   if (!(a = tide__mp_array(reply, "names")))
@@ -736,7 +670,8 @@ int tide_client_list_datasets(tide_client *c, char ***names, tide_error *err)
 
 int tide_client_release(tide_client *c, tide_error *err)
 {
-  send_release(c, c->held_keys, c->nheld);
+  for (size_t i = 0; c->held_ents && i < c->nheld; i++)
+    tide__keys_unref(c, c->held_ents[i]);
   release_held(c);
   return 0;
 }
@@ -761,7 +696,7 @@ int tide_client_api(tide_client *c, const char *method, const char *path, const 
   tide__pk_kstr(pk, "body", body ? body : "");
   rc = finish_request(c, path, &reply, err);
   if (rc == TIDE_EREFUSED)
-    return refused_as(err, TIDE_EPROTO, "%s %s", method, path);
+    return tide__client_refused_as(err, TIDE_EPROTO, "%s %s", method, path);
   if (rc < 0)
     return rc;
   tide__mp_int(reply, "status", &st);
@@ -770,4 +705,64 @@ int tide_client_api(tide_client *c, const char *method, const char *path, const 
   if (!*response)
     *response = tide__xstrdup("{}");
   return 0;
+}
+
+/* ---- the internal interface of client/internal.h ---- */
+
+msgpack_packer *tide__client_begin_request(tide_client *c, tide__op op, uint32_t nfields)
+{
+  return begin_request(c, op, nfields);
+}
+
+int tide__client_finish_request(tide_client *c, const char *what, const msgpack_object **reply,
+                                tide_error *err)
+{
+  return finish_request(c, what, reply, err);
+}
+
+int tide__client_gather(tide_client *c, char *const *keys, char *const *names, size_t n,
+                        char **values, size_t *len, tide_error *err)
+{
+  return gather(c, keys, names, n, values, len, err);
+}
+
+void tide__client_send_release(tide_client *c, char *const *keys, size_t n)
+{
+  send_release(c, keys, n);
+}
+
+int tide__client_need_conn(tide_client *c, tide_error *err)
+{
+  return need_conn(c, err);
+}
+
+int tide__client_turn(tide_client *c, double deadline, tide_error *err)
+{
+  if (c->closed || !c->conn)
+    return closed_error(c, err);
+  c->timed_out = false;
+  if (deadline > 0) {
+    double left = deadline - tide__now();
+    if (left <= 0)
+      return TIDE_ETIMEOUT;
+    uv_timer_start(&c->timer, on_timer, (uint64_t)(left * 1000.0) + 1, 0);
+  }
+  uv_run(&c->loop, UV_RUN_ONCE);
+  uv_timer_stop(&c->timer);
+  return 0;
+}
+
+void tide__client_make_token(char *out, size_t n)
+{
+  make_token(out, n);
+}
+
+char *tide__client_strip_token(const char *token, const char *s, size_t n)
+{
+  return strip_token(token, s, n);
+}
+
+tide__ckeys *tide__client_keys(tide_client *c)
+{
+  return &c->keys;
 }

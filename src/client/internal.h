@@ -1,0 +1,102 @@
+/* What the client library's files share: the request machinery of client.c
+ * (one connection, one request in flight, a private loop) and the key table
+ * of keys.c, through which every submission goes: futures (futures.c) and
+ * task graphs (tide_client_compute) alike. */
+#ifndef TIDE_CLIENT_INTERNAL_H
+#define TIDE_CLIENT_INTERNAL_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "proto/msg.h"
+#include "tide/client.h"
+
+/* ---- client.c ---- */
+
+/* Start a request (packs "id"); the packer takes nfields more fields. */
+msgpack_packer *tide__client_begin_request(tide_client *c, tide__op op, uint32_t nfields);
+/* Send it and wait for the reply (request timeout of the client). 0 with
+ * *reply valid until the next request; TIDE_EREFUSED when the scheduler
+ * refused, with its error text in err; another negative code when the
+ * connection failed. */
+int tide__client_finish_request(tide_client *c, const char *what, const msgpack_object **reply,
+                                tide_error *err);
+/* A refused request as the caller's code: "<what>: <the scheduler's
+ * reason>" (the reason is what finish_request left in err). Returns code. */
+int tide__client_refused_as(tide_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Gather keys[i] into a packed msgpack map {names[i]: VALUE}. */
+int tide__client_gather(tide_client *c, char *const *keys, char *const *names, size_t n,
+                        char **values, size_t *len, tide_error *err);
+/* Tell the scheduler the client no longer wants keys (no reply). */
+void tide__client_send_release(tide_client *c, char *const *keys, size_t n);
+/* 0 while the connection lives, else the closed error in err. */
+int tide__client_need_conn(tide_client *c, tide_error *err);
+/* One turn of the client's loop, bounded by deadline (tide__now() time, 0:
+ * none). Returns 0, TIDE_ETIMEOUT once the deadline has passed, or
+ * TIDE_ECLOSED with err filled when the connection is gone. */
+int tide__client_turn(tide_client *c, double deadline, tide_error *err);
+/* A fresh random submission token (hex) into out[0..n). */
+void tide__client_make_token(char *out, size_t n);
+/* s[0..n) with every "<token>/" removed (malloc'd). */
+char *tide__client_strip_token(const char *token, const char *s, size_t n);
+/* The client's key table. */
+struct tide__ckeys *tide__client_keys(tide_client *c);
+
+/* ---- keys.c: the keys this client wants, and their states ---- */
+
+/* Key states; the public tide_future_status values are the same numbers. */
+enum { TIDE__K_PENDING = 0, TIDE__K_MEMORY, TIDE__K_ERRED, TIDE__K_CANCELLED };
+
+typedef struct tide__ckey {
+  char *key;          /* as the scheduler knows it: "<token>/<name>" */
+  int state;
+  bool wanted;        /* the scheduler holds it for us (not yet released) */
+  unsigned refs;      /* futures and computes holding it */
+  uint64_t done_seq;  /* order in which keys finished; 0 while pending */
+  char *error;        /* erred: the error, tokens stripped */
+  char *task;         /* erred: the key that erred first, tokens stripped */
+  UT_hash_handle hh;
+} tide__ckey;
+
+typedef struct tide__ckeys {
+  tide__ckey *by_key;
+  uint64_t ndone;        /* keys that left pending, ever (done_seq source) */
+  uint64_t nerred;       /* keys that erred, ever */
+  char token[24];        /* futures' token, made on first use */
+  uint64_t next;         /* futures' key counter */
+  const char *progress_token; /* count key-done of "<this>/..." keys */
+  size_t progress;
+} tide__ckeys;
+
+/* A key-done message from the scheduler. */
+void tide__keys_on_done(tide_client *c, const msgpack_object *msg);
+/* Packs the "tasks" array of an update-graph message. */
+typedef void (*tide__pack_tasks_fn)(msgpack_packer *pk, void *arg);
+/* Send update-graph with the tasks pack_tasks packs and wants[0..n) (keys
+ * as the scheduler knows them), after entering each wanted key in the
+ * table with one more reference; out[i] (may be NULL) gets the entry of
+ * wants[i]. On a refusal, the references are dropped again and err holds
+ * "<what>: <the scheduler's reason>" with code TIDE_EGRAPH. */
+int tide__keys_submit(tide_client *c, tide__pack_tasks_fn pack_tasks, void *arg,
+                      char *const *wants, size_t n, bool progress, const char *what,
+                      tide__ckey **out, tide_error *err);
+/* Wait until every keys[i] has left pending, or (stop_on_error) one erred:
+ * then *erred (may be NULL) points to it. on_turn (may be NULL) runs after
+ * every loop turn. Returns 0, TIDE_ETIMEOUT or TIDE_ECLOSED (err filled). */
+int tide__keys_wait(tide_client *c, tide__ckey *const *keys, size_t n, bool stop_on_error,
+                    double deadline, void (*on_turn)(void *), void *arg, tide__ckey **erred,
+                    tide_error *err);
+/* Drop one reference to k; on the last, release it on the scheduler (if
+ * still wanted) and forget it. */
+void tide__keys_unref(tide_client *c, tide__ckey *k);
+/* Release k on the scheduler now and mark it cancelled (it stays in the
+ * table until its last reference goes). */
+void tide__keys_cancel(tide_client *c, tide__ckey *k);
+/* Forget every key (the client is going away). */
+void tide__keys_destroy(tide__ckeys *ks);
+
+#endif

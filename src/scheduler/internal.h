@@ -81,6 +81,7 @@ struct stask {
   float occ;         /* occupancy contribution while processing */
   uint16_t nwants;   /* clients and datasets wanting the result */
   uint8_t state, failures, nholders, capholders, flags;
+  uint8_t resends;   /* compute-task resent after missing-data */
   tedge deps[];
 };
 
@@ -189,6 +190,8 @@ typedef struct sstream {
 } sstream;
 
 enum { TIDE__STREAM_RING = 4096, TIDE__MAX_OBSERVERS = 8 };
+/* compute-task resends after missing-data before the task errs. */
+enum { TIDE_MAX_RESENDS = 5 };
 
 struct tide__sched {
   uv_loop_t *loop;

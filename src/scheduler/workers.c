@@ -300,8 +300,22 @@ void tide__worker_missing_data(tide__sched *s, sworker *w, const char *key, size
       tide__task_lost(s, d); /* recompute; rewaits the dependents */
   }
   stask *t = tide__task_find(s, key, klen);
-  if (t && t->state == TIDE_TS_PROCESSING && t->proc == w)
-    tide__send_compute(s, w, t);
+  if (!t || t->state != TIDE_TS_PROCESSING || t->proc != w)
+    return;
+  /* A dep that the scheduler believes held but the worker cannot get would
+   * otherwise bounce between the two forever: give up after a few tries. */
+  if (++t->resends > TIDE_MAX_RESENDS) {
+    char why[512];
+    snprintf(why, sizeof why,
+             "cannot be made runnable: dependency \"%.*s\" stayed missing on its worker after "
+             "%d attempts",
+             (int)(dlen > 300 ? 300 : dlen), dep, TIDE_MAX_RESENDS);
+    tide__warn("sched", "task %s: %s", t->key, why);
+    tide__task_err_with(s, t, why, t->key);
+    tide__queue_drain(s);
+    return;
+  }
+  tide__send_compute(s, w, t);
 }
 
 void tide__heartbeat_check(tide__sched *s, double now)

@@ -156,6 +156,9 @@ static void test_update_graph_field_checks(void **st)
        "task \"b\": \"prefix\" must be a non-empty string"},
       {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [], \"x\": 1}",
        "task \"b\": unknown field (key, fn, args, deps, prefix)"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.identity\", \"args\": "
+       "[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]], \"deps\": []}",
+       "task \"b\": arguments nest deeper than 24 levels"},
       {"{\"key\": \"\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": []}",
        "task \"\": the key is empty (at most 1024 bytes, no NUL)"},
   };

@@ -311,6 +311,8 @@ int tide__cmd_cluster(int argc, char **argv)
       goto out;
     }
   }
+  tide__cmd_raise_nofile("cluster", TIDE_NOFILE_BASE + TIDE_NOFILE_PER_WORKER *
+                                                            (unsigned long)cfg.cluster.max_workers);
   if (!a.mem_set && strcmp(a.backend, "local") == 0)
     a.o.memory_limit = auto_memory_limit(a.o.nthreads);
   a.o.backoff = a.nbackoff ? a.backoff : NULL;

@@ -188,20 +188,38 @@ static void test_update_graph_field_checks(void **st)
   fx_free(f);
 }
 
-/* A worker that keeps reporting a dep missing gets the task a bounded number
- * of times; then the task errs saying why (no resend livelock). */
+/* A worker that keeps reporting a dep missing gets the task again a bounded
+ * number of times, later each time; then the task errs saying why (no
+ * resend livelock). */
 static void test_missing_data_resends_bounded(void **st)
 {
+  static const char *md = "{\"op\": \"missing-data\", \"key\": \"k/a\", \"dep\": \"k/q\", "
+                          "\"worker\": \"tcp://w1:1\"}";
+  assert_true(tide__resend_delay(1) == 0);
+  assert_true(tide__resend_delay(2) == 0.25);
+  assert_true(tide__resend_delay(3) == 0.5);
+  assert_true(tide__resend_delay(5) == 2);
   fixture *f = fx_new(NULL);
   sworker *w = fx_worker(f, 1, 1, 0);
   sclient *c = fx_client(f, CL);
   client_send(f, c, GRAPH);
   assert_int_equal(tstate(f, "k/a"), TIDE_TS_PROCESSING);
-  for (int i = 0; i < 50; i++)
-    worker_send(f, w,
-                "{\"op\": \"missing-data\", \"key\": \"k/a\", \"dep\": \"k/q\", "
-                "\"worker\": \"tcp://w1:1\"}");
+  /* the first resend goes at once, the second waits its backoff */
+  worker_send(f, w, md);
+  assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, "k/a"), 2);
+  double t0 = tide__wall();
+  worker_send(f, w, md);
+  worker_send(f, w, md); /* while one is pending: not counted again */
+  tide__resends_due(f->s, t0);
+  assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, "k/a"), 2);
+  tide__resends_due(f->s, t0 + 0.3);
+  assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, "k/a"), 3);
+  for (int i = 0; i < 50; i++) {
+    worker_send(f, w, md);
+    tide__resends_due(f->s, t0 + 1000);
+  }
   assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, "k/a"), 1 + TIDE_MAX_RESENDS);
+  assert_int_equal(f->s->nresends, 0);
   assert_int_equal(tstate(f, "k/a"), TIDE_TS_RELEASED); /* erred, wanted by no one */
   assert_int_equal(tstate(f, "k/b"), TIDE_TS_ERRED);
   const sent *d = last_sent(CL, TIDE_OP_KEY_DONE);

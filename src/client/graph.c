@@ -12,6 +12,7 @@
 #include "client/value.h"
 #include "common/util.h"
 #include "common/vec.h"
+#include "proto/graphcheck.h"
 #include "proto/msg.h"
 #include "worker/builtins.h"
 
@@ -137,19 +138,24 @@ static int cmp_size(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* Walk a literal or reference; collect the referenced tasks into d. */
-static int collect_refs(tide_graph *g, const gtask *t, const json_t *j, idxvec *d, tide_error *err)
+/* Walk a literal or reference; collect the referenced tasks into d. depth
+ * counts the containers of the argument around j (none for args itself). */
+static int collect_refs(tide_graph *g, const gtask *t, const json_t *j, int depth, idxvec *d,
+                        tide_error *err)
 {
   const char *ref, *k;
   json_t *v;
   size_t i;
 
+  if (!json_is_array(j) && !json_is_object(j))
+    return 0;
+  if (depth + 1 > TIDE_ARG_DEPTH_MAX)
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": arguments nest deeper than %d levels",
+                          at(g, t->key), t->key, TIDE_ARG_DEPTH_MAX);
   if (json_is_array(j)) {
-    json_array_foreach(j, i, v) if (collect_refs(g, t, v, d, err) < 0) return TIDE_EGRAPH;
+    json_array_foreach(j, i, v) if (collect_refs(g, t, v, depth + 1, d, err) < 0) return TIDE_EGRAPH;
     return 0;
   }
-  if (!json_is_object(j))
-    return 0;
   if (tide__json_is_ref(j, &ref)) {
     gtask *dep = find_task(g, ref);
     if (!dep)
@@ -162,14 +168,16 @@ static int collect_refs(tide_graph *g, const gtask *t, const json_t *j, idxvec *
     return tide_errprintf(err, TIDE_EGRAPH,
                           "%s: task \"%s\": a reference must be exactly {\"ref\": \"KEY\"}",
                           at(g, t->key), t->key);
-  json_object_foreach((json_t *)j, k, v) if (collect_refs(g, t, v, d, err) < 0) return TIDE_EGRAPH;
+  json_object_foreach((json_t *)j, k, v) if (collect_refs(g, t, v, depth + 1, d, err) < 0) return TIDE_EGRAPH;
   return 0;
 }
 
 static int resolve_deps(tide_graph *g, gtask *t, tide_error *err)
 {
   idxvec d = {0};
-  if (collect_refs(g, t, t->args, &d, err) < 0) {
+  size_t a;
+  json_t *v;
+  json_array_foreach(t->args, a, v) if (collect_refs(g, t, v, 0, &d, err) < 0) {
     free(d.v);
     return TIDE_EGRAPH;
   }
@@ -234,6 +242,10 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
   t->key = key;
   if (!*key)
     return tide_errprintf(err, TIDE_EGRAPH, "%s: a task key must not be empty", g->name);
+  /* room for the "<token>/" prefix the client adds on the wire */
+  if (tide__key_problem(key, strlen(key), TIDE_KEY_MAX - TIDE_KEY_TOKEN_ROOM))
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: task key \"%.40s...\" is longer than %d bytes",
+                          at(g, key), key, TIDE_KEY_MAX - TIDE_KEY_TOKEN_ROOM);
   if (!json_is_object(spec))
     return tide_errprintf(err, TIDE_EGRAPH,
                           "%s: task \"%s\" must be an object {\"fn\": NAME, \"args\": [...]}",

@@ -180,7 +180,7 @@ static void run_round(tide__adaptive *a, bool reactive)
   tide__rec_member *na = NULL;
   size_t nna = tide__cluster_not_arrived(c, &na);
   tide__rec_in ri = {
-    .now = tide__now(), .target = raw, .minimum = a->minimum, .maximum = a->maximum,
+    .now = tide__now(), .target = raw, .minimum = a->minimum, .maximum = fmin(a->maximum, c->cfg.cluster.max_workers),
     .wait_count = a->wait_count, .processes = tide__cluster_processes(c),
     .nplan = tide__cluster_nplan(c), .not_arrived = na, .nnot_arrived = nna,
     .pending_jobs = tide__cluster_pending_jobs(c), .max_pending = a->max_pending,
@@ -283,6 +283,18 @@ int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *o, tide_error *er
   int rc = validate(o, err);
   if (rc < 0)
     return rc;
+  /* inf means "no maximum of its own": the ceiling still bounds it */
+  if ((o->set & TIDE_ADAPT_MAXIMUM) && isfinite(o->maximum) &&
+      o->maximum > c->cfg.cluster.max_workers)
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "adapt: maximum %g is above the ceiling of %d workers "
+                          "(cluster.max-workers)",
+                          o->maximum, c->cfg.cluster.max_workers);
+  if ((o->set & TIDE_ADAPT_MINIMUM) && o->minimum > c->cfg.cluster.max_workers)
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "adapt: minimum %g is above the ceiling of %d workers "
+                          "(cluster.max-workers)",
+                          o->minimum, c->cfg.cluster.max_workers);
   /* minimum above maximum is bad input (no target satisfies both), checked on the options
    * in force after this call: a second adapt() keeps the others */
   double mn = (o->set & TIDE_ADAPT_MINIMUM) ? o->minimum : a->minimum;

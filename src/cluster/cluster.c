@@ -84,6 +84,10 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
     return tide_errprintf(err, TIDE_EUSAGE, "cluster: a backend needs a kind");
   if (opts->processes < 0 || opts->nthreads < 0 || opts->workers < 0 || opts->memory_limit < 0)
     return tide_errprintf(err, TIDE_EUSAGE, "cluster: negative processes, threads or workers");
+  if (opts->workers > cfg->cluster.max_workers)
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "cluster: %d workers is above the ceiling of %d (cluster.max-workers)",
+                          opts->workers, cfg->cluster.max_workers);
   tide_cluster *c = tide__xcalloc(1, sizeof *c);
   c->cfg = *cfg;
   c->opts = *opts;

@@ -566,6 +566,10 @@ int tide_cluster_scale(tide_cluster *c, int n, tide_error *err)
 {
   if (n < 0)
     return tide_errprintf(err, TIDE_EUSAGE, "scale: n must be >= 0, not %d", n);
+  if (n > c->cfg.cluster.max_workers)
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "scale: n %d is above the ceiling of %d workers (cluster.max-workers)",
+                          n, c->cfg.cluster.max_workers);
   if (!c->ops->scale_up)
     return tide_errprintf(err, TIDE_ENOSCALE, "the %s backend cannot scale", c->ops->kind);
   tide_cluster_adapt_stop(c);

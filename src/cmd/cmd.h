@@ -29,4 +29,11 @@ int tide__cmd_status_for(int err);
  * exit status after printing. */
 int tide__cmd_log_level(const char *role, const char *level);
 
+/* Descriptors a scheduler or cluster needs: a base plus some per worker. */
+enum { TIDE_NOFILE_BASE = 256, TIDE_NOFILE_PER_WORKER = 4 };
+
+/* Raise the open-file soft limit to the hard limit; log one warning line
+ * under role when the result is still below want (nofile.c). */
+void tide__cmd_raise_nofile(const char *role, unsigned long want);
+
 #endif

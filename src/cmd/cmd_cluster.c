@@ -24,14 +24,15 @@ static const char usage_text[] =
     "                    [--lifetime D] [--lifetime-stagger D] [--scheduler-file F]\n"
     "                    [--host H] [--port P] [--dashboard-port P] [--config F]\n"
     "                    [--log-level L] [--backoff D,D,...] [--pause-after N]\n"
-    "                    [--kill-grace D] [--preload LIB.so]... [backend flags]\n";
+    "                    [--kill-grace D] [--preload LIB.so]... [--max-workers N]\n"
+    "                    [backend flags]\n";
 
 typedef struct cargs {
   const char *backend;
   tide_cluster_opts o;
   tide_adapt_opts a;
   bool adapt;
-  const char *config, *log_level;
+  const char *config, *log_level, *max_workers;
   double backoff[TIDE__BACKOFF_MAX_STEPS];
   int nbackoff;
   double kill_grace;
@@ -190,6 +191,7 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
   else if (F("port")) return port_flag(f, v, &a->o.port);
   else if (F("dashboard-port")) return port_flag(f, v, &a->o.dashboard_port);
   else if (F("config")) a->config = v;
+  else if (F("max-workers")) a->max_workers = v;
   else if (F("log-level")) a->log_level = v;
   else if (F("backoff")) return backoff_flag(v, a);
   else if (F("pause-after")) return int_flag(f, v, 1, &a->o.pause_after);
@@ -317,6 +319,15 @@ int tide__cmd_cluster(int argc, char **argv)
     status = tide__cmd_fail(2, "%s", err.text);
     goto out;
   }
+  if (a.max_workers && tide__config_set(&cfg, "cluster.max-workers", a.max_workers, &err) < 0) {
+    status = tide__cmd_fail(2, "--max-workers: %s", err.text);
+    goto out;
+  }
+  if (a.o.workers > cfg.cluster.max_workers) {
+    status = tide__cmd_fail(2, "--workers: %d is above the ceiling of %d workers (--max-workers)",
+                            a.o.workers, cfg.cluster.max_workers);
+    goto out;
+  }
   if (a.adapt) { /* refused before anything starts: bad input */
     double mn = (a.a.set & TIDE_ADAPT_MINIMUM) ? a.a.minimum : cfg.adaptive.minimum;
     double mx = (a.a.set & TIDE_ADAPT_MAXIMUM) ? a.a.maximum : cfg.adaptive.maximum;
@@ -324,9 +335,21 @@ int tide__cmd_cluster(int argc, char **argv)
       status = tide__cmd_fail(2, "--minimum: minimum %g is above maximum %g", mn, mx);
       goto out;
     }
+    if (mn > cfg.cluster.max_workers) {
+      status = tide__cmd_fail(2, "--minimum: %g is above the ceiling of %d workers (--max-workers)",
+                              mn, cfg.cluster.max_workers);
+      goto out;
+    }
+    if (isfinite(mx) && mx > cfg.cluster.max_workers) {
+      status = tide__cmd_fail(2, "--maximum: %g is above the ceiling of %d workers (--max-workers)",
+                              mx, cfg.cluster.max_workers);
+      goto out;
+    }
   }
   if ((status = resolve_preload(&a, &cfg, preload_abs, preload_paths)) != 0)
     goto out;
+  tide__cmd_raise_nofile("cluster", TIDE_NOFILE_BASE + TIDE_NOFILE_PER_WORKER *
+                                                            (unsigned long)cfg.cluster.max_workers);
   if (!a.mem_set && strcmp(a.backend, "local") == 0)
     a.o.memory_limit = auto_memory_limit(a.o.nthreads);
   a.o.backoff = a.nbackoff ? a.backoff : NULL;

@@ -175,6 +175,8 @@ int tide__cmd_scheduler(int argc, char **argv)
   tide_error err = {{0}};
   if (tide__config_load(&cfg, a.config, NULL, &err) != 0)
     return tide__cmd_fail(2, "%s", err.text);
+  tide__cmd_raise_nofile("scheduler", TIDE_NOFILE_BASE + TIDE_NOFILE_PER_WORKER *
+                                                              (unsigned long)cfg.cluster.max_workers);
   signal(SIGPIPE, SIG_IGN);
   runner r = {0};
   uv_loop_init(&r.loop);

@@ -1,6 +1,7 @@
 /* `tide`: dispatch to a subcommand. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
@@ -33,14 +34,38 @@ static void usage(FILE *f)
   fprintf(f, "\nRun 'tide COMMAND --help' for a command's flags.\n");
 }
 
+/* Write s with control characters escaped (\n, \t, \r, else \xHH): error
+ * text may come from a task or a peer, and raw newlines or escape sequences
+ * would forge lines or drive the terminal. */
+static void put_escaped(const char *s, FILE *f)
+{
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '\n')
+      fputs("\\n", f);
+    else if (*p == '\t')
+      fputs("\\t", f);
+    else if (*p == '\r')
+      fputs("\\r", f);
+    else if (*p < 0x20 || *p == 0x7f)
+      fprintf(f, "\\x%02x", *p);
+    else
+      fputc(*p, f);
+  }
+}
+
 int tide__cmd_fail(int code, const char *fmt, ...)
 {
   va_list ap;
-  fputs("tide: ", stderr);
+  char *text = NULL;
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  int n = vasprintf(&text, fmt, ap);
   va_end(ap);
+  if (n < 0)
+    text = NULL;
+  fputs("tide: ", stderr);
+  put_escaped(n >= 0 ? text : "(cannot format the message)", stderr);
   fputc('\n', stderr);
+  free(text);
   return code;
 }
 

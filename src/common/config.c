@@ -44,6 +44,7 @@ static const key keys[] = {
   {"adaptive.maximum", K_COUNT_INF, F(adaptive.maximum), 0, 0},
   {"adaptive.wait-count", K_INT, F(adaptive.wait_count), 0, 1},
   {"adaptive.target-duration", K_POSDUR, F(adaptive.target_duration), 0, 0},
+  {"cluster.max-workers", K_INT, F(cluster.max_workers), 0, 1},
   {"scheduler.unknown-task-duration", K_DURATION, F(scheduler.unknown_task_duration), 0, 0},
   {"scheduler.bandwidth", K_SIZE_D, F(scheduler.bandwidth), 0, 0},
   {"scheduler.worker-saturation", K_NUMBER, F(scheduler.worker_saturation), 0, 0},
@@ -73,6 +74,7 @@ void tide__config_defaults(tide__config *cfg)
   cfg->adaptive.maximum = INFINITY;
   cfg->adaptive.wait_count = 3;
   cfg->adaptive.target_duration = 5;
+  cfg->cluster.max_workers = 1000;
   cfg->scheduler.unknown_task_duration = 0.5;
   cfg->scheduler.bandwidth = 100e6;
   cfg->scheduler.worker_saturation = 1.1;

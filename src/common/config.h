@@ -22,6 +22,9 @@ typedef struct tide__config {
     double target_duration; /* seconds, default 5 */
   } adaptive;
   struct {
+    int max_workers; /* default 1000: the most workers scale/adapt may ask for */
+  } cluster;
+  struct {
     double unknown_task_duration; /* seconds, default 0.5 */
     double bandwidth;             /* bytes/s, default 100e6 */
     double worker_saturation;     /* default 1.1 */

@@ -360,7 +360,10 @@ int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, 
     return tide_errprintf(err, rc, "dashboard: %s", uv_strerror(rc));
   }
   h->async.data = h;
-  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+  /* poll(), not select(): select() cannot watch descriptors past 1023, which
+   * a cluster of about a thousand workers reaches. Thread-per-connection
+   * works with poll but not with epoll. */
+  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
   if (family == AF_INET6) flags |= MHD_USE_IPv6;
   h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,

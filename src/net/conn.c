@@ -25,6 +25,11 @@ static size_t g_max_frame = TIDE_FRAME_MAX_DEFAULT;
 static void noop_msg(tide__conn *c, const msgpack_object *msg, void *arg) {}
 static const tide__conn_ops noop_ops = {.on_msg = noop_msg};
 
+size_t tide__net_max_frame(void)
+{
+  return g_max_frame;
+}
+
 void tide__net_set_max_frame(size_t bytes)
 {
   g_max_frame = bytes ? bytes : TIDE_FRAME_MAX_DEFAULT;

@@ -97,5 +97,6 @@ uint64_t tide__conn_frames_received(const tide__conn *c);
 /* Largest frame payload accepted, for all connections of the process
  * (default TIDE_FRAME_MAX_DEFAULT; tests lower it). */
 void tide__net_set_max_frame(size_t bytes);
+size_t tide__net_max_frame(void);
 
 #endif

@@ -119,6 +119,13 @@ int tide__framer_next(tide__framer *f, const char **payload, size_t *len, tide_e
   return 1;
 }
 
+bool tide__frame_value_fits(size_t n, size_t max)
+{
+  if (!max)
+    max = TIDE_FRAME_MAX_DEFAULT;
+  return max > TIDE_FRAME_VALUE_ROOM && n <= max - TIDE_FRAME_VALUE_ROOM;
+}
+
 size_t tide__framer_buffered(const tide__framer *f)
 {
   return f->len - f->off;

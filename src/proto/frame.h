@@ -3,6 +3,7 @@
 #ifndef TIDE_PROTO_FRAME_H
 #define TIDE_PROTO_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,15 @@ enum {
   TIDE_PROTO_VERSION = 1,
 };
 #define TIDE_FRAME_MAX_DEFAULT ((size_t)1 << 30) /* 1 GiB */
+
+/* Room a message carrying one value needs besides the value: batch and
+ * message headers, op and field names, and a key (at most 1024 bytes). */
+enum { TIDE_FRAME_VALUE_ROOM = 4096 };
+
+/* Can a value of n bytes travel in one frame whose payload is at most max
+ * bytes (0: the default)? A result that cannot would be lost in transit,
+ * so it is refused where it is produced. */
+bool tide__frame_value_fits(size_t n, size_t max);
 
 /* Incremental frame reader: feed bytes as they arrive, take whole frames. */
 typedef struct tide__framer {

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "proto/graphcheck.h"
 #include "scheduler/internal.h"
 
 sclient *tide__client_find(tide__sched *s, uint64_t id)
@@ -155,6 +156,11 @@ static long validate(tide__sched *s, sclient *c, int64_t id, const msgpack_objec
       return -1;
     }
     const char *sk = shown(k, kl, &sl);
+    tide_error why;
+    if (tide__wire_task_check(t, &why) < 0) {
+      tide__reply_err(s, c->conn, id, "task \"%.*s\": %s", sl > 64 ? 64 : sl, sk, why.text);
+      return -1;
+    }
     if (!tide__mp_str(t, "fn", &fn, &fl)) {
       tide__reply_err(s, c->conn, id, "task \"%.*s\" has no fn", sl, sk);
       return -1;
@@ -290,6 +296,11 @@ void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object 
   const msgpack_object_array *wants = tide__mp_array(msg, "wants");
   bool progress = false;
   tide__mp_bool(msg, "progress", &progress);
+  const msgpack_object *tf = tide__mp_get(msg, "tasks"), *wf = tide__mp_get(msg, "wants");
+  if ((tf && tf->type != MSGPACK_OBJECT_ARRAY) || (wf && wf->type != MSGPACK_OBJECT_ARRAY)) {
+    tide__reply_err(s, c->conn, id, "\"tasks\" and \"wants\" must be arrays");
+    return;
+  }
   uint32_t n = tasks ? tasks->size : 0;
   gnode *nodes = tide__xcalloc(n + 1, sizeof *nodes);
   uint32_t *order = tide__xcalloc(n + 1, sizeof *order);

@@ -81,6 +81,7 @@ struct stask {
   float occ;         /* occupancy contribution while processing */
   uint16_t nwants;   /* clients and datasets wanting the result */
   uint8_t state, failures, nholders, capholders, flags;
+  uint8_t resends;   /* compute-task resent after missing-data */
   tedge deps[];
 };
 
@@ -189,6 +190,15 @@ typedef struct sstream {
 } sstream;
 
 enum { TIDE__STREAM_RING = 4096, TIDE__MAX_OBSERVERS = 8 };
+/* compute-task resends after missing-data before the task errs. */
+enum { TIDE_MAX_RESENDS = 5 };
+
+/* A compute-task resend waiting out its backoff (after missing-data). */
+typedef struct sresend {
+  char *key;
+  char *worker; /* address of the worker it was processing on */
+  double due;   /* wall clock */
+} sresend;
 
 struct tide__sched {
   uv_loop_t *loop;
@@ -237,6 +247,8 @@ struct tide__sched {
   bool new_work_pending;
   uv_timer_t *new_work_timer; /* malloc'd: freed by their close callbacks */
   uv_timer_t *heartbeat_timer;
+  sresend *resends; /* pending, sent by tide__resends_due */
+  size_t nresends, capresends;
   uv_timer_t *retire_timer;
 
   tide__api_fn api_fn;
@@ -324,6 +336,12 @@ void tide__sw_missing_data(tide__sched *s, sworker *w, const char *key, size_t k
 void tide__sw_set_status(tide__sched *s, sworker *w, tide__wstatus st);
 void tide__send_free_keys(tide__sched *s, sworker *w, stask *t);
 void tide__heartbeat_check(tide__sched *s, double now);
+/* Seconds before resend number n (1-based) of a task's compute-task: the
+ * first goes at once, then 0.25 s doubling. Pure. */
+double tide__resend_delay(int n);
+/* Send the resends due at now (still processing on the same worker). */
+void tide__resends_due(tide__sched *s, double now);
+void tide__resends_free(tide__sched *s);
 
 /* retire.c */
 void tide__retire_check(tide__sched *s, sworker *w);

@@ -71,6 +71,7 @@ static void heartbeat_cb(uv_timer_t *t)
 {
   tide__sched *s = t->data;
   tide__heartbeat_check(s, tide__wall());
+  tide__resends_due(s, tide__wall());
 }
 
 int tide__sched_create(uv_loop_t *loop, const tide__config *cfg, tide__sched **out, tide_error *err)
@@ -547,6 +548,7 @@ void tide__sched_destroy(tide__sched *s)
   for (sconn *sc = s->conns; sc; sc = sc->next) /* still closing: detach */
     sc->s = NULL;
   tide__clients_destroy(s);
+  tide__resends_free(s);
   sworker *w, *wt;
   HASH_ITER(hh, s->workers, w, wt) {
     HASH_DELETE(hh, s->workers, w);

@@ -334,6 +334,7 @@ void tide__task_finished(tide__sched *s, sworker *w, stask *t, int64_t nbytes, d
   tide__proc_remove(s, t);
   tide__prefix_sample(t->pfx, stop - start);
   t->nbytes = nbytes;
+  t->resends = 0;
   tide__holder_add(s, t, w);
   t->flags |= TF_DONE_ONCE;
   tide__task_set_state(s, t, TIDE_TS_MEMORY);

@@ -300,8 +300,68 @@ void tide__sw_missing_data(tide__sched *s, sworker *w, const char *key, size_t k
       tide__task_lost(s, d); /* recompute; rewaits the dependents */
   }
   stask *t = tide__task_find(s, key, klen);
-  if (t && t->state == TIDE_TS_PROCESSING && t->proc == w)
+  if (!t || t->state != TIDE_TS_PROCESSING || t->proc != w)
+    return;
+  for (size_t i = 0; i < s->nresends; i++)
+    if (strcmp(s->resends[i].key, t->key) == 0)
+      return; /* a resend is already on its way */
+  /* A dep that the scheduler believes held but the worker cannot get would
+   * otherwise bounce between the two forever: give up after a few tries. */
+  if (++t->resends > TIDE_MAX_RESENDS) {
+    char why[512];
+    snprintf(why, sizeof why,
+             "cannot be made runnable: dependency \"%.*s\" stayed missing on its worker after "
+             "%d attempts",
+             (int)(dlen > 300 ? 300 : dlen), dep, TIDE_MAX_RESENDS);
+    tide__warn("sched", "task %s: %s", t->key, why);
+    tide__task_err_with(s, t, why, t->key);
+    tide__queue_drain(s);
+    return;
+  }
+  double delay = tide__resend_delay(t->resends);
+  if (delay <= 0) {
     tide__send_compute(s, w, t);
+    return;
+  }
+  if (s->nresends == s->capresends) {
+    s->capresends = s->capresends ? s->capresends * 2 : 8;
+    s->resends = tide__xrealloc(s->resends, s->capresends * sizeof *s->resends);
+  }
+  s->resends[s->nresends++] = (sresend){tide__xstrdup(t->key), tide__xstrdup(w->address),
+                                        tide__wall() + delay};
+}
+
+double tide__resend_delay(int n)
+{
+  return n <= 1 ? 0 : 0.25 * (double)(1u << (n - 2 < 10 ? n - 2 : 10));
+}
+
+void tide__resends_due(tide__sched *s, double now)
+{
+  for (size_t i = 0; i < s->nresends;) {
+    sresend *r = &s->resends[i];
+    if (r->due > now) {
+      i++;
+      continue;
+    }
+    stask *t = tide__task_find(s, r->key, strlen(r->key));
+    if (t && t->state == TIDE_TS_PROCESSING && t->proc && strcmp(t->proc->address, r->worker) == 0)
+      tide__send_compute(s, t->proc, t);
+    free(r->key);
+    free(r->worker);
+    *r = s->resends[--s->nresends]; /* order does not matter */
+  }
+}
+
+void tide__resends_free(tide__sched *s)
+{
+  for (size_t i = 0; i < s->nresends; i++) {
+    free(s->resends[i].key);
+    free(s->resends[i].worker);
+  }
+  free(s->resends);
+  s->resends = NULL;
+  s->nresends = s->capresends = 0;
 }
 
 void tide__heartbeat_check(tide__sched *s, double now)

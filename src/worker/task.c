@@ -2,11 +2,13 @@
  * peers, run the function (inline for cheap builtins, else on a thread),
  * store the result and report task-finished / task-erred. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "common/util.h"
+#include "proto/frame.h"
 #include "proto/msg.h"
 #include "worker/registry.h"
 #include "worker/worker_int.h"
@@ -195,7 +197,15 @@ void tide__wtask_done(tide__wk_call *job, void *arg)
     return;
   }
   HASH_DEL(w->tasks, t);
-  if (job->outcome == TIDE__CALL_OK) {
+  size_t maxf = tide__net_max_frame();
+  if (job->outcome == TIDE__CALL_OK && !tide__frame_value_fits(job->result_len, maxf)) {
+    char why[200];
+    snprintf(why, sizeof why,
+             "result of %zu bytes is too large to send: one message carries at most %zu bytes",
+             job->result_len, maxf - TIDE_FRAME_VALUE_ROOM);
+    tide__warn("worker", "task %s: %s", t->key, why);
+    send_outcome(w, t->key, t->keylen, why, 0, job->start, job->stop, job->thread);
+  } else if (job->outcome == TIDE__CALL_OK) {
     size_t n = job->result_len;
     tide__store_put(w->store, t->key, t->keylen, job->result, n);
     job->result = NULL;

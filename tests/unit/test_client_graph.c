@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "client/graph.h"
+#include "proto/graphcheck.h"
 #include "proto/msg.h"
 #include "tide/client.h"
 
@@ -261,6 +262,47 @@ static void test_shape_errors(void **state)
                "graph.json: \"outputs\" must be an array of task keys");
 }
 
+/* A graph whose one argument nests depth lists around 1. */
+static char *nested(int depth)
+{
+  char *s = malloc(128 + 2 * (size_t)depth), *p = s;
+  p += sprintf(p, "{\"tasks\": {\"a\": {\"fn\": \"tide.identity\", \"args\": [");
+  for (int i = 0; i < depth; i++)
+    *p++ = '[';
+  *p++ = '1';
+  for (int i = 0; i < depth; i++)
+    *p++ = ']';
+  strcpy(p, "]}}}");
+  return s;
+}
+
+/* The limits the scheduler also holds to: argument nesting (its decoder
+ * would otherwise refuse the whole message) and key length. */
+static void test_limits(void **state)
+{
+  tide_graph *g;
+  tide_error err;
+  char *j = nested(TIDE_ARG_DEPTH_MAX);
+  assert_int_equal(parse(j, &g, &err), 0);
+  tide_graph_destroy(g);
+  free(j);
+  j = nested(TIDE_ARG_DEPTH_MAX + 1);
+  expect_error(j, "graph.json:1: task \"a\": arguments nest deeper than 24 levels");
+  free(j);
+  j = nested(28);
+  expect_error(j, "graph.json:1: task \"a\": arguments nest deeper than 24 levels");
+  free(j);
+
+  char key[1200], json[1300];
+  memset(key, 'k', sizeof key);
+  snprintf(json, sizeof json, "{\"tasks\": {\"%.*s\": {\"fn\": \"tide.noop\"}}}", 992, key);
+  assert_int_equal(parse(json, &g, &err), 0); /* 992 + room for the token prefix = 1024 */
+  tide_graph_destroy(g);
+  snprintf(json, sizeof json, "{\"tasks\": {\"%.*s\": {\"fn\": \"tide.noop\"}}}", 993, key);
+  expect_error(json, "graph.json:1: task key \"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...\" is "
+                     "longer than 992 bytes");
+}
+
 static void test_load_file(void **state)
 {
   tide_graph *g = NULL;
@@ -295,6 +337,7 @@ int main(void)
     cmocka_unit_test(test_error_lines),
     cmocka_unit_test(test_argument_types),
     cmocka_unit_test(test_shape_errors),
+    cmocka_unit_test(test_limits),
     cmocka_unit_test(test_load_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

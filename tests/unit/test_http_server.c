@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -281,12 +283,61 @@ static void test_bad_host(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void *one_client(void *arg) {
+  ctx *c = arg;
+  resp r = http(c->port, "GET", "/api/v1/identity", NULL, 0);
+  check(c, r.status == 200, "identity status with descriptors past 1023");
+  check(c, strstr(r.body, "\"workers\"") != NULL, "identity body with descriptors past 1023");
+  free(r.body);
+  uv_async_send(&c->done);
+  return NULL;
+}
+
+/* Every descriptor below 1100 is taken before the server starts, so its
+ * listening and accepted sockets are numbered past select()'s 1023; a
+ * request is still answered. */
+static void test_descriptors_past_1023(void **state) {
+  enum { LOW = 1100 };
+  struct rlimit rl;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < LOW + 64) skip();
+  struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &raised), 0);
+  int *fds = malloc(LOW * sizeof *fds), nfds = 0, fd;
+  while ((fd = open("/dev/null", O_RDONLY)) >= 0 && fd < LOW) fds[nfds++] = fd;
+  assert_true(fd >= LOW);
+  close(fd);
+
+  ctx c = {0};
+  tide__config cfg;
+  tide__config_defaults(&cfg);
+  tide_error err = {{0}};
+  assert_int_equal(uv_loop_init(&c.loop), 0);
+  assert_int_equal(tide__sched_create(&c.loop, &cfg, &c.s, &err), 0);
+  assert_int_equal(tide__api_create(c.s, NULL, NULL, &c.a), 0);
+  assert_int_equal(tide__http_start(c.a, &c.loop, "127.0.0.1", 0, &c.h, &err), 0);
+  c.port = tide__http_port(c.h);
+  uv_async_init(&c.loop, &c.done, on_done);
+  c.done.data = &c;
+  pthread_t t;
+  pthread_create(&t, NULL, one_client, &c);
+  uv_run(&c.loop, UV_RUN_DEFAULT);
+  pthread_join(t, NULL);
+  if (c.failures) fail_msg("%d checks failed, first: %s", c.failures, c.why);
+  tide__sched_destroy(c.s);
+  assert_int_equal(uv_loop_close(&c.loop), 0);
+  for (int i = 0; i < nfds; i++) close(fds[i]);
+  free(fds);
+  setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_serve_and_stop),
       cmocka_unit_test(test_timeout_503),
       cmocka_unit_test(test_stop_while_waiting),
       cmocka_unit_test(test_bad_host),
+      cmocka_unit_test(test_descriptors_past_1023),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

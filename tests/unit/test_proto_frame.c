@@ -34,6 +34,21 @@ static void check_frame(tide__framer *f, size_t len, char fill)
     assert_int_equal(p[i], fill);
 }
 
+/* A value fits when it leaves room for its message around it. */
+static void test_value_fits(void **state)
+{
+  size_t gib = (size_t)1 << 30;
+  assert_int_equal(TIDE_FRAME_MAX_DEFAULT, gib);
+  assert_false(tide__frame_value_fits(gib, 0)); /* tide.bytes at its maximum */
+  assert_false(tide__frame_value_fits(gib, gib));
+  assert_true(tide__frame_value_fits(gib - 4096, 0));
+  assert_false(tide__frame_value_fits(gib - 4095, 0));
+  assert_true(tide__frame_value_fits(4096, 8192));
+  assert_false(tide__frame_value_fits(4097, 8192));
+  assert_true(tide__frame_value_fits(0, 4097));
+  assert_false(tide__frame_value_fits(0, 4096)); /* no room at all */
+}
+
 static void test_header(void **state)
 {
   char h[4];
@@ -169,6 +184,7 @@ static void test_many_small_frames_no_growth(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_value_fits),
     cmocka_unit_test(test_header),
     cmocka_unit_test(test_byte_by_byte),
     cmocka_unit_test(test_many_frames_one_feed),

@@ -87,6 +87,150 @@ static void test_update_graph_refusals(void **st)
   fx_free(f);
 }
 
+/* An update-graph packed by hand: task key k (kl bytes, may hold NUL). */
+static void send_raw_key(fixture *f, sclient *c, const char *k, size_t kl)
+{
+  msgpack_sbuffer sb;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  tide__pk_kstr(&pk, "op", "update-graph");
+  tide__pk_kint(&pk, "id", 9);
+  tide__pk_str(&pk, "tasks");
+  msgpack_pack_array(&pk, 1);
+  msgpack_pack_map(&pk, 4);
+  tide__pk_str(&pk, "key");
+  tide__pk_strn(&pk, k, kl);
+  tide__pk_kstr(&pk, "fn", "tide.noop");
+  tide__pk_str(&pk, "args");
+  msgpack_pack_array(&pk, 0);
+  tide__pk_str(&pk, "deps");
+  msgpack_pack_array(&pk, 0);
+  tide__pk_str(&pk, "wants");
+  msgpack_pack_array(&pk, 1);
+  tide__pk_strn(&pk, k, kl);
+  msgpack_unpacked u;
+  msgpack_unpacked_init(&u);
+  assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+  tide__client_msg(f->s, c, &u.data);
+  msgpack_unpacked_destroy(&u);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* Anything may speak the protocol: every field is checked as the client
+ * library checks it, and a bad graph never reaches the state machine. */
+static void test_update_graph_field_checks(void **st)
+{
+  fixture *f = fx_new(NULL);
+  fx_worker(f, 1, 1, 0);
+  sclient *c = fx_client(f, CL);
+  send_raw_key(f, c, "n/a\0b", 5);
+  const sent *r = last_sent(CL, TIDE_OP_REPLY);
+  assert_int_equal(r->ok, 0);
+  assert_string_equal(r->error, "task \"a\": the key holds a NUL byte (at most 1024 bytes, no NUL)");
+  char big[1100];
+  memset(big, 'x', sizeof big);
+  send_raw_key(f, c, big, sizeof big);
+  r = last_sent(CL, TIDE_OP_REPLY);
+  assert_int_equal(r->ok, 0);
+  assert_int_equal(strlen(r->error), strlen("task \"\": the key is longer than the limit (at most "
+                                            "1024 bytes, no NUL)") + 64);
+  static const struct {
+    const char *task, *error;
+  } bad[] = {
+      {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": \"r/a\"}], \"deps\": []}",
+       "task \"b\": refers to \"r/a\", which is not one of its deps"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [[{\"ref\": \"r/a\", \"x\": 1}]], "
+       "\"deps\": [\"r/a\"]}",
+       "task \"b\": a reference must be exactly {\"ref\": \"KEY\"}"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": 3, \"deps\": []}",
+       "task \"b\": \"args\" must be an array"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [7]}",
+       "task \"b\": a dep is not a string"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": \"r/a\"}",
+       "task \"b\": \"deps\" must be an array of keys"},
+      {"{\"key\": \"r/b\", \"fn\": \"\", \"args\": [], \"deps\": []}",
+       "task \"b\": \"fn\" must be a function name"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"prefix\": 1, \"args\": [], \"deps\": []}",
+       "task \"b\": \"prefix\" must be a non-empty string"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [], \"x\": 1}",
+       "task \"b\": unknown field (key, fn, args, deps, prefix)"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.identity\", \"args\": "
+       "[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]], \"deps\": []}",
+       "task \"b\": arguments nest deeper than 24 levels"},
+      {"{\"key\": \"\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": []}",
+       "task \"\": the key is empty (at most 1024 bytes, no NUL)"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char msg[1024];
+    snprintf(msg, sizeof msg,
+             "{\"op\": \"update-graph\", \"id\": 5, \"tasks\": ["
+             "{\"key\": \"r/a\", \"fn\": \"tide.noop\", \"args\": [], \"deps\": []}, %s],"
+             " \"wants\": [\"r/a\"]}",
+             bad[i].task);
+    client_send(f, c, msg);
+    r = last_sent(CL, TIDE_OP_REPLY);
+    assert_int_equal(r->ok, 0);
+    assert_string_equal(r->error, bad[i].error);
+  }
+  client_send(f, c, "{\"op\": \"update-graph\", \"id\": 6, \"tasks\": {}, \"wants\": []}");
+  r = last_sent(CL, TIDE_OP_REPLY);
+  assert_int_equal(r->ok, 0);
+  assert_string_equal(r->error, "\"tasks\" and \"wants\" must be arrays");
+  /* nothing entered the graph, nothing was sent to the worker */
+  assert_int_equal(HASH_COUNT(f->s->tasks), 0);
+  assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, NULL), 0);
+  assert_int_equal(nsent(CL, TIDE_OP_REPLY, NULL), 2 + (int)(sizeof bad / sizeof bad[0]) + 1);
+  /* the client still works */
+  client_send(f, c, GRAPH);
+  assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
+  fx_free(f);
+}
+
+/* A worker that keeps reporting a dep missing gets the task again a bounded
+ * number of times, later each time; then the task errs saying why (no
+ * resend livelock). */
+static void test_missing_data_resends_bounded(void **st)
+{
+  static const char *md = "{\"op\": \"missing-data\", \"key\": \"k/a\", \"dep\": \"k/q\", "
+                          "\"worker\": \"tcp://w1:1\"}";
+  assert_true(tide__resend_delay(1) == 0);
+  assert_true(tide__resend_delay(2) == 0.25);
+  assert_true(tide__resend_delay(3) == 0.5);
+  assert_true(tide__resend_delay(5) == 2);
+  fixture *f = fx_new(NULL);
+  sworker *w = fx_worker(f, 1, 1, 0);
+  sclient *c = fx_client(f, CL);
+  client_send(f, c, GRAPH);
+  assert_int_equal(tstate(f, "k/a"), TIDE_TS_PROCESSING);
+  /* the first resend goes at once, the second waits its backoff */
+  worker_send(f, w, md);
+  assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, "k/a"), 2);
+  double t0 = tide__wall();
+  worker_send(f, w, md);
+  worker_send(f, w, md); /* while one is pending: not counted again */
+  tide__resends_due(f->s, t0);
+  assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, "k/a"), 2);
+  tide__resends_due(f->s, t0 + 0.3);
+  assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, "k/a"), 3);
+  for (int i = 0; i < 50; i++) {
+    worker_send(f, w, md);
+    tide__resends_due(f->s, t0 + 1000);
+  }
+  assert_int_equal(nsent(1, TIDE_OP_COMPUTE_TASK, "k/a"), 1 + TIDE_MAX_RESENDS);
+  assert_int_equal(f->s->nresends, 0);
+  assert_int_equal(tstate(f, "k/a"), TIDE_TS_RELEASED); /* erred, wanted by no one */
+  assert_int_equal(tstate(f, "k/b"), TIDE_TS_ERRED);
+  const sent *d = last_sent(CL, TIDE_OP_KEY_DONE);
+  assert_string_equal(d->key, "k/b");
+  assert_string_equal(d->state, "erred");
+  assert_string_equal(d->error, "cannot be made runnable: dependency \"k/q\" stayed missing on "
+                                "its worker after 5 attempts");
+  assert_int_equal(w->nprocessing, 0);
+  fx_free(f);
+}
+
 static sworker *plugin_worker(fixture *f, int id, const char *fn)
 {
   char name[16], addr[32];
@@ -346,6 +490,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_update_graph_runs_and_reports),
     cmocka_unit_test(test_update_graph_refusals),
+    cmocka_unit_test(test_update_graph_field_checks),
+    cmocka_unit_test(test_missing_data_resends_bounded),
     cmocka_unit_test(test_plugin_functions_restrict_placement),
     cmocka_unit_test(test_progress_gather_and_datasets),
     cmocka_unit_test(test_gather_waits_for_recompute),

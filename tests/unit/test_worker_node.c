@@ -199,6 +199,20 @@ static void test_node(void **state)
   assert_non_null(m = wait_msg(&from, 0, TIDE_OP_TASK_FINISHED, "b"));
   assert_int_equal(get_int(m, "nbytes"), 1003); /* bin16 header + 1000 */
   assert_int_equal(get_int(m, "thread"), 1);
+  /* a result too large for one frame errs where it is produced, and the
+   * worker goes on (a lower frame limit stands in for 1 GiB) */
+  tide__net_set_max_frame(8192);
+  compute(0, "big", "tide.bytes", 8192, NULL, NULL);
+  assert_non_null(m = wait_msg(&from, 0, TIDE_OP_TASK_ERRED, "big"));
+  tide__net_set_max_frame(0);
+  assert_true(tide__mp_str(&m->obj, "error", &s, &n));
+  const char *too_big =
+      "result of 8195 bytes is too large to send: one message carries at most 4096 bytes";
+  assert_int_equal(n, strlen(too_big));
+  assert_memory_equal(s, too_big, n);
+  compute(0, "b2", "tide.bytes", 1000, NULL, NULL);
+  assert_non_null(m = wait_msg(&from, 0, TIDE_OP_TASK_FINISHED, "b2"));
+  assert_int_equal(get_int(m, "nbytes"), 1003);
   seen = from;
 
   /* get-data from the scheduler connection */
@@ -236,9 +250,10 @@ static void test_node(void **state)
   compute(0, "s2", "tide.sleep", 200, NULL, NULL);
   pk = tide__conn_begin(conns[0], TIDE_OP_FREE_KEYS, 1);
   tide__pk_str(pk, "keys");
-  msgpack_pack_array(pk, 2);
+  msgpack_pack_array(pk, 3);
   tide__pk_str(pk, "s2");
-  tide__pk_str(pk, "b"); /* and drops a held result */
+  tide__pk_str(pk, "b"); /* and drops held results */
+  tide__pk_str(pk, "b2");
   tide__conn_end(conns[0]);
   assert_non_null(wait_msg(&from, 0, TIDE_OP_TASK_FINISHED, "s1"));
   int from2 = from;

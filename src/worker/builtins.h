@@ -1,4 +1,4 @@
-/* The builtin functions of SPEC.md ("tide.*") and their argument
+/* The builtin functions of docs/tasks.md ("tide.*") and their argument
  * signatures, shared by the worker (run-time checks) and the client (static
  * graph validation before anything runs). */
 #ifndef TIDE_WORKER_BUILTINS_H

@@ -9,6 +9,7 @@
 #include <uthash.h>
 #include <uv.h>
 
+#include "client/client_int.h"
 #include "client/graph.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -58,6 +59,10 @@ struct tide_client {
   char **held_keys;    /* prefixed */
   char **held_names;   /* graph keys */
   size_t nheld;
+
+  /* key-done messages go here instead, when set (client_int.h) */
+  tide__key_done_fn key_hook;
+  void *key_hook_arg;
 };
 
 static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg);
@@ -140,7 +145,12 @@ static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg)
       c->got_reply = true;
     }
     break;
-  case TIDE_OP_KEY_DONE: on_key_done(c, msg); break;
+  case TIDE_OP_KEY_DONE:
+    if (c->key_hook)
+      c->key_hook(msg, c->key_hook_arg);
+    else
+      on_key_done(c, msg);
+    break;
   default: tide__debug("client", "ignoring message %s", tide__op_name(tide__mp_op(msg))); break;
   }
 }
@@ -634,28 +644,9 @@ int tide_client_publish(tide_client *c, const char *name, tide_error *err)
   tide_error lerr;
   if (!err)
     err = &lerr;
-  const msgpack_object *reply;
-  int rc;
-
-  if ((rc = need_conn(c, err)) < 0)
-    return rc;
-  if (!c->nheld)
+  if (c->conn && !c->closed && !c->nheld)
     return tide_errprintf(err, TIDE_EUSAGE, "nothing to publish: no graph was computed");
-  msgpack_packer *pk = begin_request(c, TIDE_OP_PUBLISH, 2);
-  tide__pk_kstr(pk, "name", name);
-  tide__pk_str(pk, "keys");
-  msgpack_pack_map(pk, (uint32_t)c->nheld);
-  for (size_t i = 0; i < c->nheld; i++) {
-    tide__pk_str(pk, c->held_names[i]);
-    tide__pk_str(pk, c->held_keys[i]);
-  }
-  rc = finish_request(c, "publish", &reply, err);
-  if (rc > 0) {
-    char msg[sizeof err->text];
-    snprintf(msg, sizeof msg, "%s", err->text);
-    return tide_errprintf(err, TIDE_EUSAGE, "cannot publish \"%s\": %s", name, msg);
-  }
-  return rc;
+  return tide__cl_publish_keys(c, name, c->held_names, c->held_keys, c->nheld, err);
 }
 
 int tide_client_get_dataset(tide_client *c, const char *name, char **values, size_t *len,
@@ -788,4 +779,96 @@ int tide_client_api(tide_client *c, const char *method, const char *path, const 
   if (!*response)
     *response = tide__xstrdup("{}");
   return 0;
+}
+
+/* ---- the lower-level calls of client_int.h ---- */
+
+void tide__cl_on_key_done(tide_client *c, tide__key_done_fn fn, void *arg)
+{
+  c->key_hook = fn;
+  c->key_hook_arg = arg;
+}
+
+int tide__cl_update_graph(tide_client *c, void (*pack_tasks)(msgpack_packer *pk, void *arg),
+                              void *arg, char *const *keys, size_t n, tide_error *err)
+{
+  tide_error lerr;
+  const msgpack_object *reply;
+  int rc;
+  if (!err)
+    err = &lerr;
+  if ((rc = need_conn(c, err)) < 0)
+    return rc;
+  msgpack_packer *pk = begin_request(c, TIDE_OP_UPDATE_GRAPH, 3);
+  tide__pk_str(pk, "tasks");
+  pack_tasks(pk, arg);
+  tide__pk_str(pk, "wants");
+  msgpack_pack_array(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++)
+    tide__pk_str(pk, keys[i]);
+  tide__pk_kbool(pk, "progress", false);
+  rc = finish_request(c, "update-graph", &reply, err);
+  if (rc > 0) {
+    char msg[sizeof err->text];
+    snprintf(msg, sizeof msg, "%s", err->text);
+    return tide_errprintf(err, TIDE_EGRAPH, "%s", msg);
+  }
+  return rc;
+}
+
+int tide__cl_wait_until(tide_client *c, bool (*done)(void *arg), void (*tick)(void *arg),
+                            void *arg, double timeout, tide_error *err)
+{
+  tide_error lerr;
+  int rc;
+  if (!err)
+    err = &lerr;
+  if ((rc = need_conn(c, err)) < 0)
+    return rc;
+  c->timed_out = false;
+  if (timeout > 0)
+    uv_timer_start(&c->timer, on_timer, (uint64_t)(timeout * 1000.0) + 1, 0);
+  while (!done(arg) && !c->closed && !c->timed_out) {
+    uv_run(&c->loop, UV_RUN_ONCE);
+    if (tick)
+      tick(arg);
+  }
+  uv_timer_stop(&c->timer);
+  if (done(arg))
+    return 0;
+  if (c->timed_out)
+    return tide_errprintf(err, TIDE_ETIMEOUT, "timed out after %gs", timeout);
+  return closed_error(c, err);
+}
+
+void tide__cl_release_keys(tide_client *c, char *const *keys, size_t n)
+{
+  send_release(c, keys, n);
+}
+
+int tide__cl_publish_keys(tide_client *c, const char *name, char *const *names,
+                              char *const *keys, size_t n, tide_error *err)
+{
+  tide_error lerr;
+  const msgpack_object *reply;
+  int rc;
+  if (!err)
+    err = &lerr;
+  if ((rc = need_conn(c, err)) < 0)
+    return rc;
+  msgpack_packer *pk = begin_request(c, TIDE_OP_PUBLISH, 2);
+  tide__pk_kstr(pk, "name", name);
+  tide__pk_str(pk, "keys");
+  msgpack_pack_map(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
+    tide__pk_str(pk, names[i]);
+    tide__pk_str(pk, keys[i]);
+  }
+  rc = finish_request(c, "publish", &reply, err);
+  if (rc > 0) {
+    char msg[sizeof err->text];
+    snprintf(msg, sizeof msg, "%s", err->text);
+    return tide_errprintf(err, TIDE_EUSAGE, "cannot publish \"%s\": %s", name, msg);
+  }
+  return rc;
 }

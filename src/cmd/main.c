@@ -15,6 +15,7 @@ static const struct {
   {"worker", tide__cmd_worker, "run a worker"},
   {"cluster", tide__cmd_cluster, "run a scheduler, a cluster manager and the Adaptive controller"},
   {"run", tide__cmd_run, "submit a graph, wait, print its outputs as JSON"},
+  {"submit", tide__cmd_submit, "run a program once per element of an array on the workers"},
   {"get", tide__cmd_get, "print a published dataset"},
   {"unpublish", tide__cmd_unpublish, "release a published dataset"},
   {"datasets", tide__cmd_datasets, "list published datasets"},

@@ -46,8 +46,10 @@ typedef struct xopts {
   int retries;
   const msgpack_object *cwd, *out, *err, *job, *entry;
   const msgpack_object_map *env;
-  bool has_index;
+  bool has_index, array;
   int64_t index;
+  const char *job_text;          /* "array": the job taken from the key */
+  size_t job_len;
 } xopts;
 
 /* One run's outcome. */
@@ -83,10 +85,10 @@ static int parse_opts(tide_task_ctx *ctx, const msgpack_object *o, xopts *x)
     bool str = v->type == MSGPACK_OBJECT_STR;
     bool num = v->type == MSGPACK_OBJECT_POSITIVE_INTEGER || v->type == MSGPACK_OBJECT_FLOAT32 ||
                v->type == MSGPACK_OBJECT_FLOAT64;
-    if (key_is(k, "check")) {
+    if (key_is(k, "check") || key_is(k, "array")) {
       if (v->type != MSGPACK_OBJECT_BOOLEAN)
         return opt_type(ctx, k, "true or false", v);
-      x->check = v->via.boolean;
+      *(key_is(k, "check") ? &x->check : &x->array) = v->via.boolean;
     } else if (key_is(k, "timeout")) {
       double s = v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (double)v->via.u64 : v->via.f64;
       if (!num || !(s > 0) || s > 1e9)
@@ -139,6 +141,24 @@ static const char *task_id(tide_task_ctx *ctx)
   return slash ? slash + 1 : key;
 }
 
+/* An array element's key is "<JOB>-<INDEX>" (tide submit): its job and
+ * index come from there, so the scheduler holds them once per task. */
+static int array_from_key(tide_task_ctx *ctx, const char *id, xopts *x)
+{
+  const char *dash = strrchr(id, '-');
+  char *end;
+  if (!dash || dash == id || !dash[1])
+    return tide_task_fail(ctx, "tide.exec: option \"array\" needs a key JOB-INDEX, got \"%s\"", id);
+  long long v = strtoll(dash + 1, &end, 10);
+  if (*end)
+    return tide_task_fail(ctx, "tide.exec: option \"array\" needs a key JOB-INDEX, got \"%s\"", id);
+  x->has_index = true;
+  x->index = v;
+  x->job_text = id;
+  x->job_len = (size_t)(dash - id);
+  return 0;
+}
+
 /* Expand %{TASK}, %{INDEX} and %{JOB} in a path pattern. */
 static char *expand(const msgpack_object *pat, const char *id, const xopts *x)
 {
@@ -157,6 +177,8 @@ static char *expand(const msgpack_object *pat, const char *id, const xopts *x)
     } else if (n - i >= 6 && memcmp(s + i, "%{JOB}", 6) == 0) {
       if (x->job)
         obuf_add(&b, x->job->via.str.ptr, x->job->via.str.size);
+      else if (x->job_text)
+        obuf_add(&b, x->job_text, x->job_len);
       i += 6;
     } else {
       obuf_add(&b, s + i, 1);
@@ -463,6 +485,21 @@ int tide__builtin_exec(tide_task_ctx *ctx, const msgpack_object *args, size_t na
   for (uint32_t i = 0; i < av->size; i++)
     argv[i] = tide__xstrndup(av->ptr[i].via.str.ptr, av->ptr[i].via.str.size);
   const char *id = task_id(ctx);
+  if (x.array && array_from_key(ctx, id, &x) != 0) {
+    for (uint32_t i = 0; i < av->size; i++)
+      free(argv[i]);
+    free(argv);
+    return -1;
+  }
+  /* Array elements write to files by default: tide-submit-<JOB>/<INDEX>. */
+  msgpack_object dout = {.type = MSGPACK_OBJECT_STR}, derr = dout;
+  dout.via.str.ptr = "tide-submit-%{JOB}/%{INDEX}.out";
+  derr.via.str.ptr = "tide-submit-%{JOB}/%{INDEX}.err";
+  dout.via.str.size = derr.via.str.size = (uint32_t)strlen(dout.via.str.ptr);
+  if (x.array && !x.out)
+    x.out = &dout;
+  if (x.array && !x.err)
+    x.err = &derr;
   char *cwd = x.cwd ? tide__xstrndup(x.cwd->via.str.ptr, x.cwd->via.str.size) : NULL;
   char *outpath = x.out ? expand(x.out, id, &x) : NULL;
   char *errpath = x.err ? expand(x.err, id, &x) : NULL;

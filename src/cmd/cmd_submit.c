@@ -326,6 +326,15 @@ int tide__cmd_submit(int argc, char **argv)
   if ((st = tide__submit_check_dir(cwd, "--cwd")) != 0 ||
       (st = tide__submit_check_program(s.argv[0])) != 0)
     goto out;
+  /* Workers start elsewhere: they get the directory as an absolute path. */
+  if (cwd != cwdbuf && !realpath(cwd, cwdbuf)) {
+    st = tide__cmd_fail(2, "--cwd %s: %s", cwd, strerror(errno));
+    goto out;
+  }
+  cwd = cwdbuf;
+  if ((out && (st = tide__submit_check_pattern(out, cwd, "--stdout")) != 0) ||
+      (errp && (st = tide__submit_check_pattern(errp, cwd, "--stderr")) != 0))
+    goto out;
   s.cwd = cwd;
   make_job_id(s.job, sizeof s.job);
   /* Nothing is made on disk before the scheduler answers. */
@@ -339,9 +348,6 @@ int tide__cmd_submit(int argc, char **argv)
       goto out;
     }
   }
-  if ((out && (st = tide__submit_check_pattern(out, cwd, "--stdout")) != 0) ||
-      (errp && (st = tide__submit_check_pattern(errp, cwd, "--stderr")) != 0))
-    goto out;
   s.out = out; /* NULL: the worker's default for array elements */
   s.err = errp;
   s.keys = tide__xcalloc(s.el.n + 1, sizeof *s.keys);

@@ -33,6 +33,7 @@ enum { MAX_ENVS = 256 };
 /* A submission being built and followed. */
 typedef struct sub {
   char job[16];
+  char prefix[32];        /* "tide-submit-<JOB>" */
   char **argv;           /* PROGRAM ARGS (borrowed) */
   int argc;
   const char *cwd;       /* absolute */
@@ -92,8 +93,9 @@ static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
     tide__pk_knum(pk, "timeout", s->time_limit);
   tide__pk_str(pk, "deps");
   msgpack_pack_array(pk, 0);
+  /* one prefix per job: its state counts are the job's (tide jobs) */
   tide__pk_str(pk, "prefix");
-  tide__pk_str(pk, "submit");
+  tide__pk_str(pk, s->prefix);
 }
 
 static void pack_tasks(msgpack_packer *pk, void *arg)
@@ -337,6 +339,7 @@ int tide__cmd_submit(int argc, char **argv)
     goto out;
   s.cwd = cwd;
   make_job_id(s.job, sizeof s.job);
+  snprintf(s.prefix, sizeof s.prefix, "tide-submit-%s", s.job);
   /* Nothing is made on disk before the scheduler answers. */
   if ((st = tide__copts_connect(&o, &c)) != 0)
     goto out;
@@ -363,9 +366,7 @@ int tide__cmd_submit(int argc, char **argv)
   fflush(stdout);
   if (!wait) {
     /* Published, the tasks outlive this client. */
-    char *name = tide__xasprintf("tide-submit-%s", s.job);
-    rc = tide__cl_publish_keys(c, name, s.keys, s.keys, s.el.n, &err);
-    free(name);
+    rc = tide__cl_publish_keys(c, s.prefix, s.keys, s.keys, s.el.n, &err);
     if (rc < 0)
       st = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);
     goto out;

@@ -16,6 +16,8 @@ static const struct {
   {"cluster", tide__cmd_cluster, "run a scheduler, a cluster manager and the Adaptive controller"},
   {"run", tide__cmd_run, "submit a graph, wait, print its outputs as JSON"},
   {"submit", tide__cmd_submit, "run a program once per element of an array on the workers"},
+  {"jobs", tide__cmd_jobs, "list the jobs of tide submit with their task counts by state"},
+  {"cancel", tide__cmd_cancel, "cancel what is left of a job submitted without --wait"},
   {"get", tide__cmd_get, "print a published dataset"},
   {"unpublish", tide__cmd_unpublish, "release a published dataset"},
   {"datasets", tide__cmd_datasets, "list published datasets"},

@@ -3,7 +3,8 @@
 # 1,000 commands writes every output file with its own index and entry;
 # a task exiting 3 fails the job with rc 3 in the summary and exit 1; a
 # flaky command succeeds with --max-retries 2; --each-line, --each-json,
-# --env and patterns; without --wait the job outlives the client.
+# --env and patterns; without --wait the job outlives the client; tide
+# jobs counts a job's tasks by state and tide cancel ends it.
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"
 source "$TIDE_SRC/tests/lib/core_helpers.sh"
@@ -72,4 +73,14 @@ job=$(submit --array 1-5 -- sh -c 'echo late $TIDE_ARRAY_INDEX') || fail "submit
 all_five() { for i in 1 2 3 4 5; do [ "$(cat "tide-submit-$job/$i.out" 2>/dev/null)" = "late $i" ] || return 1; done; }
 wait_for 30 all_five
 "$TIDE_BIN" datasets --scheduler-file "$SCHED_FILE" | grep -qx "tide-submit-$job" || fail "job $job is not published"
-pass "1000 outputs checked, rc 3 summary, retries, each-line/json, env, time limit, no --wait"
+# --- tide jobs counts a running job; tide cancel lets it go ---
+job=$(submit --array 1-40 -- sleep 30) || fail "submit a long job"
+jobs_line() { "$TIDE_BIN" jobs --scheduler-file "$SCHED_FILE" | awk -v j="$job" '$1 == j'; }
+forty() { jobs_line | awk '{exit !($2 + $3 == 40 && $4 == 0 && $5 == 0)}'; }
+wait_for 10 forty
+"$TIDE_BIN" cancel --scheduler-file "$SCHED_FILE" "$job" || fail "tide cancel $job"
+gone() { "$TIDE_BIN" jobs --scheduler-file "$SCHED_FILE" >jobs.txt && ! grep -q "^$job " jobs.txt; }
+wait_for 20 gone
+! "$TIDE_BIN" datasets --scheduler-file "$SCHED_FILE" | grep -qx "tide-submit-$job" || fail "cancelled $job is still published"
+expect_fail_only 2 '^tide: cancel: no job nope running without --wait' "$TIDE_BIN" cancel --scheduler-file "$SCHED_FILE" nope
+pass "1000 outputs checked, rc 3 summary, retries, each-line/json, env, time limit, no --wait, jobs, cancel"

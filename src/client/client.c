@@ -561,25 +561,9 @@ int tide_client_publish(tide_client *c, const char *name, tide_error *err)
   tide_error lerr;
   if (!err)
     err = &lerr;
-  const msgpack_object *reply;
-  int rc;
-
-  if ((rc = need_conn(c, err)) < 0)
-    return rc;
-  if (!c->nheld)
+  if (c->conn && !c->closed && !c->nheld)
     return tide_errprintf(err, TIDE_EUSAGE, "nothing to publish: no graph was computed");
-  msgpack_packer *pk = begin_request(c, TIDE_OP_PUBLISH, 2);
-  tide__pk_kstr(pk, "name", name);
-  tide__pk_str(pk, "keys");
-  msgpack_pack_map(pk, (uint32_t)c->nheld);
-  for (size_t i = 0; i < c->nheld; i++) {
-    tide__pk_str(pk, c->held_names[i]);
-    tide__pk_str(pk, c->held_keys[i]);
-  }
-  rc = finish_request(c, "publish", &reply, err);
-  if (rc == TIDE_EREFUSED)
-    return tide__client_refused_as(err, TIDE_EUSAGE, "cannot publish \"%s\"", name);
-  return rc;
+  return tide__client_publish_keys(c, name, c->held_names, c->held_keys, c->nheld, err);
 }
 
 /* A request about the dataset `name` (get, unpublish); a refusal means the
@@ -765,4 +749,28 @@ char *tide__client_strip_token(const char *token, const char *s, size_t n)
 tide__ckeys *tide__client_keys(tide_client *c)
 {
   return &c->keys;
+}
+
+int tide__client_publish_keys(tide_client *c, const char *name, char *const *names,
+                              char *const *keys, size_t n, tide_error *err)
+{
+  tide_error lerr;
+  const msgpack_object *reply;
+  int rc;
+  if (!err)
+    err = &lerr;
+  if ((rc = need_conn(c, err)) < 0)
+    return rc;
+  msgpack_packer *pk = begin_request(c, TIDE_OP_PUBLISH, 2);
+  tide__pk_kstr(pk, "name", name);
+  tide__pk_str(pk, "keys");
+  msgpack_pack_map(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
+    tide__pk_str(pk, names[i]);
+    tide__pk_str(pk, keys[i]);
+  }
+  rc = finish_request(c, "publish", &reply, err);
+  if (rc == TIDE_EREFUSED)
+    return tide__client_refused_as(err, TIDE_EUSAGE, "cannot publish \"%s\"", name);
+  return rc;
 }

@@ -31,6 +31,10 @@ int tide__client_refused_as(tide_error *err, int code, const char *fmt, ...)
 /* Gather keys[i] into a packed msgpack map {names[i]: VALUE}. */
 int tide__client_gather(tide_client *c, char *const *keys, char *const *names, size_t n,
                         char **values, size_t *len, tide_error *err);
+/* Publish keys[i] (as the scheduler knows them) under names[i] as the
+ * dataset `name`. A refusal is TIDE_EUSAGE with the scheduler's reason. */
+int tide__client_publish_keys(tide_client *c, const char *name, char *const *names,
+                              char *const *keys, size_t n, tide_error *err);
 /* Tell the scheduler the client no longer wants keys (no reply). */
 void tide__client_send_release(tide_client *c, char *const *keys, size_t n);
 /* 0 while the connection lives, else the closed error in err. */

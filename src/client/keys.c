@@ -41,7 +41,7 @@ void tide__keys_on_done(tide_client *c, const msgpack_object *msg)
     tide__mp_str(msg, "error", &e, &elen);
     /* both may carry "<token>/": show the user's own names */
     const char *slash = memchr(key, '/', klen);
-    char *token = tide__xstrndup(key, slash ? (size_t)(slash - key) : 0);
+    char *token = tide__xstrndup(key, slash ? (size_t)(slash - key) : 0); /* "": none */
     k->task = tide__client_strip_token(token, task, tlen);
     k->error = tide__client_strip_token(token, e, elen);
     free(token);

@@ -10,6 +10,9 @@ int tide__cmd_scheduler(int argc, char **argv);  /* cmd_scheduler.c */
 int tide__cmd_worker(int argc, char **argv);     /* cmd_worker.c */
 int tide__cmd_cluster(int argc, char **argv);    /* cmd_cluster.c */
 int tide__cmd_run(int argc, char **argv);        /* cmd_run.c */
+int tide__cmd_submit(int argc, char **argv);     /* cmd_submit.c */
+int tide__cmd_jobs(int argc, char **argv);       /* cmd_jobs.c */
+int tide__cmd_cancel(int argc, char **argv);     /* cmd_jobs.c */
 int tide__cmd_get(int argc, char **argv);        /* cmd_datasets.c */
 int tide__cmd_unpublish(int argc, char **argv);  /* cmd_datasets.c */
 int tide__cmd_datasets(int argc, char **argv);   /* cmd_datasets.c */

@@ -1,4 +1,4 @@
-/* Builtin task functions (docs/design.md §3) and their argument signatures. */
+/* Builtin task functions (docs/design.md §3, docs/tasks.md) and their argument signatures. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -21,6 +21,8 @@ typedef enum argkind {
   K_NUMS,   /* array of numbers */
   K_ARGV,   /* non-empty array of strings */
   K_STRBIN, /* string or bytes */
+  K_INPUT,  /* string, bytes or nil */
+  K_MAP,    /* map */
 } argkind;
 
 typedef struct builtin {
@@ -94,6 +96,8 @@ static const char *kind_text(argkind k)
   case K_NUMS: return "an array of numbers";
   case K_ARGV: return "a non-empty array of strings";
   case K_STRBIN: return "a string or bytes";
+  case K_INPUT: return "a string, bytes or null";
+  case K_MAP: return "a map";
   default: return "a value";
   }
 }
@@ -113,6 +117,11 @@ static int check_arg(const builtin *b, size_t i, const msgpack_object *o, bool a
   case K_STR: ok = o->type == MSGPACK_OBJECT_STR; break;
   case K_BIN: ok = o->type == MSGPACK_OBJECT_BIN; break;
   case K_STRBIN: ok = o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN; break;
+  case K_INPUT:
+    ok = o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN ||
+         o->type == MSGPACK_OBJECT_NIL;
+    break;
+  case K_MAP: ok = o->type == MSGPACK_OBJECT_MAP; break;
   case K_NUMS:
   case K_ARGV:
     ok = o->type == MSGPACK_OBJECT_ARRAY && (k == K_NUMS || o->via.array.size > 0);
@@ -432,7 +441,7 @@ static const builtin table[B__COUNT] = {
   [B_CHECKSUM] = {"tide.checksum", fn_checksum, 1, 1, {K_ANY}, K_ANY, 0},
   [B_CONCAT] = {"tide.concat", fn_concat, 0, -1, {K_BIN, K_BIN}, K_BIN, 0},
   [B_FAIL] = {"tide.fail", fn_fail, 0, 1, {K_STR}, K_ANY, TIDE_FN_INLINE},
-  [B_EXEC] = {"tide.exec", tide__builtin_exec, 1, 2, {K_ARGV, K_STRBIN}, K_ANY, 0},
+  [B_EXEC] = {"tide.exec", tide__builtin_exec, 1, 3, {K_ARGV, K_INPUT}, K_MAP, 0},
 };
 
 int tide__builtins_register(tide_registry *reg)

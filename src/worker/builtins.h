@@ -1,4 +1,4 @@
-/* The builtin functions ("tide.*", docs/design.md §3) and their argument
+/* The builtin functions ("tide.*", docs/design.md §3, docs/tasks.md) and their argument
  * signatures, shared by the worker (run-time checks) and the client (static
  * graph validation before anything runs). */
 #ifndef TIDE_WORKER_BUILTINS_H

@@ -10,15 +10,16 @@ start_scheduler
 start_worker duo --nthreads 2
 wait_workers 1
 
-# --- tide.exec ---
+# --- tide.exec: stdout as bytes by default; {"check": false} gives the rc ---
 cat >"$T_DIR/exec.json" <<'G'
-{"tasks": {"e": {"fn": "tide.exec", "args": [["sh", "-c", "echo hi; echo oops >&2; exit 4"]]},
+{"tasks": {"e": {"fn": "tide.exec", "args": [["sh", "-c", "echo hi; echo oops >&2; exit 4"], null, {"check": false}]},
            "i": {"fn": "tide.exec", "args": [["tr", "a-z", "A-Z"], "stdin text"]}},
  "outputs": ["e", "i"]}
 G
 run_graph "$T_DIR/exec.json" >"$T_DIR/exec.out"
-[ "$(jq -c .e "$T_DIR/exec.out")" = '{"rc":4,"stdout":"hi\n","stderr":"oops\n"}' ] || fail "exec: $(cat "$T_DIR/exec.out")"
-[ "$(jq -r .i.stdout "$T_DIR/exec.out")" = "STDIN TEXT" ] || fail "exec stdin: $(cat "$T_DIR/exec.out")"
+[ "$(jq -c .e.rc "$T_DIR/exec.out")" = 4 ] || fail "exec: $(cat "$T_DIR/exec.out")"
+want=$(printf 'STDIN TEXT' | sha256sum | cut -d' ' -f1)
+[ "$(jq -c .i "$T_DIR/exec.out")" = "{\"bytes\":10,\"sha256\":\"$want\"}" ] || fail "exec stdin: $(cat "$T_DIR/exec.out")"
 
 # --- two 1 s sleeps on a two-thread worker run side by side ---
 cat >"$T_DIR/sleep.json" <<'G'

@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "worker/builtins.h"
@@ -270,55 +272,210 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *k)
   return NULL;
 }
 
-static void pack_argv(msgpack_sbuffer *sb, int n, const char **argv, const char *in)
+/* tide.exec arguments: argv, stdin (NULL: nil when options follow, else
+ * absent) and options from a format: pairs of key and a typed value,
+ * b=bool i=int d=double s=string e=env map of one name and value. */
+static void pack_exec(msgpack_sbuffer *sb, int n, const char **argv, const char *in,
+                      const char *fmt, ...)
 {
   msgpack_packer pk;
+  va_list ap;
   msgpack_sbuffer_init(sb);
   msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, in ? 2 : 1);
+  msgpack_pack_array(&pk, fmt ? 3 : in ? 2 : 1);
   msgpack_pack_array(&pk, (uint32_t)n);
   for (int i = 0; i < n; i++)
     msgpack_pack_str_with_body(&pk, argv[i], strlen(argv[i]));
   if (in)
     msgpack_pack_str_with_body(&pk, in, strlen(in));
+  else if (fmt)
+    msgpack_pack_nil(&pk);
+  if (!fmt)
+    return;
+  msgpack_pack_map(&pk, (uint32_t)strlen(fmt));
+  va_start(ap, fmt);
+  for (const char *f = fmt; *f; f++) {
+    const char *k = va_arg(ap, const char *), *v;
+    msgpack_pack_str_with_body(&pk, k, strlen(k));
+    switch (*f) {
+    case 'b': va_arg(ap, int) ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk); break;
+    case 'i': msgpack_pack_int64(&pk, va_arg(ap, int64_t)); break;
+    case 'd': msgpack_pack_double(&pk, va_arg(ap, double)); break;
+    case 's':
+      v = va_arg(ap, const char *);
+      msgpack_pack_str_with_body(&pk, v, strlen(v));
+      break;
+    case 'e':
+      msgpack_pack_map(&pk, 1);
+      v = va_arg(ap, const char *);
+      msgpack_pack_str_with_body(&pk, v, strlen(v));
+      v = va_arg(ap, const char *);
+      msgpack_pack_str_with_body(&pk, v, strlen(v));
+      break;
+    }
+  }
+  va_end(ap);
+}
+
+static void assert_bin(const msgpack_object *o, const char *want)
+{
+  assert_non_null(o);
+  assert_int_equal(o->type, MSGPACK_OBJECT_BIN);
+  assert_int_equal(o->via.bin.size, strlen(want));
+  assert_memory_equal(o->via.bin.ptr, want, strlen(want));
+}
+
+static char *slurp(const char *path)
+{
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char *buf = calloc(1, 4096);
+  fread(buf, 1, 4095, f);
+  fclose(f);
+  return buf;
 }
 
 static void test_exec(void **state)
 {
   msgpack_sbuffer sb;
-  const char *a1[] = {"sh", "-c", "echo out; echo err >&2; exit 3"};
-  pack_argv(&sb, 3, a1, NULL);
+  /* by default the result is stdout as bytes */
+  const char *a1[] = {"sh", "-c", "printf out; echo err >&2"};
+  pack_exec(&sb, 3, a1, NULL, NULL);
   call c = run("tide.exec", &sb);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
+  assert_bin(&c.result, "out");
+  call_free(&c);
+  /* a non-zero exit fails the task with the rc and stderr */
+  const char *a2[] = {"sh", "-c", "echo out; echo err >&2; exit 3"};
+  pack_exec(&sb, 3, a2, NULL, NULL);
+  expect_error("tide.exec", &sb, "tide.exec: \"sh\" exited with rc 3; stderr: err");
+  /* unless check is false: then {rc, stdout, stderr} */
+  pack_exec(&sb, 3, a2, NULL, "b", "check", 0);
+  c = run("tide.exec", &sb);
   assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   assert_int_equal(c.result.type, MSGPACK_OBJECT_MAP);
   assert_int_equal(map_get(&c.result, "rc")->via.i64, 3);
-  const msgpack_object *o = map_get(&c.result, "stdout");
-  assert_int_equal(o->via.str.size, 4);
-  assert_memory_equal(o->via.str.ptr, "out\n", 4);
-  o = map_get(&c.result, "stderr");
-  assert_int_equal(o->via.str.size, 4);
-  assert_memory_equal(o->via.str.ptr, "err\n", 4);
+  assert_bin(map_get(&c.result, "stdout"), "out\n");
+  assert_bin(map_get(&c.result, "stderr"), "err\n");
   call_free(&c);
-  /* stdin larger than a pipe buffer, echoed back through wc -c */
+  /* stdin larger than a pipe buffer, counted by wc -c */
   char *big = malloc(200001);
   memset(big, 'x', 200000);
   big[200000] = '\0';
-  const char *a2[] = {"wc", "-c"};
-  pack_argv(&sb, 2, a2, big);
+  const char *a3[] = {"wc", "-c"};
+  pack_exec(&sb, 2, a3, big, NULL);
   free(big);
   c = run("tide.exec", &sb);
   assert_int_equal(c.job.outcome, TIDE__CALL_OK);
-  o = map_get(&c.result, "stdout");
-  char *num = strndup(o->via.str.ptr, o->via.str.size);
+  assert_int_equal(c.result.type, MSGPACK_OBJECT_BIN);
+  char num[32];
+  snprintf(num, sizeof num, "%.*s", (int)c.result.via.bin.size, c.result.via.bin.ptr);
   assert_int_equal(atoi(num), 200000);
-  free(num);
   call_free(&c);
-  const char *a3[] = {"/nonexistent/program"};
-  pack_argv(&sb, 1, a3, NULL);
-  expect_error("tide.exec", &sb,
-               "tide.exec: cannot run \"/nonexistent/program\": No such file or directory");
+  /* stdin as bytes (what a ref to another exec's result brings) */
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, 2);
+  msgpack_pack_array(&pk, 2);
+  msgpack_pack_str_with_body(&pk, "sort", 4);
+  msgpack_pack_str_with_body(&pk, "-n", 2);
+  msgpack_pack_bin_with_body(&pk, "10\n9\n100\n", 9);
+  c = run("tide.exec", &sb);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
+  assert_bin(&c.result, "9\n10\n100\n");
+  call_free(&c);
+  const char *a4[] = {"/nonexistent/program"};
+  pack_exec(&sb, 1, a4, NULL, NULL);
+  expect_error("tide.exec", &sb, "tide.exec: no such program \"/nonexistent/program\"");
   pack_args(&sb, "s", "ls");
   expect_error("tide.exec", &sb, "tide.exec: argument 1 must be a non-empty array of strings, got string");
+  pack_exec(&sb, 1, a4, NULL, "i", "nope", (int64_t)1);
+  expect_error("tide.exec", &sb, "tide.exec: unknown option \"nope\"");
+  pack_exec(&sb, 1, a4, NULL, "s", "check", "yes");
+  expect_error("tide.exec", &sb, "tide.exec: option \"check\" must be true or false, got string");
+}
+
+static void test_exec_signal_timeout(void **state)
+{
+  msgpack_sbuffer sb;
+  const char *a1[] = {"sh", "-c", "kill -9 $$"};
+  pack_exec(&sb, 3, a1, NULL, NULL);
+  expect_error("tide.exec", &sb, "tide.exec: \"sh\" was killed by signal SIGKILL (rc 137)");
+  /* the overrun kills the whole process group: the background sleep
+   * holding stdout open goes too, so this ends near the limit, not at 5 s */
+  const char *a2[] = {"sh", "-c", "sleep 5 & sleep 5"};
+  pack_exec(&sb, 3, a2, NULL, "d", "timeout", 0.3);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  expect_error("tide.exec", &sb, "tide.exec: \"sh\" exceeded its time limit of 0.3s and was killed");
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  assert_true(el >= 0.3 && el < 2.5);
+  /* the error keeps the last 20 lines of stderr */
+  const char *a3[] = {"sh", "-c", "seq 1 100 >&2; exit 2"};
+  pack_exec(&sb, 3, a3, NULL, NULL);
+  call c = run("tide.exec", &sb);
+  assert_int_equal(c.job.outcome, TIDE__CALL_ERRED);
+  assert_non_null(strstr(c.job.error, "exited with rc 2; stderr: 81 | 82 | "));
+  assert_null(strstr(c.job.error, "80 |"));
+  assert_non_null(strstr(c.job.error, "| 99 | 100"));
+  call_free(&c);
+}
+
+static void test_exec_env_files_retries(void **state)
+{
+  msgpack_sbuffer sb;
+  char dir[] = "/tmp/tide-exec-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  /* cwd, env, and the array variables; the task id is the key */
+  const char *a1[] = {"sh", "-c", "echo $FOO:$TIDE_TASK_ID:$TIDE_ARRAY_INDEX:$TIDE_ENTRY; pwd"};
+  pack_exec(&sb, 3, a1, NULL, "seis", "cwd", dir, "env", "FOO", "bar", "index", (int64_t)7,
+            "entry", "a line");
+  call c = run("tide.exec", &sb);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
+  char want[256];
+  snprintf(want, sizeof want, "bar:test-key:7:a line\n%s\n", dir);
+  assert_bin(&c.result, want);
+  call_free(&c);
+  /* outputs to files named by a pattern, relative to cwd: the result is nil */
+  const char *a2[] = {"sh", "-c", "echo to-out; echo to-err >&2"};
+  pack_exec(&sb, 3, a2, NULL, "sssis", "cwd", dir, "stdout", "%{JOB}-%{INDEX}.out", "stderr",
+            "%{TASK}.err", "index", (int64_t)4, "job", "J9");
+  c = run("tide.exec", &sb);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
+  assert_int_equal(c.result.type, MSGPACK_OBJECT_NIL);
+  call_free(&c);
+  char path[512];
+  snprintf(path, sizeof path, "%s/J9-4.out", dir);
+  char *text = slurp(path);
+  assert_string_equal(text, "to-out\n");
+  free(text);
+  snprintf(path, sizeof path, "%s/test-key.err", dir);
+  text = slurp(path);
+  assert_string_equal(text, "to-err\n");
+  free(text);
+  /* a flaky command: fails once (leaving a marker), then succeeds */
+  const char *a3[] = {"sh", "-c", "if [ -e m ]; then echo ok; else touch m; exit 1; fi"};
+  pack_exec(&sb, 3, a3, NULL, "s", "cwd", dir);
+  expect_error("tide.exec", &sb, "tide.exec: \"sh\" exited with rc 1");
+  snprintf(path, sizeof path, "%s/m", dir);
+  unlink(path);
+  pack_exec(&sb, 3, a3, NULL, "si", "cwd", dir, "retries", (int64_t)2);
+  c = run("tide.exec", &sb);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
+  assert_bin(&c.result, "ok\n");
+  call_free(&c);
+  const char *a4[] = {"sh", "-c", "exit 5"};
+  pack_exec(&sb, 3, a4, NULL, "i", "retries", (int64_t)2);
+  expect_error("tide.exec", &sb, "tide.exec: \"sh\" exited with rc 5 (3 tries)");
+  /* an output file that cannot be written fails before anything runs */
+  pack_exec(&sb, 3, a2, NULL, "s", "stdout", "/nonexistent/dir/x.out");
+  expect_error("tide.exec", &sb,
+               "tide.exec: cannot write the stdout file /nonexistent/dir/x.out: No such file or directory");
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
 }
 
 static int bad_none(tide_task_ctx *ctx, const msgpack_object *a, size_t n, msgpack_packer *out)
@@ -421,6 +578,8 @@ int main(void)
     cmocka_unit_test(test_checksum_concat),
     cmocka_unit_test(test_sleep_spin),
     cmocka_unit_test(test_exec),
+    cmocka_unit_test(test_exec_signal_timeout),
+    cmocka_unit_test(test_exec_env_files_retries),
     cmocka_unit_test(test_result_count),
     cmocka_unit_test(test_static_check),
     cmocka_unit_test(test_registry_names),

@@ -5,7 +5,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all deps test-deps build test test-sanitize demo bench clean
+.PHONY: all deps test-deps build test test-sanitize demo bench format format-check clean
 
 all: build
 
@@ -52,6 +52,16 @@ demo: build
 bench: build
 	@bash scripts/install-deps.sh --bench
 	bash bench/run.sh $(BUILD)/tide
+
+# C style (.clang-format, Debian's clang-format): `make format` rewrites the
+# sources in place, `make format-check` fails listing any file that differs.
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)

@@ -48,12 +48,14 @@ static char *graph_text(size_t n, int chain, const char *tag)
   len += (size_t)snprintf(s + len, cap - len, "{\"tasks\": {");
   for (size_t i = 0; i < n; i++) {
     if (chain && i > 0)
-      len += (size_t)snprintf(s + len, cap - len,
-                              "%s\"%s%zu\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"%s%zu\"}]}",
-                              i ? ", " : "", tag, i, tag, i - 1);
+      len +=
+          (size_t)snprintf(s + len, cap - len,
+                           "%s\"%s%zu\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"%s%zu\"}]}",
+                           i ? ", " : "", tag, i, tag, i - 1);
     else
-      len += (size_t)snprintf(s + len, cap - len, "%s\"%s%zu\": {\"fn\": \"tide.inc\", \"args\": [%zu]}",
-                              i ? ", " : "", tag, i, i);
+      len += (size_t)snprintf(s + len, cap - len,
+                              "%s\"%s%zu\": {\"fn\": \"tide.inc\", \"args\": [%zu]}", i ? ", " : "",
+                              tag, i, i);
   }
   len += (size_t)snprintf(s + len, cap - len, "}, \"outputs\": [");
   if (chain) {
@@ -178,14 +180,19 @@ static int cmd_startup(const char *sched_file, const char *tide, int r)
   posix_spawn_file_actions_destroy(&fa);
   qsort(t, (size_t)r, sizeof *t, cmp_double);
   printf("{\"system\": \"tide\", \"worker_start_s_median\": %.4f, \"min\": %.4f, \"max\": %.4f, "
-         "\"repeats\": %d}\n", t[r / 2], t[0], t[r - 1], r);
+         "\"repeats\": %d}\n",
+         t[r / 2], t[0], t[r - 1], r);
   free(t);
   tide_client_destroy(c);
   return 0;
 }
 
 static volatile sig_atomic_t stop;
-static void on_term(int sig) { (void)sig; stop = 1; }
+static void on_term(int sig)
+{
+  (void)sig;
+  stop = 1;
+}
 
 static int cmd_sample(const char *sched_file, double every)
 {

@@ -23,8 +23,7 @@ static int want_int(tide_task_ctx *ctx, const char *fn, const msgpack_object *o,
 }
 
 /* example.square: integer -> integer * integer */
-static int square(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
-                  msgpack_packer *out)
+static int square(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs, msgpack_packer *out)
 {
   int64_t x = 0, r;
   if (nargs != 1)
@@ -38,8 +37,7 @@ static int square(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
 }
 
 /* example.repeat: string, n -> the string repeated n times */
-static int repeat(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
-                  msgpack_packer *out)
+static int repeat(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs, msgpack_packer *out)
 {
   int64_t n = 0;
   if (nargs != 2)
@@ -64,9 +62,9 @@ static int fail_if_negative(tide_task_ctx *ctx, const msgpack_object *args, size
   if (nargs != 1)
     return tide_task_fail(ctx, "example.fail_if_negative takes 1 argument, got %zu", nargs);
   const msgpack_object *o = &args[0];
-  int neg = o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
-            ((o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64) &&
-             o->via.f64 < 0);
+  int neg =
+      o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+      ((o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64) && o->via.f64 < 0);
   if (neg)
     return tide_task_fail(ctx, "example.fail_if_negative: task %s got a negative number",
                           tide_task_key(ctx));

@@ -42,8 +42,15 @@ static int my_scale_up(void *self, tide_cluster *c, tide_job *const *jobs, size_
     const tide_job *j = jobs[i];
     char nthreads[16];
     snprintf(nthreads, sizeof nthreads, "%d", j->nthreads);
-    char *argv[] = {(char *)m->tide_bin, "worker", (char *)j->scheduler, "--name",
-                    (char *)j->workers[0], "--nthreads", nthreads, "--job", (char *)j->name,
+    char *argv[] = {(char *)m->tide_bin,
+                    "worker",
+                    (char *)j->scheduler,
+                    "--name",
+                    (char *)j->workers[0],
+                    "--nthreads",
+                    nthreads,
+                    "--job",
+                    (char *)j->name,
                     NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, m->tide_bin, NULL, NULL, argv, environ);
@@ -111,15 +118,15 @@ int main(int argc, char **argv)
   }
   my_manager m = {.tide_bin = argv[1]};
   static const tide_backend_ops ops = {
-    .kind = "MyCluster",
-    .scale_up = my_scale_up,
-    .scale_down = my_scale_down,
-    .poll = my_poll,
-    .poll_interval = 0.1,
-    .destroy = my_destroy,
+      .kind = "MyCluster",
+      .scale_up = my_scale_up,
+      .scale_down = my_scale_down,
+      .poll = my_poll,
+      .poll_interval = 0.1,
+      .destroy = my_destroy,
   };
-  tide_cluster_opts o = {.name = "mine", .port = 0, .dashboard_port = 0,
-                         .scheduler_file = argc > 4 ? argv[4] : NULL};
+  tide_cluster_opts o = {
+      .name = "mine", .port = 0, .dashboard_port = 0, .scheduler_file = argc > 4 ? argv[4] : NULL};
   tide_cluster *c;
   tide_error err = {{0}};
   if (tide_cluster_create(&o, &ops, &m, &c, &err) < 0) {

@@ -19,7 +19,8 @@ demo=(jq curl)
 # starts slurmctld, slurmd and munged), promtool (package prometheus) to
 # lint /metrics, and chromium for the dashboard browser test (driven by
 # node, which the build's npm brings).
-tests=(jq curl procps bc slurm-wlm munge prometheus chromium)
+# clang-format checks the C style (.clang-format) in test_layout_format.
+tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
 bench=(jq curl procps python3 python3-distributed python3-psutil)
 

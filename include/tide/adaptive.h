@@ -37,14 +37,14 @@ typedef int (*tide_adapt_target_fn)(tide_cluster *c, void *arg);
 typedef size_t (*tide_adapt_close_fn)(tide_cluster *c, int target, char ***names, void *arg);
 
 typedef struct tide_adapt_opts {
-  unsigned set;            /* tide_adapt_field bits */
-  double minimum;          /* default adaptive.minimum (0) */
-  double maximum;          /* default adaptive.maximum (inf) */
-  double interval;         /* seconds, default 1 */
-  int wait_count;          /* default 3 */
-  double target_duration;  /* seconds, default 5 */
-  const char *worker_key;  /* "none", "job", "host" (job when processes > 1) */
-  int max_pending;         /* jobs outstanding in the resource manager */
+  unsigned set;                /* tide_adapt_field bits */
+  double minimum;              /* default adaptive.minimum (0) */
+  double maximum;              /* default adaptive.maximum (inf) */
+  double interval;             /* seconds, default 1 */
+  int wait_count;              /* default 3 */
+  double target_duration;      /* seconds, default 5 */
+  const char *worker_key;      /* "none", "job", "host" (job when processes > 1) */
+  int max_pending;             /* jobs outstanding in the resource manager */
   tide_adapt_target_fn target; /* NULL: the scheduler's adaptive_target */
   void *target_arg;
   /* NULL: the scheduler's workers_to_close(target, key=worker_key). */

@@ -22,15 +22,15 @@ typedef struct tide_cluster tide_cluster;
 
 /* One job: P workers that start and stop together. Owned by the cluster. */
 typedef struct tide_job {
-  const char *name;          /* "NAME-JOB", e.g. "tide-3" */
-  const char *const *workers;/* worker names: NAME-JOB, or NAME-JOB-I when P > 1 */
-  int nworkers;              /* P (--processes) */
-  int nthreads;              /* per worker */
-  int64_t memory_limit;      /* per worker, 0 = none */
-  double lifetime;           /* seconds, 0 = none */
-  const char *scheduler;     /* "tcp://..." */
-  const char *scheduler_file;/* path, may be NULL */
-  char *backend_id;          /* set by the backend (job id, pid); malloc'd */
+  const char *name;           /* "NAME-JOB", e.g. "tide-3" */
+  const char *const *workers; /* worker names: NAME-JOB, or NAME-JOB-I when P > 1 */
+  int nworkers;               /* P (--processes) */
+  int nthreads;               /* per worker */
+  int64_t memory_limit;       /* per worker, 0 = none */
+  double lifetime;            /* seconds, 0 = none */
+  const char *scheduler;      /* "tcp://..." */
+  const char *scheduler_file; /* path, may be NULL */
+  char *backend_id;           /* set by the backend (job id, pid); malloc'd */
   /* Plugins each worker loads (`tide worker --preload PATH` each), absolute
    * paths or library names; npreload may be 0. */
   const char *const *preload;
@@ -39,9 +39,9 @@ typedef struct tide_job {
 
 /* Job states a backend reports through tide_cluster_job_state(). */
 typedef enum tide_job_state {
-  TIDE_JOB_PENDING = 0,  /* submitted, not running yet: requested, not arrived */
+  TIDE_JOB_PENDING = 0, /* submitted, not running yet: requested, not arrived */
   TIDE_JOB_RUNNING,
-  TIDE_JOB_GONE,         /* finished, cancelled or failed */
+  TIDE_JOB_GONE, /* finished, cancelled or failed */
 } tide_job_state;
 
 /* A backend: every member documents whether it may be NULL and blocks. */
@@ -59,7 +59,7 @@ typedef struct tide_backend_ops {
   /* Optional: refresh job states (e.g. squeue), reporting them with
    * tide_cluster_job_state(). Called at most every poll_interval. */
   int (*poll)(void *self, tide_cluster *c, tide_error *err);
-  double poll_interval;      /* seconds; 0 = 1 s */
+  double poll_interval; /* seconds; 0 = 1 s */
   /* Optional: append the backend's own log lines (job output files) for a
    * job to the NULL-terminated malloc'd array *lines. */
   int (*logs)(void *self, tide_cluster *c, const tide_job *job, char ***lines);
@@ -71,18 +71,18 @@ typedef struct tide_backend_ops {
 } tide_backend_ops;
 
 typedef struct tide_cluster_opts {
-  const char *name;          /* worker name prefix, default "tide" */
-  const char *host;          /* scheduler host, default 127.0.0.1 */
-  int port;                  /* default 8786; 0 picks */
-  int dashboard_port;        /* default 8787; 0 picks; -1 none */
-  const char *scheduler_file;/* may be NULL */
-  const char *config_file;   /* NULL: $TIDE_CONFIG / default search */
-  int processes;             /* workers per job, default 1 */
-  int nthreads;              /* per worker, default 1 */
-  int64_t memory_limit;      /* per worker, 0 = none */
-  double lifetime;           /* seconds, 0 = none */
+  const char *name;           /* worker name prefix, default "tide" */
+  const char *host;           /* scheduler host, default 127.0.0.1 */
+  int port;                   /* default 8786; 0 picks */
+  int dashboard_port;         /* default 8787; 0 picks; -1 none */
+  const char *scheduler_file; /* may be NULL */
+  const char *config_file;    /* NULL: $TIDE_CONFIG / default search */
+  int processes;              /* workers per job, default 1 */
+  int nthreads;               /* per worker, default 1 */
+  int64_t memory_limit;       /* per worker, 0 = none */
+  double lifetime;            /* seconds, 0 = none */
   double lifetime_stagger;
-  int workers;               /* initial scale, default 0 */
+  int workers; /* initial scale, default 0 */
   /* Optional, 0 = defaults: the backoff between failed submissions (docs/design.md §7:
    * 1 s, 5 s, 30 s, 60 s) and the failures in a row before pausing (10). */
   const double *backoff;
@@ -96,8 +96,8 @@ typedef struct tide_cluster_opts {
 
 /* Create a cluster with its scheduler (listening, dashboard started) and
  * the given backend (self is owned by the cluster if ops->destroy is set). */
-TIDE_API int tide_cluster_create(const tide_cluster_opts *opts, const tide_backend_ops *ops, void *self,
-                                 tide_cluster **out, tide_error *err);
+TIDE_API int tide_cluster_create(const tide_cluster_opts *opts, const tide_backend_ops *ops,
+                                 void *self, tide_cluster **out, tide_error *err);
 /* Run the loop until tide_cluster_stop() or SIGINT/SIGTERM; then retire and
  * stop every worker. Returns 0 on a clean stop. */
 TIDE_API int tide_cluster_run(tide_cluster *c);

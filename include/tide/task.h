@@ -33,7 +33,8 @@ TIDE_API int tide_register(tide_registry *reg, const char *name, tide_task_fn fn
 
 /* Make the task err with this message (shown to the client with the task's
  * key). Returns -1 so a function can `return tide_task_fail(ctx, ...)`. */
-TIDE_API int tide_task_fail(tide_task_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+TIDE_API int tide_task_fail(tide_task_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* The key of the running task (borrowed). */
 TIDE_API const char *tide_task_key(const tide_task_ctx *ctx);

@@ -144,7 +144,7 @@ tide__rec_state *tide__rec_state_create(void)
 void tide__rec_state_clear(tide__rec_state *st)
 {
   count_entry *e, *tmp;
-  HASH_ITER(hh, st->map, e, tmp) {
+  HASH_ITER (hh, st->map, e, tmp) {
     HASH_DEL(st->map, e);
     free(e->name);
     free(e);
@@ -211,9 +211,9 @@ static void pick_not_arrived(const tide__rec_member *na, size_t nna, int process
   }
 }
 
-size_t tide__rec_pick_down(const tide__rec_member *not_arrived, size_t nnot_arrived,
-                           int processes, int need, int target, tide__rec_close_fn to_close,
-                           void *arg, char ***names)
+size_t tide__rec_pick_down(const tide__rec_member *not_arrived, size_t nnot_arrived, int processes,
+                           int need, int target, tide__rec_close_fn to_close, void *arg,
+                           char ***names)
 {
   namelist cand = {0};
   char **closing = NULL;
@@ -241,7 +241,7 @@ static void update_counts(tide__rec_state *st, const namelist *cand, int wait_co
                           tide__rec_out *out)
 {
   count_entry *e, *tmp;
-  HASH_ITER(hh, st->map, e, tmp)
+  HASH_ITER (hh, st->map, e, tmp)
     e->seen = false;
   for (size_t i = 0; i < cand->n; i++) {
     HASH_FIND_STR(st->map, cand->v[i], e);
@@ -253,7 +253,7 @@ static void update_counts(tide__rec_state *st, const namelist *cand, int wait_co
     e->count++;
     e->seen = true;
   }
-  HASH_ITER(hh, st->map, e, tmp) {
+  HASH_ITER (hh, st->map, e, tmp) {
     if (!e->seen) {
       HASH_DEL(st->map, e);
       free(e->name);
@@ -276,8 +276,7 @@ static void recommend_up(const tide__rec_in *in, tide__rec_out *out)
     out->blocked = in->backoff->paused ? "paused" : "backoff";
     return;
   }
-  out->n = tide__rec_up_n(out->target, in->nplan, in->pending_jobs, in->max_pending,
-                          in->processes);
+  out->n = tide__rec_up_n(out->target, in->nplan, in->pending_jobs, in->max_pending, in->processes);
   if (out->n <= in->nplan) {
     out->status = TIDE__REC_SAME;
     out->n = 0;
@@ -304,9 +303,9 @@ void tide__recommend(tide__rec_state *st, const tide__rec_in *in, tide__rec_out 
 
   /* target < len(plan): not-arrived first, then workers_to_close */
   char **picked = NULL;
-  size_t npicked = tide__rec_pick_down(in->not_arrived, in->nnot_arrived, in->processes,
-                                       in->nplan - out->target, out->target, in->to_close,
-                                       in->to_close_arg, &picked);
+  size_t npicked =
+      tide__rec_pick_down(in->not_arrived, in->nnot_arrived, in->processes, in->nplan - out->target,
+                          out->target, in->to_close, in->to_close_arg, &picked);
   namelist cand = {(const char **)picked, npicked, npicked};
   out->ncandidates = cand.n;
   int wait = in->wait_count < 1 ? 1 : in->wait_count;

@@ -25,12 +25,12 @@ enum { TIDE__BACKOFF_MAX_STEPS = 8 };
 typedef struct tide__backoff {
   double delays[TIDE__BACKOFF_MAX_STEPS]; /* seconds; the last repeats */
   int ndelays;
-  int pause_after;   /* failures in a row before pausing, default 10 */
-  int failures;      /* consecutive failures */
+  int pause_after; /* failures in a row before pausing, default 10 */
+  int failures;    /* consecutive failures */
   unsigned long total_failures;
-  double next_try;   /* time (caller's clock) before which no submission */
+  double next_try; /* time (caller's clock) before which no submission */
   bool paused;
-  char reason[256];  /* last failure */
+  char reason[256]; /* last failure */
 } tide__backoff;
 
 /* Defaults: 1, 5, 30, 60 s; pause after 10. */
@@ -89,33 +89,33 @@ typedef size_t (*tide__rec_close_fn)(void *arg, int target, char ***names);
  * when they are not enough, to_close(arg, target) chooses among the
  * arrived ones (to_close may be NULL). Names appear once. Returns the count
  * and a malloc'd array of malloc'd names in *names (the caller frees). */
-size_t tide__rec_pick_down(const tide__rec_member *not_arrived, size_t nnot_arrived,
-                           int processes, int need, int target, tide__rec_close_fn to_close,
-                           void *arg, char ***names);
+size_t tide__rec_pick_down(const tide__rec_member *not_arrived, size_t nnot_arrived, int processes,
+                           int need, int target, tide__rec_close_fn to_close, void *arg,
+                           char ***names);
 
 typedef struct tide__rec_in {
   double now;
-  int target;          /* wanted workers before clipping */
+  int target; /* wanted workers before clipping */
   double minimum, maximum;
   int wait_count;
-  int processes;       /* workers per job (P >= 1) */
-  int nplan;           /* workers asked for, arrived or not */
+  int processes;                       /* workers per job (P >= 1) */
+  int nplan;                           /* workers asked for, arrived or not */
   const tide__rec_member *not_arrived; /* planned, not observed, oldest job first */
   size_t nnot_arrived;
-  int pending_jobs;    /* jobs submitted, not yet running */
-  int max_pending;     /* <= 0: no limit */
+  int pending_jobs;             /* jobs submitted, not yet running */
+  int max_pending;              /* <= 0: no limit */
   const tide__backoff *backoff; /* NULL: no faults */
-  bool up_only;        /* reactive round: never touch close counts */
-  bool down_blocked;   /* a retirement is still running: no down step */
+  bool up_only;                 /* reactive round: never touch close counts */
+  bool down_blocked;            /* a retirement is still running: no down step */
   tide__rec_close_fn to_close;
   void *to_close_arg;
 } tide__rec_in;
 
 typedef struct tide__rec_out {
   tide__rec_status status;
-  int target;          /* clipped, whole jobs */
-  int n;               /* UP: plan size to scale to */
-  char **workers;      /* DOWN: names to retire then stop (malloc'd) */
+  int target;     /* clipped, whole jobs */
+  int n;          /* UP: plan size to scale to */
+  char **workers; /* DOWN: names to retire then stop (malloc'd) */
   size_t nworkers;
   size_t ncandidates;  /* close candidates this round (down path) */
   const char *blocked; /* UP wanted but not possible now: "backoff",

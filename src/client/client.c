@@ -24,16 +24,16 @@ struct tide_client {
   uv_loop_t loop;
   uv_timer_t timer;
   tide__conn *conn;
-  bool connected;      /* connect callback ran with success */
-  bool ready;          /* scheduler hello received */
-  bool closed;         /* the connection is gone (or never came) */
+  bool connected; /* connect callback ran with success */
+  bool ready;     /* scheduler hello received */
+  bool closed;    /* the connection is gone (or never came) */
   bool timed_out;
-  int conn_status;     /* connect or close status */
-  char *target;        /* address we connect to */
-  char *address;       /* scheduler's own address from its hello */
+  int conn_status; /* connect or close status */
+  char *target;    /* address we connect to */
+  char *address;   /* scheduler's own address from its hello */
   char *dashboard;
-  char *sched_error;   /* "error" message from the scheduler */
-  double timeout;      /* request timeout, 0 = none */
+  char *sched_error; /* "error" message from the scheduler */
+  double timeout;    /* request timeout, 0 = none */
   int64_t next_id;
 
   /* the one request in flight */
@@ -44,11 +44,11 @@ struct tide_client {
 
   /* every key asked for, by futures and computes (keys.c) */
   tide__ckeys keys;
-  char token[24];      /* the last compute's */
+  char token[24]; /* the last compute's */
 
   /* outputs held after the last compute */
-  char **held_keys;    /* prefixed */
-  char **held_names;   /* graph keys */
+  char **held_keys;  /* prefixed */
+  char **held_names; /* graph keys */
   tide__ckey **held_ents;
   size_t nheld;
 };
@@ -224,8 +224,8 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
       rc = tide_errprintf(err, TIDE_ECLOSED, "the scheduler at %s refused the connection: %s",
                           target, c->sched_error);
     else if (rc == TIDE_ETIMEOUT)
-      rc = tide_errprintf(err, TIDE_ETIMEOUT, "cannot reach the scheduler at %s: timed out after %gs",
-                          target, timeout);
+      rc = tide_errprintf(err, TIDE_ETIMEOUT,
+                          "cannot reach the scheduler at %s: timed out after %gs", target, timeout);
     else if (!c->connected && c->conn_status < 0)
       rc = tide_errprintf(err, c->conn_status, "cannot reach the scheduler at %s: %s", target,
                           tide_strerror(c->conn_status));
@@ -304,8 +304,8 @@ static int finish_request(tide_client *c, const char *what, const msgpack_object
   tide__conn_flush(c->conn);
   rc = wait_for(c, &c->got_reply, c->timeout);
   if (rc == TIDE_ETIMEOUT)
-    return tide_errprintf(err, rc, "timed out after %gs waiting for the scheduler (%s)",
-                          c->timeout, what);
+    return tide_errprintf(err, rc, "timed out after %gs waiting for the scheduler (%s)", c->timeout,
+                          what);
   if (rc < 0)
     return closed_error(c, err);
   if (msgpack_unpack_next(&c->reply, c->reply_buf.data, c->reply_buf.size, &off) !=
@@ -372,7 +372,7 @@ static dentry *index_data(const msgpack_object_map *data)
 static void free_index(dentry *index)
 {
   dentry *e, *tmp;
-  HASH_ITER(hh, index, e, tmp) {
+  HASH_ITER (hh, index, e, tmp) {
     HASH_DEL(index, e);
     free(e);
   }
@@ -537,8 +537,8 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
     size_t ndone = 0;
     for (size_t i = 0; i < nout; i++)
       ndone += c->held_ents[i]->state != TIDE__K_PENDING;
-    rc = tide_errprintf(err, TIDE_ETIMEOUT, "timed out after %gs: %zu of %zu outputs done",
-                        timeout, ndone, nout);
+    rc = tide_errprintf(err, TIDE_ETIMEOUT, "timed out after %gs: %zu of %zu outputs done", timeout,
+                        ndone, nout);
   } else if (rc == 0) {
     if (progress && r.shown != total)
       progress(total, total, parg);

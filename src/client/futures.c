@@ -66,7 +66,8 @@ static json_t *bind_futures(binder *b, json_t *j)
 
   if (json_is_array(j)) {
     out = json_array();
-    json_array_foreach(j, i, v) {
+    json_array_foreach(j, i, v)
+    {
       json_t *bv = bind_futures(b, v);
       if (!bv) {
         json_decref(out);
@@ -88,8 +89,9 @@ static json_t *bind_futures(binder *b, json_t *j)
     }
     const tide__ckey *k = b->futs[idx]->k;
     if (k->state == TIDE__K_CANCELLED || !k->wanted) {
-      b->rc = tide_errprintf(b->err, TIDE_EUSAGE, "future %s was cancelled: it cannot be an argument",
-                             tide_future_key(b->futs[idx]));
+      b->rc =
+          tide_errprintf(b->err, TIDE_EUSAGE, "future %s was cancelled: it cannot be an argument",
+                         tide_future_key(b->futs[idx]));
       return NULL;
     }
     add_dep(b, k);
@@ -102,7 +104,8 @@ static json_t *bind_futures(binder *b, json_t *j)
     return NULL;
   }
   out = json_object();
-  json_object_foreach(j, name, v) {
+  json_object_foreach(j, name, v)
+  {
     json_t *bv = bind_futures(b, v);
     if (!bv) {
       json_decref(out);
@@ -141,7 +144,7 @@ static int prepare(ptask *t, const char *args_json, tide_future *const *futs, si
   t->args = bind_futures(&b, raw);
   json_decref(raw);
   depset *d, *tmp;
-  HASH_ITER(hh, b.seen, d, tmp) {
+  HASH_ITER (hh, b.seen, d, tmp) {
     HASH_DEL(b.seen, d);
     free(d);
   }
@@ -385,12 +388,13 @@ int tide_wait_any(tide_client *c, size_t n, tide_future *const *futures, double 
         return 0;
       }
       if (!left)
-        return tide_errprintf(err, TIDE_ENOTFOUND, "every one of the %zu futures was returned already",
-                              n);
+        return tide_errprintf(err, TIDE_ENOTFOUND,
+                              "every one of the %zu futures was returned already", n);
     }
     rc = tide__client_turn(c, deadline, err);
     if (rc == TIDE_ETIMEOUT)
-      return tide_errprintf(err, rc, "timed out after %gs waiting for any of %zu futures", timeout, n);
+      return tide_errprintf(err, rc, "timed out after %gs waiting for any of %zu futures", timeout,
+                            n);
     if (rc < 0)
       return rc;
   }

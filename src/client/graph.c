@@ -17,11 +17,11 @@
 #include "worker/builtins.h"
 
 typedef struct gtask {
-  const char *key;     /* borrowed from root */
-  const char *fn;      /* borrowed from root */
-  const char *prefix;  /* borrowed from root; fn when absent */
-  json_t *args;        /* borrowed array from root */
-  size_t *deps;        /* indexes into tasks, sorted, unique */
+  const char *key;    /* borrowed from root */
+  const char *fn;     /* borrowed from root */
+  const char *prefix; /* borrowed from root; fn when absent */
+  json_t *args;       /* borrowed array from root */
+  size_t *deps;       /* indexes into tasks, sorted, unique */
   size_t ndeps;
   UT_hash_handle hh;
 } gtask;
@@ -31,12 +31,12 @@ struct tide_graph {
   json_t *root;
   gtask *tasks;
   size_t ntasks;
-  gtask *by_key;       /* uthash over tasks */
+  gtask *by_key; /* uthash over tasks */
   size_t *outputs;
   size_t noutputs;
-  const char *src;     /* the JSON text, during parsing only (error lines) */
+  const char *src; /* the JSON text, during parsing only (error lines) */
   size_t srclen;
-  char where[600];     /* "name:LINE" of the last error */
+  char where[600]; /* "name:LINE" of the last error */
 };
 
 /* Does the JSON string token s[0..n) (without quotes, maybe escaped) equal
@@ -58,7 +58,7 @@ static bool token_is(const char *s, size_t n, const char *key)
 static int task_line(const char *s, size_t n, const char *key)
 {
   enum { MAXD = 64 };
-  char stack[MAXD];     /* '{' or '[' */
+  char stack[MAXD]; /* '{' or '[' */
   bool want_key = false, in_tasks = false;
   int depth = 0, line = 1;
 
@@ -153,7 +153,8 @@ static int collect_refs(tide_graph *g, const gtask *t, const json_t *j, int dept
     return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": arguments nest deeper than %d levels",
                           at(g, t->key), t->key, TIDE_ARG_DEPTH_MAX);
   if (json_is_array(j)) {
-    json_array_foreach(j, i, v) if (collect_refs(g, t, v, depth + 1, d, err) < 0) return TIDE_EGRAPH;
+    json_array_foreach(j, i,
+                       v) if (collect_refs(g, t, v, depth + 1, d, err) < 0) return TIDE_EGRAPH;
     return 0;
   }
   if (tide__json_is_ref(j, &ref)) {
@@ -168,7 +169,8 @@ static int collect_refs(tide_graph *g, const gtask *t, const json_t *j, int dept
     return tide_errprintf(err, TIDE_EGRAPH,
                           "%s: task \"%s\": a reference must be exactly {\"ref\": \"KEY\"}",
                           at(g, t->key), t->key);
-  json_object_foreach((json_t *)j, k, v) if (collect_refs(g, t, v, depth + 1, d, err) < 0) return TIDE_EGRAPH;
+  json_object_foreach((json_t *)j, k,
+                      v) if (collect_refs(g, t, v, depth + 1, d, err) < 0) return TIDE_EGRAPH;
   return 0;
 }
 
@@ -177,7 +179,8 @@ static int resolve_deps(tide_graph *g, gtask *t, tide_error *err)
   idxvec d = {0};
   size_t a;
   json_t *v;
-  json_array_foreach(t->args, a, v) if (collect_refs(g, t, v, 0, &d, err) < 0) {
+  json_array_foreach(t->args, a, v) if (collect_refs(g, t, v, 0, &d, err) < 0)
+  {
     free(d.v);
     return TIDE_EGRAPH;
   }
@@ -197,8 +200,7 @@ static int resolve_deps(tide_graph *g, gtask *t, tide_error *err)
 /* Builtins ("tide.*") are checked here against the worker's signatures;
  * other names are plugin functions that the scheduler checks against the
  * connected workers. scratch is reused between tasks. */
-static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratch,
-                    tide_error *err)
+static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratch, tide_error *err)
 {
   msgpack_packer pk;
   msgpack_unpacked u;
@@ -224,8 +226,7 @@ static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratc
       u.data.type == MSGPACK_OBJECT_ARRAY) {
     why.text[0] = '\0';
     if (tide__builtin_check(t->fn, u.data.via.array.ptr, u.data.via.array.size, is_ref, &why) < 0)
-      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", at(g, t->key), t->key,
-                          why.text);
+      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", at(g, t->key), t->key, why.text);
   }
   msgpack_unpacked_destroy(&u);
 out:
@@ -250,7 +251,8 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
     return tide_errprintf(err, TIDE_EGRAPH,
                           "%s: task \"%s\" must be an object {\"fn\": NAME, \"args\": [...]}",
                           at(g, key), key);
-  json_object_foreach(spec, field, v) {
+  json_object_foreach(spec, field, v)
+  {
     if (strcmp(field, "fn") && strcmp(field, "args") && strcmp(field, "prefix"))
       return tide_errprintf(err, TIDE_EGRAPH,
                             "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix)", at(g, key),
@@ -272,8 +274,9 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
   t->args = args;
   prefix = json_object_get(spec, "prefix");
   if (prefix && (!json_is_string(prefix) || json_string_length(prefix) == 0))
-    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": \"prefix\" must be a non-empty string",
-                          at(g, key), key);
+    return tide_errprintf(err, TIDE_EGRAPH,
+                          "%s: task \"%s\": \"prefix\" must be a non-empty string", at(g, key),
+                          key);
   t->prefix = prefix ? json_string_value(prefix) : t->fn;
   return 0;
 }
@@ -356,7 +359,8 @@ static int parse_outputs(tide_graph *g, json_t *outputs, tide_error *err)
     return tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
                           g->name);
   g->outputs = tide__xmalloc((json_array_size(outputs) + 1) * sizeof *g->outputs);
-  json_array_foreach(outputs, i, v) {
+  json_array_foreach(outputs, i, v)
+  {
     gtask *t;
     if (!json_is_string(v))
       return tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
@@ -382,18 +386,19 @@ static int build(tide_graph *g, tide_error *err)
   if (!json_is_object(g->root))
     return tide_errprintf(err, TIDE_EGRAPH, "%s: a graph must be an object {\"tasks\": {...}}",
                           g->name);
-  json_object_foreach(g->root, key, v) {
+  json_object_foreach(g->root, key, v)
+  {
     if (strcmp(key, "tasks") && strcmp(key, "outputs"))
-      return tide_errprintf(err, TIDE_EGRAPH, "%s: unknown field \"%s\" (tasks, outputs)",
-                            g->name, key);
+      return tide_errprintf(err, TIDE_EGRAPH, "%s: unknown field \"%s\" (tasks, outputs)", g->name,
+                            key);
   }
   tasks = json_object_get(g->root, "tasks");
   if (!json_is_object(tasks))
-    return tide_errprintf(err, TIDE_EGRAPH, "%s: \"tasks\" must be an object {KEY: TASK}",
-                          g->name);
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: \"tasks\" must be an object {KEY: TASK}", g->name);
   g->ntasks = json_object_size(tasks);
   g->tasks = tide__xcalloc(g->ntasks ? g->ntasks : 1, sizeof *g->tasks);
-  json_object_foreach(tasks, key, v) {
+  json_object_foreach(tasks, key, v)
+  {
     gtask *t = &g->tasks[i++];
     if (parse_task(g, t, key, v, err) < 0)
       return TIDE_EGRAPH;
@@ -429,8 +434,7 @@ int tide_graph_parse(const char *json, size_t len, const char *name, tide_graph 
   g->name = tide__xstrdup(name);
   g->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!g->root) {
-    rc = tide_errprintf(err, TIDE_EGRAPH, "%s:%d: malformed JSON: %s", name, jerr.line,
-                            jerr.text);
+    rc = tide_errprintf(err, TIDE_EGRAPH, "%s:%d: malformed JSON: %s", name, jerr.line, jerr.text);
     tide_graph_destroy(g);
     return rc;
   }
@@ -494,10 +498,22 @@ void tide_graph_destroy(tide_graph *g)
   free(g);
 }
 
-size_t tide_graph_ntasks(const tide_graph *g) { return g ? g->ntasks : 0; }
-const char *tide__graph_name(const tide_graph *g) { return g->name; }
-const char *tide__graph_key(const tide_graph *g, size_t i) { return g->tasks[i].key; }
-size_t tide__graph_noutputs(const tide_graph *g) { return g->noutputs; }
+size_t tide_graph_ntasks(const tide_graph *g)
+{
+  return g ? g->ntasks : 0;
+}
+const char *tide__graph_name(const tide_graph *g)
+{
+  return g->name;
+}
+const char *tide__graph_key(const tide_graph *g, size_t i)
+{
+  return g->tasks[i].key;
+}
+size_t tide__graph_noutputs(const tide_graph *g)
+{
+  return g->noutputs;
+}
 const char *tide__graph_output(const tide_graph *g, size_t i)
 {
   return g->tasks[g->outputs[i]].key;

@@ -56,22 +56,22 @@ struct tide__ckeys *tide__client_keys(tide_client *c);
 enum { TIDE__K_PENDING = 0, TIDE__K_MEMORY, TIDE__K_ERRED, TIDE__K_CANCELLED };
 
 typedef struct tide__ckey {
-  char *key;          /* as the scheduler knows it: "<token>/<name>" */
+  char *key; /* as the scheduler knows it: "<token>/<name>" */
   int state;
-  bool wanted;        /* the scheduler holds it for us (not yet released) */
-  unsigned refs;      /* futures and computes holding it */
-  uint64_t done_seq;  /* order in which keys finished; 0 while pending */
-  char *error;        /* erred: the error, tokens stripped */
-  char *task;         /* erred: the key that erred first, tokens stripped */
+  bool wanted;       /* the scheduler holds it for us (not yet released) */
+  unsigned refs;     /* futures and computes holding it */
+  uint64_t done_seq; /* order in which keys finished; 0 while pending */
+  char *error;       /* erred: the error, tokens stripped */
+  char *task;        /* erred: the key that erred first, tokens stripped */
   UT_hash_handle hh;
 } tide__ckey;
 
 typedef struct tide__ckeys {
   tide__ckey *by_key;
-  uint64_t ndone;        /* keys that left pending, ever (done_seq source) */
-  uint64_t nerred;       /* keys that erred, ever */
-  char token[24];        /* futures' token, made on first use */
-  uint64_t next;         /* futures' key counter */
+  uint64_t ndone;             /* keys that left pending, ever (done_seq source) */
+  uint64_t nerred;            /* keys that erred, ever */
+  char token[24];             /* futures' token, made on first use */
+  uint64_t next;              /* futures' key counter */
   const char *progress_token; /* count key-done of "<this>/..." keys */
   size_t progress;
 } tide__ckeys;
@@ -85,9 +85,8 @@ typedef void (*tide__pack_tasks_fn)(msgpack_packer *pk, void *arg);
  * table with one more reference; out[i] (may be NULL) gets the entry of
  * wants[i]. On a refusal, the references are dropped again and err holds
  * "<what>: <the scheduler's reason>" with code TIDE_EGRAPH. */
-int tide__keys_submit(tide_client *c, tide__pack_tasks_fn pack_tasks, void *arg,
-                      char *const *wants, size_t n, bool progress, const char *what,
-                      tide__ckey **out, tide_error *err);
+int tide__keys_submit(tide_client *c, tide__pack_tasks_fn pack_tasks, void *arg, char *const *wants,
+                      size_t n, bool progress, const char *what, tide__ckey **out, tide_error *err);
 /* Wait until every keys[i] has left pending, or (stop_on_error) one erred:
  * then *erred (may be NULL) points to it. on_turn (may be NULL) runs after
  * every loop turn. Returns 0, TIDE_ETIMEOUT or TIDE_ECLOSED (err filled). */

@@ -51,9 +51,8 @@ void tide__keys_on_done(tide_client *c, const msgpack_object *msg)
   k->done_seq = ++ks->ndone;
 }
 
-int tide__keys_submit(tide_client *c, tide__pack_tasks_fn pack_tasks, void *arg,
-                      char *const *wants, size_t n, bool progress, const char *what,
-                      tide__ckey **out, tide_error *err)
+int tide__keys_submit(tide_client *c, tide__pack_tasks_fn pack_tasks, void *arg, char *const *wants,
+                      size_t n, bool progress, const char *what, tide__ckey **out, tide_error *err)
 {
   tide__ckeys *ks = tide__client_keys(c);
   tide__ckey **ents = out ? out : tide__xmalloc((n + 1) * sizeof *ents);
@@ -163,7 +162,7 @@ void tide__keys_cancel(tide_client *c, tide__ckey *k)
 void tide__keys_destroy(tide__ckeys *ks)
 {
   tide__ckey *k, *tmp;
-  HASH_ITER(hh, ks->by_key, k, tmp) {
+  HASH_ITER (hh, ks->by_key, k, tmp) {
     HASH_DEL(ks->by_key, k);
     free_key(k);
   }

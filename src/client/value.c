@@ -122,7 +122,8 @@ void tide__value_pack_json(msgpack_packer *pk, const json_t *j, const char *ref_
       return;
     }
     msgpack_pack_map(pk, (uint32_t)json_object_size(j));
-    json_object_foreach((json_t *)j, key, v) {
+    json_object_foreach((json_t *)j, key, v)
+    {
       msgpack_pack_str_with_body(pk, key, strlen(key));
       tide__value_pack_json(pk, v, ref_prefix);
     }

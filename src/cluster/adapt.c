@@ -41,7 +41,7 @@ struct tide__adaptive {
   uint64_t rounds;
   json_t *log[LOG_CAP]; /* ring of decisions, oldest at head */
   size_t head, count;
-  json_t *errors;       /* recent errors, newest last */
+  json_t *errors;        /* recent errors, newest last */
   sample hist[HIST_CAP]; /* ring, one point per tick round */
   size_t hhead, hcount;
 };
@@ -131,22 +131,24 @@ static size_t close_cb(void *arg, int target, char ***names)
   tide__adaptive *a = arg;
   if (a->close_fn)
     return a->close_fn(a->c, target, names, a->close_arg);
-  tide__close_opts o = {.target = target, .n = -1, .memory_ratio = 0, .minimum = -1,
+  tide__close_opts o = {.target = target,
+                        .n = -1,
+                        .memory_ratio = 0,
+                        .minimum = -1,
                         .key = tide__cluster_key_fn(a->worker_key)};
   return tide__sched_workers_to_close(a->c->sched, &o, names);
 }
 
 /* The inputs behind a decision (docs/design.md §7, the decision log). */
-static json_t *entry(tide__adaptive *a, const char *status, const tide__target_inputs *in,
-                     int raw, const tide__rec_out *out, bool reactive)
+static json_t *entry(tide__adaptive *a, const char *status, const tide__target_inputs *in, int raw,
+                     const tide__rec_out *out, bool reactive)
 {
   tide_cluster *c = a->c;
   const tide__sw_view *ws;
   size_t nobs = tide__sched_workers(c->sched, &ws);
   json_t *e = json_pack("{s:f, s:s, s:i, s:i, s:i, s:I, s:b}", "time", tide__wall(), "status",
                         status, "target", out->target, "raw_target", raw, "plan",
-                        tide__cluster_nplan(c), "observed", (json_int_t)nobs, "reactive",
-                        reactive);
+                        tide__cluster_nplan(c), "observed", (json_int_t)nobs, "reactive", reactive);
   json_object_set_new(e, "occupancy", json_real(in->total_occupancy + in->queued_occupancy));
   json_object_set_new(e, "queued_occupancy", json_real(in->queued_occupancy));
   json_object_set_new(e, "queued", json_integer((json_int_t)in->nqueued));
@@ -180,12 +182,22 @@ static void run_round(tide__adaptive *a, bool reactive)
   tide__rec_member *na = NULL;
   size_t nna = tide__cluster_not_arrived(c, &na);
   tide__rec_in ri = {
-    .now = tide__now(), .target = raw, .minimum = a->minimum, .maximum = fmin(a->maximum, c->cfg.cluster.max_workers),
-    .wait_count = a->wait_count, .processes = tide__cluster_processes(c),
-    .nplan = tide__cluster_nplan(c), .not_arrived = na, .nnot_arrived = nna,
-    .pending_jobs = tide__cluster_pending_jobs(c), .max_pending = a->max_pending,
-    .backoff = &c->backoff, .up_only = reactive, .down_blocked = c->retiring > 0,
-    .to_close = close_cb, .to_close_arg = a,
+      .now = tide__now(),
+      .target = raw,
+      .minimum = a->minimum,
+      .maximum = fmin(a->maximum, c->cfg.cluster.max_workers),
+      .wait_count = a->wait_count,
+      .processes = tide__cluster_processes(c),
+      .nplan = tide__cluster_nplan(c),
+      .not_arrived = na,
+      .nnot_arrived = nna,
+      .pending_jobs = tide__cluster_pending_jobs(c),
+      .max_pending = a->max_pending,
+      .backoff = &c->backoff,
+      .up_only = reactive,
+      .down_blocked = c->retiring > 0,
+      .to_close = close_cb,
+      .to_close_arg = a,
   };
   tide__rec_out out;
   tide__recommend(a->st, &ri, &out);
@@ -302,13 +314,20 @@ int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *o, tide_error *er
   if (mn > mx_)
     return tide_errprintf(err, TIDE_EUSAGE, "adapt: minimum %g is above maximum %g", mn, mx_);
   /* a second adapt() keeps what this one does not set (docs/design.md §7) */
-  if (o->set & TIDE_ADAPT_MINIMUM) a->minimum = o->minimum;
-  if (o->set & TIDE_ADAPT_MAXIMUM) a->maximum = o->maximum;
-  if (o->set & TIDE_ADAPT_INTERVAL) a->interval = o->interval;
-  if (o->set & TIDE_ADAPT_WAIT_COUNT) a->wait_count = o->wait_count;
-  if (o->set & TIDE_ADAPT_TARGET_DURATION) a->target_duration = o->target_duration;
-  if (o->set & TIDE_ADAPT_MAX_PENDING) a->max_pending = o->max_pending;
-  if (o->set & TIDE_ADAPT_WORKER_KEY) snprintf(a->worker_key, sizeof a->worker_key, "%s", o->worker_key);
+  if (o->set & TIDE_ADAPT_MINIMUM)
+    a->minimum = o->minimum;
+  if (o->set & TIDE_ADAPT_MAXIMUM)
+    a->maximum = o->maximum;
+  if (o->set & TIDE_ADAPT_INTERVAL)
+    a->interval = o->interval;
+  if (o->set & TIDE_ADAPT_WAIT_COUNT)
+    a->wait_count = o->wait_count;
+  if (o->set & TIDE_ADAPT_TARGET_DURATION)
+    a->target_duration = o->target_duration;
+  if (o->set & TIDE_ADAPT_MAX_PENDING)
+    a->max_pending = o->max_pending;
+  if (o->set & TIDE_ADAPT_WORKER_KEY)
+    snprintf(a->worker_key, sizeof a->worker_key, "%s", o->worker_key);
   if (o->target) {
     a->target = o->target;
     a->target_arg = o->target_arg;
@@ -352,7 +371,9 @@ json_t *tide__adaptive_json(tide__adaptive *a)
 {
   json_t *o = json_object();
   json_object_set_new(o, "state",
-                      json_string(a->running ? "running" : a->ever ? "stopped" : "inactive"));
+                      json_string(a->running ? "running"
+                                  : a->ever  ? "stopped"
+                                             : "inactive"));
   json_object_set_new(o, "minimum", num_or_inf(a->minimum));
   json_object_set_new(o, "maximum", num_or_inf(a->maximum));
   json_object_set_new(o, "interval", json_real(a->interval));
@@ -360,7 +381,8 @@ json_t *tide__adaptive_json(tide__adaptive *a)
   json_object_set_new(o, "target_duration", json_real(a->target_duration));
   json_object_set_new(o, "worker_key", json_string(a->worker_key));
   json_object_set_new(o, "max_pending", json_integer(a->max_pending));
-  json_object_set_new(o, "target", a->last_target >= 0 ? json_integer(a->last_target) : json_null());
+  json_object_set_new(o, "target",
+                      a->last_target >= 0 ? json_integer(a->last_target) : json_null());
   json_object_set_new(o, "rounds", json_integer((json_int_t)a->rounds));
   json_object_set_new(o, "custom_target", json_boolean(a->target != NULL));
   json_t *log = json_array();

@@ -24,15 +24,15 @@
 #include "tide/cluster.h"
 
 typedef struct tide__backend_args {
-  const tide__config *cfg;          /* loaded configuration (slurm section...) */
-  const tide_cluster_opts *opts;   /* name, processes, nthreads, memory_limit,
+  const tide__config *cfg;       /* loaded configuration (slurm section...) */
+  const tide_cluster_opts *opts; /* name, processes, nthreads, memory_limit,
                                       lifetime: the job shape */
-  const char *const *keys;         /* backend flags given, without "--" */
-  const char *const *values;       /* parallel to keys */
+  const char *const *keys;       /* backend flags given, without "--" */
+  const char *const *values;     /* parallel to keys */
   size_t n;
-  const char *tide_path;           /* the tide binary to run workers with */
-  double kill_grace;               /* seconds from SIGTERM to SIGKILL */
-  char **output;                   /* may be NULL: where a create() that returns
+  const char *tide_path; /* the tide binary to run workers with */
+  double kill_grace;     /* seconds from SIGTERM to SIGKILL */
+  char **output;         /* may be NULL: where a create() that returns
                                       TIDE__BACKEND_DONE leaves text (malloc'd)
                                       for the command to print */
 } tide__backend_args;
@@ -44,9 +44,9 @@ typedef struct tide__backend_args {
 enum { TIDE__BACKEND_DONE = 1 };
 
 typedef struct tide__backend_def {
-  const char *name;                /* "local", "command", "slurm" */
-  const char *const *flags;        /* NULL-terminated, without "--"; each takes a value. May be NULL */
-  const char *help;                /* one line for `tide cluster --help` */
+  const char *name;         /* "local", "command", "slurm" */
+  const char *const *flags; /* NULL-terminated, without "--"; each takes a value. May be NULL */
+  const char *help;         /* one line for `tide cluster --help` */
   /* Build the backend. On success *ops and *self are set; self is freed by
    * ops->destroy when the cluster is destroyed. On failure returns < 0 with
    * err and allocates nothing. May return TIDE__BACKEND_DONE (see above). */

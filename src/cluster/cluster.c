@@ -104,8 +104,8 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
     tide_cluster_destroy(c);
     return tide_errprintf(err, TIDE_EUSAGE, "cluster: npreload without preload");
   }
-  c->preload = tide__xcalloc((size_t)(opts->npreload > 0 ? opts->npreload : 0) + 1,
-                             sizeof *c->preload);
+  c->preload =
+      tide__xcalloc((size_t)(opts->npreload > 0 ? opts->npreload : 0) + 1, sizeof *c->preload);
   for (int i = 0; i < opts->npreload; i++)
     c->preload[i] = tide__xstrdup(opts->preload[i]);
   c->opts.preload = (const char *const *)c->preload;

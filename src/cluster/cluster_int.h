@@ -26,17 +26,17 @@ const char *tide__job_phase_name(tide__job_phase p);
 
 /* How far tide_cluster_close has got; each step follows the one before. */
 typedef enum tide__shutdown_phase {
-  TIDE__SHUTDOWN_NONE = 0,   /* running */
-  TIDE__SHUTDOWN_RETIRING,   /* retiring the workers */
-  TIDE__SHUTDOWN_STOPPING,   /* stopping the jobs */
-  TIDE__SHUTDOWN_CLOSING,    /* closing the handles */
+  TIDE__SHUTDOWN_NONE = 0, /* running */
+  TIDE__SHUTDOWN_RETIRING, /* retiring the workers */
+  TIDE__SHUTDOWN_STOPPING, /* stopping the jobs */
+  TIDE__SHUTDOWN_CLOSING,  /* closing the handles */
 } tide__shutdown_phase;
 
 typedef struct tide__cworker {
   char *name;
   struct tide__cjob *job;
   int index;
-  bool arrived;      /* connected to the scheduler now */
+  bool arrived; /* connected to the scheduler now */
   bool ever_arrived;
   bool retiring;     /* chosen and being retired by us */
   bool retired;      /* removed from the scheduler as expected */
@@ -45,36 +45,36 @@ typedef struct tide__cworker {
 } tide__cworker;
 
 typedef struct tide__cjob {
-  tide_job pub;             /* what backends see */
+  tide_job pub; /* what backends see */
   char *name;
-  tide__cworker *w;         /* array of P */
-  const char **wnames;      /* pub.workers */
+  tide__cworker *w;    /* array of P */
+  const char **wnames; /* pub.workers */
   tide__job_phase phase;
   double created;
-  bool replace;             /* replace it when it is gone (it died) */
+  bool replace;                   /* replace it when it is gone (it died) */
   struct tide__cjob *prev, *next; /* utlist, oldest first */
-  UT_hash_handle hh;        /* by name */
+  UT_hash_handle hh;              /* by name */
 } tide__cjob;
 
 /* One retirement started by the cluster (adaptive down, scale, API). */
 typedef struct tide__cretire {
   tide_cluster *c;
-  tide__retire_fn cb;       /* may be NULL */
+  tide__retire_fn cb; /* may be NULL */
   void *arg;
-  bool internal;            /* counted in c->retiring */
+  bool internal; /* counted in c->retiring */
 } tide__cretire;
 
 struct tide_cluster {
   uv_loop_t *loop;
   bool own_loop;
   tide__config cfg;
-  tide_cluster_opts opts;   /* strings below are copies */
+  tide_cluster_opts opts; /* strings below are copies */
   char *name, *host, *scheduler_file;
-  char **preload;           /* opts.npreload copies, NULL-terminated */
+  char **preload; /* opts.npreload copies, NULL-terminated */
   tide__sched *sched;
   tide__api *api;
   tide__http *http;
-  char *dashboard;          /* "http://127.0.0.1:P" or NULL */
+  char *dashboard; /* "http://127.0.0.1:P" or NULL */
 
   const tide_backend_ops *ops;
   void *self;
@@ -86,12 +86,12 @@ struct tide_cluster {
 
   tide__backoff backoff;
   tide__cluster_metrics m;
-  int retiring;             /* internal retirements in flight */
-  int wanted;               /* size asked by scale(), kept when not adapting; -1 none */
+  int retiring; /* internal retirements in flight */
+  int wanted;   /* size asked by scale(), kept when not adapting; -1 none */
 
   tide__adaptive *adaptive; /* the controller (created on first adapt) */
 
-  uv_timer_t house;         /* replacement checks, backend poll */
+  uv_timer_t house; /* replacement checks, backend poll */
   double last_poll;
   uv_signal_t sigint, sigterm;
   uv_async_t stop_async;
@@ -100,7 +100,7 @@ struct tide_cluster {
   tide__shutdown_phase shutdown_phase;
   bool closed;
   int run_rc;
-  double kill_grace;        /* seconds between SIGTERM and SIGKILL (backends) */
+  double kill_grace; /* seconds between SIGTERM and SIGKILL (backends) */
 };
 
 /* tide_cluster_create with an already loaded configuration. */

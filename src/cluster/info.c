@@ -58,9 +58,9 @@ json_t *tide__cluster_adaptive_json(tide_cluster *c)
   if (b->failures) {
     json_object_set_new(o, "error", json_string(b->reason));
     if (b->paused)
-      json_object_set_new(o, "paused_reason",
-                          json_sprintf("%d resource-manager failures in a row: %s", b->failures,
-                                       b->reason));
+      json_object_set_new(
+          o, "paused_reason",
+          json_sprintf("%d resource-manager failures in a row: %s", b->failures, b->reason));
   } else {
     json_object_set_new(o, "error", json_null());
   }

@@ -127,7 +127,7 @@ static void job_remove(tide_cluster *c, tide__cjob *j)
 void tide__cluster_free_jobs(tide_cluster *c)
 {
   tide__cjob *j, *tmp;
-  DL_FOREACH_SAFE(c->jobs, j, tmp)
+  DL_FOREACH_SAFE (c->jobs, j, tmp)
     job_remove(c, j);
 }
 
@@ -169,8 +169,7 @@ static int submit_jobs(tide_cluster *c, int k, tide_error *err)
   } else {
     c->m.submissions += (uint64_t)k;
     for (int i = 0; i < k; i++)
-      tide__clog(TIDE_LOG_INFO, "job %s submitted (%d worker(s))", v[i]->name,
-                 v[i]->pub.nworkers);
+      tide__clog(TIDE_LOG_INFO, "job %s submitted (%d worker(s))", v[i]->name, v[i]->pub.nworkers);
   }
   free(pub);
   free(v);
@@ -326,8 +325,7 @@ void tide__cluster_worker_event(tide_cluster *c, tide__sched_event ev, const cha
                  name);
     }
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -338,7 +336,7 @@ void tide__cluster_maintain(tide_cluster *c)
 {
   double now = tide__now();
   tide__cjob *j, *tmp;
-  DL_FOREACH_SAFE(c->jobs, j, tmp) {
+  DL_FOREACH_SAFE (c->jobs, j, tmp) {
     for (int i = 0; i < j->pub.nworkers; i++) {
       tide__cworker *w = &j->w[i];
       if (w->died_at > 0 && now - w->died_at >= 15.0 && j->phase != TIDE__JOB_STOPPING) {
@@ -352,11 +350,14 @@ void tide__cluster_maintain(tide_cluster *c)
       }
     }
   }
-  if (c->shutdown_phase == TIDE__SHUTDOWN_NONE && c->wanted >= 0 && !tide__adaptive_running(c->adaptive) &&
-      tide__cluster_nplan(c) < c->wanted && tide__backoff_ready(&c->backoff, now)) {
+  if (c->shutdown_phase == TIDE__SHUTDOWN_NONE && c->wanted >= 0 &&
+      !tide__adaptive_running(c->adaptive) && tide__cluster_nplan(c) < c->wanted &&
+      tide__backoff_ready(&c->backoff, now)) {
     tide_error e;
-    submit_jobs(c, (c->wanted - tide__cluster_nplan(c) + tide__cluster_processes(c) - 1) /
-                       tide__cluster_processes(c), &e);
+    submit_jobs(c,
+                (c->wanted - tide__cluster_nplan(c) + tide__cluster_processes(c) - 1) /
+                    tide__cluster_processes(c),
+                &e);
   }
 }
 
@@ -367,9 +368,9 @@ typedef struct retire_ctx {
   bool internal;
   tide__retire_fn cb;
   void *arg;
-  char **extra;       /* not-arrived names, reported as retired */
+  char **extra; /* not-arrived names, reported as retired */
   size_t nextra;
-  uv_timer_t t;       /* for answers without a scheduler round */
+  uv_timer_t t; /* for answers without a scheduler round */
 } retire_ctx;
 
 static void free_names(char **names, size_t n)
@@ -531,7 +532,10 @@ tide__group_key_fn tide__cluster_key_fn(const char *worker_key)
 static size_t scale_close_cb(void *arg, int target, char ***names)
 {
   tide_cluster *c = arg;
-  tide__close_opts o = {.target = target, .n = -1, .memory_ratio = 0, .minimum = -1,
+  tide__close_opts o = {.target = target,
+                        .n = -1,
+                        .memory_ratio = 0,
+                        .minimum = -1,
                         .key = tide__cluster_processes(c) > 1 ? tide__group_by_job : NULL};
   return tide__sched_workers_to_close(c->sched, &o, names);
 }
@@ -568,8 +572,8 @@ int tide_cluster_scale(tide_cluster *c, int n, tide_error *err)
     return tide_errprintf(err, TIDE_EUSAGE, "scale: n must be >= 0, not %d", n);
   if (n > c->cfg.cluster.max_workers)
     return tide_errprintf(err, TIDE_EUSAGE,
-                          "scale: n %d is above the ceiling of %d workers (cluster.max-workers)",
-                          n, c->cfg.cluster.max_workers);
+                          "scale: n %d is above the ceiling of %d workers (cluster.max-workers)", n,
+                          c->cfg.cluster.max_workers);
   if (!c->ops->scale_up)
     return tide_errprintf(err, TIDE_ENOSCALE, "the %s backend cannot scale", c->ops->kind);
   tide_cluster_adapt_stop(c);

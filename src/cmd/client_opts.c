@@ -50,7 +50,8 @@ int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cfla
     }
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       printf("usage: %s\n  common flags: --scheduler ADDRESS | --scheduler-file FILE,"
-             " --timeout D, --log-level LEVEL\n", usage);
+             " --timeout D, --log-level LEVEL\n",
+             usage);
       return -1;
     }
     if ((r = take_value(argc, argv, &i, "--scheduler", &o->address)) ||
@@ -110,8 +111,7 @@ int tide__copts_npos(const tide__copts *o, const char *cmd, const char *usage, i
   if (o->npos < min)
     return tide__cmd_fail(2, "%s: missing argument (usage: %s)", cmd, usage);
   if (max >= 0 && o->npos > max)
-    return tide__cmd_fail(2, "%s: unexpected argument \"%s\" (usage: %s)", cmd, o->pos[max],
-                          usage);
+    return tide__cmd_fail(2, "%s: unexpected argument \"%s\" (usage: %s)", cmd, o->pos[max], usage);
   return 0;
 }
 

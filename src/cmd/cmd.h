@@ -6,21 +6,21 @@
 
 #include "tide/error.h"
 
-int tide__cmd_scheduler(int argc, char **argv);  /* cmd_scheduler.c */
-int tide__cmd_worker(int argc, char **argv);     /* cmd_worker.c */
-int tide__cmd_cluster(int argc, char **argv);    /* cmd_cluster.c */
-int tide__cmd_run(int argc, char **argv);        /* cmd_run.c */
-int tide__cmd_submit(int argc, char **argv);     /* cmd_submit.c */
-int tide__cmd_jobs(int argc, char **argv);       /* cmd_jobs.c */
-int tide__cmd_cancel(int argc, char **argv);     /* cmd_jobs.c */
-int tide__cmd_get(int argc, char **argv);        /* cmd_datasets.c */
-int tide__cmd_unpublish(int argc, char **argv);  /* cmd_datasets.c */
-int tide__cmd_datasets(int argc, char **argv);   /* cmd_datasets.c */
-int tide__cmd_scale(int argc, char **argv);      /* cmd_control.c */
-int tide__cmd_adapt(int argc, char **argv);      /* cmd_control.c */
-int tide__cmd_retire(int argc, char **argv);     /* cmd_control.c */
-int tide__cmd_status(int argc, char **argv);     /* cmd_status.c */
-int tide__cmd_logs(int argc, char **argv);       /* cmd_status.c */
+int tide__cmd_scheduler(int argc, char **argv); /* cmd_scheduler.c */
+int tide__cmd_worker(int argc, char **argv);    /* cmd_worker.c */
+int tide__cmd_cluster(int argc, char **argv);   /* cmd_cluster.c */
+int tide__cmd_run(int argc, char **argv);       /* cmd_run.c */
+int tide__cmd_submit(int argc, char **argv);    /* cmd_submit.c */
+int tide__cmd_jobs(int argc, char **argv);      /* cmd_jobs.c */
+int tide__cmd_cancel(int argc, char **argv);    /* cmd_jobs.c */
+int tide__cmd_get(int argc, char **argv);       /* cmd_datasets.c */
+int tide__cmd_unpublish(int argc, char **argv); /* cmd_datasets.c */
+int tide__cmd_datasets(int argc, char **argv);  /* cmd_datasets.c */
+int tide__cmd_scale(int argc, char **argv);     /* cmd_control.c */
+int tide__cmd_adapt(int argc, char **argv);     /* cmd_control.c */
+int tide__cmd_retire(int argc, char **argv);    /* cmd_control.c */
+int tide__cmd_status(int argc, char **argv);    /* cmd_status.c */
+int tide__cmd_logs(int argc, char **argv);      /* cmd_status.c */
 
 /* Print "tide: MESSAGE" on stderr and return code (the exit status). */
 int tide__cmd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

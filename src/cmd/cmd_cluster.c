@@ -132,12 +132,14 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
   tide_error e;
   double d;
 #define F(s) (strcmp(f, s) == 0)
-  if (F("backend")) a->backend = v;
+  if (F("backend"))
+    a->backend = v;
   else if (F("name")) {
     if (!*v || strchr(v, ' ') || strchr(v, '/'))
       return tide__cmd_fail(2, "--name: expected a plain name, got \"%s\"", v);
     a->o.name = v;
-  } else if (F("workers")) return int_flag(f, v, 0, &a->o.workers);
+  } else if (F("workers"))
+    return int_flag(f, v, 0, &a->o.workers);
   else if (F("minimum")) {
     a->adapt = true;
     a->a.set |= TIDE_ADAPT_MINIMUM;
@@ -171,37 +173,48 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
       a->bvals[a->nb++] = v;
     }
     return int_flag(f, v, 0, &a->a.max_pending);
-  } else if (F("processes")) return int_flag(f, v, 1, &a->o.processes);
+  } else if (F("processes"))
+    return int_flag(f, v, 1, &a->o.processes);
   else if (F("nthreads")) {
     if (int_flag(f, v, 1, &a->o.nthreads))
       return 2;
     if (a->o.nthreads > 1024) /* what `tide worker --nthreads` accepts */
       return tide__cmd_fail(2, "--nthreads: expected an integer from 1 to 1024, got \"%s\"", v);
-  }
-  else if (F("memory-limit")) {
+  } else if (F("memory-limit")) {
     a->mem_set = true;
     if (strcmp(v, "auto") == 0)
       a->mem_set = false;
     else if (tide__parse_size(v, &a->o.memory_limit, &e) < 0)
       return bad(f, &e);
-  } else if (F("lifetime")) return dur_flag(f, v, true, &a->o.lifetime);
-  else if (F("lifetime-stagger")) return dur_flag(f, v, false, &a->o.lifetime_stagger);
-  else if (F("scheduler-file")) a->o.scheduler_file = v;
-  else if (F("host")) a->o.host = v;
-  else if (F("port")) return port_flag(f, v, &a->o.port);
-  else if (F("dashboard-port")) return port_flag(f, v, &a->o.dashboard_port);
-  else if (F("config")) a->config = v;
-  else if (F("max-workers")) a->max_workers = v;
-  else if (F("log-level")) a->log_level = v;
-  else if (F("backoff")) return backoff_flag(v, a);
-  else if (F("pause-after")) return int_flag(f, v, 1, &a->o.pause_after);
-  else if (F("kill-grace")) return dur_flag(f, v, true, &a->kill_grace);
+  } else if (F("lifetime"))
+    return dur_flag(f, v, true, &a->o.lifetime);
+  else if (F("lifetime-stagger"))
+    return dur_flag(f, v, false, &a->o.lifetime_stagger);
+  else if (F("scheduler-file"))
+    a->o.scheduler_file = v;
+  else if (F("host"))
+    a->o.host = v;
+  else if (F("port"))
+    return port_flag(f, v, &a->o.port);
+  else if (F("dashboard-port"))
+    return port_flag(f, v, &a->o.dashboard_port);
+  else if (F("config"))
+    a->config = v;
+  else if (F("max-workers"))
+    a->max_workers = v;
+  else if (F("log-level"))
+    a->log_level = v;
+  else if (F("backoff"))
+    return backoff_flag(v, a);
+  else if (F("pause-after"))
+    return int_flag(f, v, 1, &a->o.pause_after);
+  else if (F("kill-grace"))
+    return dur_flag(f, v, true, &a->kill_grace);
   else if (F("preload")) {
     if (a->npreload == TIDE__CONFIG_MAX_PRELOAD)
       return tide__cmd_fail(2, "--preload: at most %d plugins", TIDE__CONFIG_MAX_PRELOAD);
     a->preload[a->npreload++] = v;
-  }
-  else if (tide__backend_has_flag(def, f)) {
+  } else if (tide__backend_has_flag(def, f)) {
     a->bkeys[a->nb] = f;
     a->bvals[a->nb++] = v;
   } else
@@ -300,7 +313,7 @@ int tide__cmd_cluster(int argc, char **argv)
   a.bkeys = calloc((size_t)argc + 1, sizeof *a.bkeys);
   a.bvals = calloc((size_t)argc + 1, sizeof *a.bvals);
   a.preload = calloc(TIDE__CONFIG_MAX_PRELOAD, sizeof *a.preload);
-  char (*preload_abs)[PATH_MAX] = calloc(TIDE__CONFIG_MAX_PRELOAD, sizeof *preload_abs);
+  char(*preload_abs)[PATH_MAX] = calloc(TIDE__CONFIG_MAX_PRELOAD, sizeof *preload_abs);
   const char *preload_paths[TIDE__CONFIG_MAX_PRELOAD];
   char **fbuf = calloc((size_t)argc + 1, sizeof *fbuf);
   tide_cluster *c = NULL;
@@ -349,15 +362,20 @@ int tide__cmd_cluster(int argc, char **argv)
   if ((status = resolve_preload(&a, &cfg, preload_abs, preload_paths)) != 0)
     goto out;
   tide__cmd_raise_nofile("cluster", TIDE_NOFILE_BASE + TIDE_NOFILE_PER_WORKER *
-                                                            (unsigned long)cfg.cluster.max_workers);
+                                                           (unsigned long)cfg.cluster.max_workers);
   if (!a.mem_set && strcmp(a.backend, "local") == 0)
     a.o.memory_limit = auto_memory_limit(a.o.nthreads);
   a.o.backoff = a.nbackoff ? a.backoff : NULL;
   a.o.nbackoff = a.nbackoff;
   char *output = NULL;
-  tide__backend_args ba = {.cfg = &cfg, .opts = &a.o, .keys = a.bkeys, .values = a.bvals,
-                           .n = a.nb, .tide_path = "/proc/self/exe",
-                           .kill_grace = a.kill_grace, .output = &output};
+  tide__backend_args ba = {.cfg = &cfg,
+                           .opts = &a.o,
+                           .keys = a.bkeys,
+                           .values = a.bvals,
+                           .n = a.nb,
+                           .tide_path = "/proc/self/exe",
+                           .kill_grace = a.kill_grace,
+                           .output = &output};
   const tide__backend_def *def = tide__backend_find(a.backend);
   rc = def->create(&ba, &ops, &self, &err);
   if (rc == TIDE__BACKEND_DONE) { /* e.g. slurm --dry-run: print, exit 0 */
@@ -376,7 +394,8 @@ int tide__cmd_cluster(int argc, char **argv)
   if (rc < 0) {
     if (ops->destroy)
       ops->destroy(self);
-    status = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text[0] ? err.text : tide_strerror(rc));
+    status =
+        tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text[0] ? err.text : tide_strerror(rc));
     goto out;
   }
   c->kill_grace = a.kill_grace;

@@ -86,20 +86,20 @@ static int add_duration(json_t *body, const char *flag, const char *key, const c
 int tide__cmd_adapt(int argc, char **argv)
 {
   static const char usage[] =
-    "tide adapt [--minimum N] [--maximum N] [--interval D] [--wait-count N]"
-    " [--target-duration D] [--worker-key none|job|host] | tide adapt --stop";
-  const char *minimum = NULL, *maximum = NULL, *interval = NULL, *wait_count = NULL,
-             *target = NULL, *worker_key = NULL;
+      "tide adapt [--minimum N] [--maximum N] [--interval D] [--wait-count N]"
+      " [--target-duration D] [--worker-key none|job|host] | tide adapt --stop";
+  const char *minimum = NULL, *maximum = NULL, *interval = NULL, *wait_count = NULL, *target = NULL,
+             *worker_key = NULL;
   bool stop = false;
   tide__cflag flags[] = {
-    {"--minimum", &minimum, NULL},
-    {"--maximum", &maximum, NULL},
-    {"--interval", &interval, NULL},
-    {"--wait-count", &wait_count, NULL},
-    {"--target-duration", &target, NULL},
-    {"--worker-key", &worker_key, NULL},
-    {"--stop", NULL, &stop},
-    {NULL, NULL, NULL},
+      {"--minimum", &minimum, NULL},
+      {"--maximum", &maximum, NULL},
+      {"--interval", &interval, NULL},
+      {"--wait-count", &wait_count, NULL},
+      {"--target-duration", &target, NULL},
+      {"--worker-key", &worker_key, NULL},
+      {"--stop", NULL, &stop},
+      {NULL, NULL, NULL},
   };
   tide__copts o;
   json_t *body = json_object();
@@ -159,7 +159,8 @@ int tide__cmd_retire(int argc, char **argv)
     if (json_is_object(nr) && json_object_size(nr) > 0) {
       const char *name;
       json_t *why;
-      json_object_foreach(nr, name, why) {
+      json_object_foreach(nr, name, why)
+      {
         st = tide__cmd_fail(1, "could not retire \"%s\": %s%s", name,
                             json_is_string(why) ? json_string_value(why) : "unknown reason",
                             json_object_size(nr) > 1 ? " (and others, see the output)" : "");

@@ -38,7 +38,7 @@ int tide__cmd_get(int argc, char **argv)
 
   if (st == 0) {
     rc = tide_client_get_dataset(c, o.pos[0], &values, &len, &err);
-    st = rc < 0    ? tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text)
+    st = rc < 0   ? tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text)
          : output ? tide__cmd_write_values(values, len, output)
                   : tide__cmd_print_values(values, len);
   }

@@ -35,7 +35,8 @@ int tide__cmd_jobs(int argc, char **argv)
     const char *name;
     json_t *p;
     bool header = false;
-    json_object_foreach(json_object_get(j, "prefixes"), name, p) {
+    json_object_foreach(json_object_get(j, "prefixes"), name, p)
+    {
       json_t *s = json_object_get(p, "states");
       if (strncmp(name, JOB_PREFIX, strlen(JOB_PREFIX)) != 0 || json_object_size(s) == 0)
         continue; /* not a job, or one with nothing left in the scheduler */
@@ -72,8 +73,10 @@ int tide__cmd_cancel(int argc, char **argv)
   if (st == 0) {
     char *name = tide__xasprintf(JOB_PREFIX "%s", o.pos[0]);
     if ((rc = tide_client_unpublish(c, name, &err)) < 0)
-      st = tide__cmd_fail(2, "cancel: no job %s running without --wait (a --wait "
-                             "submission ends with its tide submit)", o.pos[0]);
+      st = tide__cmd_fail(2,
+                          "cancel: no job %s running without --wait (a --wait "
+                          "submission ends with its tide submit)",
+                          o.pos[0]);
     free(name);
   }
   tide_client_destroy(c);

@@ -34,8 +34,8 @@ int tide__cmd_output_check(const char *dir)
 
 static bool plain(unsigned char c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-' || c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
 }
 
 /* The file name of key: letters, digits, '_', '-' and '.' stay, any other
@@ -67,8 +67,7 @@ static void file_name(const char *key, size_t n, bool json, char *out)
 }
 
 /* Write data to dir/name (never through a symlink); fills path. */
-static int write_file(const char *dir, const char *name, const void *data, size_t len,
-                      char **path)
+static int write_file(const char *dir, const char *name, const void *data, size_t len, char **path)
 {
   *path = tide__xasprintf("%s/%s", dir, name);
   int fd = open(*path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
@@ -143,9 +142,9 @@ static int write_one(const char *dir, const msgpack_object *k, const msgpack_obj
   if (st == 0) {
     char hex[65];
     tide__sha256_hex(raw, rawlen, hex);
-    json_object_set_new(report, keytext,
-                        json_pack("{s:s, s:I, s:s}", "file", path, "bytes", (json_int_t)rawlen,
-                                  "sha256", hex));
+    json_object_set_new(
+        report, keytext,
+        json_pack("{s:s, s:I, s:s}", "file", path, "bytes", (json_int_t)rawlen, "sha256", hex));
   }
   free(path);
   free(text);

@@ -49,10 +49,10 @@ int tide__cmd_run(int argc, char **argv)
   const char *publish = NULL, *output = NULL;
   bool progress = false;
   tide__cflag flags[] = {
-    {"--publish", &publish, NULL},
-    {"--output", &output, NULL},
-    {"--progress", NULL, &progress},
-    {NULL, NULL, NULL},
+      {"--publish", &publish, NULL},
+      {"--output", &output, NULL},
+      {"--progress", NULL, &progress},
+      {NULL, NULL, NULL},
   };
   tide__copts o;
   tide_graph *g = NULL;

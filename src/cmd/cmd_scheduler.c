@@ -21,14 +21,14 @@ static const char usage_text[] =
 enum { O_HOST = 256, O_PORT, O_DASH, O_FILE, O_CONFIG, O_LOG, O_HELP };
 
 static const struct option options[] = {
-  {"host", required_argument, NULL, O_HOST},
-  {"port", required_argument, NULL, O_PORT},
-  {"dashboard-port", required_argument, NULL, O_DASH},
-  {"scheduler-file", required_argument, NULL, O_FILE},
-  {"config", required_argument, NULL, O_CONFIG},
-  {"log-level", required_argument, NULL, O_LOG},
-  {"help", no_argument, NULL, O_HELP},
-  {NULL, 0, NULL, 0},
+    {"host", required_argument, NULL, O_HOST},
+    {"port", required_argument, NULL, O_PORT},
+    {"dashboard-port", required_argument, NULL, O_DASH},
+    {"scheduler-file", required_argument, NULL, O_FILE},
+    {"config", required_argument, NULL, O_CONFIG},
+    {"log-level", required_argument, NULL, O_LOG},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 typedef struct args {
@@ -175,8 +175,9 @@ int tide__cmd_scheduler(int argc, char **argv)
   tide_error err = {{0}};
   if (tide__config_load(&cfg, a.config, NULL, &err) != 0)
     return tide__cmd_fail(2, "%s", err.text);
-  tide__cmd_raise_nofile("scheduler", TIDE_NOFILE_BASE + TIDE_NOFILE_PER_WORKER *
-                                                              (unsigned long)cfg.cluster.max_workers);
+  tide__cmd_raise_nofile("scheduler",
+                         TIDE_NOFILE_BASE +
+                             TIDE_NOFILE_PER_WORKER * (unsigned long)cfg.cluster.max_workers);
   signal(SIGPIPE, SIG_IGN);
   runner r = {0};
   uv_loop_init(&r.loop);

@@ -48,7 +48,8 @@ static void print_workers(json_t *workers)
   json_t *w;
   printf("%-20s %-12s %-16s %7s %-23s %10s  %s\n", "NAME", "JOB", "HOST", "THREADS",
          "MEMORY (used / limit)", "PROCESSING", "STATUS");
-  json_object_foreach(workers, addr, w) {
+  json_object_foreach(workers, addr, w)
+  {
     char used[32], limit[32], mem[72];
     json_int_t lim = int_or(w, "memory_limit");
     tide__format_size(int_or(w, "nbytes"), used, sizeof used);
@@ -70,8 +71,9 @@ static void print_adaptive(json_t *a)
   field_text(json_object_get(a, "maximum"), "", mx, sizeof mx);
   field_text(json_object_get(a, "interval"), "s", iv, sizeof iv);
   field_text(json_object_get(a, "target_duration"), "s", td, sizeof td);
-  printf("adaptive: %s (minimum %s, maximum %s, interval %s, wait_count %lld, target_duration %s)\n",
-         str_or(a, "state", "inactive"), mn, mx, iv, (long long)int_or(a, "wait_count"), td);
+  printf(
+      "adaptive: %s (minimum %s, maximum %s, interval %s, wait_count %lld, target_duration %s)\n",
+      str_or(a, "state", "inactive"), mn, mx, iv, (long long)int_or(a, "wait_count"), td);
   static const char *lists[] = {"plan", "requested", "observed"};
   for (size_t i = 0; i < 3; i++) {
     json_t *l = json_object_get(a, lists[i]);
@@ -124,8 +126,8 @@ int tide__cmd_status(int argc, char **argv)
     st = tide__copts_api(c, "GET", "/api/v1/cluster", NULL, &cluster);
   if (st == 0) {
     if (as_json) {
-      json_t *all = json_pack("{s:O, s:O, s:O}", "identity", id, "adaptive", adaptive, "cluster",
-                              cluster);
+      json_t *all =
+          json_pack("{s:O, s:O, s:O}", "identity", id, "adaptive", adaptive, "cluster", cluster);
       print_json(all);
       json_decref(all);
     } else {
@@ -175,7 +177,8 @@ int tide__cmd_logs(int argc, char **argv)
       json_t *lines;
       print_lines("cluster", json_object_get(logs, "cluster"));
       print_lines("scheduler", json_object_get(logs, "scheduler"));
-      json_object_foreach(json_object_get(logs, "workers"), name, lines) {
+      json_object_foreach(json_object_get(logs, "workers"), name, lines)
+      {
         char title[300];
         snprintf(title, sizeof title, "worker %s", name);
         print_lines(title, lines);

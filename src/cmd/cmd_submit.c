@@ -24,17 +24,17 @@
 #include "proto/msg.h"
 
 static const char usage[] =
-  "tide submit [--array A-B[:STEP] | --each-line FILE | --each-json FILE] [--cwd DIR] "
-  "[--env K=V]... [--stdout PATTERN] [--stderr PATTERN] [--max-retries N] [--time-limit D] "
-  "[--wait] [--progress] -- PROGRAM ARGS...";
+    "tide submit [--array A-B[:STEP] | --each-line FILE | --each-json FILE] [--cwd DIR] "
+    "[--env K=V]... [--stdout PATTERN] [--stderr PATTERN] [--max-retries N] [--time-limit D] "
+    "[--wait] [--progress] -- PROGRAM ARGS...";
 
 enum { MAX_ENVS = 256 };
 
 /* A submission being built and followed. */
 typedef struct sub {
   char job[16];
-  char prefix[32];        /* "tide-submit-<JOB>" */
-  char **argv;           /* PROGRAM ARGS (borrowed) */
+  char prefix[32]; /* "tide-submit-<JOB>" */
+  char **argv;     /* PROGRAM ARGS (borrowed) */
   int argc;
   const char *cwd;       /* absolute */
   const char *out, *err; /* patterns, NULL = the default */
@@ -43,8 +43,8 @@ typedef struct sub {
   int retries;
   double time_limit;
   tide__elements el;
-  char **keys;           /* "<JOB>-<INDEX>", one per element */
-  tide__ckey **ents;     /* their entries in the client's key table */
+  char **keys;       /* "<JOB>-<INDEX>", one per element */
+  tide__ckey **ents; /* their entries in the client's key table */
   /* following (--wait): the key table's counters at submission */
   tide_client *c;
   uint64_t ndone0, nerred0;
@@ -236,12 +236,17 @@ int tide__cmd_submit(int argc, char **argv)
              *errp = NULL, *retries = NULL, *limit = NULL;
   bool wait = false, progress = false;
   tide__cflag flags[] = {
-    {"--array", &array, NULL},         {"--each-line", &each_line, NULL},
-    {"--each-json", &each_json, NULL}, {"--cwd", &cwd, NULL},
-    {"--stdout", &out, NULL},          {"--stderr", &errp, NULL},
-    {"--max-retries", &retries, NULL}, {"--time-limit", &limit, NULL},
-    {"--wait", NULL, &wait},           {"--progress", NULL, &progress},
-    {NULL, NULL, NULL},
+      {"--array", &array, NULL},
+      {"--each-line", &each_line, NULL},
+      {"--each-json", &each_json, NULL},
+      {"--cwd", &cwd, NULL},
+      {"--stdout", &out, NULL},
+      {"--stderr", &errp, NULL},
+      {"--max-retries", &retries, NULL},
+      {"--time-limit", &limit, NULL},
+      {"--wait", NULL, &wait},
+      {"--progress", NULL, &progress},
+      {NULL, NULL, NULL},
   };
   sub s = {0};
   tide__copts o = {0};
@@ -275,8 +280,8 @@ int tide__cmd_submit(int argc, char **argv)
   }
   if (limit) {
     if (tide__parse_duration(limit, false, &s.time_limit, &err) < 0 || s.time_limit <= 0) {
-      st = tide__cmd_fail(2, "--time-limit: %s", s.time_limit <= 0 && !err.text[0]
-                                                    ? "must be more than 0" : err.text);
+      st = tide__cmd_fail(2, "--time-limit: %s",
+                          s.time_limit <= 0 && !err.text[0] ? "must be more than 0" : err.text);
       goto out;
     }
   }
@@ -334,8 +339,8 @@ int tide__cmd_submit(int argc, char **argv)
   s.c = c;
   s.ndone0 = tide__client_keys(c)->ndone;
   s.nerred0 = tide__client_keys(c)->nerred;
-  if ((rc = tide__keys_submit(c, pack_tasks, &s, s.keys, s.el.n, false, "submit", s.ents,
-                              &err)) < 0) {
+  if ((rc = tide__keys_submit(c, pack_tasks, &s, s.keys, s.el.n, false, "submit", s.ents, &err)) <
+      0) {
     st = tide__cmd_fail(tide__cmd_status_for(rc), "submit: %s", err.text);
     goto out;
   }
@@ -348,8 +353,8 @@ int tide__cmd_submit(int argc, char **argv)
       st = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);
     goto out;
   }
-  rc = tide__keys_wait(c, s.ents, s.el.n, false, o.timeout > 0 ? tide__now() + o.timeout : 0,
-                       tick, &s, NULL, &err);
+  rc = tide__keys_wait(c, s.ents, s.el.n, false, o.timeout > 0 ? tide__now() + o.timeout : 0, tick,
+                       &s, NULL, &err);
   count(&s);
   if (rc == TIDE_ETIMEOUT)
     tide_errprintf(&err, rc, "timed out after %gs", o.timeout);

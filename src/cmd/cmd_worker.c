@@ -23,25 +23,39 @@ static const char usage_text[] =
     "                   [--lifetime-stagger D] [--death-timeout D] [--host H] [--job JOB]\n"
     "                   [--config F] [--log-level L]\n";
 
-enum { O_SCHED = 256, O_FILE, O_NAME, O_NTHREADS, O_MEM, O_PRELOAD, O_LIFE, O_STAGGER, O_DEATH,
-       O_HOST, O_JOB, O_CONFIG, O_LOG, O_HELP };
+enum {
+  O_SCHED = 256,
+  O_FILE,
+  O_NAME,
+  O_NTHREADS,
+  O_MEM,
+  O_PRELOAD,
+  O_LIFE,
+  O_STAGGER,
+  O_DEATH,
+  O_HOST,
+  O_JOB,
+  O_CONFIG,
+  O_LOG,
+  O_HELP
+};
 
 static const struct option options[] = {
-  {"scheduler", required_argument, NULL, O_SCHED},
-  {"scheduler-file", required_argument, NULL, O_FILE},
-  {"name", required_argument, NULL, O_NAME},
-  {"nthreads", required_argument, NULL, O_NTHREADS},
-  {"memory-limit", required_argument, NULL, O_MEM},
-  {"preload", required_argument, NULL, O_PRELOAD},
-  {"lifetime", required_argument, NULL, O_LIFE},
-  {"lifetime-stagger", required_argument, NULL, O_STAGGER},
-  {"death-timeout", required_argument, NULL, O_DEATH},
-  {"host", required_argument, NULL, O_HOST},
-  {"job", required_argument, NULL, O_JOB},
-  {"config", required_argument, NULL, O_CONFIG},
-  {"log-level", required_argument, NULL, O_LOG},
-  {"help", no_argument, NULL, O_HELP},
-  {NULL, 0, NULL, 0},
+    {"scheduler", required_argument, NULL, O_SCHED},
+    {"scheduler-file", required_argument, NULL, O_FILE},
+    {"name", required_argument, NULL, O_NAME},
+    {"nthreads", required_argument, NULL, O_NTHREADS},
+    {"memory-limit", required_argument, NULL, O_MEM},
+    {"preload", required_argument, NULL, O_PRELOAD},
+    {"lifetime", required_argument, NULL, O_LIFE},
+    {"lifetime-stagger", required_argument, NULL, O_STAGGER},
+    {"death-timeout", required_argument, NULL, O_DEATH},
+    {"host", required_argument, NULL, O_HOST},
+    {"job", required_argument, NULL, O_JOB},
+    {"config", required_argument, NULL, O_CONFIG},
+    {"log-level", required_argument, NULL, O_LOG},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 typedef struct args {
@@ -79,7 +93,8 @@ static int parse_args(int argc, char **argv, args *a)
       char *end;
       long n = strtol(optarg, &end, 10);
       if (*end || end == optarg || n < 1 || n > 1024)
-        return tide__cmd_fail(2, "--nthreads: expected an integer from 1 to 1024, got \"%s\"", optarg);
+        return tide__cmd_fail(2, "--nthreads: expected an integer from 1 to 1024, got \"%s\"",
+                              optarg);
       a->o.nthreads = (int)n;
       break;
     }
@@ -116,16 +131,21 @@ static int parse_args(int argc, char **argv, args *a)
     case 'h':
     case O_HELP: fputs(usage_text, stdout); return -1;
     case ':': return tide__cmd_fail(2, "worker: %s needs a value", argv[optind - 1]);
-    default: return tide__cmd_fail(2, "worker: unknown flag \"%s\" (see 'tide worker --help')", argv[optind - 1]);
+    default:
+      return tide__cmd_fail(2, "worker: unknown flag \"%s\" (see 'tide worker --help')",
+                            argv[optind - 1]);
     }
   }
   if (optind < argc) {
     if (a->o.scheduler || optind + 1 < argc)
-      return tide__cmd_fail(2, "worker: unexpected argument \"%s\"", argv[a->o.scheduler ? optind : optind + 1]);
+      return tide__cmd_fail(2, "worker: unexpected argument \"%s\"",
+                            argv[a->o.scheduler ? optind : optind + 1]);
     a->o.scheduler = argv[optind];
   }
   if (!a->o.scheduler && !a->o.scheduler_file)
-    return tide__cmd_fail(2, "worker: a scheduler ADDRESS or --scheduler-file is required (see 'tide worker --help')");
+    return tide__cmd_fail(
+        2,
+        "worker: a scheduler ADDRESS or --scheduler-file is required (see 'tide worker --help')");
   if (a->o.scheduler && a->o.scheduler_file)
     return tide__cmd_fail(2, "worker: give a scheduler ADDRESS or --scheduler-file, not both");
   return 0;

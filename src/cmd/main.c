@@ -12,21 +12,22 @@ static const struct {
   int (*fn)(int argc, char **argv);
   const char *help;
 } commands[] = {
-  {"scheduler", tide__cmd_scheduler, "run a scheduler"},
-  {"worker", tide__cmd_worker, "run a worker"},
-  {"cluster", tide__cmd_cluster, "run a scheduler, a cluster manager and the Adaptive controller"},
-  {"run", tide__cmd_run, "submit a graph, wait, print its outputs as JSON"},
-  {"submit", tide__cmd_submit, "run a program once per element of an array on the workers"},
-  {"jobs", tide__cmd_jobs, "list the jobs of tide submit with their task counts by state"},
-  {"cancel", tide__cmd_cancel, "cancel what is left of a job submitted without --wait"},
-  {"get", tide__cmd_get, "print a published dataset (--output DIR: to files)"},
-  {"unpublish", tide__cmd_unpublish, "release a published dataset"},
-  {"datasets", tide__cmd_datasets, "list published datasets"},
-  {"scale", tide__cmd_scale, "scale a running cluster to N workers"},
-  {"adapt", tide__cmd_adapt, "start, change or stop adapting"},
-  {"retire", tide__cmd_retire, "retire workers gracefully"},
-  {"status", tide__cmd_status, "show the cluster, its workers and the adaptive state"},
-  {"logs", tide__cmd_logs, "gather logs from cluster, scheduler and workers"},
+    {"scheduler", tide__cmd_scheduler, "run a scheduler"},
+    {"worker", tide__cmd_worker, "run a worker"},
+    {"cluster", tide__cmd_cluster,
+     "run a scheduler, a cluster manager and the Adaptive controller"},
+    {"run", tide__cmd_run, "submit a graph, wait, print its outputs as JSON"},
+    {"submit", tide__cmd_submit, "run a program once per element of an array on the workers"},
+    {"jobs", tide__cmd_jobs, "list the jobs of tide submit with their task counts by state"},
+    {"cancel", tide__cmd_cancel, "cancel what is left of a job submitted without --wait"},
+    {"get", tide__cmd_get, "print a published dataset (--output DIR: to files)"},
+    {"unpublish", tide__cmd_unpublish, "release a published dataset"},
+    {"datasets", tide__cmd_datasets, "list published datasets"},
+    {"scale", tide__cmd_scale, "scale a running cluster to N workers"},
+    {"adapt", tide__cmd_adapt, "start, change or stop adapting"},
+    {"retire", tide__cmd_retire, "retire workers gracefully"},
+    {"status", tide__cmd_status, "show the cluster, its workers and the adaptive state"},
+    {"logs", tide__cmd_logs, "gather logs from cluster, scheduler and workers"},
 };
 
 static void usage(FILE *f)

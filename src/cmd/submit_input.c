@@ -50,12 +50,13 @@ int tide__elements_range(const char *spec, tide__elements *el, tide_error *err)
   if (step < 1)
     return tide_errprintf(err, TIDE_EUSAGE, "--array %s: the step must be at least 1", spec);
   if (b < a)
-    return tide_errprintf(err, TIDE_EUSAGE, "--array %s: the range is empty (%" PRId64
-                          " is below %" PRId64 ")", spec, b, a);
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "--array %s: the range is empty (%" PRId64 " is below %" PRId64 ")", spec,
+                          b, a);
   uint64_t n = (uint64_t)(b - a) / (uint64_t)step + 1;
   if (n > TIDE_SUBMIT_MAX)
-    return tide_errprintf(err, TIDE_EUSAGE, "--array %s: %" PRIu64 " elements, at most %zu",
-                          spec, n, TIDE_SUBMIT_MAX);
+    return tide_errprintf(err, TIDE_EUSAGE, "--array %s: %" PRIu64 " elements, at most %zu", spec,
+                          n, TIDE_SUBMIT_MAX);
   el->n = (size_t)n;
   el->start = a;
   el->step = step;
@@ -191,8 +192,10 @@ int tide__submit_check_program(const char *program)
     }
   }
   if (!found)
-    return tide__cmd_fail(2, "no such program \"%s\" on this machine (checked here before "
-                          "submitting; workers on other machines need it too)", program);
+    return tide__cmd_fail(2,
+                          "no such program \"%s\" on this machine (checked here before "
+                          "submitting; workers on other machines need it too)",
+                          program);
   return 0;
 }
 

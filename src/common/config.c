@@ -39,30 +39,31 @@ typedef struct key {
 
 #define F(field) offsetof(tide__config, field)
 static const key keys[] = {
-  {"adaptive.interval", K_POSDUR, F(adaptive.interval), 0, 0},
-  {"adaptive.minimum", K_COUNT, F(adaptive.minimum), 0, 0},
-  {"adaptive.maximum", K_COUNT_INF, F(adaptive.maximum), 0, 0},
-  {"adaptive.wait-count", K_INT, F(adaptive.wait_count), 0, 1},
-  {"adaptive.target-duration", K_POSDUR, F(adaptive.target_duration), 0, 0},
-  {"cluster.max-workers", K_INT, F(cluster.max_workers), 0, 1},
-  {"scheduler.unknown-task-duration", K_DURATION, F(scheduler.unknown_task_duration), 0, 0},
-  {"scheduler.bandwidth", K_SIZE_D, F(scheduler.bandwidth), 0, 0},
-  {"scheduler.worker-saturation", K_NUMBER, F(scheduler.worker_saturation), 0, 0},
-  {"scheduler.allowed-failures", K_INT, F(scheduler.allowed_failures), 0, 0},
-  {"scheduler.retire-timeout", K_DURATION, F(scheduler.retire_timeout), 0, 0},
-  {"scheduler.heartbeat-timeout", K_POSDUR, F(scheduler.heartbeat_timeout), 0, 0},
-  {"worker.memory.target", K_FRACTION, F(worker.memory_target), 0, 0},
-  {"worker.memory.pause", K_FRACTION, F(worker.memory_pause), 0, 0},
-  {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},
-  {"worker.preload", K_PATHS, F(worker.preload), 0, 0},
-  {"slurm.partition", K_STRING, F(slurm.partition), sizeof ((tide__config *)0)->slurm.partition, 0},
-  {"slurm.account", K_STRING, F(slurm.account), sizeof ((tide__config *)0)->slurm.account, 0},
-  {"slurm.walltime", K_WALLTIME, F(slurm.walltime), 0, 0},
-  {"slurm.cores", K_INT, F(slurm.cores), 0, 1},
-  {"slurm.memory", K_SIZE, F(slurm.memory), 0, 0},
-  {"slurm.log-directory", K_STRING, F(slurm.log_directory),
-   sizeof ((tide__config *)0)->slurm.log_directory, 0},
-  {"slurm.max-pending", K_INT, F(slurm.max_pending), 0, 1},
+    {"adaptive.interval", K_POSDUR, F(adaptive.interval), 0, 0},
+    {"adaptive.minimum", K_COUNT, F(adaptive.minimum), 0, 0},
+    {"adaptive.maximum", K_COUNT_INF, F(adaptive.maximum), 0, 0},
+    {"adaptive.wait-count", K_INT, F(adaptive.wait_count), 0, 1},
+    {"adaptive.target-duration", K_POSDUR, F(adaptive.target_duration), 0, 0},
+    {"cluster.max-workers", K_INT, F(cluster.max_workers), 0, 1},
+    {"scheduler.unknown-task-duration", K_DURATION, F(scheduler.unknown_task_duration), 0, 0},
+    {"scheduler.bandwidth", K_SIZE_D, F(scheduler.bandwidth), 0, 0},
+    {"scheduler.worker-saturation", K_NUMBER, F(scheduler.worker_saturation), 0, 0},
+    {"scheduler.allowed-failures", K_INT, F(scheduler.allowed_failures), 0, 0},
+    {"scheduler.retire-timeout", K_DURATION, F(scheduler.retire_timeout), 0, 0},
+    {"scheduler.heartbeat-timeout", K_POSDUR, F(scheduler.heartbeat_timeout), 0, 0},
+    {"worker.memory.target", K_FRACTION, F(worker.memory_target), 0, 0},
+    {"worker.memory.pause", K_FRACTION, F(worker.memory_pause), 0, 0},
+    {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},
+    {"worker.preload", K_PATHS, F(worker.preload), 0, 0},
+    {"slurm.partition", K_STRING, F(slurm.partition), sizeof((tide__config *)0)->slurm.partition,
+     0},
+    {"slurm.account", K_STRING, F(slurm.account), sizeof((tide__config *)0)->slurm.account, 0},
+    {"slurm.walltime", K_WALLTIME, F(slurm.walltime), 0, 0},
+    {"slurm.cores", K_INT, F(slurm.cores), 0, 1},
+    {"slurm.memory", K_SIZE, F(slurm.memory), 0, 0},
+    {"slurm.log-directory", K_STRING, F(slurm.log_directory),
+     sizeof((tide__config *)0)->slurm.log_directory, 0},
+    {"slurm.max-pending", K_INT, F(slurm.max_pending), 0, 1},
 };
 #undef F
 
@@ -100,7 +101,8 @@ static int set_paths(tide__config *cfg, const char *const *items, size_t n, tide
     if (m == TIDE__CONFIG_MAX_PRELOAD)
       return tide_errprintf(err, TIDE_EUSAGE, "at most %d plugins", TIDE__CONFIG_MAX_PRELOAD);
     if (strlen(items[i]) >= sizeof cfg->worker.preload[0])
-      return tide_errprintf(err, TIDE_EUSAGE, "path too long (%zu characters at most): \"%.40s...\"",
+      return tide_errprintf(err, TIDE_EUSAGE,
+                            "path too long (%zu characters at most): \"%.40s...\"",
                             sizeof cfg->worker.preload[0] - 1, items[i]);
     snprintf(cfg->worker.preload[m++], sizeof cfg->worker.preload[0], "%s", items[i]);
   }
@@ -193,8 +195,7 @@ static int parse_value(const key *k, void *field, const char *v, tide_error *err
     if (r == 0)
       *(double *)field = d;
     return r;
-  case K_PATHS:
-    return parse_paths((tide__config *)((char *)field - k->off), v, err);
+  case K_PATHS: return parse_paths((tide__config *)((char *)field - k->off), v, err);
   }
   return TIDE_ECONFIG;
 }
@@ -246,8 +247,8 @@ static int set_list(tide__config *cfg, yaml_document_t *doc, yaml_node_t *seq, c
   return 0;
 }
 
-static int walk(tide__config *cfg, yaml_document_t *doc, yaml_node_t *node, char *path,
-                size_t plen, const char *file, tide_error *err)
+static int walk(tide__config *cfg, yaml_document_t *doc, yaml_node_t *node, char *path, size_t plen,
+                const char *file, tide_error *err)
 {
   if (node->type != YAML_MAPPING_NODE)
     return tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s%sexpected a mapping of keys", file,

@@ -43,13 +43,13 @@ typedef struct tide__config {
     int npreload;
   } worker;
   struct {
-    char partition[128];       /* "" = site default */
+    char partition[128]; /* "" = site default */
     char account[128];
-    double walltime;           /* seconds, default 3600 */
-    int cores;                 /* cpus-per-task, default 1 */
-    int64_t memory;            /* bytes, default 0 = site default */
-    char log_directory[512];   /* default "" = current directory */
-    int max_pending;           /* default 8 */
+    double walltime;         /* seconds, default 3600 */
+    int cores;               /* cpus-per-task, default 1 */
+    int64_t memory;          /* bytes, default 0 = site default */
+    char log_directory[512]; /* default "" = current directory */
+    int max_pending;         /* default 8 */
   } slurm;
 } tide__config;
 

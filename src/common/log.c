@@ -17,7 +17,7 @@ static struct {
   void *sink_data;
   char role[32];
   char *ring[TIDE_LOG_RING];
-  size_t head;  /* next slot to write */
+  size_t head; /* next slot to write */
   size_t count;
 } L = {PTHREAD_MUTEX_INITIALIZER, TIDE_LOG_INFO, NULL, NULL, "tide", {0}, 0, 0};
 
@@ -73,8 +73,8 @@ void tide__log(tide__log_level level, const char *subsystem, const char *fmt, ..
   localtime_r(&tv.tv_sec, &tm);
   strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
   pthread_mutex_lock(&L.lock);
-  snprintf(line, sizeof line, "%s.%03d %s %s %s: %s", stamp, (int)(tv.tv_usec / 1000),
-           L.role, names[level], subsystem, msg);
+  snprintf(line, sizeof line, "%s.%03d %s %s %s: %s", stamp, (int)(tv.tv_usec / 1000), L.role,
+           names[level], subsystem, msg);
   if (L.sink)
     L.sink(level, line, L.sink_data);
   else

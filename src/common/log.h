@@ -23,8 +23,8 @@ void tide__log(tide__log_level level, const char *subsystem, const char *fmt, ..
     __attribute__((format(printf, 3, 4)));
 
 #define tide__debug(sub, ...) tide__log(TIDE_LOG_DEBUG, sub, __VA_ARGS__)
-#define tide__info(sub, ...) tide__log(TIDE_LOG_INFO, sub, __VA_ARGS__)
-#define tide__warn(sub, ...) tide__log(TIDE_LOG_WARNING, sub, __VA_ARGS__)
+#define tide__info(sub, ...)  tide__log(TIDE_LOG_INFO, sub, __VA_ARGS__)
+#define tide__warn(sub, ...)  tide__log(TIDE_LOG_WARNING, sub, __VA_ARGS__)
 #define tide__error(sub, ...) tide__log(TIDE_LOG_ERROR, sub, __VA_ARGS__)
 
 /* Copy the recent lines (oldest first, at most `max`) into a NULL-terminated

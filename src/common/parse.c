@@ -11,8 +11,7 @@
 
 static bool is_inf(const char *s)
 {
-  return strcasecmp(s, "inf") == 0 || strcasecmp(s, ".inf") == 0 ||
-         strcasecmp(s, "infinity") == 0;
+  return strcasecmp(s, "inf") == 0 || strcasecmp(s, ".inf") == 0 || strcasecmp(s, "infinity") == 0;
 }
 
 /* Leading decimal number of s; *end points past it and any blanks. Units
@@ -40,10 +39,13 @@ static int leading_number(const char *s, double *v, const char **end)
 
 int tide__parse_duration(const char *s, bool allow_inf, double *out, tide_error *err)
 {
-  static const struct { const char *unit; double mult; } units[] = {
-    {"", 1}, {"s", 1}, {"sec", 1}, {"seconds", 1}, {"ms", 1e-3}, {"us", 1e-6},
-    {"m", 60}, {"min", 60}, {"minutes", 60}, {"h", 3600}, {"hours", 3600},
-    {"d", 86400}, {"days", 86400},
+  static const struct {
+    const char *unit;
+    double mult;
+  } units[] = {
+      {"", 1},         {"s", 1},     {"sec", 1},      {"seconds", 1},  {"ms", 1e-3},
+      {"us", 1e-6},    {"m", 60},    {"min", 60},     {"minutes", 60}, {"h", 3600},
+      {"hours", 3600}, {"d", 86400}, {"days", 86400},
   };
   const char *end;
   double v;
@@ -136,18 +138,35 @@ int tide__parse_walltime(const char *s, double *out, tide_error *err)
   *out = days * 86400.0 + secs;
   return 0;
 bad:
-  return tide_errprintf(err, TIDE_EUSAGE, "bad walltime \"%s\" (use " TIDE__WALLTIME_FORMS ")",
-                        s);
+  return tide_errprintf(err, TIDE_EUSAGE, "bad walltime \"%s\" (use " TIDE__WALLTIME_FORMS ")", s);
 }
 
 int tide__parse_size(const char *s, int64_t *out, tide_error *err)
 {
-  static const struct { const char *unit; double mult; } units[] = {
-    {"", 1}, {"B", 1}, {"k", 1e3}, {"kB", 1e3}, {"K", 1e3}, {"KB", 1e3},
-    {"M", 1e6}, {"MB", 1e6}, {"G", 1e9}, {"GB", 1e9}, {"T", 1e12}, {"TB", 1e12},
-    {"Ki", 1024.0}, {"KiB", 1024.0}, {"Mi", 1048576.0}, {"MiB", 1048576.0},
-    {"Gi", 1073741824.0}, {"GiB", 1073741824.0}, {"Ti", 1099511627776.0},
-    {"TiB", 1099511627776.0},
+  static const struct {
+    const char *unit;
+    double mult;
+  } units[] = {
+      {"", 1},
+      {"B", 1},
+      {"k", 1e3},
+      {"kB", 1e3},
+      {"K", 1e3},
+      {"KB", 1e3},
+      {"M", 1e6},
+      {"MB", 1e6},
+      {"G", 1e9},
+      {"GB", 1e9},
+      {"T", 1e12},
+      {"TB", 1e12},
+      {"Ki", 1024.0},
+      {"KiB", 1024.0},
+      {"Mi", 1048576.0},
+      {"MiB", 1048576.0},
+      {"Gi", 1073741824.0},
+      {"GiB", 1073741824.0},
+      {"Ti", 1099511627776.0},
+      {"TiB", 1099511627776.0},
   };
   const char *end;
   double v;

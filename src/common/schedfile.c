@@ -22,8 +22,8 @@ int tide__schedfile_read(const char *path, char **address, tide_error *err)
   json_t *root = json_loadf(fp, 0, &jerr);
   fclose(fp);
   if (!root)
-    return tide_errprintf(err, TIDE_EPROTO, "%s:%d: malformed scheduler file: %s", path,
-                          jerr.line, jerr.text);
+    return tide_errprintf(err, TIDE_EPROTO, "%s:%d: malformed scheduler file: %s", path, jerr.line,
+                          jerr.text);
   const char *a = json_string_value(json_object_get(root, "address"));
   if (a)
     *address = tide__xstrdup(a);

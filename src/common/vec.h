@@ -11,30 +11,30 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#define TIDE__VEC(T) \
-  struct {           \
-    T *v;            \
-    size_t n, cap;   \
+#define TIDE__VEC(T)                                                                               \
+  struct {                                                                                         \
+    T *v;                                                                                          \
+    size_t n, cap;                                                                                 \
   }
 
 /* Make room for `more` elements past n; evaluates to &v[n]. */
-#define tide__vec_reserve(vec, more)                                                       \
-  (tide__vec_grow_((void *)&(vec)->v, &(vec)->cap, (vec)->n + (more), sizeof *(vec)->v), \
+#define tide__vec_reserve(vec, more)                                                               \
+  (tide__vec_grow_((void *)&(vec)->v, &(vec)->cap, (vec)->n + (more), sizeof *(vec)->v),           \
    (vec)->v + (vec)->n)
 
 /* Append one element. */
-#define tide__vec_push(vec, x)            \
-  do {                                    \
-    *tide__vec_reserve((vec), 1) = (x);   \
-    (vec)->n++;                           \
+#define tide__vec_push(vec, x)                                                                     \
+  do {                                                                                             \
+    *tide__vec_reserve((vec), 1) = (x);                                                            \
+    (vec)->n++;                                                                                    \
   } while (0)
 
 /* Free the array and leave the vector empty and reusable. */
-#define tide__vec_free(vec) \
-  do {                      \
-    free((vec)->v);         \
-    (vec)->v = NULL;        \
-    (vec)->n = (vec)->cap = 0; \
+#define tide__vec_free(vec)                                                                        \
+  do {                                                                                             \
+    free((vec)->v);                                                                                \
+    (vec)->v = NULL;                                                                               \
+    (vec)->n = (vec)->cap = 0;                                                                     \
   } while (0)
 
 /* Grow *pv (a pointer to the array pointer) to hold at least `need`

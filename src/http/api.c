@@ -33,33 +33,39 @@ static const struct route {
 enum { NROUTES = sizeof routes / sizeof routes[0] };
 
 static void api_tcp(void *arg, const char *method, const char *path, const char *body, size_t len,
-                    tide__api_reply_fn reply, void *rctx) {
+                    tide__api_reply_fn reply, void *rctx)
+{
   tide__api_dispatch(arg, method, path, body, len, reply, rctx);
 }
 
-int tide__api_create(tide__sched *s, const tide__api_ops *ops, void *self, tide__api **out) {
+int tide__api_create(tide__sched *s, const tide__api_ops *ops, void *self, tide__api **out)
+{
   static const tide__api_ops none;
   tide__api *a = tide__xcalloc(1, sizeof *a);
   a->sched = s;
   a->ops = ops ? ops : &none;
   a->self = self;
-  if (s) tide__sched_set_api(s, api_tcp, a);
+  if (s)
+    tide__sched_set_api(s, api_tcp, a);
   *out = a;
   return 0;
 }
 
-void tide__api_destroy(tide__api *a) {
+void tide__api_destroy(tide__api *a)
+{
   /* The scheduler is not touched: owners may destroy it first. */
   free(a);
 }
 
-static char *dump(json_t *j, size_t *len) {
+static char *dump(json_t *j, size_t *len)
+{
   char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY) : NULL;
   *len = s ? strlen(s) : 0;
   return s;
 }
 
-void tide__req_json(tide__req *r, int status, json_t *body) {
+void tide__req_json(tide__req *r, int status, json_t *body)
+{
   if (!body) {
     status = 500;
     body = json_pack("{s:s}", "error", "internal error building the answer");
@@ -80,7 +86,8 @@ void tide__req_json(tide__req *r, int status, json_t *body) {
   free(r);
 }
 
-void tide__req_error(tide__req *r, int status, const char *fmt, ...) {
+void tide__req_error(tide__req *r, int status, const char *fmt, ...)
+{
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -89,7 +96,8 @@ void tide__req_error(tide__req *r, int status, const char *fmt, ...) {
   tide__req_json(r, status, json_pack("{s:s}", "error", msg));
 }
 
-void tide__req_text(tide__req *r, int status, const char *ctype, char *text, size_t len) {
+void tide__req_text(tide__req *r, int status, const char *ctype, char *text, size_t len)
+{
   if (r->raw_reply) {
     r->raw_reply(r->rctx, status, ctype, text, len);
   } else {
@@ -100,15 +108,20 @@ void tide__req_text(tide__req *r, int status, const char *ctype, char *text, siz
   free(r);
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+static int hexval(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
 /* Percent-decode [s, s+n) into buf. */
-static void urldecode(const char *s, size_t n, char *buf, size_t len) {
+static void urldecode(const char *s, size_t n, char *buf, size_t len)
+{
   size_t o = 0;
   for (size_t i = 0; i < n && o + 1 < len; i++) {
     if (s[i] == '+') {
@@ -123,7 +136,8 @@ static void urldecode(const char *s, size_t n, char *buf, size_t len) {
   buf[o] = '\0';
 }
 
-bool tide__req_query(const tide__req *r, const char *name, char *buf, size_t len) {
+bool tide__req_query(const tide__req *r, const char *name, char *buf, size_t len)
+{
   size_t nl = strlen(name);
   const char *p = r->query;
   while (p && *p) {
@@ -139,7 +153,8 @@ bool tide__req_query(const tide__req *r, const char *name, char *buf, size_t len
   return false;
 }
 
-static void serve_asset(tide__req *r, const tide__asset *as) {
+static void serve_asset(tide__req *r, const tide__asset *as)
+{
   char *copy = tide__xmalloc(as->len + 1);
   memcpy(copy, as->data, as->len);
   copy[as->len] = '\0';
@@ -147,7 +162,8 @@ static void serve_asset(tide__req *r, const tide__asset *as) {
 }
 
 /* POST bodies: a JSON object, else 400 naming what is wrong. */
-static json_t *parse_body(tide__req *r, const char *body, size_t len) {
+static json_t *parse_body(tide__req *r, const char *body, size_t len)
+{
   if (!body || len == 0) {
     tide__req_error(r, 400, "the request body must be a JSON object");
     return NULL;
@@ -168,7 +184,8 @@ static json_t *parse_body(tide__req *r, const char *body, size_t len) {
 }
 
 static void dispatch(tide__req *r, const char *method, const char *path, const char *body,
-                     size_t len) {
+                     size_t len)
+{
   const char *q = strchr(path, '?');
   size_t plen = q ? (size_t)(q - path) : strlen(path);
   char p[256];
@@ -181,12 +198,15 @@ static void dispatch(tide__req *r, const char *method, const char *path, const c
   r->query = q ? q + 1 : "";
   const struct route *known = NULL;
   for (size_t i = 0; i < NROUTES; i++) {
-    if (strcmp(routes[i].path, p) != 0) continue;
+    if (strcmp(routes[i].path, p) != 0)
+      continue;
     known = &routes[i];
-    if (strcmp(routes[i].method, method) != 0) continue;
+    if (strcmp(routes[i].method, method) != 0)
+      continue;
     if (strcmp(method, "POST") == 0) {
       json_t *j = parse_body(r, body, len);
-      if (!j) return;
+      if (!j)
+        return;
       r->body = j;
       routes[i].fn(r); /* may free r: use only j after */
       json_decref(j);
@@ -213,7 +233,8 @@ static void dispatch(tide__req *r, const char *method, const char *path, const c
 /* Both entry points: exactly one of json_reply and raw_reply is set. */
 static void dispatch_new(tide__api *a, const char *method, const char *path, const char *body,
                          size_t len, tide__api_reply_fn json_reply, tide__api_raw_fn raw_reply,
-                         void *rctx) {
+                         void *rctx)
+{
   tide__req *r = tide__xcalloc(1, sizeof *r);
   r->api = a;
   r->json_reply = json_reply;
@@ -223,16 +244,19 @@ static void dispatch_new(tide__api *a, const char *method, const char *path, con
 }
 
 void tide__api_dispatch(tide__api *a, const char *method, const char *path, const char *body,
-                        size_t len, tide__api_reply_fn reply, void *rctx) {
+                        size_t len, tide__api_reply_fn reply, void *rctx)
+{
   dispatch_new(a, method, path, body, len, reply, NULL, rctx);
 }
 
 void tide__api_dispatch_raw(tide__api *a, const char *method, const char *path, const char *body,
-                            size_t len, tide__api_raw_fn reply, void *rctx) {
+                            size_t len, tide__api_raw_fn reply, void *rctx)
+{
   dispatch_new(a, method, path, body, len, NULL, reply, rctx);
 }
 
-const char *tide__api_allow(const char *path) {
+const char *tide__api_allow(const char *path)
+{
   const char *q = strchr(path, '?');
   size_t plen = q ? (size_t)(q - path) : strlen(path);
   for (size_t i = 0; i < NROUTES; i++)
@@ -242,14 +266,18 @@ const char *tide__api_allow(const char *path) {
   if (plen < sizeof p) {
     memcpy(p, path, plen);
     p[plen] = '\0';
-    if (tide__asset_find(p)) return "GET, HEAD";
+    if (tide__asset_find(p))
+      return "GET, HEAD";
   }
   return NULL;
 }
 
-const tide__asset *tide__asset_find(const char *path) {
+const tide__asset *tide__asset_find(const char *path)
+{
   for (size_t i = 0; i < tide__nassets; i++)
-    if (strcmp(tide__assets[i].path, path) == 0) return &tide__assets[i];
-  if (strcmp(path, "/index.html") == 0) return tide__asset_find("/");
+    if (strcmp(tide__assets[i].path, path) == 0)
+      return &tide__assets[i];
+  if (strcmp(path, "/index.html") == 0)
+    return tide__asset_find("/");
   return NULL;
 }

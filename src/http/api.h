@@ -17,12 +17,12 @@ typedef struct tide__http tide__http;
 
 /* Figures of what manages the workers, for /metrics. */
 typedef struct tide__api_figures {
-  int requested;            /* workers asked for, arrived or not */
-  int target;               /* last adaptive target (clipped), -1 none */
-  uint64_t submissions;     /* successful scale_up calls (jobs) */
+  int requested;        /* workers asked for, arrived or not */
+  int target;           /* last adaptive target (clipped), -1 none */
+  uint64_t submissions; /* successful scale_up calls (jobs) */
   uint64_t submit_failures;
   uint64_t jobs_stopped;
-  uint64_t replaced;        /* workers replaced after dying / lifetime */
+  uint64_t replaced; /* workers replaced after dying / lifetime */
 } tide__api_figures;
 
 /* What the API serves besides the scheduler's own views: the one interface

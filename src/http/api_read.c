@@ -11,16 +11,22 @@
 
 /* JSON cannot hold infinity: write it as the string "inf", the form that
  * POST /api/v1/adapt and `tide adapt --maximum` accept. */
-static json_t *num_or_inf(double v) {
-  if (isinf(v)) return json_string("inf");
-  if (isnan(v)) return json_null();
-  if (v == floor(v) && fabs(v) < 9e15) return json_integer((json_int_t)v);
+static json_t *num_or_inf(double v)
+{
+  if (isinf(v))
+    return json_string("inf");
+  if (isnan(v))
+    return json_null();
+  if (v == floor(v) && fabs(v) < 9e15)
+    return json_integer((json_int_t)v);
   return json_real(v);
 }
 
-static json_t *worker_json(const tide__sw_view *w, bool with_address) {
+static json_t *worker_json(const tide__sw_view *w, bool with_address)
+{
   json_t *o = json_object();
-  if (with_address) json_object_set_new(o, "address", json_string(w->address ? w->address : ""));
+  if (with_address)
+    json_object_set_new(o, "address", json_string(w->address ? w->address : ""));
   json_object_set_new(o, "name", json_string(w->name ? w->name : ""));
   json_object_set_new(o, "host", json_string(w->host ? w->host : ""));
   json_object_set_new(o, "job", json_string(w->job ? w->job : ""));
@@ -37,7 +43,8 @@ static json_t *worker_json(const tide__sw_view *w, bool with_address) {
   return o;
 }
 
-static json_t *task_counts_json(tide__sched *s) {
+static json_t *task_counts_json(tide__sched *s)
+{
   uint64_t counts[TIDE_TS__COUNT];
   tide__sched_task_counts(s, counts);
   json_t *o = json_object();
@@ -46,7 +53,8 @@ static json_t *task_counts_json(tide__sched *s) {
   return o;
 }
 
-void tide__h_identity(tide__req *r) {
+void tide__h_identity(tide__req *r)
+{
   tide__sched *s = r->api->sched;
   const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws);
@@ -54,27 +62,32 @@ void tide__h_identity(tide__req *r) {
   for (size_t i = 0; i < n; i++)
     json_object_set_new(workers, ws[i].address ? ws[i].address : "", worker_json(&ws[i], false));
   const char *addr = tide__sched_address(s);
-  json_t *o = json_pack("{s:s, s:s, s:f, s:o, s:o}", "id", tide__sched_id(s) ? tide__sched_id(s) : "",
-                        "address", addr ? addr : "", "started", tide__sched_started(s), "workers",
-                        workers, "tasks", task_counts_json(s));
+  json_t *o =
+      json_pack("{s:s, s:s, s:f, s:o, s:o}", "id", tide__sched_id(s) ? tide__sched_id(s) : "",
+                "address", addr ? addr : "", "started", tide__sched_started(s), "workers", workers,
+                "tasks", task_counts_json(s));
   tide__req_json(r, 200, o);
 }
 
-void tide__h_get_workers(tide__req *r) {
+void tide__h_get_workers(tide__req *r)
+{
   const tide__sw_view *ws;
   size_t n = tide__sched_workers(r->api->sched, &ws);
   json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) json_array_append_new(arr, worker_json(&ws[i], true));
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(arr, worker_json(&ws[i], true));
   tide__req_json(r, 200, json_pack("{s:I, s:o}", "num_workers", (json_int_t)n, "workers", arr));
 }
 
-double tide__api_target_duration(tide__api *a) {
+double tide__api_target_duration(tide__api *a)
+{
   double td = a->ops->target_duration ? a->ops->target_duration(a->self)
                                       : tide__sched_config(a->sched)->adaptive.target_duration;
   return td > 0 ? td : 5.0;
 }
 
-void tide__h_adaptive_target(tide__req *r) {
+void tide__h_adaptive_target(tide__req *r)
+{
   double td = tide__api_target_duration(r->api);
   tide__target_inputs in;
   memset(&in, 0, sizeof in);
@@ -83,18 +96,19 @@ void tide__h_adaptive_target(tide__req *r) {
     tide__req_error(r, 500, "adaptive_target failed: %s", tide_strerror(n));
     return;
   }
-  json_t *inputs = json_pack("{s:f, s:f, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:i, s:i}",
-                             "total_occupancy", in.total_occupancy, "queued_occupancy",
-                             in.queued_occupancy, "queued", (json_int_t)in.nqueued, "processing",
-                             (json_int_t)in.nprocessing, "workers", (json_int_t)in.nworkers,
-                             "avg_nthreads", in.avg_nthreads, "nbytes", (json_int_t)in.total_nbytes,
-                             "memory_limit", (json_int_t)in.total_memory_limit, "nclose",
-                             (json_int_t)in.nclose, "cpu", in.cpu, "memory", in.memory);
-  tide__req_json(r, 200,
-                 json_pack("{s:i, s:f, s:o}", "workers", n, "target_duration", td, "inputs", inputs));
+  json_t *inputs =
+      json_pack("{s:f, s:f, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:i, s:i}", "total_occupancy",
+                in.total_occupancy, "queued_occupancy", in.queued_occupancy, "queued",
+                (json_int_t)in.nqueued, "processing", (json_int_t)in.nprocessing, "workers",
+                (json_int_t)in.nworkers, "avg_nthreads", in.avg_nthreads, "nbytes",
+                (json_int_t)in.total_nbytes, "memory_limit", (json_int_t)in.total_memory_limit,
+                "nclose", (json_int_t)in.nclose, "cpu", in.cpu, "memory", in.memory);
+  tide__req_json(
+      r, 200, json_pack("{s:i, s:f, s:o}", "workers", n, "target_duration", td, "inputs", inputs));
 }
 
-void tide__h_adaptive(tide__req *r) {
+void tide__h_adaptive(tide__req *r)
+{
   if (r->api->ops->adaptive_json) {
     tide__req_json(r, 200, r->api->ops->adaptive_json(r->api->self));
     return;
@@ -115,17 +129,20 @@ void tide__h_adaptive(tide__req *r) {
   tide__req_json(r, 200, o);
 }
 
-void tide__h_tasks(tide__req *r) {
+void tide__h_tasks(tide__req *r)
+{
   tide__sched *s = r->api->sched;
   json_t *prefixes = tide__sched_prefixes_json(s);
-  if (!prefixes) prefixes = json_object();
+  if (!prefixes)
+    prefixes = json_object();
   tide__req_json(r, 200,
                  json_pack("{s:o, s:o}", "states", task_counts_json(s), "prefixes", prefixes));
 }
 
 static void task_stream_text(tide__req *r, double since);
 
-void tide__h_task_stream(tide__req *r) {
+void tide__h_task_stream(tide__req *r)
+{
   char buf[64];
   double since = 0;
   if (tide__req_query(r, "since", buf, sizeof buf)) {
@@ -142,29 +159,32 @@ void tide__h_task_stream(tide__req *r) {
   }
   tide__sched *s = r->api->sched;
   json_t *tasks = tide__sched_task_stream_json(s, since);
-  if (!tasks) tasks = json_array();
+  if (!tasks)
+    tasks = json_array();
   const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws);
   json_t *workers = json_array();
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(workers, json_pack("{s:s, s:s, s:i}", "name", ws[i].name ? ws[i].name : "",
-                                             "address", ws[i].address ? ws[i].address : "",
-                                             "nthreads", ws[i].nthreads));
-  tide__req_json(r, 200, json_pack("{s:f, s:o, s:o}", "now", tide__wall(), "tasks", tasks,
-                                   "workers", workers));
+    json_array_append_new(
+        workers, json_pack("{s:s, s:s, s:i}", "name", ws[i].name ? ws[i].name : "", "address",
+                           ws[i].address ? ws[i].address : "", "nthreads", ws[i].nthreads));
+  tide__req_json(
+      r, 200,
+      json_pack("{s:f, s:o, s:o}", "now", tide__wall(), "tasks", tasks, "workers", workers));
 }
 
 /* HTTP (the dashboard polls this every second): the answer as text, without
  * building thousands of JSON objects on the loop (bench/ throughput_polled). */
-static void task_stream_text(tide__req *r, double since) {
+static void task_stream_text(tide__req *r, double since)
+{
   tide__sched *s = r->api->sched;
   const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws), tlen;
   json_t *workers = json_array();
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(workers, json_pack("{s:s, s:s, s:i}", "name", ws[i].name ? ws[i].name : "",
-                                             "address", ws[i].address ? ws[i].address : "",
-                                             "nthreads", ws[i].nthreads));
+    json_array_append_new(
+        workers, json_pack("{s:s, s:s, s:i}", "name", ws[i].name ? ws[i].name : "", "address",
+                           ws[i].address ? ws[i].address : "", "nthreads", ws[i].nthreads));
   char *wtext = json_dumps(workers, JSON_COMPACT);
   json_decref(workers);
   char *tasks = tide__sched_task_stream_text(s, since, &tlen);
@@ -175,25 +195,33 @@ static void task_stream_text(tide__req *r, double since) {
   tide__req_text(r, 200, "application/json", body, strlen(body));
 }
 
-void tide__h_cluster(tide__req *r) {
+void tide__h_cluster(tide__req *r)
+{
   json_t *o = r->api->ops->info_json ? r->api->ops->info_json(r->api->self) : json_object();
   tide__req_json(r, 200, o);
 }
 
 /* /api/v1/logs: scheduler lines now, worker lines over the wire, then the
  * cluster's. The scheduler may answer the worker fetch later. */
-static void logs_done(tide__sched *s, json_t *workers_logs, void *arg) {
+static void logs_done(tide__sched *s, json_t *workers_logs, void *arg)
+{
   tide__req *r = arg;
   size_t n = 0;
   char **lines = tide__log_recent(TIDE_LOG_RING, &n);
   json_t *sched_lines = json_array();
   for (size_t i = 0; i < n && lines && lines[i]; i++)
     json_array_append_new(sched_lines, json_string(lines[i]));
-  if (lines) tide__log_free_lines(lines);
+  if (lines)
+    tide__log_free_lines(lines);
   json_t *workers = json_is_object(workers_logs) ? json_deep_copy(workers_logs) : json_object();
-  json_t *o = json_pack("{s:[], s:o, s:o}", "cluster", "scheduler", sched_lines, "workers", workers);
-  if (r->api->ops->logs_json) r->api->ops->logs_json(r->api->self, o);
+  json_t *o =
+      json_pack("{s:[], s:o, s:o}", "cluster", "scheduler", sched_lines, "workers", workers);
+  if (r->api->ops->logs_json)
+    r->api->ops->logs_json(r->api->self, o);
   tide__req_json(r, 200, o);
 }
 
-void tide__h_logs(tide__req *r) { tide__sched_worker_logs(r->api->sched, 3.0, logs_done, r); }
+void tide__h_logs(tide__req *r)
+{
+  tide__sched_worker_logs(r->api->sched, 3.0, logs_done, r);
+}

@@ -28,8 +28,8 @@ typedef struct tide__req {
   tide__api_reply_fn json_reply; /* one of the two is set */
   tide__api_raw_fn raw_reply;
   void *rctx;
-  const char *query;             /* after '?', "" if none; valid during the handler only */
-  json_t *body;                  /* parsed object for POST routes, borrowed */
+  const char *query; /* after '?', "" if none; valid during the handler only */
+  json_t *body;      /* parsed object for POST routes, borrowed */
 } tide__req;
 
 /* Answer with a JSON body (stolen; NULL answers 500). */
@@ -77,7 +77,7 @@ char *tide__prom_escape(const char *s);
 
 /* Embedded dashboard files (generated at build time into the build dir). */
 typedef struct tide__asset {
-  const char *path;   /* "/", "/static/app.js", ... */
+  const char *path; /* "/", "/static/app.js", ... */
   const char *ctype;
   const unsigned char *data;
   size_t len;

@@ -8,9 +8,11 @@
 #include "common/util.h"
 #include "http/internal.h"
 
-char *tide__prom_escape(const char *s) {
+char *tide__prom_escape(const char *s)
+{
   size_t n = 0;
-  for (const char *p = s; *p; p++) n += (*p == '\\' || *p == '"' || *p == '\n') ? 2 : 1;
+  for (const char *p = s; *p; p++)
+    n += (*p == '\\' || *p == '"' || *p == '\n') ? 2 : 1;
   char *out = tide__xmalloc(n + 1), *o = out;
   for (const char *p = s; *p; p++) {
     if (*p == '\\' || *p == '"') {
@@ -27,14 +29,19 @@ char *tide__prom_escape(const char *s) {
   return out;
 }
 
-static void family(FILE *f, const char *name, const char *type, const char *help) {
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
   fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void sample(FILE *f, const char *name, double v) { fprintf(f, "%s %.17g\n", name, v); }
+static void sample(FILE *f, const char *name, double v)
+{
+  fprintf(f, "%s %.17g\n", name, v);
+}
 
 /* One sample with labels given as name, value pairs (NULL-terminated). */
-static void lsample(FILE *f, const char *name, double v, ...) {
+static void lsample(FILE *f, const char *name, double v, ...)
+{
   va_list ap;
   va_start(ap, v);
   fprintf(f, "%s{", name);
@@ -49,7 +56,8 @@ static void lsample(FILE *f, const char *name, double v, ...) {
   fprintf(f, "} %.17g\n", v);
 }
 
-static void worker_families(FILE *f, const tide__sw_view *ws, size_t n) {
+static void worker_families(FILE *f, const tide__sw_view *ws, size_t n)
+{
   static const struct {
     const char *name, *help;
   } fams[] = {
@@ -75,21 +83,25 @@ static void worker_families(FILE *f, const tide__sw_view *ws, size_t n) {
   }
 }
 
-static void prefix_families(FILE *f, json_t *prefixes) {
+static void prefix_families(FILE *f, json_t *prefixes)
+{
   const char *prefix;
   json_t *p;
   family(f, "tide_task_prefix_duration_seconds", "gauge",
          "Learned average duration of the tasks of a prefix.");
-  json_object_foreach(prefixes, prefix, p) {
+  json_object_foreach(prefixes, prefix, p)
+  {
     json_t *d = json_object_get(p, "duration_average");
     if (json_is_number(d))
       lsample(f, "tide_task_prefix_duration_seconds", json_number_value(d), "prefix", prefix, NULL);
   }
   family(f, "tide_tasks_by_prefix", "gauge", "Tasks known to the scheduler by prefix and state.");
-  json_object_foreach(prefixes, prefix, p) {
+  json_object_foreach(prefixes, prefix, p)
+  {
     const char *state;
     json_t *c;
-    json_object_foreach(json_object_get(p, "states"), state, c) {
+    json_object_foreach(json_object_get(p, "states"), state, c)
+    {
       if (json_is_number(c))
         lsample(f, "tide_tasks_by_prefix", json_number_value(c), "prefix", prefix, "state", state,
                 NULL);
@@ -97,12 +109,14 @@ static void prefix_families(FILE *f, json_t *prefixes) {
   }
 }
 
-char *tide__metrics_text(tide__api *a, size_t *len) {
+char *tide__metrics_text(tide__api *a, size_t *len)
+{
   tide__sched *s = a->sched;
   char *buf = NULL;
   size_t blen = 0;
   FILE *f = open_memstream(&buf, &blen);
-  if (!f) return NULL;
+  if (!f)
+    return NULL;
   const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws);
   int64_t nbytes = 0, limit = 0;
@@ -111,9 +125,11 @@ char *tide__metrics_text(tide__api *a, size_t *len) {
     limit += ws[i].memory_limit;
   }
   tide__api_figures m = {.requested = (int)n, .target = -1};
-  if (a->ops->figures) a->ops->figures(a->self, &m);
+  if (a->ops->figures)
+    a->ops->figures(a->self, &m);
   int target = m.target;
-  if (target < 0) target = tide__sched_adaptive_target(s, tide__api_target_duration(a), NULL);
+  if (target < 0)
+    target = tide__sched_adaptive_target(s, tide__api_target_duration(a), NULL);
 
   family(f, "tide_workers", "gauge", "Workers connected to the scheduler.");
   sample(f, "tide_workers", (double)n);
@@ -143,23 +159,34 @@ char *tide__metrics_text(tide__api *a, size_t *len) {
   memset(&k, 0, sizeof k);
   tide__sched_counters_get(s, &k);
   static const char *const help[] = {
-      "tide_tasks_completed_total", "Tasks that finished in memory.",
-      "tide_tasks_erred_total", "Tasks that erred.",
-      "tide_recomputed_tasks_total", "Tasks computed again because their result vanished.",
-      "tide_retired_workers_total", "Workers retired gracefully.",
-      "tide_retirements_failed_total", "Retirements undone (reported under not_retired).",
-      "tide_workers_removed_unexpected_total", "Workers lost without being retired.",
-      "tide_transferred_bytes_total", "Bytes of results copied to other workers for retirement.",
-      "tide_rm_submissions_total", "Jobs submitted to the resource manager successfully.",
-      "tide_rm_submit_failures_total", "Failed submissions to the resource manager.",
-      "tide_rm_jobs_stopped_total", "Jobs stopped in the resource manager.",
-      "tide_workers_replaced_total", "Workers replaced after dying or reaching their lifetime.",
+      "tide_tasks_completed_total",
+      "Tasks that finished in memory.",
+      "tide_tasks_erred_total",
+      "Tasks that erred.",
+      "tide_recomputed_tasks_total",
+      "Tasks computed again because their result vanished.",
+      "tide_retired_workers_total",
+      "Workers retired gracefully.",
+      "tide_retirements_failed_total",
+      "Retirements undone (reported under not_retired).",
+      "tide_workers_removed_unexpected_total",
+      "Workers lost without being retired.",
+      "tide_transferred_bytes_total",
+      "Bytes of results copied to other workers for retirement.",
+      "tide_rm_submissions_total",
+      "Jobs submitted to the resource manager successfully.",
+      "tide_rm_submit_failures_total",
+      "Failed submissions to the resource manager.",
+      "tide_rm_jobs_stopped_total",
+      "Jobs stopped in the resource manager.",
+      "tide_workers_replaced_total",
+      "Workers replaced after dying or reaching their lifetime.",
   };
-  const double vals[] = {(double)k.tasks_completed, (double)k.tasks_erred, (double)k.recomputed,
-                         (double)k.retired, (double)k.retire_failed,
-                         (double)k.workers_removed_unexpected, (double)k.bytes_transferred,
-                         (double)m.submissions, (double)m.submit_failures,
-                         (double)m.jobs_stopped, (double)m.replaced};
+  const double vals[] = {
+      (double)k.tasks_completed,   (double)k.tasks_erred,   (double)k.recomputed,
+      (double)k.retired,           (double)k.retire_failed, (double)k.workers_removed_unexpected,
+      (double)k.bytes_transferred, (double)m.submissions,   (double)m.submit_failures,
+      (double)m.jobs_stopped,      (double)m.replaced};
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
     family(f, help[2 * i], "counter", help[2 * i + 1]);
     sample(f, help[2 * i], vals[i]);
@@ -169,7 +196,8 @@ char *tide__metrics_text(tide__api *a, size_t *len) {
   return buf;
 }
 
-void tide__h_metrics(tide__req *r) {
+void tide__h_metrics(tide__req *r)
+{
   size_t len = 0;
   char *text = tide__metrics_text(r->api, &len);
   if (!text) {

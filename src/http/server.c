@@ -43,12 +43,12 @@ struct tide__http {
   uv_async_t async;
   struct MHD_Daemon *daemon;
   int port;
-  double timeout;     /* seconds a connection waits for the loop (30) */
+  double timeout; /* seconds a connection waits for the loop (30) */
   pthread_mutex_t mu;
-  pthread_cond_t cv;  /* broadcast when any request is answered or on stop */
-  hreq *head, *tail;  /* queued for the loop */
+  pthread_cond_t cv; /* broadcast when any request is answered or on stop */
+  hreq *head, *tail; /* queued for the loop */
   bool stopping;
-  int refs;           /* 1 for the owner until the async closes + live hreqs */
+  int refs; /* 1 for the owner until the async closes + live hreqs */
 };
 
 /* Per-connection upload state (MHD's con_cls). */
@@ -57,22 +57,26 @@ typedef struct conn_state {
   bool too_large;
 } conn_state;
 
-static void http_unref_locked(tide__http *h, bool *free_h) {
+static void http_unref_locked(tide__http *h, bool *free_h)
+{
   *free_h = --h->refs == 0;
 }
 
-static void http_free(tide__http *h) {
+static void http_free(tide__http *h)
+{
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
   free(h);
 }
 
 /* Drop one reference of q; frees q (and maybe h) when it was the last. */
-static void hreq_release(tide__http *h, hreq *q) {
+static void hreq_release(tide__http *h, hreq *q)
+{
   bool free_q, free_h = false;
   pthread_mutex_lock(&h->mu);
   free_q = --q->refs == 0;
-  if (free_q) http_unref_locked(h, &free_h);
+  if (free_q)
+    http_unref_locked(h, &free_h);
   pthread_mutex_unlock(&h->mu);
   if (free_q) {
     free(q->method);
@@ -81,7 +85,8 @@ static void hreq_release(tide__http *h, hreq *q) {
     free(q->body);
     free(q);
   }
-  if (free_h) http_free(h);
+  if (free_h)
+    http_free(h);
 }
 
 typedef struct reply_ctx {
@@ -90,7 +95,8 @@ typedef struct reply_ctx {
 } reply_ctx;
 
 /* Loop thread: the dispatcher's answer. */
-static void on_reply(void *rctx, int status, const char *ctype, char *body, size_t len) {
+static void on_reply(void *rctx, int status, const char *ctype, char *body, size_t len)
+{
   reply_ctx *rc = rctx;
   tide__http *h = rc->h;
   hreq *q = rc->q;
@@ -111,7 +117,8 @@ static void on_reply(void *rctx, int status, const char *ctype, char *body, size
 }
 
 /* Loop thread: dispatch everything queued. */
-static void on_async(uv_async_t *as) {
+static void on_async(uv_async_t *as)
+{
   tide__http *h = as->data;
   pthread_mutex_lock(&h->mu);
   hreq *q = h->head;
@@ -136,23 +143,28 @@ static void on_async(uv_async_t *as) {
 
 static enum MHD_Result send_buf_allow(struct MHD_Connection *conn, int status, const char *ctype,
                                       char *body, size_t len, enum MHD_ResponseMemoryMode mode,
-                                      const char *allow) {
+                                      const char *allow)
+{
   struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
-  if (!resp) return MHD_NO;
+  if (!resp)
+    return MHD_NO;
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  if (allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow); /* RFC 9110: 405 */
+  if (allow)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow); /* RFC 9110: 405 */
   enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
   MHD_destroy_response(resp);
   return r;
 }
 
 static enum MHD_Result send_buf(struct MHD_Connection *conn, int status, const char *ctype,
-                                char *body, size_t len, enum MHD_ResponseMemoryMode mode) {
+                                char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
   return send_buf_allow(conn, status, ctype, body, len, mode, NULL);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const char *msg) {
+static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const char *msg)
+{
   char *body = tide__xasprintf("{\"error\": \"%s\"}", msg);
   return send_buf(conn, status, "application/json", body, strlen(body), MHD_RESPMEM_MUST_FREE);
 }
@@ -164,7 +176,8 @@ typedef struct qbuild {
   bool first;
 } qbuild;
 
-static void qb_add(qbuild *b, const char *v, bool encode) {
+static void qb_add(qbuild *b, const char *v, bool encode)
+{
   static const char hex[] = "0123456789ABCDEF";
   for (; v && *v; v++) {
     unsigned char c = (unsigned char)*v;
@@ -179,7 +192,8 @@ static void qb_add(qbuild *b, const char *v, bool encode) {
 }
 
 static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                              const char *value) {
+                              const char *value)
+{
   qbuild *b = cls;
   qb_add(b, b->first ? "?" : "&", false);
   b->first = false;
@@ -191,7 +205,8 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *ke
   return MHD_YES;
 }
 
-static char *full_path(struct MHD_Connection *conn, const char *url) {
+static char *full_path(struct MHD_Connection *conn, const char *url)
+{
   qbuild b = {{0}, true};
   tide__text_put(&b.t, url, strlen(url));
   MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, on_arg, &b);
@@ -200,7 +215,8 @@ static char *full_path(struct MHD_Connection *conn, const char *url) {
 
 /* Connection thread: hand the request to the loop and wait for the answer. */
 static enum MHD_Result forward(tide__http *h, struct MHD_Connection *conn, const char *url,
-                               const char *method, conn_state *cs) {
+                               const char *method, conn_state *cs)
+{
   hreq *q = tide__xcalloc(1, sizeof *q);
   q->refs = 2;
   q->method = tide__xstrdup(method);
@@ -237,7 +253,8 @@ static enum MHD_Result forward(tide__http *h, struct MHD_Connection *conn, const
     deadline.tv_nsec -= 1000000000L;
   }
   while (!q->done && !h->stopping) {
-    if (pthread_cond_timedwait(&h->cv, &h->mu, &deadline) == ETIMEDOUT) break;
+    if (pthread_cond_timedwait(&h->cv, &h->mu, &deadline) == ETIMEDOUT)
+      break;
   }
   bool done = q->done;
   int status = q->status;
@@ -259,9 +276,9 @@ static enum MHD_Result forward(tide__http *h, struct MHD_Connection *conn, const
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
   tide__http *h = cls;
   conn_state *cs = *con_cls;
   if (!cs) {
@@ -278,7 +295,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     tide__text_put(&cs->body, upload_data, n);
     return MHD_YES;
   }
-  if (cs->too_large) return send_error(conn, 413, "request body larger than 1 MiB");
+  if (cs->too_large)
+    return send_error(conn, 413, "request body larger than 1 MiB");
   const tide__asset *as = tide__asset_find(url);
   if (as && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
     return send_buf(conn, 200, as->ctype, (char *)as->data, as->len, MHD_RESPMEM_PERSISTENT);
@@ -287,7 +305,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe) {
+                         enum MHD_RequestTerminationCode toe)
+{
   conn_state *cs = *con_cls;
   if (cs) {
     tide__vec_free(&cs->body);
@@ -296,7 +315,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   }
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap) {
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
   char line[512];
   vsnprintf(line, sizeof line, fmt, ap);
   line[strcspn(line, "\n")] = '\0';
@@ -304,9 +324,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 }
 
 /* Bind the listening socket ourselves so a port in use gets a clear error. */
-static int listen_on(const char *host, int port, int *fd_out, int *family, tide_error *err) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+static int listen_on(const char *host, int port, int *fd_out, int *family, tide_error *err)
+{
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *res = NULL;
   char pbuf[16];
   snprintf(pbuf, sizeof pbuf, "%d", port);
@@ -336,13 +357,17 @@ static int listen_on(const char *host, int port, int *fd_out, int *family, tide_
 }
 
 int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, tide__http **out,
-                     tide_error *err) {
+                     tide_error *err)
+{
   *out = NULL;
-  if (!host || !*host) host = "127.0.0.1";
-  if (port < 0 || port > 65535) return tide_errprintf(err, TIDE_EUSAGE, "dashboard port %d is out of range", port);
+  if (!host || !*host)
+    host = "127.0.0.1";
+  if (port < 0 || port > 65535)
+    return tide_errprintf(err, TIDE_EUSAGE, "dashboard port %d is out of range", port);
   int fd = -1, family = AF_UNSPEC;
   int rc = listen_on(host, port, &fd, &family, err);
-  if (rc < 0) return rc;
+  if (rc < 0)
+    return rc;
   tide__http *h = tide__xcalloc(1, sizeof *h);
   h->api = a;
   h->loop = loop;
@@ -364,18 +389,20 @@ int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, 
    * a cluster of about a thousand workers reaches. Thread-per-connection
    * works with poll but not with epoll. */
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-  if (family == AF_INET6) flags |= MHD_USE_IPv6;
-  h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
-                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+  if (family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  h->daemon =
+      MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+                       (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+                       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
   if (!h->daemon) {
     close(fd);
     h->stopping = true;
     *out = NULL;
     tide__http_stop(h);
-    return tide_errprintf(err, -EIO, "dashboard: cannot start the HTTP server on %s:%d", host, port);
+    return tide_errprintf(err, -EIO, "dashboard: cannot start the HTTP server on %s:%d", host,
+                          port);
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
   h->port = info ? info->port : 0;
@@ -391,30 +418,39 @@ int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, 
   return 0;
 }
 
-int tide__http_port(const tide__http *h) { return h ? h->port : 0; }
+int tide__http_port(const tide__http *h)
+{
+  return h ? h->port : 0;
+}
 
-void tide__http_set_timeout(tide__http *h, double seconds) {
+void tide__http_set_timeout(tide__http *h, double seconds)
+{
   pthread_mutex_lock(&h->mu);
   h->timeout = seconds > 0 ? seconds : WAIT_SECONDS;
   pthread_mutex_unlock(&h->mu);
 }
 
-static void on_async_closed(uv_handle_t *hd) {
+static void on_async_closed(uv_handle_t *hd)
+{
   tide__http *h = hd->data;
   bool free_h;
   pthread_mutex_lock(&h->mu);
   http_unref_locked(h, &free_h);
   pthread_mutex_unlock(&h->mu);
-  if (free_h) http_free(h);
+  if (free_h)
+    http_free(h);
 }
 
-void tide__http_stop(tide__http *h) {
-  if (!h) return;
+void tide__http_stop(tide__http *h)
+{
+  if (!h)
+    return;
   pthread_mutex_lock(&h->mu);
   h->stopping = true;
   pthread_cond_broadcast(&h->cv);
   pthread_mutex_unlock(&h->mu);
-  if (h->daemon) MHD_stop_daemon(h->daemon); /* joins every connection thread */
+  if (h->daemon)
+    MHD_stop_daemon(h->daemon); /* joins every connection thread */
   h->daemon = NULL;
   pthread_mutex_lock(&h->mu);
   hreq *q = h->head;

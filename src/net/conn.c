@@ -16,13 +16,15 @@ enum {
   ZONE_CHUNK_MIN = 64 * 1024,
   ZONE_CHUNK_MAX = 16 * 1024 * 1024,
   TRIM_AFTER_FRAME = 1024 * 1024,
-  FLUSH_AT = 8 * 1024 * 1024,       /* flush early when a batch gets this big */
-  SPARE_MAX = 8 * 1024 * 1024,      /* keep send buffers up to this size */
-  CLOSE_TIMEOUT_MS = 5000,          /* graceful close gives up after this */
+  FLUSH_AT = 8 * 1024 * 1024,  /* flush early when a batch gets this big */
+  SPARE_MAX = 8 * 1024 * 1024, /* keep send buffers up to this size */
+  CLOSE_TIMEOUT_MS = 5000,     /* graceful close gives up after this */
 };
 
 static size_t g_max_frame = TIDE_FRAME_MAX_DEFAULT;
-static void noop_msg(tide__conn *c, const msgpack_object *msg, void *arg) {}
+static void noop_msg(tide__conn *c, const msgpack_object *msg, void *arg)
+{
+}
 static const tide__conn_ops noop_ops = {.on_msg = noop_msg};
 
 size_t tide__net_max_frame(void)
@@ -111,13 +113,13 @@ static void tcp_close(tide__conn *c)
 }
 
 static const tide__transport tcp_transport = {
-  .scheme = "tcp",
-  .read_start = tcp_read_start,
-  .read_stop = tcp_read_stop,
-  .write = tcp_write,
-  .try_write = tcp_try_write,
-  .shutdown = tcp_shutdown,
-  .close = tcp_close,
+    .scheme = "tcp",
+    .read_start = tcp_read_start,
+    .read_stop = tcp_read_stop,
+    .write = tcp_write,
+    .try_write = tcp_try_write,
+    .shutdown = tcp_shutdown,
+    .close = tcp_close,
 };
 
 /* --- lifetime ------------------------------------------------------------- */

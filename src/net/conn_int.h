@@ -14,7 +14,7 @@ typedef struct tide__wreq {
   uv_write_t req;
   tide__conn *conn;
   char hdr[16];
-  char *body;   /* malloc'd; recycled as the conn's spare buffer */
+  char *body; /* malloc'd; recycled as the conn's spare buffer */
   size_t cap;
   size_t nbytes;
   struct tide__wreq *next;
@@ -51,8 +51,8 @@ typedef struct tide__connecting {
 
 struct tide__conn {
   uv_tcp_t tcp;
-  uv_prepare_t prep;   /* flushes the batch once per loop iteration */
-  uv_timer_t timer;    /* bounds a graceful close; else a deferred flush */
+  uv_prepare_t prep; /* flushes the batch once per loop iteration */
+  uv_timer_t timer;  /* bounds a graceful close; else a deferred flush */
   uv_shutdown_t shut;
   uv_loop_t *loop;
   const tide__transport *tp;
@@ -64,9 +64,9 @@ struct tide__conn {
   size_t zone_chunk;
   tide__batch batch;
   tide__wreq *free_reqs;
-  char *spare;         /* a send buffer ready for the next batch */
+  char *spare; /* a send buffer ready for the next batch */
   size_t spare_cap;
-  size_t inflight;     /* bytes handed to the transport, not yet written */
+  size_t inflight; /* bytes handed to the transport, not yet written */
   uint64_t frames_sent, frames_received, msgs_received;
   int status;
   int handles_open;

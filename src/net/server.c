@@ -87,8 +87,8 @@ static int listen_error(tide__server *s, int r, tide_error *err)
   if (r == UV_EADDRINUSE)
     tide_errprintf(err, r, "port %d is in use (%s:%d)", s->port, s->host, s->port);
   else if (r == UV_EADDRNOTAVAIL)
-    tide_errprintf(err, r, "cannot listen on %s:%d: address not available on this machine",
-                   s->host, s->port);
+    tide_errprintf(err, r, "cannot listen on %s:%d: address not available on this machine", s->host,
+                   s->port);
   else
     tide_errprintf(err, r, "cannot listen on %s:%d: %s", s->host, s->port, uv_strerror(r));
   uv_close((uv_handle_t *)&s->tcp, server_closed);
@@ -104,7 +104,7 @@ int tide__server_listen(uv_loop_t *loop, const char *host, int port, tide__accep
     host = "0.0.0.0";
   if (port < 0 || port > 65535)
     return tide_errprintf(err, TIDE_EUSAGE, "bad port %d", port);
-  if (strlen(host) >= sizeof ((tide__server *)0)->host)
+  if (strlen(host) >= sizeof((tide__server *)0)->host)
     return tide_errprintf(err, TIDE_EUSAGE, "host name too long");
   int r = resolve(loop, host, port, &ss, err);
   if (r < 0)

@@ -109,8 +109,8 @@ int tide__framer_next(tide__framer *f, const char **payload, size_t *len, tide_e
     return 0;
   size_t n = read_be32(f->buf + f->off);
   if (n > f->max)
-    return tide_errprintf(err, TIDE_EPROTO, "frame of %zu bytes exceeds the limit of %zu bytes",
-                          n, f->max);
+    return tide_errprintf(err, TIDE_EPROTO, "frame of %zu bytes exceeds the limit of %zu bytes", n,
+                          f->max);
   if (unread - TIDE_FRAME_HEADER < n)
     return 0;
   *payload = f->buf + f->off + TIDE_FRAME_HEADER;

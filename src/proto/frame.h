@@ -27,10 +27,10 @@ bool tide__frame_value_fits(size_t n, size_t max);
 /* Incremental frame reader: feed bytes as they arrive, take whole frames. */
 typedef struct tide__framer {
   char *buf;
-  size_t len;   /* bytes buffered */
+  size_t len; /* bytes buffered */
   size_t cap;
-  size_t off;   /* start of the unconsumed part */
-  size_t max;   /* largest payload accepted */
+  size_t off; /* start of the unconsumed part */
+  size_t max; /* largest payload accepted */
 } tide__framer;
 
 void tide__framer_init(tide__framer *f, size_t max_payload);

@@ -57,11 +57,9 @@ static int check_value(const msgpack_object *o, const msgpack_object *deps, unsi
     const msgpack_object_kv *kv = &o->via.map.ptr[i];
     if (tide__mp_streq(&kv->key, "ref")) {
       if (o->via.map.size != 1 || !is_str(&kv->val))
-        return tide_errprintf(err, TIDE_EGRAPH,
-                              "a reference must be exactly {\"ref\": \"KEY\"}");
+        return tide_errprintf(err, TIDE_EGRAPH, "a reference must be exactly {\"ref\": \"KEY\"}");
       if (!has_dep(deps, &kv->val))
-        return tide_errprintf(err, TIDE_EGRAPH,
-                              "refers to \"%.*s\", which is not one of its deps",
+        return tide_errprintf(err, TIDE_EGRAPH, "refers to \"%.*s\", which is not one of its deps",
                               (int)kv->val.via.str.size, kv->val.via.str.ptr);
       continue;
     }
@@ -88,8 +86,7 @@ int tide__wire_task_check(const msgpack_object *t, tide_error *err)
                                   : tide__mp_streq(&kv->key, "prefix") ? &prefix
                                                                        : NULL;
     if (!slot)
-      return tide_errprintf(err, TIDE_EGRAPH,
-                            "unknown field (key, fn, args, deps, prefix)");
+      return tide_errprintf(err, TIDE_EGRAPH, "unknown field (key, fn, args, deps, prefix)");
     if (*slot)
       return tide_errprintf(err, TIDE_EGRAPH, "a field appears twice");
     *slot = &kv->val;
@@ -99,7 +96,8 @@ int tide__wire_task_check(const msgpack_object *t, tide_error *err)
   if ((why = tide__key_problem(key->via.str.ptr, key->via.str.size, TIDE_KEY_MAX)))
     return tide_errprintf(err, TIDE_EGRAPH, "the key %s (at most %d bytes, no NUL)", why,
                           TIDE_KEY_MAX);
-  if (!fn || !is_str(fn) || fn->via.str.size == 0 || memchr(fn->via.str.ptr, '\0', fn->via.str.size))
+  if (!fn || !is_str(fn) || fn->via.str.size == 0 ||
+      memchr(fn->via.str.ptr, '\0', fn->via.str.size))
     return tide_errprintf(err, TIDE_EGRAPH, "\"fn\" must be a function name");
   if (prefix && (!is_str(prefix) || prefix->via.str.size == 0 ||
                  memchr(prefix->via.str.ptr, '\0', prefix->via.str.size)))

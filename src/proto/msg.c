@@ -6,36 +6,39 @@
 #include "proto/frame.h"
 #include "proto/msg.h"
 
-static const struct { const char *name; size_t len; } ops[TIDE_OP__COUNT] = {
+static const struct {
+  const char *name;
+  size_t len;
+} ops[TIDE_OP__COUNT] = {
 #define OP(e, s) [e] = {s, sizeof(s) - 1}
-  OP(TIDE_OP_UNKNOWN, "unknown"),
-  OP(TIDE_OP_HELLO, "hello"),
-  OP(TIDE_OP_ERROR, "error"),
-  OP(TIDE_OP_HEARTBEAT, "heartbeat"),
-  OP(TIDE_OP_TASK_FINISHED, "task-finished"),
-  OP(TIDE_OP_TASK_ERRED, "task-erred"),
-  OP(TIDE_OP_ADD_KEYS, "add-keys"),
-  OP(TIDE_OP_MISSING_DATA, "missing-data"),
-  OP(TIDE_OP_RETIRE_ME, "retire-me"),
-  OP(TIDE_OP_RELEASED, "released"),
-  OP(TIDE_OP_COMPUTE_TASK, "compute-task"),
-  OP(TIDE_OP_FREE_KEYS, "free-keys"),
-  OP(TIDE_OP_ACQUIRE_REPLICAS, "acquire-replicas"),
-  OP(TIDE_OP_CLOSE, "close"),
-  OP(TIDE_OP_GET_LOGS, "get-logs"),
-  OP(TIDE_OP_GET_DATA, "get-data"),
-  OP(TIDE_OP_DATA, "data"),
-  OP(TIDE_OP_UPDATE_GRAPH, "update-graph"),
-  OP(TIDE_OP_GRAPH_ACCEPTED, "graph-accepted"),
-  OP(TIDE_OP_KEY_DONE, "key-done"),
-  OP(TIDE_OP_GATHER, "gather"),
-  OP(TIDE_OP_RELEASE_KEYS, "release-keys"),
-  OP(TIDE_OP_PUBLISH, "publish"),
-  OP(TIDE_OP_UNPUBLISH, "unpublish"),
-  OP(TIDE_OP_GET_DATASET, "get-dataset"),
-  OP(TIDE_OP_LIST_DATASETS, "list-datasets"),
-  OP(TIDE_OP_REPLY, "reply"),
-  OP(TIDE_OP_API, "api"),
+    OP(TIDE_OP_UNKNOWN, "unknown"),
+    OP(TIDE_OP_HELLO, "hello"),
+    OP(TIDE_OP_ERROR, "error"),
+    OP(TIDE_OP_HEARTBEAT, "heartbeat"),
+    OP(TIDE_OP_TASK_FINISHED, "task-finished"),
+    OP(TIDE_OP_TASK_ERRED, "task-erred"),
+    OP(TIDE_OP_ADD_KEYS, "add-keys"),
+    OP(TIDE_OP_MISSING_DATA, "missing-data"),
+    OP(TIDE_OP_RETIRE_ME, "retire-me"),
+    OP(TIDE_OP_RELEASED, "released"),
+    OP(TIDE_OP_COMPUTE_TASK, "compute-task"),
+    OP(TIDE_OP_FREE_KEYS, "free-keys"),
+    OP(TIDE_OP_ACQUIRE_REPLICAS, "acquire-replicas"),
+    OP(TIDE_OP_CLOSE, "close"),
+    OP(TIDE_OP_GET_LOGS, "get-logs"),
+    OP(TIDE_OP_GET_DATA, "get-data"),
+    OP(TIDE_OP_DATA, "data"),
+    OP(TIDE_OP_UPDATE_GRAPH, "update-graph"),
+    OP(TIDE_OP_GRAPH_ACCEPTED, "graph-accepted"),
+    OP(TIDE_OP_KEY_DONE, "key-done"),
+    OP(TIDE_OP_GATHER, "gather"),
+    OP(TIDE_OP_RELEASE_KEYS, "release-keys"),
+    OP(TIDE_OP_PUBLISH, "publish"),
+    OP(TIDE_OP_UNPUBLISH, "unpublish"),
+    OP(TIDE_OP_GET_DATASET, "get-dataset"),
+    OP(TIDE_OP_LIST_DATASETS, "list-datasets"),
+    OP(TIDE_OP_REPLY, "reply"),
+    OP(TIDE_OP_API, "api"),
 #undef OP
 };
 
@@ -155,20 +158,67 @@ static int prescan(const unsigned char *p, size_t len)
     } else {
       int ln;
       switch (c) {
-      case 0xc4: case 0xc7: case 0xd9: ln = 1; break;
-      case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde: ln = 2; break;
-      case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf: ln = 4; break;
-      case 0xca: skip = 4; ln = 0; break;
-      case 0xcb: skip = 8; ln = 0; break;
-      case 0xcc: case 0xd0: skip = 1; ln = 0; break;
-      case 0xcd: case 0xd1: skip = 2; ln = 0; break;
-      case 0xce: case 0xd2: skip = 4; ln = 0; break;
-      case 0xcf: case 0xd3: skip = 8; ln = 0; break;
-      case 0xd4: skip = 2; ln = 0; break; /* fixext: type + data */
-      case 0xd5: skip = 3; ln = 0; break;
-      case 0xd6: skip = 5; ln = 0; break;
-      case 0xd7: skip = 9; ln = 0; break;
-      case 0xd8: skip = 17; ln = 0; break;
+      case 0xc4:
+      case 0xc7:
+      case 0xd9: ln = 1; break;
+      case 0xc5:
+      case 0xc8:
+      case 0xda:
+      case 0xdc:
+      case 0xde: ln = 2; break;
+      case 0xc6:
+      case 0xc9:
+      case 0xdb:
+      case 0xdd:
+      case 0xdf: ln = 4; break;
+      case 0xca:
+        skip = 4;
+        ln = 0;
+        break;
+      case 0xcb:
+        skip = 8;
+        ln = 0;
+        break;
+      case 0xcc:
+      case 0xd0:
+        skip = 1;
+        ln = 0;
+        break;
+      case 0xcd:
+      case 0xd1:
+        skip = 2;
+        ln = 0;
+        break;
+      case 0xce:
+      case 0xd2:
+        skip = 4;
+        ln = 0;
+        break;
+      case 0xcf:
+      case 0xd3:
+        skip = 8;
+        ln = 0;
+        break;
+      case 0xd4:
+        skip = 2;
+        ln = 0;
+        break; /* fixext: type + data */
+      case 0xd5:
+        skip = 3;
+        ln = 0;
+        break;
+      case 0xd6:
+        skip = 5;
+        ln = 0;
+        break;
+      case 0xd7:
+        skip = 9;
+        ln = 0;
+        break;
+      case 0xd8:
+        skip = 17;
+        ln = 0;
+        break;
       default: return -1;
       }
       if (ln) {

@@ -229,7 +229,7 @@ void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg)
 void tide__gather_worker_gone(tide__sched *s, sworker *w)
 {
   sgather *g, *tmp;
-  HASH_ITER(hh, s->gathers, g, tmp) {
+  HASH_ITER (hh, s->gathers, g, tmp) {
     bool owed = false;
     for (uint32_t i = 0; i < g->nslots; i++)
       if (g->slots[i].from == w) {
@@ -247,7 +247,7 @@ void tide__gather_key_done(tide__sched *s, stask *t)
     return;
   size_t len = strlen(t->key);
   sgather *g, *tmp;
-  HASH_ITER(hh, s->gathers, g, tmp) {
+  HASH_ITER (hh, s->gathers, g, tmp) {
     if (!g->nwaiting)
       continue;
     sgather_slot *sl = slot_find(g, t->key, len);
@@ -263,7 +263,7 @@ void tide__gather_key_done(tide__sched *s, stask *t)
 void tide__gather_client_gone(tide__sched *s, uint64_t client_id)
 {
   sgather *g, *tmp;
-  HASH_ITER(hh, s->gathers, g, tmp) {
+  HASH_ITER (hh, s->gathers, g, tmp) {
     if (g->client_id == client_id) {
       HASH_DEL(s->gathers, g);
       tide__gather_free(s, g);

@@ -385,7 +385,7 @@ void tide__client_release_keys(tide__sched *s, sclient *c, const msgpack_object 
 static void client_free(sclient *c)
 {
   swant *e, *tmp;
-  HASH_ITER(hh, c->wants, e, tmp) {
+  HASH_ITER (hh, c->wants, e, tmp) {
     HASH_DEL(c->wants, e);
     free(e);
   }
@@ -399,7 +399,7 @@ void tide__client_gone(tide__sched *s, sclient *c)
   size_t n = HASH_COUNT(c->wants), nk = 0;
   char **keys = tide__xmalloc((n + 1) * sizeof *keys);
   swant *e, *tmp;
-  HASH_ITER(hh, c->wants, e, tmp)
+  HASH_ITER (hh, c->wants, e, tmp)
     if (e->want)
       keys[nk++] = tide__xstrdup(e->t->key);
   for (sclient **p = &s->clients; *p; p = &(*p)->next)
@@ -425,12 +425,12 @@ void tide__clients_destroy(tide__sched *s)
     client_free(c);
   }
   sdataset *d, *dt;
-  HASH_ITER(hh, s->datasets, d, dt) {
+  HASH_ITER (hh, s->datasets, d, dt) {
     HASH_DEL(s->datasets, d);
     tide__dataset_free(d);
   }
   sgather *g, *gt;
-  HASH_ITER(hh, s->gathers, g, gt) {
+  HASH_ITER (hh, s->gathers, g, gt) {
     HASH_DEL(s->gathers, g);
     tide__gather_free(s, g);
   }

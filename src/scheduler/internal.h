@@ -55,23 +55,23 @@ enum {
   TF_DONE_ONCE = 1, /* reached memory at least once (recompute counting) */
   TF_IN_LIST = 2,   /* linked in the queue or a worker's processing list */
   TF_SCRATCH = 4,
-  TF_RQ = 8,        /* linked in the restricted queue */
-  TF_ANYWHERE = 16, /* a builtin ("tide.*"): every worker runs it */
-  TF_RELEASING = 32,/* on the release worklist: not to be freed yet */
-  TF_PINNED = 64,   /* held by an update-graph in progress: not to be freed */
+  TF_RQ = 8,         /* linked in the restricted queue */
+  TF_ANYWHERE = 16,  /* a builtin ("tide.*"): every worker runs it */
+  TF_RELEASING = 32, /* on the release worklist: not to be freed yet */
+  TF_PINNED = 64,    /* held by an update-graph in progress: not to be freed */
 };
 
 /* A task. One allocation holds the struct, deps[], the key and the args. */
 struct stask {
   UT_hash_handle hh;
-  const char *key;   /* points into the allocation */
-  const char *fn;    /* interned */
+  const char *key; /* points into the allocation */
+  const char *fn;  /* interned */
   sprefix *pfx;
-  const char *args;  /* msgpack array, points into the allocation */
-  tedge *dependents; /* malloc'd, grows */
-  tholder *holders;  /* malloc'd */
-  sworker *proc;     /* processing on */
-  stask *prev, *next;/* scheduler queue or worker processing list */
+  const char *args;   /* msgpack array, points into the allocation */
+  tedge *dependents;  /* malloc'd, grows */
+  tholder *holders;   /* malloc'd */
+  sworker *proc;      /* processing on */
+  stask *prev, *next; /* scheduler queue or worker processing list */
   terror *err;
   int64_t nbytes;
   uint32_t args_len;
@@ -81,7 +81,7 @@ struct stask {
   float occ;         /* occupancy contribution while processing */
   uint16_t nwants;   /* clients and datasets wanting the result */
   uint8_t state, failures, nholders, capholders, flags;
-  uint8_t resends;   /* compute-task resent after missing-data */
+  uint8_t resends; /* compute-task resent after missing-data */
   tedge deps[];
 };
 
@@ -122,8 +122,8 @@ struct sworker {
   uint32_t nhas, caphas;
   sworker *room_prev, *room_next;
   bool in_room, removed;
-  sretire *retire;         /* the retirement it belongs to, if any */
-  int64_t scratch_bytes;   /* placement scratch */
+  sretire *retire;       /* the retirement it belongs to, if any */
+  int64_t scratch_bytes; /* placement scratch */
   uint64_t scratch_epoch;
 };
 
@@ -172,7 +172,7 @@ typedef struct sgather {
   UT_hash_handle hh; /* by id */
   int64_t id;        /* id used towards workers */
   uint64_t client_id;
-  int64_t req_id;    /* the client's request id */
+  int64_t req_id;      /* the client's request id */
   sgather_slot *slots; /* one per key asked */
   sgather_slot *index; /* the slots by key */
   uint32_t nslots, ngot, nwaiting;
@@ -205,30 +205,34 @@ struct tide__sched {
   tide__config cfg;
   const tide__sched_tx *tx;
   void *server; /* tide__server */
-  sconn *conns;  /* accepted connections not yet closed */
+  sconn *conns; /* accepted connections not yet closed */
   char address[256];
   char id[64];
   char *dashboard;
   double started;
   bool closing;
 
-  stask *tasks;   /* by key */
+  stask *tasks; /* by key */
   sprefix *prefixes;
   sintern *interned;
   uint64_t counts[TIDE_TS__COUNT];
   size_t nprocessing;
 
-  stask *q_head, *q_tail; /* ready tasks not sent (queued / no-worker) */
+  stask *q_head, *q_tail;   /* ready tasks not sent (queued / no-worker) */
   stask *rq_head, *rq_tail; /* queued tasks whose fn no worker with room has */
   size_t nqueued;
 
-  sworker *workers;         /* by address */
+  sworker *workers; /* by address */
   sworker *workers_by_name;
   size_t nworkers, nrunning;
   sworker *room_head, *room_tail; /* running workers below their limit */
   double total_occupancy;
   uint64_t epoch;
-  struct sfunc { UT_hash_handle hh; int n; char name[]; } *functions;
+  struct sfunc {
+    UT_hash_handle hh;
+    int n;
+    char name[];
+  } * functions;
 
   sclient *clients;
   uint64_t next_client_id;
@@ -242,7 +246,10 @@ struct tide__sched {
   sstream stream[TIDE__STREAM_RING];
   uint64_t nstream;
 
-  struct { tide__sched_event_fn fn; void *arg; } observers[TIDE__MAX_OBSERVERS];
+  struct {
+    tide__sched_event_fn fn;
+    void *arg;
+  } observers[TIDE__MAX_OBSERVERS];
   int nobservers;
   bool new_work_pending;
   uv_timer_t *new_work_timer; /* malloc'd: freed by their close callbacks */
@@ -256,7 +263,7 @@ struct tide__sched {
 
   tide__sw_view *views;
   size_t capviews;
-  void *logs; /* pending worker_logs requests */
+  void *logs;   /* pending worker_logs requests */
   stask **work; /* release worklist (tide__task_maybe_release) */
   size_t nwork, capwork;
   bool releasing;
@@ -322,8 +329,8 @@ bool tide__sw_can_run(const sworker *w, const stask *t);
 
 /* workers.c */
 sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *address,
-                          const char *host, const char *job, int nthreads, int64_t memory_limit,
-                          char **functions, size_t nfunctions, tide_error *err);
+                      const char *host, const char *job, int nthreads, int64_t memory_limit,
+                      char **functions, size_t nfunctions, tide_error *err);
 void tide__sw_remove(tide__sched *s, sworker *w, bool expected, const char *reason);
 /* Free a worker record already unlinked from every table. */
 void tide__sw_free(sworker *w);
@@ -332,7 +339,7 @@ void tide__holder_add(tide__sched *s, stask *t, sworker *w);
 void tide__holder_remove(tide__sched *s, stask *t, sworker *w);
 void tide__sw_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg);
 void tide__sw_missing_data(tide__sched *s, sworker *w, const char *key, size_t klen,
-                               const char *dep, size_t dlen, const char *addr, size_t alen);
+                           const char *dep, size_t dlen, const char *addr, size_t alen);
 void tide__sw_set_status(tide__sched *s, sworker *w, tide__wstatus st);
 void tide__send_free_keys(tide__sched *s, sworker *w, stask *t);
 void tide__heartbeat_check(tide__sched *s, double now);
@@ -357,7 +364,7 @@ void tide__client_key_done(tide__sched *s, stask *t);
 void tide__client_forget(tide__sched *s, stask *t);
 void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg);
 void tide__gather_worker_gone(tide__sched *s, sworker *w);
-void tide__gather_key_done(tide__sched *s, stask *t);  /* memory, erred or forgotten */
+void tide__gather_key_done(tide__sched *s, stask *t); /* memory, erred or forgotten */
 void tide__gather_client_gone(tide__sched *s, uint64_t client_id);
 void tide__gather_free(tide__sched *s, sgather *g);
 /* Free a dataset already removed from s->datasets (its wants are the caller's). */

@@ -97,8 +97,7 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
     stask *d = t->deps[i].t;
     for (uint32_t j = 0; j < d->nholders; j++) {
       sworker *w = d->holders[j].w;
-      if (w->in_room && better(w, w->scratch_bytes, best, best_bytes) &&
-          tide__sw_can_run(w, t)) {
+      if (w->in_room && better(w, w->scratch_bytes, best, best_bytes) && tide__sw_can_run(w, t)) {
         best = w;
         best_bytes = w->scratch_bytes;
       }

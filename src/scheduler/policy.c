@@ -65,7 +65,7 @@ const char *tide__group_by_host(const tide__sw_view *w, void *arg)
 
 typedef struct cgroup {
   const char *key;
-  size_t first;    /* index into members */
+  size_t first; /* index into members */
   size_t count;
   int64_t limit;
   int64_t nbytes;
@@ -84,8 +84,8 @@ static int cmp_group(const void *a, const void *b)
 }
 
 /* Group the eligible workers: members[] lists worker indexes group by group. */
-static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_opts *o,
-                           cgroup *g, size_t *members, size_t *gidx)
+static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_opts *o, cgroup *g,
+                           size_t *members, size_t *gidx)
 {
   size_t ng = 0;
   for (size_t i = 0; i < n; i++) {
@@ -126,8 +126,8 @@ static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_
   return ng;
 }
 
-size_t tide__policy_workers_to_close(const tide__sw_view *ws, size_t n,
-                                     const tide__close_opts *o, size_t *out)
+size_t tide__policy_workers_to_close(const tide__sw_view *ws, size_t n, const tide__close_opts *o,
+                                     size_t *out)
 {
   if (n == 0)
     return 0;

@@ -21,10 +21,10 @@ const char *tide__wstatus_name(tide__wstatus s);
 /* A read-only snapshot of one worker. Strings are borrowed from the
  * scheduler and valid until control returns to the loop. */
 typedef struct tide__sw_view {
-  const char *address;  /* "tcp://..." of its data server: the worker's id */
+  const char *address; /* "tcp://..." of its data server: the worker's id */
   const char *name;
   const char *host;
-  const char *job;      /* "" when not started by a cluster job */
+  const char *job; /* "" when not started by a cluster job */
   int nthreads;
   int64_t memory_limit; /* 0 = none */
   int64_t nbytes;       /* bytes of results held */
@@ -32,23 +32,23 @@ typedef struct tide__sw_view {
   int nprocessing;      /* tasks sent to it and not finished */
   double occupancy;     /* seconds of expected work (docs/design.md §4) */
   tide__wstatus status;
-  double connected_at;  /* wall-clock epoch */
-  double last_seen;     /* wall-clock epoch of the last message */
-  int64_t executed;     /* tasks completed there */
+  double connected_at; /* wall-clock epoch */
+  double last_seen;    /* wall-clock epoch of the last message */
+  int64_t executed;    /* tasks completed there */
 } tide__sw_view;
 
 /* Inputs and parts of adaptive_target (docs/design.md §5), filled by the scheduler. */
 typedef struct tide__target_inputs {
-  double total_occupancy;   /* sum of the workers' occupancy */
-  double queued_occupancy;  /* q_occ: first 100 queued, scaled */
-  size_t nqueued;           /* queued + no-worker */
+  double total_occupancy;  /* sum of the workers' occupancy */
+  double queued_occupancy; /* q_occ: first 100 queued, scaled */
+  size_t nqueued;          /* queued + no-worker */
   size_t nprocessing;
   size_t nworkers;
-  double avg_nthreads;      /* 0 when no workers */
+  double avg_nthreads; /* 0 when no workers */
   int64_t total_nbytes;
   int64_t total_memory_limit;
   double memory_target_fraction; /* 0.6 */
-  size_t nclose;            /* len(workers_to_close()) when target < nworkers */
+  size_t nclose;                 /* len(workers_to_close()) when target < nworkers */
   /* outputs */
   int cpu;
   int memory;
@@ -78,7 +78,7 @@ const char *tide__group_by_host(const tide__sw_view *w, void *arg);
 /* docs/design.md §6 workers_to_close over n views (closing_gracefully ones are skipped).
  * Writes the indexes of the chosen workers into out (capacity n) and returns
  * how many. Whole groups only; idle groups first, then least data. */
-size_t tide__policy_workers_to_close(const tide__sw_view *ws, size_t n,
-                                     const tide__close_opts *o, size_t *out);
+size_t tide__policy_workers_to_close(const tide__sw_view *ws, size_t n, const tide__close_opts *o,
+                                     size_t *out);
 
 #endif

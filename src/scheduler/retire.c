@@ -130,7 +130,7 @@ static bool safe(const stask *t)
 static sworker *least_memory(tide__sched *s)
 {
   sworker *best = NULL, *w, *tmp;
-  HASH_ITER(hh, s->workers, w, tmp) {
+  HASH_ITER (hh, s->workers, w, tmp) {
     if (w->status != TIDE_W_RUNNING || w->removed)
       continue;
     if (!best || w->nbytes < best->nbytes)

@@ -355,14 +355,14 @@ static void op_reply(tide__sched *s, sworker *w, const msgpack_object *msg)
 }
 
 static const worker_op_fn worker_ops[TIDE_OP__COUNT] = {
-  [TIDE_OP_HEARTBEAT] = op_heartbeat,
-  [TIDE_OP_TASK_FINISHED] = op_task_finished,
-  [TIDE_OP_TASK_ERRED] = op_task_erred,
-  [TIDE_OP_ADD_KEYS] = op_add_keys,
-  [TIDE_OP_MISSING_DATA] = op_missing_data,
-  [TIDE_OP_RETIRE_ME] = op_retire_me,
-  [TIDE_OP_DATA] = op_data,
-  [TIDE_OP_REPLY] = op_reply,
+    [TIDE_OP_HEARTBEAT] = op_heartbeat,
+    [TIDE_OP_TASK_FINISHED] = op_task_finished,
+    [TIDE_OP_TASK_ERRED] = op_task_erred,
+    [TIDE_OP_ADD_KEYS] = op_add_keys,
+    [TIDE_OP_MISSING_DATA] = op_missing_data,
+    [TIDE_OP_RETIRE_ME] = op_retire_me,
+    [TIDE_OP_DATA] = op_data,
+    [TIDE_OP_REPLY] = op_reply,
 };
 
 /* Handle one message from a worker (also used by unit tests). */
@@ -430,9 +430,9 @@ static void on_closed(tide__conn *c, int status, void *arg)
       sworker *w = sc->obj;
       w->conn = NULL;
       w->link = NULL;
-      tide__sw_remove(s, w, w->status == TIDE_W_CLOSING_GRACEFULLY && w->nprocessing == 0 &&
-                                    w->nhas == 0,
-                          "connection closed");
+      tide__sw_remove(s, w,
+                      w->status == TIDE_W_CLOSING_GRACEFULLY && w->nprocessing == 0 && w->nhas == 0,
+                      "connection closed");
     } else if (sc->role == SC_CLIENT) {
       sclient *cl = sc->obj;
       cl->conn = NULL;
@@ -491,7 +491,7 @@ void tide__sched_close(tide__sched *s, bool close_workers)
     tide__server_close(s->server);
   s->server = NULL;
   sworker *w, *tmp;
-  HASH_ITER(hh, s->workers, w, tmp) {
+  HASH_ITER (hh, s->workers, w, tmp) {
     if (w->link)
       w->link->obj = NULL;
     w->link = NULL;
@@ -530,13 +530,13 @@ void tide__sched_close(tide__sched *s, bool close_workers)
 }
 
 /* Empty a uthash table (handle hh) whose entries free_fn frees. */
-#define FREE_TABLE(type, head, free_fn)  \
-  do {                                   \
-    type *e_, *next_;                    \
-    HASH_ITER(hh, head, e_, next_) {     \
-      HASH_DELETE(hh, head, e_);         \
-      free_fn(e_);                       \
-    }                                    \
+#define FREE_TABLE(type, head, free_fn)                                                            \
+  do {                                                                                             \
+    type *e_, *next_;                                                                              \
+    HASH_ITER (hh, head, e_, next_) {                                                              \
+      HASH_DELETE(hh, head, e_);                                                                   \
+      free_fn(e_);                                                                                 \
+    }                                                                                              \
   } while (0)
 
 void tide__sched_destroy(tide__sched *s)
@@ -550,7 +550,7 @@ void tide__sched_destroy(tide__sched *s)
   tide__clients_destroy(s);
   tide__resends_free(s);
   sworker *w, *wt;
-  HASH_ITER(hh, s->workers, w, wt) {
+  HASH_ITER (hh, s->workers, w, wt) {
     HASH_DELETE(hh, s->workers, w);
     HASH_DELETE(hh_name, s->workers_by_name, w);
     tide__sw_free(w);

@@ -13,9 +13,9 @@
 int tide__schedfile_write(const char *path, const char *address, const char *dashboard,
                           const char *id, tide_error *err)
 {
-  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "Scheduler", "address", address,
-                        "dashboard", dashboard ? dashboard : "", "id", id ? id : "", "pid",
-                        (json_int_t)getpid());
+  json_t *o =
+      json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "Scheduler", "address", address, "dashboard",
+                dashboard ? dashboard : "", "id", id ? id : "", "pid", (json_int_t)getpid());
   char *tmp = tide__xasprintf("%s.tmp.%d", path, (int)getpid());
   int rc = json_dump_file(o, tmp, JSON_INDENT(2));
   json_decref(o);

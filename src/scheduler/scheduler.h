@@ -31,7 +31,8 @@ typedef enum tide__tstate {
 const char *tide__tstate_name(tide__tstate s);
 
 /* Create a scheduler on loop with a copy of cfg. Does not listen yet. */
-int tide__sched_create(uv_loop_t *loop, const tide__config *cfg, tide__sched **out, tide_error *err);
+int tide__sched_create(uv_loop_t *loop, const tide__config *cfg, tide__sched **out,
+                       tide_error *err);
 /* Listen for workers and clients (port 0 picks one). */
 int tide__sched_listen(tide__sched *s, const char *host, int port, tide_error *err);
 /* Log "listening at ADDRESS", once every port of the process is bound (so
@@ -87,9 +88,9 @@ char *tide__sched_task_stream_text(const tide__sched *s, double since, size_t *l
 typedef struct tide__sched_counters {
   uint64_t tasks_completed;
   uint64_t tasks_erred;
-  uint64_t recomputed;        /* tide_recomputed_tasks_total */
-  uint64_t retired;           /* workers retired gracefully */
-  uint64_t retire_failed;     /* retirements undone (not_retired) */
+  uint64_t recomputed;    /* tide_recomputed_tasks_total */
+  uint64_t retired;       /* workers retired gracefully */
+  uint64_t retire_failed; /* retirements undone (not_retired) */
   uint64_t workers_removed_unexpected;
   uint64_t bytes_transferred; /* replicas moved for retirement */
 } tide__sched_counters;
@@ -108,10 +109,10 @@ size_t tide__sched_workers_to_close(tide__sched *s, const tide__close_opts *o, c
  * running with a reason. Unknown names are reported in not_retired at
  * once. If this returns an error, cb never runs. */
 typedef struct tide__retire_result {
-  char **retired;        /* names */
+  char **retired; /* names */
   size_t nretired;
-  char **not_retired;    /* names */
-  char **reasons;        /* parallel to not_retired */
+  char **not_retired; /* names */
+  char **reasons;     /* parallel to not_retired */
   size_t nnot_retired;
 } tide__retire_result;
 typedef void (*tide__retire_fn)(tide__sched *s, const tide__retire_result *r, void *arg);

@@ -15,7 +15,7 @@
 typedef TIDE__VEC(stask *) tvec;
 
 static const char *const state_names[TIDE_TS__COUNT] = {
-  "waiting", "queued", "no-worker", "processing", "memory", "erred", "released",
+    "waiting", "queued", "no-worker", "processing", "memory", "erred", "released",
 };
 
 const char *tide__tstate_name(tide__tstate s)
@@ -73,8 +73,8 @@ stask *tide__task_new(tide__sched *s, const char *key, size_t keylen, const char
   t->fn = tide__sched_intern(s, fn, fnlen);
   if (fnlen >= 5 && memcmp(fn, "tide.", 5) == 0)
     t->flags |= TF_ANYWHERE;
-  t->pfx = prefix && prefixlen ? tide__prefix_get(s, prefix, prefixlen)
-                               : tide__prefix_get(s, fn, fnlen);
+  t->pfx =
+      prefix && prefixlen ? tide__prefix_get(s, prefix, prefixlen) : tide__prefix_get(s, fn, fnlen);
   t->ndeps = ndeps;
   for (uint32_t i = 0; i < ndeps; i++) {
     stask *d = deps[i];
@@ -126,8 +126,8 @@ static void maybe_forget(tide__sched *s, stask *t)
   tide__vec_push(&q, t);
   while (q.n) {
     stask *x = q.v[--q.n];
-    if (x->state != TIDE_TS_RELEASED || x->nwants || x->ndependents || x->nwaiters ||
-        x->nholders || (x->flags & (TF_RELEASING | TF_PINNED)))
+    if (x->state != TIDE_TS_RELEASED || x->nwants || x->ndependents || x->nwaiters || x->nholders ||
+        (x->flags & (TF_RELEASING | TF_PINNED)))
       continue;
     HASH_DELETE(hh, s->tasks, x);
     tide__client_forget(s, x);

@@ -319,8 +319,8 @@ void tide__logs_reply(tide__sched *s, sworker *w, const msgpack_object *msg)
     const msgpack_object_array *lines = tide__mp_array(msg, "lines");
     for (uint32_t i = 0; lines && i < lines->size; i++)
       if (lines->ptr[i].type == MSGPACK_OBJECT_STR)
-        json_array_append_new(arr, json_stringn(lines->ptr[i].via.str.ptr,
-                                                lines->ptr[i].via.str.size));
+        json_array_append_new(arr,
+                              json_stringn(lines->ptr[i].via.str.ptr, lines->ptr[i].via.str.size));
     json_object_set_new(l->result, w->name, arr);
     if (l->pending > 0 && --l->pending == 0)
       logs_finish(l);

@@ -22,7 +22,8 @@ void tide__holder_add(tide__sched *s, stask *t, sworker *w)
   if (t->nholders == t->capholders) {
     if (t->capholders >= 255)
       return; /* plenty of replicas already */
-    t->capholders = t->capholders ? (uint8_t)(t->capholders * 2 > 255 ? 255 : t->capholders * 2) : 1;
+    t->capholders =
+        t->capholders ? (uint8_t)(t->capholders * 2 > 255 ? 255 : t->capholders * 2) : 1;
     t->holders = tide__xrealloc(t->holders, t->capholders * sizeof *t->holders);
   }
   if (w->nhas == w->caphas) {
@@ -92,8 +93,8 @@ void tide__sw_set_status(tide__sched *s, sworker *w, tide__wstatus st)
 }
 
 sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *address,
-                          const char *host, const char *job, int nthreads, int64_t memory_limit,
-                          char **functions, size_t nfunctions, tide_error *err)
+                      const char *host, const char *job, int nthreads, int64_t memory_limit,
+                      char **functions, size_t nfunctions, tide_error *err)
 {
   sworker *w;
   HASH_FIND(hh_name, s->workers_by_name, name, strlen(name), w);
@@ -280,7 +281,7 @@ void tide__sw_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg)
 }
 
 void tide__sw_missing_data(tide__sched *s, sworker *w, const char *key, size_t klen,
-                               const char *dep, size_t dlen, const char *addr, size_t alen)
+                           const char *dep, size_t dlen, const char *addr, size_t alen)
 {
   stask *d = tide__task_find(s, dep, dlen);
   if (d) {
@@ -327,8 +328,8 @@ void tide__sw_missing_data(tide__sched *s, sworker *w, const char *key, size_t k
     s->capresends = s->capresends ? s->capresends * 2 : 8;
     s->resends = tide__xrealloc(s->resends, s->capresends * sizeof *s->resends);
   }
-  s->resends[s->nresends++] = (sresend){tide__xstrdup(t->key), tide__xstrdup(w->address),
-                                        tide__wall() + delay};
+  s->resends[s->nresends++] =
+      (sresend){tide__xstrdup(t->key), tide__xstrdup(w->address), tide__wall() + delay};
 }
 
 double tide__resend_delay(int n)
@@ -370,7 +371,7 @@ void tide__heartbeat_check(tide__sched *s, double now)
   if (!(limit > 0))
     return;
   sworker *w, *tmp;
-  HASH_ITER(hh, s->workers, w, tmp) {
+  HASH_ITER (hh, s->workers, w, tmp) {
     if (now - w->last_seen > limit) {
       char why[128];
       snprintf(why, sizeof why, "no heartbeat for %.1fs", now - w->last_seen);

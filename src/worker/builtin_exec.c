@@ -42,20 +42,20 @@ static void obuf_add(obuf *b, const char *s, size_t n)
 /* Parsed options (the third argument). Strings point into the args. */
 typedef struct xopts {
   bool check;
-  double timeout;                /* seconds, 0 = none */
+  double timeout; /* seconds, 0 = none */
   int retries;
   const msgpack_object *cwd, *out, *err, *job, *entry;
   const msgpack_object_map *env;
   bool has_index, array;
   int64_t index;
-  const char *job_text;          /* "array": the job taken from the key */
+  const char *job_text; /* "array": the job taken from the key */
   size_t job_len;
 } xopts;
 
 /* One run's outcome. */
 typedef struct xrun {
-  int spawn_errno;               /* posix_spawn failed */
-  int status;                    /* waitpid status */
+  int spawn_errno; /* posix_spawn failed */
+  int status;      /* waitpid status */
   bool timed_out;
   obuf out, err;
 } xrun;
@@ -70,8 +70,8 @@ static bool key_is(const msgpack_object *k, const char *name)
 static int opt_type(tide_task_ctx *ctx, const msgpack_object *k, const char *want,
                     const msgpack_object *v)
 {
-  return tide_task_fail(ctx, "tide.exec: option \"%.*s\" must be %s, got %s",
-                        (int)k->via.str.size, k->via.str.ptr, want, tide__mp_type_name(v));
+  return tide_task_fail(ctx, "tide.exec: option \"%.*s\" must be %s, got %s", (int)k->via.str.size,
+                        k->via.str.ptr, want, tide__mp_type_name(v));
 }
 
 static int parse_opts(tide_task_ctx *ctx, const msgpack_object *o, xopts *x)
@@ -112,8 +112,8 @@ static int parse_opts(tide_task_ctx *ctx, const msgpack_object *o, xopts *x)
             v->via.map.ptr[j].val.type != MSGPACK_OBJECT_STR)
           return tide_task_fail(ctx, "tide.exec: option \"env\" must map names to strings");
       x->env = &v->via.map;
-    } else if (key_is(k, "cwd") || key_is(k, "stdout") || key_is(k, "stderr") ||
-               key_is(k, "job") || key_is(k, "entry")) {
+    } else if (key_is(k, "cwd") || key_is(k, "stdout") || key_is(k, "stderr") || key_is(k, "job") ||
+               key_is(k, "entry")) {
       if (!str)
         return opt_type(ctx, k, "a string", v);
       const msgpack_object **slot = key_is(k, "cwd")      ? &x->cwd
@@ -202,8 +202,8 @@ static char **make_env(const char *id, const xopts *x)
   if (x->has_index)
     own[k++] = tide__xasprintf("TIDE_ARRAY_INDEX=%" PRId64, x->index);
   if (x->entry)
-    own[k++] = tide__xasprintf("TIDE_ENTRY=%.*s", (int)x->entry->via.str.size,
-                               x->entry->via.str.ptr);
+    own[k++] =
+        tide__xasprintf("TIDE_ENTRY=%.*s", (int)x->entry->via.str.size, x->entry->via.str.ptr);
   for (uint32_t j = 0; x->env && j < x->env->size; j++) {
     const msgpack_object *ek = &x->env->ptr[j].key, *ev = &x->env->ptr[j].val;
     own[k++] = tide__xasprintf("%.*s=%.*s", (int)ek->via.str.size, ek->via.str.ptr,
@@ -280,9 +280,18 @@ static void pump(pid_t pid, double deadline, int in, const char *data, size_t le
   while (outfd >= 0 || errfd >= 0 || in >= 0) {
     struct pollfd p[3];
     int n = 0, iin = -1, iout = -1, ierr = -1, wait_ms = -1;
-    if (in >= 0) { iin = n; p[n++] = (struct pollfd){in, POLLOUT, 0}; }
-    if (outfd >= 0) { iout = n; p[n++] = (struct pollfd){outfd, POLLIN, 0}; }
-    if (errfd >= 0) { ierr = n; p[n++] = (struct pollfd){errfd, POLLIN, 0}; }
+    if (in >= 0) {
+      iin = n;
+      p[n++] = (struct pollfd){in, POLLOUT, 0};
+    }
+    if (outfd >= 0) {
+      iout = n;
+      p[n++] = (struct pollfd){outfd, POLLIN, 0};
+    }
+    if (errfd >= 0) {
+      ierr = n;
+      p[n++] = (struct pollfd){errfd, POLLIN, 0};
+    }
     if (deadline > 0 && !r->timed_out) {
       double left = deadline - tide__now();
       if (left <= 0) {
@@ -342,8 +351,7 @@ static int run_once(tide_task_ctx *ctx, char **argv, char **envp, const xopts *x
     return -1;
   if (errpath && (errfile = open_output(ctx, "stderr", errpath)) < 0)
     goto done;
-  if (pipe2(pin, O_CLOEXEC) || (outfile < 0 && pipe2(pout, O_CLOEXEC)) ||
-      pipe2(perr, O_CLOEXEC)) {
+  if (pipe2(pin, O_CLOEXEC) || (outfile < 0 && pipe2(pout, O_CLOEXEC)) || pipe2(perr, O_CLOEXEC)) {
     tide_task_fail(ctx, "tide.exec: pipe: %s", strerror(errno));
     goto done;
   }
@@ -364,8 +372,8 @@ static int run_once(tide_task_ctx *ctx, char **argv, char **envp, const xopts *x
   posix_spawnattr_setsigdefault(&attr, &dfl);
   /* Its own process group: a time-limit overrun kills what it started too. */
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   pid_t pid;
   double start = tide__now();
   int serr = posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp);
@@ -385,14 +393,16 @@ static int run_once(tide_task_ctx *ctx, char **argv, char **envp, const xopts *x
   pump(pid, x->timeout > 0 ? start + x->timeout : 0, pin[1], in_data, in_len, pout[0], perr[0],
        errfile, r);
   pin[1] = pout[0] = perr[0] = -1;
-  while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR) {}
   rc = 0;
 done:
   for (int i = 0; i < 2; i++) { /* only left open when something failed */
-    if (pin[i] >= 0) close(pin[i]);
-    if (pout[i] >= 0) close(pout[i]);
-    if (perr[i] >= 0) close(perr[i]);
+    if (pin[i] >= 0)
+      close(pin[i]);
+    if (pout[i] >= 0)
+      close(pout[i]);
+    if (perr[i] >= 0)
+      close(perr[i]);
   }
   if (outfile >= 0)
     close(outfile);
@@ -436,8 +446,7 @@ static bool run_failed(const xrun *r, int *code)
   return r->timed_out || *code != 0;
 }
 
-static int fail_run(tide_task_ctx *ctx, const char *prog, const xopts *x, const xrun *r,
-                    int tries)
+static int fail_run(tide_task_ctx *ctx, const char *prog, const xopts *x, const xrun *r, int tries)
 {
   char what[128], after[48] = "";
   int code;
@@ -468,8 +477,8 @@ int tide__builtin_exec(tide_task_ctx *ctx, const msgpack_object *args, size_t na
   const msgpack_object_array *av = &args[0].via.array;
   for (uint32_t i = 0; i < av->size; i++)
     if (av->ptr[i].type != MSGPACK_OBJECT_STR)
-      return tide_task_fail(ctx, "tide.exec: argument 1 element %u must be a string, got %s",
-                            i + 1, tide__mp_type_name(&av->ptr[i]));
+      return tide_task_fail(ctx, "tide.exec: argument 1 element %u must be a string, got %s", i + 1,
+                            tide__mp_type_name(&av->ptr[i]));
   if (parse_opts(ctx, nargs > 2 ? &args[2] : NULL, &x) != 0)
     return -1;
   const char *in_data = "";

@@ -28,14 +28,27 @@ typedef enum argkind {
 typedef struct builtin {
   const char *name;
   tide_task_fn fn;
-  int min, max;      /* argument count; max -1 = any number */
-  argkind kinds[2];  /* first arguments */
-  argkind rest;      /* the others */
+  int min, max;     /* argument count; max -1 = any number */
+  argkind kinds[2]; /* first arguments */
+  argkind rest;     /* the others */
   unsigned flags;
 } builtin;
 
-enum { B_NOOP, B_IDENTITY, B_INC, B_ADD, B_SUM, B_SLEEP, B_SPIN, B_BYTES, B_CHECKSUM,
-       B_CONCAT, B_FAIL, B_EXEC, B__COUNT };
+enum {
+  B_NOOP,
+  B_IDENTITY,
+  B_INC,
+  B_ADD,
+  B_SUM,
+  B_SLEEP,
+  B_SPIN,
+  B_BYTES,
+  B_CHECKSUM,
+  B_CONCAT,
+  B_FAIL,
+  B_EXEC,
+  B__COUNT
+};
 
 static const builtin table[B__COUNT];
 
@@ -103,8 +116,8 @@ static const char *kind_text(argkind k)
 }
 
 /* Check one argument; refs (allow_refs) pass. Returns 0 or code with err. */
-static int check_arg(const builtin *b, size_t i, const msgpack_object *o, bool allow_refs,
-                     int code, tide_error *err)
+static int check_arg(const builtin *b, size_t i, const msgpack_object *o, bool allow_refs, int code,
+                     tide_error *err)
 {
   argkind k = i < 2 ? b->kinds[i] : b->rest;
   bool ok = true;
@@ -132,8 +145,8 @@ static int check_arg(const builtin *b, size_t i, const msgpack_object *o, bool a
       if (allow_refs && is_ref_map(e))
         continue;
       if (k == K_NUMS ? !is_num(e) : e->type != MSGPACK_OBJECT_STR)
-        return tide_errprintf(err, code, "%s: argument %zu element %u must be %s, got %s",
-                              b->name, i + 1, j + 1, k == K_NUMS ? "a number" : "a string",
+        return tide_errprintf(err, code, "%s: argument %zu element %u must be %s, got %s", b->name,
+                              i + 1, j + 1, k == K_NUMS ? "a number" : "a string",
                               tide__mp_type_name(e));
     }
     break;
@@ -160,12 +173,12 @@ static int check_count(const builtin *b, size_t nargs, int code, tide_error *err
   if (b->min == b->max)
     return tide_errprintf(err, code, "%s takes %d argument%s, got %zu", b->name, b->min,
                           b->min == 1 ? "" : "s", nargs);
-  return tide_errprintf(err, code, "%s takes %d to %d arguments, got %zu", b->name, b->min,
-                        b->max, nargs);
+  return tide_errprintf(err, code, "%s takes %d to %d arguments, got %zu", b->name, b->min, b->max,
+                        nargs);
 }
 
-static int check_all(const builtin *b, const msgpack_object *args, size_t nargs,
-                     const bool *is_ref, bool allow_refs, int code, tide_error *err)
+static int check_all(const builtin *b, const msgpack_object *args, size_t nargs, const bool *is_ref,
+                     bool allow_refs, int code, tide_error *err)
 {
   int rc = check_count(b, nargs, code, err);
   for (size_t i = 0; rc == 0 && i < nargs; i++) {
@@ -207,10 +220,10 @@ static int rt_check(int idx, tide_task_ctx *ctx, const msgpack_object *args, siz
   return tide_task_fail(ctx, "%s", err.text);
 }
 
-#define CHECK(idx)                              \
-  do {                                          \
-    if (rt_check(idx, ctx, args, nargs) != 0)   \
-      return -1;                                \
+#define CHECK(idx)                                                                                 \
+  do {                                                                                             \
+    if (rt_check(idx, ctx, args, nargs) != 0)                                                      \
+      return -1;                                                                                   \
   } while (0)
 
 static int fn_noop(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
@@ -228,8 +241,7 @@ static int fn_identity(tide_task_ctx *ctx, const msgpack_object *args, size_t na
   return 0;
 }
 
-static int fn_inc(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
-                  msgpack_packer *out)
+static int fn_inc(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs, msgpack_packer *out)
 {
   CHECK(B_INC);
   if (args[0].via.i64 == INT64_MAX)
@@ -259,15 +271,13 @@ static int sum_values(tide_task_ctx *ctx, const char *name, const msgpack_object
   return 0;
 }
 
-static int fn_add(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
-                  msgpack_packer *out)
+static int fn_add(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs, msgpack_packer *out)
 {
   CHECK(B_ADD);
   return sum_values(ctx, "tide.add", args, nargs, out);
 }
 
-static int fn_sum(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
-                  msgpack_packer *out)
+static int fn_sum(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs, msgpack_packer *out)
 {
   CHECK(B_SUM);
   return sum_values(ctx, "tide.sum", args[0].via.array.ptr, args[0].via.array.size, out);
@@ -299,8 +309,7 @@ static int wait_seconds(tide_task_ctx *ctx, const msgpack_object *args, size_t n
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
   } else {
     struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
   }
   if (nargs > 1)
     msgpack_pack_object(out, args[1]);
@@ -430,18 +439,18 @@ static int fn_fail(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
 }
 
 static const builtin table[B__COUNT] = {
-  [B_NOOP] = {"tide.noop", fn_noop, 0, -1, {K_ANY, K_ANY}, K_ANY, TIDE_FN_INLINE},
-  [B_IDENTITY] = {"tide.identity", fn_identity, 1, 1, {K_ANY}, K_ANY, TIDE_FN_INLINE},
-  [B_INC] = {"tide.inc", fn_inc, 1, 1, {K_INT}, K_ANY, TIDE_FN_INLINE},
-  [B_ADD] = {"tide.add", fn_add, 0, -1, {K_NUM, K_NUM}, K_NUM, TIDE_FN_INLINE},
-  [B_SUM] = {"tide.sum", fn_sum, 1, 1, {K_NUMS}, K_ANY, TIDE_FN_INLINE},
-  [B_SLEEP] = {"tide.sleep", fn_sleep, 1, 2, {K_NUM, K_ANY}, K_ANY, 0},
-  [B_SPIN] = {"tide.spin", fn_spin, 1, 1, {K_NUM}, K_ANY, 0},
-  [B_BYTES] = {"tide.bytes", fn_bytes, 1, 2, {K_INT, K_INT}, K_ANY, 0},
-  [B_CHECKSUM] = {"tide.checksum", fn_checksum, 1, 1, {K_ANY}, K_ANY, 0},
-  [B_CONCAT] = {"tide.concat", fn_concat, 0, -1, {K_BIN, K_BIN}, K_BIN, 0},
-  [B_FAIL] = {"tide.fail", fn_fail, 0, 1, {K_STR}, K_ANY, TIDE_FN_INLINE},
-  [B_EXEC] = {"tide.exec", tide__builtin_exec, 1, 3, {K_ARGV, K_INPUT}, K_MAP, 0},
+    [B_NOOP] = {"tide.noop", fn_noop, 0, -1, {K_ANY, K_ANY}, K_ANY, TIDE_FN_INLINE},
+    [B_IDENTITY] = {"tide.identity", fn_identity, 1, 1, {K_ANY}, K_ANY, TIDE_FN_INLINE},
+    [B_INC] = {"tide.inc", fn_inc, 1, 1, {K_INT}, K_ANY, TIDE_FN_INLINE},
+    [B_ADD] = {"tide.add", fn_add, 0, -1, {K_NUM, K_NUM}, K_NUM, TIDE_FN_INLINE},
+    [B_SUM] = {"tide.sum", fn_sum, 1, 1, {K_NUMS}, K_ANY, TIDE_FN_INLINE},
+    [B_SLEEP] = {"tide.sleep", fn_sleep, 1, 2, {K_NUM, K_ANY}, K_ANY, 0},
+    [B_SPIN] = {"tide.spin", fn_spin, 1, 1, {K_NUM}, K_ANY, 0},
+    [B_BYTES] = {"tide.bytes", fn_bytes, 1, 2, {K_INT, K_INT}, K_ANY, 0},
+    [B_CHECKSUM] = {"tide.checksum", fn_checksum, 1, 1, {K_ANY}, K_ANY, 0},
+    [B_CONCAT] = {"tide.concat", fn_concat, 0, -1, {K_BIN, K_BIN}, K_BIN, 0},
+    [B_FAIL] = {"tide.fail", fn_fail, 0, 1, {K_STR}, K_ANY, TIDE_FN_INLINE},
+    [B_EXEC] = {"tide.exec", tide__builtin_exec, 1, 3, {K_ARGV, K_INPUT}, K_MAP, 0},
 };
 
 int tide__builtins_register(tide_registry *reg)

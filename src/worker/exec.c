@@ -21,7 +21,7 @@ struct tide__exec {
   pthread_cond_t cond;
   tide__wk_call *head, *tail; /* queued */
   size_t nqueued;
-  tide__wk_call *done;        /* finished, newest first */
+  tide__wk_call *done; /* finished, newest first */
   int nthreads, nidle, nbusy;
   bool paused, stop, closed;
   pthread_t *threads;
@@ -71,10 +71,12 @@ void tide__wk_call_run(tide__wk_call *job, int thread)
       msgpack_zone rz;
       msgpack_object r;
       msgpack_zone_init(&rz, 256);
-      int rrc = sb.size ? msgpack_unpack(sb.data, sb.size, &roff, &rz, &r) : MSGPACK_UNPACK_CONTINUE;
+      int rrc =
+          sb.size ? msgpack_unpack(sb.data, sb.size, &roff, &rz, &r) : MSGPACK_UNPACK_CONTINUE;
       msgpack_zone_destroy(&rz);
       if (rrc != MSGPACK_UNPACK_SUCCESS || roff != sb.size) {
-        tide_task_fail(&ctx, "function returned %s", sb.size ? "more than one value or a malformed value" : "no value");
+        tide_task_fail(&ctx, "function returned %s",
+                       sb.size ? "more than one value or a malformed value" : "no value");
         job->outcome = TIDE__CALL_ERRED;
       }
     } else if (!ctx.error) {

@@ -23,17 +23,17 @@ typedef enum tide__wk_call_outcome {
 typedef struct tide__wk_call {
   struct tide__wk_call *next;
   tide_task_fn fn;
-  const char *key;        /* borrowed from the owner, for tide_task_key */
-  char *args;             /* packed msgpack array of the arguments (owned) */
+  const char *key; /* borrowed from the owner, for tide_task_key */
+  char *args;      /* packed msgpack array of the arguments (owned) */
   size_t args_len;
   /* results, set by tide__wk_call_run */
   tide__wk_call_outcome outcome;
-  char *result;           /* OK: the packed value (malloc'd, owned) */
+  char *result; /* OK: the packed value (malloc'd, owned) */
   size_t result_len;
-  char *error;            /* ERRED: message (malloc'd, owned) */
-  double start, stop;     /* wall-clock epochs */
-  int thread;             /* 1..nthreads, 0 = ran on the loop thread */
-  atomic_bool cancelled;  /* set by the loop thread: skip if not started */
+  char *error;           /* ERRED: message (malloc'd, owned) */
+  double start, stop;    /* wall-clock epochs */
+  int thread;            /* 1..nthreads, 0 = ran on the loop thread */
+  atomic_bool cancelled; /* set by the loop thread: skip if not started */
 } tide__wk_call;
 
 /* Run job now on the calling thread (thread number thread): unpack args,

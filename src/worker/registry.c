@@ -36,7 +36,7 @@ void tide__registry_destroy(tide_registry *reg)
   if (!reg)
     return;
   entry *e, *tmp;
-  HASH_ITER(hh, reg->byname, e, tmp) {
+  HASH_ITER (hh, reg->byname, e, tmp) {
     HASH_DEL(reg->byname, e);
     free(e->name);
     free(e);

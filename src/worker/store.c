@@ -29,7 +29,7 @@ void tide__store_destroy(tide__store *st)
   if (!st)
     return;
   item *it, *tmp;
-  HASH_ITER(hh, st->items, it, tmp) {
+  HASH_ITER (hh, st->items, it, tmp) {
     HASH_DEL(st->items, it);
     free(it->data);
     free(it);

@@ -77,8 +77,8 @@ static bool pack_subst(tide__wk *w, msgpack_sbuffer *sb, msgpack_packer *pk,
   return true;
 }
 
-static void send_missing(tide__wk *w, const char *key, size_t klen, const char *dep,
-                         size_t dlen, const char *holder)
+static void send_missing(tide__wk *w, const char *key, size_t klen, const char *dep, size_t dlen,
+                         const char *holder)
 {
   tide__conn *c = tide__wk_sched(w);
   if (!c)
@@ -100,8 +100,7 @@ static void send_outcome(tide__wk *w, const char *key, size_t klen, const char *
   tide__conn *c = tide__wk_sched(w);
   if (!c)
     return;
-  msgpack_packer *pk =
-      tide__conn_begin(c, error ? TIDE_OP_TASK_ERRED : TIDE_OP_TASK_FINISHED, 5);
+  msgpack_packer *pk = tide__conn_begin(c, error ? TIDE_OP_TASK_ERRED : TIDE_OP_TASK_FINISHED, 5);
   msgpack_pack_str_with_body(pk, "key", 3);
   tide__pk_strn(pk, key, klen);
   if (error)

@@ -568,7 +568,7 @@ void tide__transfer_close_all(tide__wk *w)
 {
   uv_check_stop(&w->flush_check);
   peer *p, *tmp;
-  HASH_ITER(hh, w->peers, p, tmp) {
+  HASH_ITER (hh, w->peers, p, tmp) {
     if (p->conn)
       tide__conn_close(p->conn, 0, "worker closing");
   }

@@ -31,7 +31,7 @@ tide__conn *tide__wk_sched(tide__wk *w)
 }
 
 int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config *cfg,
-                        tide_registry *reg, tide__wk **out, tide_error *err)
+                    tide_registry *reg, tide__wk **out, tide_error *err)
 {
   if (!o->scheduler && !o->scheduler_file)
     return tide_errprintf(err, TIDE_EUSAGE, "a scheduler address or --scheduler-file is required");
@@ -48,8 +48,8 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
   w->loop = loop;
   w->cfg = *cfg;
   w->reg = reg;
-  w->name = o->name ? tide__xstrdup(o->name)
-                    : tide__xasprintf("%s-%d", tide__hostname(), (int)getpid());
+  w->name =
+      o->name ? tide__xstrdup(o->name) : tide__xasprintf("%s-%d", tide__hostname(), (int)getpid());
   w->host = o->host ? tide__xstrdup(o->host) : NULL; /* NULL: chosen from the scheduler's */
   w->job = tide__xstrdup(o->job ? o->job : "");
   w->sched_address = o->scheduler ? tide__xstrdup(o->scheduler) : NULL;
@@ -64,9 +64,18 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
   return 0;
 }
 
-const char *tide__wk_address(const tide__wk *w) { return w->address; }
-int tide__wk_exit_status(const tide__wk *w) { return w->exit_code; }
-const char *tide__wk_fatal(const tide__wk *w) { return w->has_fatal ? w->fatal.text : NULL; }
+const char *tide__wk_address(const tide__wk *w)
+{
+  return w->address;
+}
+int tide__wk_exit_status(const tide__wk *w)
+{
+  return w->exit_code;
+}
+const char *tide__wk_fatal(const tide__wk *w)
+{
+  return w->has_fatal ? w->fatal.text : NULL;
+}
 
 static void fatal(tide__wk *w, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -208,8 +217,8 @@ static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
   if (tide__mp_num(msg, "heartbeat_interval", &hb) && hb > 0)
     w->heartbeat_interval = hb;
   w->registered = true;
-  tide__info("worker", "registered with the scheduler at %s as %s (data at %s)",
-             w->sched_address, w->name, w->address);
+  tide__info("worker", "registered with the scheduler at %s as %s (data at %s)", w->sched_address,
+             w->name, w->address);
   uint64_t ms = (uint64_t)(w->heartbeat_interval * 1000);
   uv_timer_start(&w->hb_timer, heartbeat, ms ? ms : 1, ms ? ms : 1);
 }
@@ -438,13 +447,13 @@ void tide__wk_destroy(tide__wk *w)
   if (!w)
     return;
   wtask *t, *tt;
-  HASH_ITER(hh, w->tasks, t, tt) {
+  HASH_ITER (hh, w->tasks, t, tt) {
     HASH_DEL(w->tasks, t);
     if (!t->in_exec) /* jobs on detached threads are left to the exit */
       tide__wtask_free(t);
   }
   fetch *f, *ft;
-  HASH_ITER(hh, w->fetches, f, ft) {
+  HASH_ITER (hh, w->fetches, f, ft) {
     HASH_DEL(w->fetches, f);
     tide__fetch_free(f);
   }

@@ -30,7 +30,7 @@ typedef struct tide__wk_opts {
 /* Create a worker on loop with a copy of opts and cfg; reg (builtins and
  * plugins already registered) is borrowed and must outlive the worker. */
 int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *opts, const tide__config *cfg,
-                        tide_registry *reg, tide__wk **out, tide_error *err);
+                    tide_registry *reg, tide__wk **out, tide_error *err);
 /* Start: listen for peers, begin connecting to the scheduler, install
  * SIGTERM/SIGINT handlers. Then run the loop; it returns once the worker
  * has shut down. */

@@ -21,18 +21,18 @@ typedef struct acquire acquire;
 
 /* A task given by compute-task, from arrival until its result is stored. */
 struct wtask {
-  tide__wk_call job;          /* the call (job.key points to key) */
+  tide__wk_call job; /* the call (job.key points to key) */
   char *key;
   size_t keylen;
-  unsigned flags;         /* TIDE_FN_* */
-  char *raw_args;         /* args with refs, while waiting for fetches */
+  unsigned flags; /* TIDE_FN_* */
+  char *raw_args; /* args with refs, while waiting for fetches */
   size_t raw_len;
-  int waiting;            /* fetch notifications still to come */
-  fetch **deps;           /* fetch entries it holds a reference on */
+  int waiting;  /* fetch notifications still to come */
+  fetch **deps; /* fetch entries it holds a reference on */
   int ndeps;
-  bool cancelled;         /* freed or failed: run nothing, report nothing */
-  bool in_exec;           /* owned by the execution threads until done */
-  UT_hash_handle hh;      /* in w->tasks while not cancelled */
+  bool cancelled;    /* freed or failed: run nothing, report nothing */
+  bool in_exec;      /* owned by the execution threads until done */
+  UT_hash_handle hh; /* in w->tasks while not cancelled */
 };
 
 /* Someone waiting for a fetch: a task or an acquire-replicas batch. */
@@ -47,29 +47,29 @@ typedef enum fetch_state { FETCHING, FETCH_HAVE, FETCH_FAILED } fetch_state;
 struct fetch {
   char *key;
   size_t keylen;
-  char **holders;         /* addresses to try, in order */
+  char **holders; /* addresses to try, in order */
   int nholders, next;
-  char **failed;          /* holders that did not deliver */
+  char **failed; /* holders that did not deliver */
   int nfailed;
   fetch_state state;
-  char *data;             /* FETCH_HAVE (NULL when moved into the store) */
+  char *data; /* FETCH_HAVE (NULL when moved into the store) */
   size_t len;
-  int refs;               /* tasks holding it */
+  int refs; /* tasks holding it */
   waiter *waiters;
   int nwaiters, capwaiters;
-  bool to_store;          /* acquire-replicas: keep it in the store */
+  bool to_store; /* acquire-replicas: keep it in the store */
   bool notifying;
-  peer *peer;             /* asked from; with req_id */
-  uint64_t req_id;        /* 0 = queued, not sent yet */
-  bool starting;          /* in w->starting */
-  int slot;               /* index in the request being answered */
+  peer *peer;      /* asked from; with req_id */
+  uint64_t req_id; /* 0 = queued, not sent yet */
+  bool starting;   /* in w->starting */
+  int slot;        /* index in the request being answered */
   UT_hash_handle hh;
 };
 
 /* An acquire-replicas request being answered with add-keys. */
 struct acquire {
   int pending;
-  msgpack_sbuffer ok;     /* packed key/nbytes pairs */
+  msgpack_sbuffer ok; /* packed key/nbytes pairs */
   uint32_t nok;
   msgpack_sbuffer failed; /* packed keys */
   uint32_t nfailed;
@@ -87,8 +87,8 @@ typedef struct request {
 struct peer {
   tide__wk *w;
   char *address;
-  tide__conn *conn;       /* NULL while connecting */
-  fetch **queue;          /* to ask at the next flush */
+  tide__conn *conn; /* NULL while connecting */
+  fetch **queue;    /* to ask at the next flush */
   int nqueue, capqueue;
   request *inflight;
   uint64_t next_id;
@@ -123,10 +123,10 @@ struct tide__wk {
   fetch *fetches;
   peer *peers;
   peer *dirty;
-  tide__conn **served;  /* accepted peer connections, closed at shutdown */
+  tide__conn **served; /* accepted peer connections, closed at shutdown */
   int nserved, capserved;
-  bool sched_error;     /* the scheduler refused us with an error message */
-  fetch **starting;  /* new fetches to start at the next flush */
+  bool sched_error; /* the scheduler refused us with an error message */
+  fetch **starting; /* new fetches to start at the next flush */
   int nstarting, capstarting;
 };
 

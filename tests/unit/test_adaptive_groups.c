@@ -44,13 +44,12 @@ static void test_whole_groups(void **unused)
 {
   /* three jobs of two workers; job t-1 busy, t-2 holds more data */
   tide__sw_view ws[] = {
-    W("t-0-0", "t-0", 0, 10), W("t-0-1", "t-0", 0, 0),
-    W("t-1-0", "t-1", 1, 0),  W("t-1-1", "t-1", 0, 0),
-    W("t-2-0", "t-2", 0, 500), W("t-2-1", "t-2", 0, 0),
+      W("t-0-0", "t-0", 0, 10), W("t-0-1", "t-0", 0, 0),   W("t-1-0", "t-1", 1, 0),
+      W("t-1-1", "t-1", 0, 0),  W("t-2-0", "t-2", 0, 500), W("t-2-1", "t-2", 0, 0),
   };
   size_t out[6];
-  tide__close_opts o = {.target = 4, .n = -1, .memory_ratio = 0, .minimum = -1,
-                        .key = tide__group_by_job};
+  tide__close_opts o = {
+      .target = 4, .n = -1, .memory_ratio = 0, .minimum = -1, .key = tide__group_by_job};
   size_t k = tide__policy_workers_to_close(ws, 6, &o, out);
   /* one whole idle group with the least data: t-0 */
   assert_int_equal(k, 2);
@@ -98,8 +97,8 @@ static size_t policy_close(void *arg, int target, char ***names)
 {
   pol *p = arg;
   size_t out[16];
-  tide__close_opts o = {.target = target, .n = -1, .memory_ratio = 0, .minimum = -1,
-                        .key = tide__group_by_job};
+  tide__close_opts o = {
+      .target = target, .n = -1, .memory_ratio = 0, .minimum = -1, .key = tide__group_by_job};
   size_t k = tide__policy_workers_to_close(p->ws, p->n, &o, out);
   *names = tide__xcalloc(k + 1, sizeof(char *));
   for (size_t i = 0; i < k; i++)
@@ -110,13 +109,21 @@ static size_t policy_close(void *arg, int target, char ***names)
 static void test_controller_whole_jobs(void **unused)
 {
   tide__sw_view ws[] = {
-    W("t-0-0", "t-0", 1, 0), W("t-0-1", "t-0", 0, 0),
-    W("t-1-0", "t-1", 0, 0), W("t-1-1", "t-1", 0, 0),
+      W("t-0-0", "t-0", 1, 0),
+      W("t-0-1", "t-0", 0, 0),
+      W("t-1-0", "t-1", 0, 0),
+      W("t-1-1", "t-1", 0, 0),
   };
   pol p = {ws, 4};
   tide__rec_state *st = tide__rec_state_create();
-  tide__rec_in in = {.minimum = 0, .maximum = INFINITY, .wait_count = 2, .processes = 2,
-                     .nplan = 4, .target = 1, .to_close = policy_close, .to_close_arg = &p};
+  tide__rec_in in = {.minimum = 0,
+                     .maximum = INFINITY,
+                     .wait_count = 2,
+                     .processes = 2,
+                     .nplan = 4,
+                     .target = 1,
+                     .to_close = policy_close,
+                     .to_close_arg = &p};
   tide__rec_out out;
   tide__recommend(st, &in, &out); /* target 1 -> 2 (whole job) */
   assert_int_equal(out.target, 2);
@@ -134,9 +141,9 @@ static void test_controller_whole_jobs(void **unused)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_whole_groups),
-    cmocka_unit_test(test_nothing_asked_all_busy),
-    cmocka_unit_test(test_controller_whole_jobs),
+      cmocka_unit_test(test_whole_groups),
+      cmocka_unit_test(test_nothing_asked_all_busy),
+      cmocka_unit_test(test_controller_whole_jobs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

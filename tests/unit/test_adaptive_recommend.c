@@ -137,8 +137,10 @@ static void test_counts_consecutive(void **unused)
 
   /* two rounds of "close", then one "same" resets, then two more: no down */
   in.target = 1;
-  tide__recommend(st, &in, &out); tide__rec_out_free(&out);
-  tide__recommend(st, &in, &out); tide__rec_out_free(&out);
+  tide__recommend(st, &in, &out);
+  tide__rec_out_free(&out);
+  tide__recommend(st, &in, &out);
+  tide__rec_out_free(&out);
   assert_int_equal(tide__rec_state_count(st, "w-0"), 2);
   in.target = 2;
   tide__recommend(st, &in, &out);
@@ -146,7 +148,8 @@ static void test_counts_consecutive(void **unused)
   assert_int_equal(tide__rec_state_count(st, "w-0"), 0);
   tide__rec_out_free(&out);
   in.target = 1;
-  tide__recommend(st, &in, &out); tide__rec_out_free(&out);
+  tide__recommend(st, &in, &out);
+  tide__rec_out_free(&out);
   tide__recommend(st, &in, &out);
   assert_int_equal(out.status, TIDE__REC_SAME);
   tide__rec_out_free(&out);
@@ -156,7 +159,8 @@ static void test_counts_consecutive(void **unused)
 
   /* an up round resets every count too */
   tide__rec_state_clear(st);
-  tide__recommend(st, &in, &out); tide__rec_out_free(&out);
+  tide__recommend(st, &in, &out);
+  tide__rec_out_free(&out);
   in.target = 4;
   tide__recommend(st, &in, &out);
   assert_int_equal(out.status, TIDE__REC_UP);
@@ -165,8 +169,10 @@ static void test_counts_consecutive(void **unused)
 
   /* a worker that stops being a candidate loses its count */
   in.target = 1;
-  tide__recommend(st, &in, &out); tide__rec_out_free(&out);
-  tide__recommend(st, &in, &out); tide__rec_out_free(&out);
+  tide__recommend(st, &in, &out);
+  tide__rec_out_free(&out);
+  tide__recommend(st, &in, &out);
+  tide__rec_out_free(&out);
   names[0] = "w-1"; /* now the scheduler prefers w-1 */
   tide__recommend(st, &in, &out);
   assert_int_equal(out.status, TIDE__REC_SAME);
@@ -295,8 +301,8 @@ static void test_whole_jobs(void **unused)
 static void test_pick_down(void **unused)
 {
   /* P=2, oldest first: t-0 half arrived, t-1 and t-2 not arrived at all */
-  tide__rec_member na[] = {{"t-0-1", "t-0"}, {"t-1-0", "t-1"}, {"t-1-1", "t-1"},
-                           {"t-2-0", "t-2"}, {"t-2-1", "t-2"}};
+  tide__rec_member na[] = {
+      {"t-0-1", "t-0"}, {"t-1-0", "t-1"}, {"t-1-1", "t-1"}, {"t-2-0", "t-2"}, {"t-2-1", "t-2"}};
   const char *arrived[] = {"t-2-1", "t-0-0", "t-0-1"};
   fake_close f = {.names = arrived, .n = 3, .observed = 8};
   char **names = NULL;
@@ -338,7 +344,7 @@ static void test_max_pending(void **unused)
   assert_int_equal(tide__rec_up_n(10, 0, 0, 3, 1), 3);
   assert_int_equal(tide__rec_up_n(10, 3, 3, 3, 1), 3); /* full: nothing more */
   assert_int_equal(tide__rec_up_n(10, 3, 1, 3, 1), 5);
-  assert_int_equal(tide__rec_up_n(10, 0, 0, 2, 4), 8); /* jobs, not workers */
+  assert_int_equal(tide__rec_up_n(10, 0, 0, 2, 4), 8);  /* jobs, not workers */
   assert_int_equal(tide__rec_up_n(10, 0, 0, 0, 1), 10); /* no limit */
 
   tide__rec_state *st = tide__rec_state_create();
@@ -458,16 +464,16 @@ static void test_reactive_and_blocked(void **unused)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_clip),
-    cmocka_unit_test(test_up_same_down),
-    cmocka_unit_test(test_counts_consecutive),
-    cmocka_unit_test(test_not_arrived_first),
-    cmocka_unit_test(test_wait_count),
-    cmocka_unit_test(test_whole_jobs),
-    cmocka_unit_test(test_pick_down),
-    cmocka_unit_test(test_max_pending),
-    cmocka_unit_test(test_backoff),
-    cmocka_unit_test(test_reactive_and_blocked),
+      cmocka_unit_test(test_clip),
+      cmocka_unit_test(test_up_same_down),
+      cmocka_unit_test(test_counts_consecutive),
+      cmocka_unit_test(test_not_arrived_first),
+      cmocka_unit_test(test_wait_count),
+      cmocka_unit_test(test_whole_jobs),
+      cmocka_unit_test(test_pick_down),
+      cmocka_unit_test(test_max_pending),
+      cmocka_unit_test(test_backoff),
+      cmocka_unit_test(test_reactive_and_blocked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

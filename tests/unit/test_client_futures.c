@@ -330,7 +330,8 @@ static void test_cancel(void **state)
   assert_null(v);
   /* a cancelled future cannot feed another task */
   tide_future *x = NULL;
-  assert_int_equal(tide_submit(C, "tide.inc", "[{\"future\": 0}]", &slow, 1, &x, &err), TIDE_EUSAGE);
+  assert_int_equal(tide_submit(C, "tide.inc", "[{\"future\": 0}]", &slow, 1, &x, &err),
+                   TIDE_EUSAGE);
   assert_null(x);
   assert_non_null(strstr(err.text, "cancelled"));
   /* the scheduler forgets both while the futures still exist */
@@ -377,7 +378,8 @@ static void test_errors(void **state)
   assert_int_equal(tide_submit(C, "tide.inc", "{\"a\": 1}", NULL, 0, &f, &err), TIDE_EUSAGE);
   assert_int_equal(tide_submit(C, "tide.inc", "[{\"future\": 1}]", NULL, 0, &f, &err), TIDE_EUSAGE);
   assert_non_null(strstr(err.text, "future"));
-  assert_int_equal(tide_submit(C, "tide.inc", "[{\"ref\": \"x\"}]", NULL, 0, &f, &err), TIDE_EUSAGE);
+  assert_int_equal(tide_submit(C, "tide.inc", "[{\"ref\": \"x\"}]", NULL, 0, &f, &err),
+                   TIDE_EUSAGE);
   const char *argv[2] = {"[1]", "[oops]"};
   assert_int_equal(tide_map(C, "tide.inc", 2, argv, NULL, g, &err), TIDE_EUSAGE);
   assert_non_null(strstr(err.text, "element 1"));

@@ -37,11 +37,12 @@ static void test_diamond(void **state)
   tide_graph *g;
   tide_error err;
   const char *json =
-    "{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [1]},\n"
-    "  \"b\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"a\"}]},\n"
-    "  \"c\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"a\"}], \"prefix\": \"cc\"},\n"
-    "  \"d\": {\"fn\": \"tide.add\", \"args\": [{\"ref\": \"b\"}, {\"ref\": \"c\"}, {\"ref\": \"b\"}]}},\n"
-    " \"outputs\": [\"d\", \"a\", \"d\"]}";
+      "{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [1]},\n"
+      "  \"b\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"a\"}]},\n"
+      "  \"c\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"a\"}], \"prefix\": \"cc\"},\n"
+      "  \"d\": {\"fn\": \"tide.add\", \"args\": [{\"ref\": \"b\"}, {\"ref\": \"c\"}, {\"ref\": "
+      "\"b\"}]}},\n"
+      " \"outputs\": [\"d\", \"a\", \"d\"]}";
   assert_int_equal(parse(json, &g, &err), 0);
   assert_int_equal(tide_graph_ntasks(g), 4);
   assert_string_equal(tide__graph_name(g), "graph.json");
@@ -99,7 +100,9 @@ static void test_default_outputs(void **state)
   /* Without "outputs": the tasks nothing depends on; args default to []. */
   assert_int_equal(parse("{\"tasks\": {\"x\": {\"fn\": \"tide.noop\"},"
                          " \"y\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": \"x\"}]},"
-                         " \"z\": {\"fn\": \"tide.noop\"}}}", &g, &err), 0);
+                         " \"z\": {\"fn\": \"tide.noop\"}}}",
+                         &g, &err),
+                   0);
   assert_int_equal(tide__graph_noutputs(g), 2);
   assert_string_equal(tide__graph_output(g, 0), "y");
   assert_string_equal(tide__graph_output(g, 1), "z");
@@ -111,10 +114,13 @@ static void test_nested_refs_and_plugins(void **state)
   tide_graph *g;
   tide_error err;
   /* Refs nested in an array count as dependencies; a plugin name passes. */
-  assert_int_equal(parse("{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [1]},"
-                         " \"s\": {\"fn\": \"tide.sum\", \"args\": [[{\"ref\": \"a\"}, 2]]},"
-                         " \"p\": {\"fn\": \"mylib.simulate\", \"args\": [{\"x\": {\"ref\": \"s\"}}]}},"
-                         " \"outputs\": [\"p\"]}", &g, &err), 0);
+  assert_int_equal(
+      parse("{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [1]},"
+            " \"s\": {\"fn\": \"tide.sum\", \"args\": [[{\"ref\": \"a\"}, 2]]},"
+            " \"p\": {\"fn\": \"mylib.simulate\", \"args\": [{\"x\": {\"ref\": \"s\"}}]}},"
+            " \"outputs\": [\"p\"]}",
+            &g, &err),
+      0);
   msgpack_sbuffer sb;
   msgpack_packer pk;
   msgpack_unpacked u;
@@ -139,7 +145,8 @@ static void test_malformed_json_line(void **state)
 {
   tide_graph *g;
   tide_error err;
-  const char *json = "{\"tasks\": {\n  \"a\": {\"fn\": \"tide.noop\"},\n  \"b\": {\"fn\" \"tide.noop\"}\n}}";
+  const char *json =
+      "{\"tasks\": {\n  \"a\": {\"fn\": \"tide.noop\"},\n  \"b\": {\"fn\" \"tide.noop\"}\n}}";
   assert_int_equal(parse(json, &g, &err), TIDE_EGRAPH);
   assert_null(g);
   assert_true(strncmp(err.text, "graph.json:3: malformed JSON: ", 30) == 0);
@@ -147,8 +154,10 @@ static void test_malformed_json_line(void **state)
   assert_true(strncmp(err.text, "graph.json:", 11) == 0);
   assert_non_null(strstr(err.text, "malformed JSON"));
   /* duplicate keys are refused, with the line */
-  assert_int_equal(parse("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\"},\n\"a\": {\"fn\": \"tide.noop\"}}}",
-                         &g, &err), TIDE_EGRAPH);
+  assert_int_equal(
+      parse("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\"},\n\"a\": {\"fn\": \"tide.noop\"}}}", &g,
+            &err),
+      TIDE_EGRAPH);
   assert_true(strncmp(err.text, "graph.json:2: malformed JSON: ", 30) == 0);
 }
 
@@ -193,8 +202,8 @@ static void test_long_chain_no_cycle(void **state)
   tide_error err;
   len += (size_t)sprintf(json + len, "{\"tasks\": {\"t0\": {\"fn\": \"tide.inc\", \"args\": [0]}");
   for (int i = 1; i < N; i++)
-    len += (size_t)sprintf(json + len, ", \"t%d\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"t%d\"}]}",
-                           i, i - 1);
+    len += (size_t)sprintf(
+        json + len, ", \"t%d\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"t%d\"}]}", i, i - 1);
   sprintf(json + len, "}}");
   assert_int_equal(parse(json, &g, &err), 0);
   assert_int_equal(tide_graph_ntasks(g), N);
@@ -207,12 +216,13 @@ static void test_long_chain_no_cycle(void **state)
 static void test_error_lines(void **state)
 {
   /* The line is where the task is defined, not where a key is mentioned. */
-  expect_error("{\"tasks\": {\n"
-               "  \"a\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": \"b\"}], \"prefix\": \"b\"},\n"
-               "  \"x\": {\"fn\": \"tide.noop\", \"args\": [{\"b\": 1}]},\n"
-               "  \"b\": {\"fn\": \"tide.identity\",\n"
-               "        \"args\": [{\"ref\": \"nothere\"}]}}}",
-               "graph.json:4: task \"b\" refers to unknown key \"nothere\"");
+  expect_error(
+      "{\"tasks\": {\n"
+      "  \"a\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": \"b\"}], \"prefix\": \"b\"},\n"
+      "  \"x\": {\"fn\": \"tide.noop\", \"args\": [{\"b\": 1}]},\n"
+      "  \"b\": {\"fn\": \"tide.identity\",\n"
+      "        \"args\": [{\"ref\": \"nothere\"}]}}}",
+      "graph.json:4: task \"b\" refers to unknown key \"nothere\"");
   /* escaped keys and strings with braces do not confuse the scanner */
   expect_error("{\"outputs\": [\"}\"], \"tasks\": {\"q\\\"\": {\"fn\": \"tide.noop\"},\n"
                "\"{\": {\"fn\": \"tide.noop\"},\n"
@@ -231,12 +241,14 @@ static void test_argument_types(void **state)
   tide_graph *g;
   tide_error err;
   assert_int_equal(parse("{\"tasks\": {\"x\": {\"fn\": \"tide.identity\", \"args\": [\"s\"]},"
-                         " \"a\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"x\"}]}}}", &g, &err),
+                         " \"a\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"x\"}]}}}",
+                         &g, &err),
                    0);
   tide_graph_destroy(g);
   /* wrong count: the message names the task and the function */
-  assert_int_equal(parse("{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [1, 2]}}}", &g, &err),
-                   TIDE_EGRAPH);
+  assert_int_equal(
+      parse("{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [1, 2]}}}", &g, &err),
+      TIDE_EGRAPH);
   assert_true(strncmp(err.text, "graph.json:1: task \"a\": tide.inc", 32) == 0);
 }
 
@@ -326,19 +338,19 @@ static void test_load_file(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_diamond),
-    cmocka_unit_test(test_default_outputs),
-    cmocka_unit_test(test_nested_refs_and_plugins),
-    cmocka_unit_test(test_malformed_json_line),
-    cmocka_unit_test(test_unknown_key),
-    cmocka_unit_test(test_unknown_builtin),
-    cmocka_unit_test(test_cycles),
-    cmocka_unit_test(test_long_chain_no_cycle),
-    cmocka_unit_test(test_error_lines),
-    cmocka_unit_test(test_argument_types),
-    cmocka_unit_test(test_shape_errors),
-    cmocka_unit_test(test_limits),
-    cmocka_unit_test(test_load_file),
+      cmocka_unit_test(test_diamond),
+      cmocka_unit_test(test_default_outputs),
+      cmocka_unit_test(test_nested_refs_and_plugins),
+      cmocka_unit_test(test_malformed_json_line),
+      cmocka_unit_test(test_unknown_key),
+      cmocka_unit_test(test_unknown_builtin),
+      cmocka_unit_test(test_cycles),
+      cmocka_unit_test(test_long_chain_no_cycle),
+      cmocka_unit_test(test_error_lines),
+      cmocka_unit_test(test_argument_types),
+      cmocka_unit_test(test_shape_errors),
+      cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_load_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

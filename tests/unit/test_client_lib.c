@@ -73,7 +73,8 @@ static void reply_head(tide__conn *c, int64_t id, bool ok, uint32_t extra, const
 
 static void on_update_graph(fake *f, tide__conn *c, const msgpack_object *m, int64_t id)
 {
-  const msgpack_object_array *tasks = tide__mp_array(m, "tasks"), *wants = tide__mp_array(m, "wants");
+  const msgpack_object_array *tasks = tide__mp_array(m, "tasks"),
+                             *wants = tide__mp_array(m, "wants");
   f->update_graphs++;
   for (uint32_t i = 0; i < tasks->size; i++) {
     const char *key;
@@ -352,7 +353,8 @@ static void test_connect_errors(void **state)
   int rc = tide_client_connect("tcp://127.0.0.1:1", NULL, 2, &c, &err);
   assert_true(rc < 0);
   assert_null(c);
-  assert_string_equal(err.text, "cannot reach the scheduler at tcp://127.0.0.1:1: connection refused");
+  assert_string_equal(err.text,
+                      "cannot reach the scheduler at tcp://127.0.0.1:1: connection refused");
   rc = tide_client_connect(NULL, "/nonexistent/scheduler.json", 2, &c, &err);
   assert_true(rc < 0);
   assert_non_null(strstr(err.text, "/nonexistent/scheduler.json"));
@@ -507,7 +509,8 @@ static void test_api(void **state)
   int status = 0;
   char *resp = NULL;
   tide_error err = {{0}};
-  assert_int_equal(tide_client_api(c, "POST", "/api/v1/scale", "{\"n\": 2}", &status, &resp, &err), 0);
+  assert_int_equal(tide_client_api(c, "POST", "/api/v1/scale", "{\"n\": 2}", &status, &resp, &err),
+                   0);
   assert_int_equal(status, 200);
   assert_string_equal(resp, "{\"method\": \"POST\", \"path\": \"/api/v1/scale\"}");
   free(resp);
@@ -525,13 +528,13 @@ static void test_api(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_connect_errors),
-    cmocka_unit_test_setup_teardown(test_scheduler_file, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_compute, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_task_error, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_scheduler_goes_away, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_api, setup, teardown),
+      cmocka_unit_test(test_connect_errors),
+      cmocka_unit_test_setup_teardown(test_scheduler_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_compute, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_task_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_scheduler_goes_away, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_api, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,7 +111,10 @@ static void test_bad_utf8_key(void **state)
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   msgpack_pack_map(&pk, 1);
-  msgpack_pack_str_with_body(&pk, "a\xff" "b", 3);
+  msgpack_pack_str_with_body(&pk,
+                             "a\xff"
+                             "b",
+                             3);
   msgpack_pack_int(&pk, 1);
   char *s = to_json(&sb);
   assert_string_equal(s, "{\"a?b\":1}");
@@ -122,9 +125,10 @@ static void test_bad_utf8_key(void **state)
 static void test_pack_json(void **state)
 {
   json_error_t jerr;
-  json_t *j = json_loads("[1, -2, 2.5, \"s\", null, true, false, {\"ref\": \"a\"},"
-                         " [{\"ref\": \"b\"}], {\"ref\": \"c\", \"x\": 1}, {\"k\": {\"ref\": \"d\"}}]",
-                         0, &jerr);
+  json_t *j =
+      json_loads("[1, -2, 2.5, \"s\", null, true, false, {\"ref\": \"a\"},"
+                 " [{\"ref\": \"b\"}], {\"ref\": \"c\", \"x\": 1}, {\"k\": {\"ref\": \"d\"}}]",
+                 0, &jerr);
   assert_non_null(j);
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -148,11 +152,9 @@ static void test_pack_json(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_scalars),
-    cmocka_unit_test(test_bytes),
-    cmocka_unit_test(test_nested_and_keys),
-    cmocka_unit_test(test_bad_utf8_key),
-    cmocka_unit_test(test_pack_json),
+      cmocka_unit_test(test_scalars),         cmocka_unit_test(test_bytes),
+      cmocka_unit_test(test_nested_and_keys), cmocka_unit_test(test_bad_utf8_key),
+      cmocka_unit_test(test_pack_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

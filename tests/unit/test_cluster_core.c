@@ -58,8 +58,12 @@ static tide_cluster *make(fake *f, tide_backend_ops *ops, int processes)
   ops->kind = "FakeCluster";
   ops->scale_up = f_up;
   ops->scale_down = f_down;
-  tide_cluster_opts o = {.name = "job", .host = "127.0.0.1", .port = 0, .dashboard_port = -1,
-                         .processes = processes, .nthreads = 2};
+  tide_cluster_opts o = {.name = "job",
+                         .host = "127.0.0.1",
+                         .port = 0,
+                         .dashboard_port = -1,
+                         .processes = processes,
+                         .nthreads = 2};
   tide_cluster *c = NULL;
   tide_error err = {{0}};
   int rc = tide__cluster_create_cfg(&o, &cfg, ops, f, &c, &err);
@@ -223,8 +227,8 @@ static void test_adapt_validation_and_merge(void **unused)
   a = (tide_adapt_opts){.set = TIDE_ADAPT_MINIMUM, .minimum = -1};
   assert_int_equal(tide_cluster_adapt(c, &a, &err), TIDE_EUSAGE);
 
-  a = (tide_adapt_opts){.set = TIDE_ADAPT_MAXIMUM | TIDE_ADAPT_WAIT_COUNT, .maximum = 5,
-                        .wait_count = 7};
+  a = (tide_adapt_opts){
+      .set = TIDE_ADAPT_MAXIMUM | TIDE_ADAPT_WAIT_COUNT, .maximum = 5, .wait_count = 7};
   assert_int_equal(tide_cluster_adapt(c, &a, &err), 0);
   a = (tide_adapt_opts){.set = TIDE_ADAPT_MAXIMUM, .maximum = 2};
   assert_int_equal(tide_cluster_adapt(c, &a, &err), 0);
@@ -255,8 +259,12 @@ static void test_registry_and_templates(void **unused)
   assert_null(tide__backend_arg(&args, "poll-cmd"));
 
   const char *wn[] = {"t-4-0", "t-4-1", NULL};
-  tide_job job = {.name = "t-4", .workers = wn, .nworkers = 2, .nthreads = 3,
-                  .memory_limit = 1000, .scheduler = "tcp://127.0.0.1:9"};
+  tide_job job = {.name = "t-4",
+                  .workers = wn,
+                  .nworkers = 2,
+                  .nthreads = 3,
+                  .memory_limit = 1000,
+                  .scheduler = "tcp://127.0.0.1:9"};
   char *s = tide__command_expand(
       "run {name} {job} [{workers}] {scheduler} {nthreads} {memory_limit} {processes} {other}",
       &job, NULL);
@@ -284,12 +292,12 @@ int main(void)
 {
   tide__log_init("test", TIDE_LOG_ERROR);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_names_and_whole_jobs),
-    cmocka_unit_test(test_failures_back_off),
-    cmocka_unit_test(test_died_replaced_after_15s),
-    cmocka_unit_test(test_no_scale_backend),
-    cmocka_unit_test(test_adapt_validation_and_merge),
-    cmocka_unit_test(test_registry_and_templates),
+      cmocka_unit_test(test_names_and_whole_jobs),
+      cmocka_unit_test(test_failures_back_off),
+      cmocka_unit_test(test_died_replaced_after_15s),
+      cmocka_unit_test(test_no_scale_backend),
+      cmocka_unit_test(test_adapt_validation_and_merge),
+      cmocka_unit_test(test_registry_and_templates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

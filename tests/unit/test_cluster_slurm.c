@@ -90,10 +90,12 @@ static void test_walltime_format(void **state)
   assert_string_equal(b, "1-02:01:02");
   /* what #SBATCH -t gets for each accepted form: HH:MM:SS or D-HH:MM:SS,
    * both of which sbatch reads back as the same time */
-  static const struct { const char *in, *out; } forms[] = {
-    {"10", "00:10:00"},         {"90:30", "01:30:30"},      {"100:00:00", "4-04:00:00"},
-    {"2-5", "2-05:00:00"},      {"1-02:30", "1-02:30:00"},  {"1-02:03:04", "1-02:03:04"},
-    {"90s", "00:01:30"},        {"1.5h", "01:30:00"},       {"1d", "1-00:00:00"},
+  static const struct {
+    const char *in, *out;
+  } forms[] = {
+      {"10", "00:10:00"},    {"90:30", "01:30:30"},     {"100:00:00", "4-04:00:00"},
+      {"2-5", "2-05:00:00"}, {"1-02:30", "1-02:30:00"}, {"1-02:03:04", "1-02:03:04"},
+      {"90s", "00:01:30"},   {"1.5h", "01:30:00"},      {"1d", "1-00:00:00"},
   };
   for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
     tide__slurm_opts o;
@@ -115,15 +117,24 @@ static void test_script(void **state)
   tide_job j = make_job(workers, 2);
   char *text, *line, *save = NULL;
   const char *want[] = {
-    "#!/usr/bin/env bash", "#SBATCH -J tide-3", "#SBATCH -p debug", "#SBATCH -A proj",
-    "#SBATCH -n 1", "#SBATCH --cpus-per-task=4", "#SBATCH --mem=2048M", "#SBATCH -t 01:00:00",
-    "#SBATCH -o /logs/tide-3-%j.out", "#SBATCH -e /logs/tide-3-%j.err", "#SBATCH --qos=high",
-    "module load foo", "export X=1",
-    "'/opt/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-0' --nthreads 2 --memory-limit "
-    "1073741824 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'tide-3' &",
-    "'/opt/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-1' --nthreads 2 --memory-limit "
-    "1073741824 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'tide-3' &",
-    "wait",
+      "#!/usr/bin/env bash",
+      "#SBATCH -J tide-3",
+      "#SBATCH -p debug",
+      "#SBATCH -A proj",
+      "#SBATCH -n 1",
+      "#SBATCH --cpus-per-task=4",
+      "#SBATCH --mem=2048M",
+      "#SBATCH -t 01:00:00",
+      "#SBATCH -o /logs/tide-3-%j.out",
+      "#SBATCH -e /logs/tide-3-%j.err",
+      "#SBATCH --qos=high",
+      "module load foo",
+      "export X=1",
+      "'/opt/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-0' --nthreads 2 --memory-limit "
+      "1073741824 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'tide-3' &",
+      "'/opt/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-1' --nthreads 2 --memory-limit "
+      "1073741824 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'tide-3' &",
+      "wait",
   };
   size_t i = 0;
   (void)state;
@@ -176,8 +187,13 @@ static void test_dry_run_returns(void **state)
   co.nthreads = 1;
   const char *keys[] = {"dry-run", "partition"}, *vals[] = {"1", "debug"};
   char *out = NULL;
-  tide__backend_args a = {.cfg = &cfg, .opts = &co, .keys = keys, .values = vals, .n = 2,
-                          .tide_path = "/bin/true", .output = &out};
+  tide__backend_args a = {.cfg = &cfg,
+                          .opts = &co,
+                          .keys = keys,
+                          .values = vals,
+                          .n = 2,
+                          .tide_path = "/bin/true",
+                          .output = &out};
   const tide__backend_def *def = tide__backend_find("slurm");
   const tide_backend_ops *ops = NULL;
   void *self = NULL;
@@ -195,9 +211,9 @@ static void test_dry_run_returns(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_flags),           cmocka_unit_test(test_lifetime),
-    cmocka_unit_test(test_walltime_format), cmocka_unit_test(test_script),
-    cmocka_unit_test(test_states),          cmocka_unit_test(test_dry_run_returns),
+      cmocka_unit_test(test_flags),           cmocka_unit_test(test_lifetime),
+      cmocka_unit_test(test_walltime_format), cmocka_unit_test(test_script),
+      cmocka_unit_test(test_states),          cmocka_unit_test(test_dry_run_returns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,34 +74,33 @@ static void test_defaults(void **state)
   assert_int_equal(d.adaptive.wait_count, 3);
 }
 
-static const char *full_yaml =
-  "# every section\n"
-  "adaptive:\n"
-  "  interval: 250ms\n"
-  "  minimum: 2\n"
-  "  maximum: .inf\n"
-  "  wait-count: 8\n"
-  "  target-duration: 1m\n"
-  "scheduler:\n"
-  "  unknown-task-duration: 2s\n"
-  "  bandwidth: 1GB\n"
-  "  worker-saturation: inf\n"
-  "  allowed-failures: 0\n"
-  "  retire-timeout: 2m\n"
-  "  heartbeat-timeout: 30s\n"
-  "worker:\n"
-  "  memory:\n"
-  "    target: 0.5\n"
-  "    pause: 0.9\n"
-  "  heartbeat-interval: 100ms\n"
-  "slurm:\n"
-  "  partition: gpu\n"
-  "  account: \"proj-1\"\n"
-  "  walltime: 01:30:00\n"
-  "  cores: 4\n"
-  "  memory: 16GiB\n"
-  "  log-directory: /tmp/logs\n"
-  "  max-pending: 2\n";
+static const char *full_yaml = "# every section\n"
+                               "adaptive:\n"
+                               "  interval: 250ms\n"
+                               "  minimum: 2\n"
+                               "  maximum: .inf\n"
+                               "  wait-count: 8\n"
+                               "  target-duration: 1m\n"
+                               "scheduler:\n"
+                               "  unknown-task-duration: 2s\n"
+                               "  bandwidth: 1GB\n"
+                               "  worker-saturation: inf\n"
+                               "  allowed-failures: 0\n"
+                               "  retire-timeout: 2m\n"
+                               "  heartbeat-timeout: 30s\n"
+                               "worker:\n"
+                               "  memory:\n"
+                               "    target: 0.5\n"
+                               "    pause: 0.9\n"
+                               "  heartbeat-interval: 100ms\n"
+                               "slurm:\n"
+                               "  partition: gpu\n"
+                               "  account: \"proj-1\"\n"
+                               "  walltime: 01:30:00\n"
+                               "  cores: 4\n"
+                               "  memory: 16GiB\n"
+                               "  log-directory: /tmp/logs\n"
+                               "  max-pending: 2\n";
 
 static void test_file(void **state)
 {
@@ -133,8 +132,7 @@ static void test_file(void **state)
 
   /* Empty and comment-only files are fine. */
   assert_int_equal(tide__config_load(&c, write_file("empty.yaml", ""), empty_env, &err), 0);
-  assert_int_equal(tide__config_load(&c, write_file("c.yaml", "# nothing\n"), empty_env, &err),
-                   0);
+  assert_int_equal(tide__config_load(&c, write_file("c.yaml", "# nothing\n"), empty_env, &err), 0);
   assert_int_equal(c.adaptive.wait_count, 3);
 }
 
@@ -187,12 +185,14 @@ static void test_env(void **state)
   const char *p = write_file("env.yaml", "adaptive:\n  wait-count: 5\n  interval: 2s\n");
   snprintf(cfgvar, sizeof cfgvar, "TIDE_CONFIG=%s", p);
   char *env[] = {
-    "PATH=/usr/bin", "TIDE_BIN=/x/tide", cfgvar,
-    "TIDE_ADAPTIVE__WAIT_COUNT=8",         /* overrides the file */
-    "TIDE_WORKER__MEMORY__TARGET=0.7",
-    "TIDE_SLURM__LOG_DIRECTORY=/var/log/tide",
-    "TIDE_SCHEDULER__RETIRE_TIMEOUT=90s",
-    NULL,
+      "PATH=/usr/bin",
+      "TIDE_BIN=/x/tide",
+      cfgvar,
+      "TIDE_ADAPTIVE__WAIT_COUNT=8", /* overrides the file */
+      "TIDE_WORKER__MEMORY__TARGET=0.7",
+      "TIDE_SLURM__LOG_DIRECTORY=/var/log/tide",
+      "TIDE_SCHEDULER__RETIRE_TIMEOUT=90s",
+      NULL,
   };
   assert_int_equal(tide__config_load(&c, NULL, env, &err), 0);
   assert_int_equal(c.adaptive.wait_count, 8);
@@ -273,12 +273,9 @@ static void test_preload(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_defaults),
-    cmocka_unit_test(test_file),
-    cmocka_unit_test(test_file_errors),
-    cmocka_unit_test(test_env),
-    cmocka_unit_test(test_set),
-    cmocka_unit_test(test_preload),
+      cmocka_unit_test(test_defaults),    cmocka_unit_test(test_file),
+      cmocka_unit_test(test_file_errors), cmocka_unit_test(test_env),
+      cmocka_unit_test(test_set),         cmocka_unit_test(test_preload),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

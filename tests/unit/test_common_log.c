@@ -129,9 +129,9 @@ static void test_null_sink_restores_stderr(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_sink_and_levels, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_ring_kept_with_sink, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_null_sink_restores_stderr, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sink_and_levels, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ring_kept_with_sink, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_null_sink_restores_stderr, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,13 +13,16 @@
 
 static void test_duration(void **state)
 {
-  static const struct { const char *s; double want; } ok[] = {
-    {"250ms", 0.25}, {"1.5s", 1.5}, {"5m", 300}, {"1h", 3600}, {"2d", 172800},
-    {"10", 10}, {"0", 0}, {"0.5", 0.5}, {"90s", 90}, {"100us", 1e-4}, {"3min", 180},
-    {"1 s", 1}, {"2H", 7200}, {"15MS", 0.015},
+  static const struct {
+    const char *s;
+    double want;
+  } ok[] = {
+      {"250ms", 0.25}, {"1.5s", 1.5}, {"5m", 300},  {"1h", 3600},    {"2d", 172800},
+      {"10", 10},      {"0", 0},      {"0.5", 0.5}, {"90s", 90},     {"100us", 1e-4},
+      {"3min", 180},   {"1 s", 1},    {"2H", 7200}, {"15MS", 0.015},
   };
-  static const char *bad[] = {"", "s", "abc", "-1s", "5x", "1.5.2s", "inf", "1e999s", "nan",
-                              "5m30s", "0x10"};
+  static const char *bad[] = {"",    "s",      "abc", "-1s",   "5x",  "1.5.2s",
+                              "inf", "1e999s", "nan", "5m30s", "0x10"};
   tide_error err;
   double v;
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -42,20 +45,39 @@ static void test_duration(void **state)
  * malformed or out-of-range ones, each refused with the accepted forms. */
 static void test_walltime(void **state)
 {
-  static const struct { const char *s; double want; } ok[] = {
-    {"10", 600}, {"0", 0}, {"90", 5400}, {"1440", 86400},             /* MM */
-    {"10:30", 630}, {"90:00", 5400}, {"0:59", 59},                     /* MM:SS */
-    {"00:10:00", 600}, {"1:02:03", 3723}, {"48:00:00", 172800},        /* HH:MM:SS */
-    {"2-0", 172800}, {"1-12", 129600}, {"0-1", 3600},                  /* D-HH */
-    {"1-02:30", 95400}, {"3-23:59", 345540},                           /* D-HH:MM */
-    {"1-02:03:04", 93784}, {"0-00:00:30", 30}, {"7-00:00:00", 604800}, /* D-HH:MM:SS */
-    {"30m", 1800}, {"1h", 3600}, {"90s", 90}, {"1.5h", 5400}, {"2d", 172800}, /* durations */
+  static const struct {
+    const char *s;
+    double want;
+  } ok[] = {
+      {"10", 600},
+      {"0", 0},
+      {"90", 5400},
+      {"1440", 86400}, /* MM */
+      {"10:30", 630},
+      {"90:00", 5400},
+      {"0:59", 59}, /* MM:SS */
+      {"00:10:00", 600},
+      {"1:02:03", 3723},
+      {"48:00:00", 172800}, /* HH:MM:SS */
+      {"2-0", 172800},
+      {"1-12", 129600},
+      {"0-1", 3600}, /* D-HH */
+      {"1-02:30", 95400},
+      {"3-23:59", 345540}, /* D-HH:MM */
+      {"1-02:03:04", 93784},
+      {"0-00:00:30", 30},
+      {"7-00:00:00", 604800}, /* D-HH:MM:SS */
+      {"30m", 1800},
+      {"1h", 3600},
+      {"90s", 90},
+      {"1.5h", 5400},
+      {"2d", 172800}, /* durations */
   };
   static const char *bad[] = {
-    "", "abc", "-1", "1-", "-", "1-2:3:4:5", "1:2:3:4", "1:60", "1:60:00", "1:00:60",
-    "1-24", "1-1:60", "1-1:1:60", "1--2", "1-2-3", ":", "1:", ":1", "1::2", " 1", "1 ",
-    "1.5", "1e3", "+5", "1:-2", "a-1", "1-a", "1:2x", "5x", "-5m", "1234567890",
-    "0x10", "inf",
+      "",        "abc",  "-1",     "1-",         "-",    "1-2:3:4:5", "1:2:3:4", "1:60", "1:60:00",
+      "1:00:60", "1-24", "1-1:60", "1-1:1:60",   "1--2", "1-2-3",     ":",       "1:",   ":1",
+      "1::2",    " 1",   "1 ",     "1.5",        "1e3",  "+5",        "1:-2",    "a-1",  "1-a",
+      "1:2x",    "5x",   "-5m",    "1234567890", "0x10", "inf",
   };
   tide_error err;
   double v;
@@ -76,10 +98,24 @@ static void test_walltime(void **state)
 
 static void test_size(void **state)
 {
-  static const struct { const char *s; int64_t want; } ok[] = {
-    {"512MiB", 512LL << 20}, {"2GB", 2000000000LL}, {"1.5GiB", 3LL << 29}, {"100MB", 100000000LL},
-    {"123", 123}, {"0", 0}, {"1k", 1000}, {"1kB", 1000}, {"4KiB", 4096}, {"1Ti", 1LL << 40},
-    {"10B", 10}, {"2 GiB", 2LL << 30}, {"1mb", 1000000}, {"1gib", 1LL << 30},
+  static const struct {
+    const char *s;
+    int64_t want;
+  } ok[] = {
+      {"512MiB", 512LL << 20},
+      {"2GB", 2000000000LL},
+      {"1.5GiB", 3LL << 29},
+      {"100MB", 100000000LL},
+      {"123", 123},
+      {"0", 0},
+      {"1k", 1000},
+      {"1kB", 1000},
+      {"4KiB", 4096},
+      {"1Ti", 1LL << 40},
+      {"10B", 10},
+      {"2 GiB", 2LL << 30},
+      {"1mb", 1000000},
+      {"1gib", 1LL << 30},
   };
   static const char *bad[] = {"", "GiB", "-1", "5XB", "1e30", "12 34", "inf"};
   tide_error err;
@@ -124,12 +160,18 @@ static void test_count_number(void **state)
 
 static void test_address(void **state)
 {
-  static const struct { const char *s; const char *host; int port; } ok[] = {
-    {"tcp://127.0.0.1:8786", "127.0.0.1", 8786}, {"localhost:0", "localhost", 0},
-    {"tcp://[::1]:9000", "::1", 9000}, {"tcp://node-3.cluster:65535", "node-3.cluster", 65535},
+  static const struct {
+    const char *s;
+    const char *host;
+    int port;
+  } ok[] = {
+      {"tcp://127.0.0.1:8786", "127.0.0.1", 8786},
+      {"localhost:0", "localhost", 0},
+      {"tcp://[::1]:9000", "::1", 9000},
+      {"tcp://node-3.cluster:65535", "node-3.cluster", 65535},
   };
-  static const char *bad[] = {"", "tcp://", "tcp://host", "host:", "tcp://:80", "host:70000",
-                              "host:-1", "tls://h:1", "udp://h:1", "host:12ab"};
+  static const char *bad[] = {"",           "tcp://",  "tcp://host", "host:",     "tcp://:80",
+                              "host:70000", "host:-1", "tls://h:1",  "udp://h:1", "host:12ab"};
   char host[64];
   int port;
   tide_error err;
@@ -164,12 +206,9 @@ static void test_format_size(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_duration),
-    cmocka_unit_test(test_walltime),
-    cmocka_unit_test(test_size),
-    cmocka_unit_test(test_count_number),
-    cmocka_unit_test(test_address),
-    cmocka_unit_test(test_format_size),
+      cmocka_unit_test(test_duration), cmocka_unit_test(test_walltime),
+      cmocka_unit_test(test_size),     cmocka_unit_test(test_count_number),
+      cmocka_unit_test(test_address),  cmocka_unit_test(test_format_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,9 +81,9 @@ static void test_text(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_push),
-    cmocka_unit_test(test_reserve),
-    cmocka_unit_test(test_text),
+      cmocka_unit_test(test_push),
+      cmocka_unit_test(test_reserve),
+      cmocka_unit_test(test_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

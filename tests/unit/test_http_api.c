@@ -28,14 +28,16 @@ typedef struct answer {
   json_t *body;
 } answer;
 
-static void on_reply(void *rctx, int status, json_t *body) {
+static void on_reply(void *rctx, int status, json_t *body)
+{
   answer *ans = rctx;
   ans->done++;
   ans->status = status;
   ans->body = body;
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
   fixture *f = calloc(1, sizeof *f);
   assert_int_equal(uv_loop_init(&f->loop), 0);
   tide__config_defaults(&f->cfg);
@@ -46,7 +48,8 @@ static int setup(void **state) {
   return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
   fixture *f = *state;
   tide__api_destroy(f->a);
   tide__sched_close(f->s, false);
@@ -58,17 +61,20 @@ static int teardown(void **state) {
 }
 
 /* Dispatch and run the loop until the answer comes (asynchronous routes). */
-static answer call(fixture *f, const char *method, const char *path, const char *body) {
+static answer call(fixture *f, const char *method, const char *path, const char *body)
+{
   answer ans = {0};
   tide__api_dispatch(f->a, method, path, body, body ? strlen(body) : 0, on_reply, &ans);
-  for (int i = 0; i < 1000 && !ans.done; i++) uv_run(&f->loop, UV_RUN_ONCE);
+  for (int i = 0; i < 1000 && !ans.done; i++)
+    uv_run(&f->loop, UV_RUN_ONCE);
   assert_int_equal(ans.done, 1);
   assert_non_null(ans.body);
   return ans;
 }
 
 static void expect_error(fixture *f, const char *method, const char *path, const char *body,
-                         int status, const char *mention) {
+                         int status, const char *mention)
+{
   answer a = call(f, method, path, body);
   if (a.status != status)
     fail_msg("%s %s %s: status %d, want %d", method, path, body ? body : "", a.status, status);
@@ -79,7 +85,8 @@ static void expect_error(fixture *f, const char *method, const char *path, const
   json_decref(a.body);
 }
 
-static void test_unknown_routes(void **state) {
+static void test_unknown_routes(void **state)
+{
   fixture *f = *state;
   expect_error(f, "GET", "/api/v1/nope", NULL, 404, "/api/v1/nope");
   expect_error(f, "GET", "/api/v2/identity", NULL, 404, NULL);
@@ -87,7 +94,8 @@ static void test_unknown_routes(void **state) {
   expect_error(f, "GET", "/api/v1/identity/", NULL, 404, NULL);
 }
 
-static void test_wrong_method(void **state) {
+static void test_wrong_method(void **state)
+{
   fixture *f = *state;
   expect_error(f, "GET", "/api/v1/adapt", NULL, 405, "POST");
   expect_error(f, "GET", "/api/v1/scale", NULL, 405, "POST");
@@ -97,7 +105,8 @@ static void test_wrong_method(void **state) {
   expect_error(f, "POST", "/", "{}", 405, NULL);
 }
 
-static void test_bad_bodies(void **state) {
+static void test_bad_bodies(void **state)
+{
   fixture *f = *state;
   expect_error(f, "POST", "/api/v1/scale", NULL, 400, "JSON object");
   expect_error(f, "POST", "/api/v1/scale", "{\"n\": ", 400, "malformed JSON");
@@ -126,7 +135,8 @@ static void test_bad_bodies(void **state) {
   expect_error(f, "GET", "/api/v1/task_stream?since=abc", NULL, 400, "since");
 }
 
-static void test_no_cluster(void **state) {
+static void test_no_cluster(void **state)
+{
   fixture *f = *state;
   /* valid bodies, but a bare scheduler has no cluster manager */
   expect_error(f, "POST", "/api/v1/scale", "{\"n\": 2}", 400, "no cluster manager");
@@ -145,26 +155,37 @@ typedef struct fake_manager {
   double td;
 } fake_manager;
 
-static int fake_scale(void *self, int n, tide_error *err) {
+static int fake_scale(void *self, int n, tide_error *err)
+{
   fake_manager *m = self;
   m->scale_calls++;
   m->scaled_to = n;
   return 0;
 }
 
-static double fake_td(void *self) { return ((fake_manager *)self)->td; }
+static double fake_td(void *self)
+{
+  return ((fake_manager *)self)->td;
+}
 
-static json_t *fake_info(void *self) { return json_pack("{s:s}", "backend", "fake"); }
+static json_t *fake_info(void *self)
+{
+  return json_pack("{s:s}", "backend", "fake");
+}
 
-static void fake_figures(void *self, tide__api_figures *fig) {
+static void fake_figures(void *self, tide__api_figures *fig)
+{
   fig->requested = ((fake_manager *)self)->scaled_to;
   fig->submissions = 7;
 }
 
-static void test_ops_table(void **state) {
+static void test_ops_table(void **state)
+{
   fixture *f = *state;
-  static const tide__api_ops ops = {.scale = fake_scale, .target_duration = fake_td,
-                                    .info_json = fake_info, .figures = fake_figures};
+  static const tide__api_ops ops = {.scale = fake_scale,
+                                    .target_duration = fake_td,
+                                    .info_json = fake_info,
+                                    .figures = fake_figures};
   fake_manager m = {.td = 42.5};
   tide__api *a = NULL;
   assert_int_equal(tide__api_create(f->s, &ops, &m, &a), 0);
@@ -200,7 +221,8 @@ static void test_ops_table(void **state) {
   tide__api_destroy(a);
 }
 
-static void test_identity_and_workers(void **state) {
+static void test_identity_and_workers(void **state)
+{
   fixture *f = *state;
   answer a = call(f, "GET", "/api/v1/identity", NULL);
   assert_int_equal(a.status, 200);
@@ -210,9 +232,10 @@ static void test_identity_and_workers(void **state) {
   assert_int_equal(json_object_size(json_object_get(a.body, "workers")), 0);
   json_t *tasks = json_object_get(a.body, "tasks");
   assert_int_equal(json_object_size(tasks), 7);
-  const char *states[] = {"waiting", "queued", "no-worker", "processing", "memory", "erred",
-                          "released"};
-  for (int i = 0; i < 7; i++) assert_int_equal(json_integer_value(json_object_get(tasks, states[i])), 0);
+  const char *states[] = {"waiting", "queued", "no-worker", "processing",
+                          "memory",  "erred",  "released"};
+  for (int i = 0; i < 7; i++)
+    assert_int_equal(json_integer_value(json_object_get(tasks, states[i])), 0);
   json_decref(a.body);
 
   a = call(f, "GET", "/api/v1/get_workers", NULL);
@@ -222,7 +245,8 @@ static void test_identity_and_workers(void **state) {
   json_decref(a.body);
 }
 
-static void test_adaptive_routes(void **state) {
+static void test_adaptive_routes(void **state)
+{
   fixture *f = *state;
   answer a = call(f, "GET", "/api/v1/adaptive_target", NULL);
   assert_int_equal(a.status, 200);
@@ -247,7 +271,8 @@ static void test_adaptive_routes(void **state) {
   json_decref(a.body);
 }
 
-static void test_tasks_stream_cluster_logs(void **state) {
+static void test_tasks_stream_cluster_logs(void **state)
+{
   fixture *f = *state;
   answer a = call(f, "GET", "/api/v1/tasks", NULL);
   assert_int_equal(a.status, 200);
@@ -276,7 +301,8 @@ static void test_tasks_stream_cluster_logs(void **state) {
   json_decref(a.body);
 }
 
-static void test_retire(void **state) {
+static void test_retire(void **state)
+{
   fixture *f = *state;
   answer a = call(f, "POST", "/api/v1/retire_workers", "{\"workers\": []}");
   assert_int_equal(a.status, 200);
@@ -291,7 +317,8 @@ static void test_retire(void **state) {
   json_decref(a.body);
 }
 
-static void test_metrics(void **state) {
+static void test_metrics(void **state)
+{
   fixture *f = *state;
   answer a = call(f, "GET", "/metrics", NULL);
   assert_int_equal(a.status, 200);
@@ -302,7 +329,8 @@ static void test_metrics(void **state) {
   char line[256];
   for (int i = 0; i < 4; i++) {
     snprintf(line, sizeof line, "# TYPE %s gauge\n%s 0\n", gauges[i], gauges[i]);
-    if (!strstr(t, line)) fail_msg("metrics lack \"%s\"", line);
+    if (!strstr(t, line))
+      fail_msg("metrics lack \"%s\"", line);
     snprintf(line, sizeof line, "# HELP %s ", gauges[i]);
     assert_non_null(strstr(t, line));
   }
@@ -311,7 +339,8 @@ static void test_metrics(void **state) {
                             "tide_rm_submit_failures_total"};
   for (int i = 0; i < 5; i++) {
     snprintf(line, sizeof line, "# TYPE %s counter\n%s 0\n", counters[i], counters[i]);
-    if (!strstr(t, line)) fail_msg("metrics lack \"%s\"", line);
+    if (!strstr(t, line))
+      fail_msg("metrics lack \"%s\"", line);
   }
   assert_non_null(strstr(t, "# TYPE tide_tasks gauge\n"));
   assert_non_null(strstr(t, "tide_tasks{state=\"no-worker\"} 0\n"));
@@ -321,7 +350,8 @@ static void test_metrics(void **state) {
   json_decref(a.body);
 }
 
-static void test_prom_escape(void **state) {
+static void test_prom_escape(void **state)
+{
   char *e = tide__prom_escape("a\"b\\c\nd");
   assert_string_equal(e, "a\\\"b\\\\c\\nd");
   free(e);
@@ -330,7 +360,8 @@ static void test_prom_escape(void **state) {
   free(e);
 }
 
-static void test_page_through_dispatch(void **state) {
+static void test_page_through_dispatch(void **state)
+{
   fixture *f = *state;
   answer a = call(f, "GET", "/", NULL);
   assert_int_equal(a.status, 200);
@@ -343,7 +374,8 @@ static void test_page_through_dispatch(void **state) {
   expect_error(f, "GET", "/static/missing.js", NULL, 404, NULL);
 }
 
-int main(void) {
+int main(void)
+{
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_unknown_routes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_wrong_method, setup, teardown),

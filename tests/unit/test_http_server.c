@@ -30,7 +30,8 @@ typedef struct resp {
 } resp;
 
 /* One request over a fresh connection; body may be NULL. */
-static resp http(int port, const char *method, const char *path, const char *body, size_t blen) {
+static resp http(int port, const char *method, const char *path, const char *body, size_t blen)
+{
   resp r = {0};
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -49,22 +50,26 @@ static resp http(int port, const char *method, const char *path, const char *bod
   size_t off = 0;
   while (body && off < blen) {
     ssize_t w = write(fd, body + off, blen - off);
-    if (w <= 0) break; /* the server may answer 413 and close early */
+    if (w <= 0)
+      break; /* the server may answer 413 and close early */
     off += (size_t)w;
   }
   size_t cap = 1 << 16, len = 0;
   char *buf = malloc(cap);
   for (;;) {
-    if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
+    if (len + 4096 > cap)
+      buf = realloc(buf, cap *= 2);
     ssize_t n = read(fd, buf + len, cap - len - 1);
-    if (n <= 0) break;
+    if (n <= 0)
+      break;
     len += (size_t)n;
   }
   close(fd);
   buf[len] = '\0';
   sscanf(buf, "HTTP/1.%*d %d", &r.status);
   const char *ct = strcasestr(buf, "\r\nContent-Type: ");
-  if (ct) sscanf(ct + 16, "%127[^\r]", r.ctype);
+  if (ct)
+    sscanf(ct + 16, "%127[^\r]", r.ctype);
   char *sep = strstr(buf, "\r\n\r\n");
   r.body = strdup(sep ? sep + 4 : "");
   r.len = sep ? len - (size_t)(sep + 4 - buf) : 0;
@@ -83,11 +88,14 @@ typedef struct ctx {
   char why[512];
 } ctx;
 
-static void check(ctx *c, bool ok, const char *what) {
-  if (!ok && !c->failures++) snprintf(c->why, sizeof c->why, "%s", what);
+static void check(ctx *c, bool ok, const char *what)
+{
+  if (!ok && !c->failures++)
+    snprintf(c->why, sizeof c->why, "%s", what);
 }
 
-static void *client(void *arg) {
+static void *client(void *arg)
+{
   ctx *c = arg;
   resp r = http(c->port, "GET", "/api/v1/identity", NULL, 0);
   check(c, r.status == 200, "identity status");
@@ -143,7 +151,8 @@ static void *client(void *arg) {
   return NULL;
 }
 
-static void on_done(uv_async_t *as) {
+static void on_done(uv_async_t *as)
+{
   ctx *c = as->data;
   tide__http_stop(c->h); /* loop thread: joins the server threads */
   c->h = NULL;
@@ -152,7 +161,8 @@ static void on_done(uv_async_t *as) {
   tide__sched_close(c->s, false);
 }
 
-static void test_serve_and_stop(void **state) {
+static void test_serve_and_stop(void **state)
+{
   ctx c = {0};
   tide__config cfg;
   tide__config_defaults(&cfg);
@@ -180,7 +190,8 @@ static void test_serve_and_stop(void **state) {
   pthread_create(&t, NULL, client, &c);
   uv_run(&c.loop, UV_RUN_DEFAULT);
   pthread_join(t, NULL);
-  if (c.failures) fail_msg("%d checks failed, first: %s", c.failures, c.why);
+  if (c.failures)
+    fail_msg("%d checks failed, first: %s", c.failures, c.why);
   tide__sched_destroy(c.s);
   assert_int_equal(uv_loop_close(&c.loop), 0);
 }
@@ -192,13 +203,15 @@ typedef struct waiter {
   volatile int sent;
 } waiter;
 
-static double now_s(void) {
+static double now_s(void)
+{
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void *wait_client(void *arg) {
+static void *wait_client(void *arg)
+{
   waiter *w = arg;
   double t0 = now_s();
   w->sent = 1;
@@ -209,7 +222,8 @@ static void *wait_client(void *arg) {
 
 /* The loop does not answer: 503 after the timeout, and the late request is
  * dropped cleanly once the loop runs again. */
-static void test_timeout_503(void **state) {
+static void test_timeout_503(void **state)
+{
   uv_loop_t loop;
   tide__config cfg;
   tide__config_defaults(&cfg);
@@ -241,7 +255,8 @@ static void test_timeout_503(void **state) {
 
 /* Stopping while a connection waits for the loop does not hang: the
  * waiter is released at once (503 or a closed connection). */
-static void test_stop_while_waiting(void **state) {
+static void test_stop_while_waiting(void **state)
+{
   uv_loop_t loop;
   tide__config cfg;
   tide__config_defaults(&cfg);
@@ -256,7 +271,8 @@ static void test_stop_while_waiting(void **state) {
   waiter w = {.port = tide__http_port(h)};
   pthread_t t;
   pthread_create(&t, NULL, wait_client, &w);
-  for (int i = 0; i < 2000 && !w.sent; i++) usleep(1000);
+  for (int i = 0; i < 2000 && !w.sent; i++)
+    usleep(1000);
   usleep(50000); /* let the server read the request; either outcome is checked */
   double t0 = now_s();
   tide__http_stop(h);
@@ -272,7 +288,8 @@ static void test_stop_while_waiting(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-static void test_bad_host(void **state) {
+static void test_bad_host(void **state)
+{
   uv_loop_t loop;
   uv_loop_init(&loop);
   tide__http *h = NULL;
@@ -283,7 +300,8 @@ static void test_bad_host(void **state) {
   assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-static void *one_client(void *arg) {
+static void *one_client(void *arg)
+{
   ctx *c = arg;
   resp r = http(c->port, "GET", "/api/v1/identity", NULL, 0);
   check(c, r.status == 200, "identity status with descriptors past 1023");
@@ -296,15 +314,18 @@ static void *one_client(void *arg) {
 /* Every descriptor below 1100 is taken before the server starts, so its
  * listening and accepted sockets are numbered past select()'s 1023; a
  * request is still answered. */
-static void test_descriptors_past_1023(void **state) {
+static void test_descriptors_past_1023(void **state)
+{
   enum { LOW = 1100 };
   struct rlimit rl;
   assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
-  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < LOW + 64) skip();
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < LOW + 64)
+    skip();
   struct rlimit raised = {rl.rlim_max, rl.rlim_max};
   assert_int_equal(setrlimit(RLIMIT_NOFILE, &raised), 0);
   int *fds = malloc(LOW * sizeof *fds), nfds = 0, fd;
-  while ((fd = open("/dev/null", O_RDONLY)) >= 0 && fd < LOW) fds[nfds++] = fd;
+  while ((fd = open("/dev/null", O_RDONLY)) >= 0 && fd < LOW)
+    fds[nfds++] = fd;
   assert_true(fd >= LOW);
   close(fd);
 
@@ -323,20 +344,21 @@ static void test_descriptors_past_1023(void **state) {
   pthread_create(&t, NULL, one_client, &c);
   uv_run(&c.loop, UV_RUN_DEFAULT);
   pthread_join(t, NULL);
-  if (c.failures) fail_msg("%d checks failed, first: %s", c.failures, c.why);
+  if (c.failures)
+    fail_msg("%d checks failed, first: %s", c.failures, c.why);
   tide__sched_destroy(c.s);
   assert_int_equal(uv_loop_close(&c.loop), 0);
-  for (int i = 0; i < nfds; i++) close(fds[i]);
+  for (int i = 0; i < nfds; i++)
+    close(fds[i]);
   free(fds);
   setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-int main(void) {
+int main(void)
+{
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_serve_and_stop),
-      cmocka_unit_test(test_timeout_503),
-      cmocka_unit_test(test_stop_while_waiting),
-      cmocka_unit_test(test_bad_host),
+      cmocka_unit_test(test_serve_and_stop),        cmocka_unit_test(test_timeout_503),
+      cmocka_unit_test(test_stop_while_waiting),    cmocka_unit_test(test_bad_host),
       cmocka_unit_test(test_descriptors_past_1023),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,7 @@ typedef struct peer {
   int64_t next_seq;
   bool order_ok;
   bool is_server;
-  bool close_on_msg;   /* server: answer then close from inside on_msg */
+  bool close_on_msg; /* server: answer then close from inside on_msg */
   char last_error[256];
 } peer;
 
@@ -85,8 +85,7 @@ static void peer_msg(tide__conn *c, const msgpack_object *m, void *arg)
     }
     break;
   }
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -119,7 +118,9 @@ static void on_accept(tide__server *s, tide__conn *c, void *sarg, const tide__co
     tide__conn_close(c, 0, "closing at accept");
 }
 
-static void tick_cb(uv_timer_t *t) {}
+static void tick_cb(uv_timer_t *t)
+{
+}
 
 static void world_init(world *w)
 {
@@ -145,12 +146,12 @@ static void world_finish(world *w)
 }
 
 /* Run until cond holds; fail after 10 s. */
-#define RUN_UNTIL(w, cond)                                                \
-  do {                                                                    \
-    double end_ = tide__now() + 10;                                       \
-    while (!(cond) && tide__now() < end_)                                 \
-      uv_run(&(w)->loop, UV_RUN_ONCE);                                    \
-    assert_true(cond);                                                    \
+#define RUN_UNTIL(w, cond)                                                                         \
+  do {                                                                                             \
+    double end_ = tide__now() + 10;                                                                \
+    while (!(cond) && tide__now() < end_)                                                          \
+      uv_run(&(w)->loop, UV_RUN_ONCE);                                                             \
+    assert_true(cond);                                                                             \
   } while (0)
 
 typedef struct client {
@@ -187,7 +188,8 @@ static void client_connect(world *w, client *cl, const char *first_op, int64_t p
   cl->first_op = first_op;
   cl->proto = proto;
   assert_int_equal(tide__conn_connect(&w->loop, tide__server_address(w->srv), &peer_ops, cl,
-                                      client_connected, &err), 0);
+                                      client_connected, &err),
+                   0);
   RUN_UNTIL(w, cl->done);
   assert_int_equal(cl->status, 0);
 }
@@ -335,7 +337,9 @@ static void raw_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
   }
 }
 
-static void raw_written(uv_write_t *req, int status) {}
+static void raw_written(uv_write_t *req, int status)
+{
+}
 
 static void raw_connected(uv_connect_t *req, int status)
 {
@@ -552,15 +556,15 @@ int main(void)
 {
   tide__log_init("test", TIDE_LOG_WARNING);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_hello_and_batching),
-    cmocka_unit_test(test_deferred_end),
-    cmocka_unit_test(test_bad_handshake),
-    cmocka_unit_test(test_garbage_and_oversize),
-    cmocka_unit_test(test_peer_reset),
-    cmocka_unit_test(test_lowered_max_frame),
-    cmocka_unit_test(test_large_message_and_close_in_msg),
-    cmocka_unit_test(test_close_in_accept),
-    cmocka_unit_test(test_connect_and_listen_errors),
+      cmocka_unit_test(test_hello_and_batching),
+      cmocka_unit_test(test_deferred_end),
+      cmocka_unit_test(test_bad_handshake),
+      cmocka_unit_test(test_garbage_and_oversize),
+      cmocka_unit_test(test_peer_reset),
+      cmocka_unit_test(test_lowered_max_frame),
+      cmocka_unit_test(test_large_message_and_close_in_msg),
+      cmocka_unit_test(test_close_in_accept),
+      cmocka_unit_test(test_connect_and_listen_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

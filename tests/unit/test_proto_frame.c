@@ -184,13 +184,13 @@ static void test_many_small_frames_no_growth(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_value_fits),
-    cmocka_unit_test(test_header),
-    cmocka_unit_test(test_byte_by_byte),
-    cmocka_unit_test(test_many_frames_one_feed),
-    cmocka_unit_test(test_oversize),
-    cmocka_unit_test(test_reserve_zero_copy),
-    cmocka_unit_test(test_many_small_frames_no_growth),
+      cmocka_unit_test(test_value_fits),
+      cmocka_unit_test(test_header),
+      cmocka_unit_test(test_byte_by_byte),
+      cmocka_unit_test(test_many_frames_one_feed),
+      cmocka_unit_test(test_oversize),
+      cmocka_unit_test(test_reserve_zero_copy),
+      cmocka_unit_test(test_many_small_frames_no_growth),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

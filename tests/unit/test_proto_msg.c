@@ -14,19 +14,37 @@
 
 static void test_op_table(void **state)
 {
-  static const struct { tide__op op; const char *name; } want[] = {
-    {TIDE_OP_HELLO, "hello"}, {TIDE_OP_ERROR, "error"}, {TIDE_OP_HEARTBEAT, "heartbeat"},
-    {TIDE_OP_TASK_FINISHED, "task-finished"}, {TIDE_OP_TASK_ERRED, "task-erred"},
-    {TIDE_OP_ADD_KEYS, "add-keys"}, {TIDE_OP_MISSING_DATA, "missing-data"},
-    {TIDE_OP_RETIRE_ME, "retire-me"}, {TIDE_OP_RELEASED, "released"},
-    {TIDE_OP_COMPUTE_TASK, "compute-task"}, {TIDE_OP_FREE_KEYS, "free-keys"},
-    {TIDE_OP_ACQUIRE_REPLICAS, "acquire-replicas"}, {TIDE_OP_CLOSE, "close"},
-    {TIDE_OP_GET_LOGS, "get-logs"}, {TIDE_OP_GET_DATA, "get-data"}, {TIDE_OP_DATA, "data"},
-    {TIDE_OP_UPDATE_GRAPH, "update-graph"}, {TIDE_OP_GRAPH_ACCEPTED, "graph-accepted"},
-    {TIDE_OP_KEY_DONE, "key-done"}, {TIDE_OP_GATHER, "gather"},
-    {TIDE_OP_RELEASE_KEYS, "release-keys"}, {TIDE_OP_PUBLISH, "publish"},
-    {TIDE_OP_UNPUBLISH, "unpublish"}, {TIDE_OP_GET_DATASET, "get-dataset"},
-    {TIDE_OP_LIST_DATASETS, "list-datasets"}, {TIDE_OP_REPLY, "reply"}, {TIDE_OP_API, "api"},
+  static const struct {
+    tide__op op;
+    const char *name;
+  } want[] = {
+      {TIDE_OP_HELLO, "hello"},
+      {TIDE_OP_ERROR, "error"},
+      {TIDE_OP_HEARTBEAT, "heartbeat"},
+      {TIDE_OP_TASK_FINISHED, "task-finished"},
+      {TIDE_OP_TASK_ERRED, "task-erred"},
+      {TIDE_OP_ADD_KEYS, "add-keys"},
+      {TIDE_OP_MISSING_DATA, "missing-data"},
+      {TIDE_OP_RETIRE_ME, "retire-me"},
+      {TIDE_OP_RELEASED, "released"},
+      {TIDE_OP_COMPUTE_TASK, "compute-task"},
+      {TIDE_OP_FREE_KEYS, "free-keys"},
+      {TIDE_OP_ACQUIRE_REPLICAS, "acquire-replicas"},
+      {TIDE_OP_CLOSE, "close"},
+      {TIDE_OP_GET_LOGS, "get-logs"},
+      {TIDE_OP_GET_DATA, "get-data"},
+      {TIDE_OP_DATA, "data"},
+      {TIDE_OP_UPDATE_GRAPH, "update-graph"},
+      {TIDE_OP_GRAPH_ACCEPTED, "graph-accepted"},
+      {TIDE_OP_KEY_DONE, "key-done"},
+      {TIDE_OP_GATHER, "gather"},
+      {TIDE_OP_RELEASE_KEYS, "release-keys"},
+      {TIDE_OP_PUBLISH, "publish"},
+      {TIDE_OP_UNPUBLISH, "unpublish"},
+      {TIDE_OP_GET_DATASET, "get-dataset"},
+      {TIDE_OP_LIST_DATASETS, "list-datasets"},
+      {TIDE_OP_REPLY, "reply"},
+      {TIDE_OP_API, "api"},
   };
   size_t n = sizeof want / sizeof want[0];
   assert_int_equal(n, TIDE_OP__COUNT - 1); /* every op is listed */
@@ -133,7 +151,10 @@ static int decode_packed(void (*fill)(msgpack_packer *pk), tide_error *err)
   return r;
 }
 
-static void fill_map(msgpack_packer *pk) { msgpack_pack_map(pk, 0); }
+static void fill_map(msgpack_packer *pk)
+{
+  msgpack_pack_map(pk, 0);
+}
 static void fill_array_of_int(msgpack_packer *pk)
 {
   msgpack_pack_array(pk, 1);
@@ -183,9 +204,9 @@ static void test_decode_rejects(void **state)
   /* Garbage and truncation. */
   assert_int_equal(decode_bytes("", 0, &err), TIDE_EPROTO);
   assert_int_equal(decode_bytes("\xc1", 1, &err), TIDE_EPROTO);
-  assert_int_equal(decode_bytes("\x92\x80", 2, &err), TIDE_EPROTO);     /* truncated */
-  assert_int_equal(decode_bytes("\x90\x90", 2, &err), TIDE_EPROTO);     /* trailing bytes */
-  assert_int_equal(decode_bytes("\x90", 1, &err), 0);                   /* empty batch */
+  assert_int_equal(decode_bytes("\x92\x80", 2, &err), TIDE_EPROTO); /* truncated */
+  assert_int_equal(decode_bytes("\x90\x90", 2, &err), TIDE_EPROTO); /* trailing bytes */
+  assert_int_equal(decode_bytes("\x90", 1, &err), 0);               /* empty batch */
   /* Containers claiming billions of elements in a few bytes. */
   assert_int_equal(decode_bytes("\xdd\xff\xff\xff\xff", 5, &err), TIDE_EPROTO);
   assert_int_equal(decode_bytes("\x91\xdf\xff\xff\xff\xff", 6, &err), TIDE_EPROTO);
@@ -274,9 +295,9 @@ static void test_getters(void **state)
 
   /* Type mismatches and missing fields. */
   assert_false(tide__mp_str(&m, "id", &s, &n));
-  assert_false(tide__mp_int(&m, "f", &i));     /* float is not an int */
+  assert_false(tide__mp_int(&m, "f", &i)); /* float is not an int */
   assert_false(tide__mp_int(&m, "op", &i));
-  assert_false(tide__mp_int(&m, "big", &i));   /* does not fit int64 */
+  assert_false(tide__mp_int(&m, "big", &i)); /* does not fit int64 */
   assert_true(tide__mp_num(&m, "big", &d));
   assert_false(tide__mp_num(&m, "ok", &d));
   assert_false(tide__mp_bool(&m, "id", &b));
@@ -305,10 +326,10 @@ static void test_getters(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_op_table),
-    cmocka_unit_test(test_batch_roundtrip),
-    cmocka_unit_test(test_decode_rejects),
-    cmocka_unit_test(test_getters),
+      cmocka_unit_test(test_op_table),
+      cmocka_unit_test(test_batch_roundtrip),
+      cmocka_unit_test(test_decode_rejects),
+      cmocka_unit_test(test_getters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,11 +13,11 @@
 
 enum { CL = 50, CL2 = 51 };
 
-static const char *GRAPH =
-    "{\"op\": \"update-graph\", \"id\": 1, \"tasks\": ["
-    "{\"key\": \"k/a\", \"fn\": \"tide.inc\", \"args\": [1], \"deps\": []},"
-    "{\"key\": \"k/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": \"k/a\"}], \"deps\": [\"k/a\"]}],"
-    " \"wants\": [\"k/b\"]}";
+static const char *GRAPH = "{\"op\": \"update-graph\", \"id\": 1, \"tasks\": ["
+                           "{\"key\": \"k/a\", \"fn\": \"tide.inc\", \"args\": [1], \"deps\": []},"
+                           "{\"key\": \"k/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": "
+                           "\"k/a\"}], \"deps\": [\"k/a\"]}],"
+                           " \"wants\": [\"k/b\"]}";
 
 static void test_update_graph_runs_and_reports(void **st)
 {
@@ -128,14 +128,16 @@ static void test_update_graph_field_checks(void **st)
   send_raw_key(f, c, "n/a\0b", 5);
   const sent *r = last_sent(CL, TIDE_OP_REPLY);
   assert_int_equal(r->ok, 0);
-  assert_string_equal(r->error, "task \"a\": the key holds a NUL byte (at most 1024 bytes, no NUL)");
+  assert_string_equal(r->error,
+                      "task \"a\": the key holds a NUL byte (at most 1024 bytes, no NUL)");
   char big[1100];
   memset(big, 'x', sizeof big);
   send_raw_key(f, c, big, sizeof big);
   r = last_sent(CL, TIDE_OP_REPLY);
   assert_int_equal(r->ok, 0);
   assert_int_equal(strlen(r->error), strlen("task \"\": the key is longer than the limit (at most "
-                                            "1024 bytes, no NUL)") + 64);
+                                            "1024 bytes, no NUL)") +
+                                         64);
   static const struct {
     const char *task, *error;
   } bad[] = {
@@ -276,7 +278,8 @@ static void test_progress_gather_and_datasets(void **st)
   client_send(f, c,
               "{\"op\": \"update-graph\", \"id\": 1, \"progress\": true, \"tasks\": ["
               "{\"key\": \"k/a\", \"fn\": \"tide.inc\", \"args\": [1], \"deps\": []},"
-              "{\"key\": \"k/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": \"k/a\"}], \"deps\": [\"k/a\"]}],"
+              "{\"key\": \"k/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": \"k/a\"}], \"deps\": "
+              "[\"k/a\"]}],"
               " \"wants\": [\"k/b\"]}");
   fx_finish(f, "k/a", 1, 0.01);
   fx_finish(f, "k/b", 3, 0.01);
@@ -310,9 +313,11 @@ static void test_progress_gather_and_datasets(void **st)
   client_send(f, c, "{\"op\": \"gather\", \"id\": 8, \"keys\": [\"k/zz\"]}");
   assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 0);
   /* publish keeps k/b alive after the client leaves */
-  client_send(f, c, "{\"op\": \"publish\", \"id\": 9, \"name\": \"ds\", \"keys\": {\"b\": \"k/b\"}}");
+  client_send(f, c,
+              "{\"op\": \"publish\", \"id\": 9, \"name\": \"ds\", \"keys\": {\"b\": \"k/b\"}}");
   assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 1);
-  client_send(f, c, "{\"op\": \"publish\", \"id\": 10, \"name\": \"ds\", \"keys\": {\"b\": \"k/b\"}}");
+  client_send(f, c,
+              "{\"op\": \"publish\", \"id\": 10, \"name\": \"ds\", \"keys\": {\"b\": \"k/b\"}}");
   assert_int_equal(last_sent(CL, TIDE_OP_REPLY)->ok, 0);
   for (sclient **p = &f->s->clients; *p; p = &(*p)->next)
     if (*p == c) {
@@ -424,7 +429,8 @@ static void test_stale_finish_dropped_not_lost(void **st)
   client_send(f, c,
               "{\"op\": \"update-graph\", \"id\": 1, \"tasks\": ["
               "{\"key\": \"s/a\", \"fn\": \"tide.inc\", \"args\": [1], \"deps\": []},"
-              "{\"key\": \"s/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": \"s/a\"}], \"deps\": [\"s/a\"]}],"
+              "{\"key\": \"s/b\", \"fn\": \"tide.inc\", \"args\": [{\"ref\": \"s/a\"}], \"deps\": "
+              "[\"s/a\"]}],"
               " \"wants\": [\"s/b\"]}");
   fx_finish(f, "s/a", 1, 0.01);
   stask *a = T(f, "s/a"), *b = T(f, "s/b");
@@ -459,8 +465,7 @@ static void test_duplicate_worker_name(void **st)
   fixture *f = fx_new(NULL);
   assert_non_null(fx_worker(f, 1, 1, 0));
   tide_error err;
-  assert_null(tide__sw_add(f->s, (void *)2, "w1", "tcp://other:1", "h", "", 1, 0, NULL, 0,
-                               &err));
+  assert_null(tide__sw_add(f->s, (void *)2, "w1", "tcp://other:1", "h", "", 1, 0, NULL, 0, &err));
   assert_non_null(strstr(err.text, "already connected"));
   assert_int_equal(f->s->nworkers, 1);
   fx_free(f);
@@ -488,16 +493,16 @@ static void test_diamond_forgotten_once(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_update_graph_runs_and_reports),
-    cmocka_unit_test(test_update_graph_refusals),
-    cmocka_unit_test(test_update_graph_field_checks),
-    cmocka_unit_test(test_missing_data_resends_bounded),
-    cmocka_unit_test(test_plugin_functions_restrict_placement),
-    cmocka_unit_test(test_progress_gather_and_datasets),
-    cmocka_unit_test(test_gather_waits_for_recompute),
-    cmocka_unit_test(test_stale_finish_dropped_not_lost),
-    cmocka_unit_test(test_duplicate_worker_name),
-    cmocka_unit_test(test_diamond_forgotten_once),
+      cmocka_unit_test(test_update_graph_runs_and_reports),
+      cmocka_unit_test(test_update_graph_refusals),
+      cmocka_unit_test(test_update_graph_field_checks),
+      cmocka_unit_test(test_missing_data_resends_bounded),
+      cmocka_unit_test(test_plugin_functions_restrict_placement),
+      cmocka_unit_test(test_progress_gather_and_datasets),
+      cmocka_unit_test(test_gather_waits_for_recompute),
+      cmocka_unit_test(test_stale_finish_dropped_not_lost),
+      cmocka_unit_test(test_duplicate_worker_name),
+      cmocka_unit_test(test_diamond_forgotten_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,11 +126,12 @@ __attribute__((unused)) static sworker *fx_worker(fixture *f, int id, int nthrea
   snprintf(name, sizeof name, "w%d", id);
   snprintf(addr, sizeof addr, "tcp://w%d:1", id);
   return tide__sw_add(f->s, (void *)(intptr_t)id, name, addr, "h", "", nthreads, mem, NULL, 0,
-                          NULL);
+                      NULL);
 }
 
 /* Add a task with up to 4 deps named by key; not activated. */
-__attribute__((unused)) static stask *fx_task(fixture *f, const char *key, const char *fn, const char *d1, const char *d2)
+__attribute__((unused)) static stask *fx_task(fixture *f, const char *key, const char *fn,
+                                              const char *d1, const char *d2)
 {
   stask *deps[2] = {NULL, NULL};
   uint32_t n = 0;
@@ -173,7 +174,8 @@ __attribute__((unused)) static int sent_to(const char *key)
   return 0;
 }
 
-__attribute__((unused)) static void fx_finish(fixture *f, const char *key, int64_t nbytes, double dur)
+__attribute__((unused)) static void fx_finish(fixture *f, const char *key, int64_t nbytes,
+                                              double dur)
 {
   stask *t = T(f, key);
   tide__task_finished(f->s, t->proc, t, nbytes, 100.0, 100.0 + dur, 0);
@@ -187,7 +189,8 @@ static void pack_json(msgpack_packer *pk, json_t *j)
     msgpack_pack_map(pk, json_object_size(j));
     const char *k;
     json_t *v;
-    json_object_foreach(j, k, v) {
+    json_object_foreach(j, k, v)
+    {
       tide__pk_str(pk, k);
       pack_json(pk, v);
     }

@@ -117,9 +117,11 @@ static void test_finish_learns_prefix(void **st)
   fx_finish(f, "a", 1, 0.2);
   fx_finish(f, "b", 1, 0.4);
   json_t *j = tide__sched_prefixes_json(f->s);
-  double avg = json_real_value(json_object_get(json_object_get(j, "tide.sleep"), "duration_average"));
+  double avg =
+      json_real_value(json_object_get(json_object_get(j, "tide.sleep"), "duration_average"));
   assert_true(avg > 0.299 && avg < 0.301);
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "tide.sleep"), "count")), 2);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "tide.sleep"), "count")),
+                   2);
   json_decref(j);
   json_t *ts = tide__sched_task_stream_json(f->s, 0);
   assert_int_equal(json_array_size(ts), 2);
@@ -162,11 +164,13 @@ static void test_heartbeat_long_runner_and_pause(void **st)
   fx_finish(f, "a", 1, 1.0); /* average 1 s */
   run(f, "b");
   assert_true(w->occupancy > 0.99 && w->occupancy < 1.01);
-  worker_send(f, w, "{\"op\": \"heartbeat\", \"rss\": 1000, \"nbytes\": 0, "
-                    "\"status\": \"running\", \"running\": [[\"b\", 1.5]]}");
+  worker_send(f, w,
+              "{\"op\": \"heartbeat\", \"rss\": 1000, \"nbytes\": 0, "
+              "\"status\": \"running\", \"running\": [[\"b\", 1.5]]}");
   assert_true(T(f, "b")->pfx->avg == 1.0); /* 1.5 < 2 * 1 */
-  worker_send(f, w, "{\"op\": \"heartbeat\", \"rss\": 1000, \"nbytes\": 0, "
-                    "\"status\": \"paused\", \"running\": [[\"b\", 3.0]]}");
+  worker_send(f, w,
+              "{\"op\": \"heartbeat\", \"rss\": 1000, \"nbytes\": 0, "
+              "\"status\": \"paused\", \"running\": [[\"b\", 3.0]]}");
   /* beyond twice the average: dropped, counts 2 * 3 s, occupancy follows */
   assert_true(T(f, "b")->pfx->avg < 0);
   assert_true(w->occupancy > 5.99 && w->occupancy < 6.01);
@@ -232,14 +236,14 @@ static void test_gather_asks_another_holder(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_most_bytes_wins),
-    cmocka_unit_test(test_transfer_cost_in_occupancy),
-    cmocka_unit_test(test_ties_least_occupancy_then_processing),
-    cmocka_unit_test(test_duration_learning),
-    cmocka_unit_test(test_finish_learns_prefix),
-    cmocka_unit_test(test_adaptive_target_live),
-    cmocka_unit_test(test_heartbeat_long_runner_and_pause),
-    cmocka_unit_test(test_gather_asks_another_holder),
+      cmocka_unit_test(test_most_bytes_wins),
+      cmocka_unit_test(test_transfer_cost_in_occupancy),
+      cmocka_unit_test(test_ties_least_occupancy_then_processing),
+      cmocka_unit_test(test_duration_learning),
+      cmocka_unit_test(test_finish_learns_prefix),
+      cmocka_unit_test(test_adaptive_target_live),
+      cmocka_unit_test(test_heartbeat_long_runner_and_pause),
+      cmocka_unit_test(test_gather_asks_another_holder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,8 +107,7 @@ static void test_target_below_workers_uses_nclose(void **st)
 
 /* ---- workers_to_close ---- */
 
-static tide__sw_view W(const char *name, const char *job, int nproc, int64_t nbytes,
-                           int64_t limit)
+static tide__sw_view W(const char *name, const char *job, int nproc, int64_t nbytes, int64_t limit)
 {
   tide__sw_view v;
   memset(&v, 0, sizeof v);
@@ -133,7 +132,7 @@ static tide__close_opts opts(int target, int n)
 static void test_close_idle_first_then_least_data(void **st)
 {
   tide__sw_view ws[4] = {W("a", "", 1, 0, 0), W("b", "", 0, 500, 0), W("c", "", 0, 100, 0),
-                             W("d", "", 2, 10, 0)};
+                         W("d", "", 2, 10, 0)};
   size_t out[4];
   tide__close_opts o = opts(2, -1);
   size_t k = tide__policy_workers_to_close(ws, 4, &o, out);
@@ -160,7 +159,7 @@ static void test_close_nothing_asked(void **st)
   tide__sw_view mem[2] = {W("a", "", 0, 400, 1000), W("b", "", 0, 400, 1000)};
   assert_int_equal(tide__policy_workers_to_close(mem, 2, NULL, out), 0);
   tide__sw_view mem2[3] = {W("a", "", 0, 100, 1000), W("b", "", 0, 100, 1000),
-                               W("c", "", 0, 100, 1000)};
+                           W("c", "", 0, 100, 1000)};
   /* total 300, ratio 2 -> remaining limits must stay >= 600: 3000 -> 2000
    * -> 1000 (two closed), the third would leave 0 */
   assert_int_equal(tide__policy_workers_to_close(mem2, 3, NULL, out), 2);
@@ -180,8 +179,8 @@ static void test_close_unlimited_memory(void **st)
 static void test_close_groups_whole(void **st)
 {
   tide__sw_view ws[5] = {W("j1-0", "j1", 0, 0, 0), W("j1-1", "j1", 0, 0, 0),
-                             W("j2-0", "j2", 0, 0, 0), W("j2-1", "j2", 1, 0, 0),
-                             W("j3-0", "j3", 0, 5, 0)};
+                         W("j2-0", "j2", 0, 0, 0), W("j2-1", "j2", 1, 0, 0),
+                         W("j3-0", "j3", 0, 5, 0)};
   size_t out[5];
   tide__close_opts o = opts(2, -1);
   o.key = tide__group_by_job;
@@ -201,7 +200,7 @@ static void test_close_groups_whole(void **st)
 static void test_close_minimum_and_closing(void **st)
 {
   tide__sw_view ws[4] = {W("a", "", 0, 0, 0), W("b", "", 0, 0, 0), W("c", "", 0, 0, 0),
-                             W("d", "", 0, 0, 0)};
+                         W("d", "", 0, 0, 0)};
   size_t out[4];
   tide__close_opts o = opts(0, -1);
   o.minimum = 3;
@@ -218,18 +217,18 @@ static void test_close_minimum_and_closing(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_target_idle_is_zero),
-    cmocka_unit_test(test_target_queued_no_workers_at_least_one),
-    cmocka_unit_test(test_target_cpu_from_occupancy),
-    cmocka_unit_test(test_target_capped_by_tasks),
-    cmocka_unit_test(test_target_divided_by_threads),
-    cmocka_unit_test(test_target_memory_doubles),
-    cmocka_unit_test(test_target_below_workers_uses_nclose),
-    cmocka_unit_test(test_close_idle_first_then_least_data),
-    cmocka_unit_test(test_close_nothing_asked),
-    cmocka_unit_test(test_close_unlimited_memory),
-    cmocka_unit_test(test_close_groups_whole),
-    cmocka_unit_test(test_close_minimum_and_closing),
+      cmocka_unit_test(test_target_idle_is_zero),
+      cmocka_unit_test(test_target_queued_no_workers_at_least_one),
+      cmocka_unit_test(test_target_cpu_from_occupancy),
+      cmocka_unit_test(test_target_capped_by_tasks),
+      cmocka_unit_test(test_target_divided_by_threads),
+      cmocka_unit_test(test_target_memory_doubles),
+      cmocka_unit_test(test_target_below_workers_uses_nclose),
+      cmocka_unit_test(test_close_idle_first_then_least_data),
+      cmocka_unit_test(test_close_nothing_asked),
+      cmocka_unit_test(test_close_unlimited_memory),
+      cmocka_unit_test(test_close_groups_whole),
+      cmocka_unit_test(test_close_minimum_and_closing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

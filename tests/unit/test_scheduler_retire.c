@@ -208,11 +208,11 @@ static void test_retire_after_cancel(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_retire_moves_data),
-    cmocka_unit_test(test_retire_drains_running_tasks),
-    cmocka_unit_test(test_retire_impossible_is_undone),
-    cmocka_unit_test(test_retire_timeout),
-    cmocka_unit_test(test_retire_after_cancel),
+      cmocka_unit_test(test_retire_moves_data),
+      cmocka_unit_test(test_retire_drains_running_tasks),
+      cmocka_unit_test(test_retire_impossible_is_undone),
+      cmocka_unit_test(test_retire_timeout),
+      cmocka_unit_test(test_retire_after_cancel),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,7 +95,8 @@ static void test_text_ring_bound(void **st)
   json_t *b = parse_text(f, 0);
   assert_int_equal(json_array_size(b), TIDE__STREAM_RING);
   assert_string_equal(json_string_value(json_object_get(json_array_get(b, 0), "key")), "t10");
-  double stop = json_number_value(json_object_get(json_array_get(b, TIDE__STREAM_RING - 1), "stop"));
+  double stop =
+      json_number_value(json_object_get(json_array_get(b, TIDE__STREAM_RING - 1), "stop"));
   assert_true(stop > 100.5 + n - 1 - 1e-6 && stop < 100.5 + n - 1 + 1e-6);
   json_decref(b);
   fx_free(f);
@@ -104,8 +105,8 @@ static void test_text_ring_bound(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_text_matches_json),
-    cmocka_unit_test(test_text_ring_bound),
+      cmocka_unit_test(test_text_matches_json),
+      cmocka_unit_test(test_text_ring_bound),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,17 +309,17 @@ static void test_release_cancels_pending(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_chain_runs_and_releases),
-    cmocka_unit_test(test_saturation_queues),
-    cmocka_unit_test(test_paused_and_closing_get_nothing),
-    cmocka_unit_test(test_unwanted_results_are_forgotten),
-    cmocka_unit_test(test_death_reschedules_and_recomputes),
-    cmocka_unit_test(test_recompute_recursive),
-    cmocka_unit_test(test_allowed_failures),
-    cmocka_unit_test(test_error_propagates),
-    cmocka_unit_test(test_missing_data),
-    cmocka_unit_test(test_heartbeat_timeout_and_events),
-    cmocka_unit_test(test_release_cancels_pending),
+      cmocka_unit_test(test_chain_runs_and_releases),
+      cmocka_unit_test(test_saturation_queues),
+      cmocka_unit_test(test_paused_and_closing_get_nothing),
+      cmocka_unit_test(test_unwanted_results_are_forgotten),
+      cmocka_unit_test(test_death_reschedules_and_recomputes),
+      cmocka_unit_test(test_recompute_recursive),
+      cmocka_unit_test(test_allowed_failures),
+      cmocka_unit_test(test_error_propagates),
+      cmocka_unit_test(test_missing_data),
+      cmocka_unit_test(test_heartbeat_timeout_and_events),
+      cmocka_unit_test(test_release_cancels_pending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

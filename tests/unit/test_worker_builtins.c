@@ -389,7 +389,8 @@ static void test_exec(void **state)
   pack_exec(&sb, 1, a4, NULL, NULL);
   expect_error("tide.exec", &sb, "tide.exec: no such program \"/nonexistent/program\"");
   pack_args(&sb, "s", "ls");
-  expect_error("tide.exec", &sb, "tide.exec: argument 1 must be a non-empty array of strings, got string");
+  expect_error("tide.exec", &sb,
+               "tide.exec: argument 1 must be a non-empty array of strings, got string");
   pack_exec(&sb, 1, a4, NULL, "i", "nope", (int64_t)1);
   expect_error("tide.exec", &sb, "tide.exec: unknown option \"nope\"");
   pack_exec(&sb, 1, a4, NULL, "s", "check", "yes");
@@ -408,7 +409,8 @@ static void test_exec_signal_timeout(void **state)
   pack_exec(&sb, 3, a2, NULL, "d", "timeout", 0.3);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  expect_error("tide.exec", &sb, "tide.exec: \"sh\" exceeded its time limit of 0.3s and was killed");
+  expect_error("tide.exec", &sb,
+               "tide.exec: \"sh\" exceeded its time limit of 0.3s and was killed");
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
   assert_true(el >= 0.3 && el < 2.5);
@@ -430,8 +432,8 @@ static void test_exec_env_files_retries(void **state)
   assert_non_null(mkdtemp(dir));
   /* cwd, env, and the array variables; the task id is the key */
   const char *a1[] = {"sh", "-c", "echo $FOO:$TIDE_TASK_ID:$TIDE_ARRAY_INDEX:$TIDE_ENTRY; pwd"};
-  pack_exec(&sb, 3, a1, NULL, "seis", "cwd", dir, "env", "FOO", "bar", "index", (int64_t)7,
-            "entry", "a line");
+  pack_exec(&sb, 3, a1, NULL, "seis", "cwd", dir, "env", "FOO", "bar", "index", (int64_t)7, "entry",
+            "a line");
   call c = run("tide.exec", &sb);
   assert_int_equal(c.job.outcome, TIDE__CALL_OK);
   char want[256];
@@ -471,8 +473,9 @@ static void test_exec_env_files_retries(void **state)
   expect_error("tide.exec", &sb, "tide.exec: \"sh\" exited with rc 5 (3 tries)");
   /* an output file that cannot be written fails before anything runs */
   pack_exec(&sb, 3, a2, NULL, "s", "stdout", "/nonexistent/dir/x.out");
-  expect_error("tide.exec", &sb,
-               "tide.exec: cannot write the stdout file /nonexistent/dir/x.out: No such file or directory");
+  expect_error(
+      "tide.exec", &sb,
+      "tide.exec: cannot write the stdout file /nonexistent/dir/x.out: No such file or directory");
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   assert_int_equal(system(cmd), 0);
@@ -546,10 +549,12 @@ static void test_static_check(void **state)
   msgpack_pack_str_with_body(&pk, "x", 1);
   a = unpack(&sb, &z);
   assert_int_equal(tide__builtin_check("tide.sum", &a.via.array.ptr[0], 1, NULL, &err), 0);
-  assert_int_equal(tide__builtin_check("tide.sum", &a.via.array.ptr[1], 1, NULL, &err), TIDE_EGRAPH);
+  assert_int_equal(tide__builtin_check("tide.sum", &a.via.array.ptr[1], 1, NULL, &err),
+                   TIDE_EGRAPH);
   assert_string_equal(err.text, "tide.sum: argument 1 element 2 must be a number, got string");
   /* a ref map as a direct argument is recognised without is_ref too */
-  assert_int_equal(tide__builtin_check("tide.inc", &a.via.array.ptr[0].via.array.ptr[1], 1, NULL, &err), 0);
+  assert_int_equal(
+      tide__builtin_check("tide.inc", &a.via.array.ptr[0].via.array.ptr[1], 1, NULL, &err), 0);
   assert_true(tide__builtin_exists("tide.exec"));
   assert_false(tide__builtin_exists("tide.nope"));
   msgpack_zone_destroy(&z);
@@ -571,18 +576,18 @@ static void test_registry_names(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_inc),
-    cmocka_unit_test(test_add_sum),
-    cmocka_unit_test(test_identity_noop_fail),
-    cmocka_unit_test(test_bytes),
-    cmocka_unit_test(test_checksum_concat),
-    cmocka_unit_test(test_sleep_spin),
-    cmocka_unit_test(test_exec),
-    cmocka_unit_test(test_exec_signal_timeout),
-    cmocka_unit_test(test_exec_env_files_retries),
-    cmocka_unit_test(test_result_count),
-    cmocka_unit_test(test_static_check),
-    cmocka_unit_test(test_registry_names),
+      cmocka_unit_test(test_inc),
+      cmocka_unit_test(test_add_sum),
+      cmocka_unit_test(test_identity_noop_fail),
+      cmocka_unit_test(test_bytes),
+      cmocka_unit_test(test_checksum_concat),
+      cmocka_unit_test(test_sleep_spin),
+      cmocka_unit_test(test_exec),
+      cmocka_unit_test(test_exec_signal_timeout),
+      cmocka_unit_test(test_exec_env_files_retries),
+      cmocka_unit_test(test_result_count),
+      cmocka_unit_test(test_static_check),
+      cmocka_unit_test(test_registry_names),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

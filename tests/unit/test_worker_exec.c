@@ -180,9 +180,9 @@ static void test_running(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_many_jobs),
-    cmocka_unit_test(test_pause_cancel),
-    cmocka_unit_test(test_running),
+      cmocka_unit_test(test_many_jobs),
+      cmocka_unit_test(test_pause_cancel),
+      cmocka_unit_test(test_running),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -75,7 +75,9 @@ static void on_accept(tide__server *s, tide__conn *c, void *arg, const tide__con
   conns[nconns++] = c;
 }
 
-static void wake(uv_timer_t *t) {}
+static void wake(uv_timer_t *t)
+{
+}
 
 /* Run the loop until a message op (with "key" == key when key) from
  * worker who arrives after index *from; returns it or NULL after 5 s. */
@@ -92,8 +94,8 @@ static rmsg *wait_msg(int *from, int who, tide__op op, const char *key)
       const char *k;
       size_t kl;
       if (m->who == who && m->op == op &&
-          (!key || (tide__mp_str(&m->obj, "key", &k, &kl) && kl == strlen(key) &&
-                    memcmp(k, key, kl) == 0)))
+          (!key ||
+           (tide__mp_str(&m->obj, "key", &k, &kl) && kl == strlen(key) && memcmp(k, key, kl) == 0)))
         found = m;
     }
     if (!found)
@@ -320,7 +322,7 @@ static void test_node(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_node),
+      cmocka_unit_test(test_node),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

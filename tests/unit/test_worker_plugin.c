@@ -155,9 +155,9 @@ static void test_check_and_absolute(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_example),
-    cmocka_unit_test(test_bad_plugins),
-    cmocka_unit_test(test_check_and_absolute),
+      cmocka_unit_test(test_example),
+      cmocka_unit_test(test_bad_plugins),
+      cmocka_unit_test(test_check_and_absolute),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

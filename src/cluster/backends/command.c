@@ -31,7 +31,7 @@ typedef struct command {
 typedef struct run {
   command *cmd;
   bool is_start;
-  char *job;           /* job name */
+  char *job; /* job name */
   uv_process_t proc;
   uv_pipe_t out, err;
   char *obuf, *ebuf;
@@ -40,7 +40,7 @@ typedef struct run {
   bool exited;
   int64_t status;
   int sig;
-  uv_timer_t timeout;  /* a start/stop command gets 60 s */
+  uv_timer_t timeout; /* a start/stop command gets 60 s */
   struct run *next, *prev;
 } run;
 
@@ -213,7 +213,8 @@ static void maybe_done(run *r)
 {
   /* the process exited and both pipes are at EOF (or were closed because a
    * background child kept them open after the shell exited) */
-  if (!r->exited || !uv_is_closing((uv_handle_t *)&r->out) || !uv_is_closing((uv_handle_t *)&r->err))
+  if (!r->exited || !uv_is_closing((uv_handle_t *)&r->out) ||
+      !uv_is_closing((uv_handle_t *)&r->err))
     return;
   if (uv_is_closing((uv_handle_t *)&r->timeout))
     return;
@@ -289,9 +290,9 @@ static int start_run(command *cmd, const tide_job *job, bool is_start, const cha
   uv_pipe_init(loop, &r->err, 0);
   r->out.data = r->err.data = r->proc.data = r;
   uv_stdio_container_t stdio[3] = {
-    {.flags = UV_IGNORE},
-    {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->out},
-    {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->err}};
+      {.flags = UV_IGNORE},
+      {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->out},
+      {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->err}};
   char *argv[] = {"/bin/sh", "-c", line, NULL};
   uv_process_options_t po = {0};
   po.exit_cb = on_exit_cb;
@@ -392,8 +393,8 @@ static int cmd_create(const tide__backend_args *a, const tide_backend_ops **ops,
 }
 
 const tide__backend_def tide__backend_command = {
-  .name = "command",
-  .flags = (const char *const[]){"start-cmd", "stop-cmd", NULL},
-  .help = "your own start/stop shell commands (--start-cmd, --stop-cmd)",
-  .create = cmd_create,
+    .name = "command",
+    .flags = (const char *const[]){"start-cmd", "stop-cmd", NULL},
+    .help = "your own start/stop shell commands (--start-cmd, --stop-cmd)",
+    .create = cmd_create,
 };

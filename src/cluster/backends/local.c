@@ -122,8 +122,9 @@ static int spawn_one(local *l, const tide_job *job, int i, lproc *p, tide_error 
     argv[k++] = job->preload[q];
   }
   argv[k] = NULL;
-  uv_stdio_container_t stdio[3] = {
-    {.flags = UV_IGNORE}, {.flags = UV_INHERIT_FD, .data.fd = 2}, {.flags = UV_INHERIT_FD, .data.fd = 2}};
+  uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
+                                   {.flags = UV_INHERIT_FD, .data.fd = 2},
+                                   {.flags = UV_INHERIT_FD, .data.fd = 2}};
   uv_process_options_t po = {0};
   po.exit_cb = on_exit_cb;
   po.file = l->exe;
@@ -218,7 +219,7 @@ static void local_destroy(void *self)
   local *l = self;
   ljob *j, *tmp;
   /* the cluster is going away: no process may outlive it */
-  HASH_ITER(hh, l->jobs, j, tmp) {
+  HASH_ITER (hh, l->jobs, j, tmp) {
     for (int i = 0; i < j->n; i++)
       if (j->procs[i].alive)
         uv_process_kill(&j->procs[i].h, SIGKILL);
@@ -252,8 +253,8 @@ static int local_create(const tide__backend_args *a, const tide_backend_ops **op
 }
 
 const tide__backend_def tide__backend_local = {
-  .name = "local",
-  .flags = NULL,
-  .help = "worker processes on this machine",
-  .create = local_create,
+    .name = "local",
+    .flags = NULL,
+    .help = "worker processes on this machine",
+    .create = local_create,
 };

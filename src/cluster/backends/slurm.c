@@ -29,8 +29,8 @@ typedef enum sjob_state {
 
 typedef struct sjob {
   char *name;
-  tide_job *job;      /* the core's job: valid until we report it GONE */
-  long id;            /* SLURM job id, 0 until sbatch answered */
+  tide_job *job; /* the core's job: valid until we report it GONE */
+  long id;       /* SLURM job id, 0 until sbatch answered */
   sjob_state state;
   bool cancel;        /* scale_down came while sbatch ran */
   bool stopping;      /* scancel sent; GONE is reported once squeue agrees */
@@ -49,15 +49,15 @@ typedef struct slurm {
   sjob *by_name;
   sjob *by_id;
   sjob *qhead, *qtail;
-  int npending;        /* SUBMITTING + PENDING */
-  int nprocs;          /* subprocesses running */
+  int npending; /* SUBMITTING + PENDING */
+  int nprocs;   /* subprocesses running */
   bool polling;
   bool destroyed;
-  bool failing;        /* the last sbatch failed: submit one probe at a time */
-  sjob *probe;         /* the job whose sbatch decides, while failing */
-  bool may_probe;      /* scale_up came (after the core's backoff): try one */
-  char **gone;         /* job names to report GONE at the next poll (never */
-  size_t ngone;        /* from inside scale_down: the core is iterating) */
+  bool failing;   /* the last sbatch failed: submit one probe at a time */
+  sjob *probe;    /* the job whose sbatch decides, while failing */
+  bool may_probe; /* scale_up came (after the core's backoff): try one */
+  char **gone;    /* job names to report GONE at the next poll (never */
+  size_t ngone;   /* from inside scale_down: the core is iterating) */
 } slurm;
 
 /* ---- subprocesses ------------------------------------------------------ */
@@ -516,7 +516,7 @@ static void squeue_done(slurm *s, int64_t status, char *out, char *errtext, void
     return;
   }
   /* mark every job unseen, then read "ID STATE" lines */
-  HASH_ITER(hh, s->by_name, j, tmp)
+  HASH_ITER (hh, s->by_name, j, tmp)
     j->unseen = j->state >= SJ_PENDING;
   for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
     char st[64];
@@ -536,7 +536,7 @@ static void squeue_done(slurm *s, int64_t status, char *out, char *errtext, void
       j->unseen = true; /* finished: treated like absent below */
     }
   }
-  HASH_ITER(hh, s->by_name, j, tmp) {
+  HASH_ITER (hh, s->by_name, j, tmp) {
     if (j->state < SJ_PENDING || !j->unseen)
       continue;
     if (j->submitted >= started)
@@ -563,7 +563,7 @@ static int slurm_poll(void *self, tide_cluster *c, tide_error *err)
   flush_gone(s);
   if (s->polling)
     return 0;
-  HASH_ITER(hh, s->by_name, j, tmp) {
+  HASH_ITER (hh, s->by_name, j, tmp) {
     if (j->state >= SJ_PENDING) {
       any = true;
       break;
@@ -631,7 +631,7 @@ static int slurm_logs(void *self, tide_cluster *c, const tide_job *job, char ***
 static void slurm_free(slurm *s)
 {
   sjob *j, *tmp;
-  HASH_ITER(hh, s->by_name, j, tmp)
+  HASH_ITER (hh, s->by_name, j, tmp)
     sjob_remove(s, j);
   for (size_t i = 0; i < s->ngone; i++)
     free(s->gone[i]);
@@ -654,7 +654,7 @@ static void slurm_destroy(void *self)
     return;
   argv = tide__xcalloc(HASH_CNT(hh, s->by_name) + 2, sizeof *argv);
   argv[n++] = "scancel";
-  HASH_ITER(hh, s->by_name, j, tmp)
+  HASH_ITER (hh, s->by_name, j, tmp)
     if (j->id)
       argv[n++] = tide__xasprintf("%ld", j->id);
   if (n > 1 && posix_spawnp(&pid, "scancel", NULL, NULL, argv, environ) == 0)
@@ -668,13 +668,13 @@ static void slurm_destroy(void *self)
 }
 
 static const tide_backend_ops slurm_ops = {
-  .kind = "SLURMCluster",
-  .scale_up = slurm_scale_up,
-  .scale_down = slurm_scale_down,
-  .poll = slurm_poll,
-  .poll_interval = 1.0,
-  .logs = slurm_logs,
-  .destroy = slurm_destroy,
+    .kind = "SLURMCluster",
+    .scale_up = slurm_scale_up,
+    .scale_down = slurm_scale_down,
+    .poll = slurm_poll,
+    .poll_interval = 1.0,
+    .logs = slurm_logs,
+    .destroy = slurm_destroy,
 };
 
 int tide__slurm_backend_create(tide__slurm_opts *o, const tide_backend_ops **ops, void **self,
@@ -781,13 +781,13 @@ static int slurm_create(const tide__backend_args *a, const tide_backend_ops **op
 }
 
 const tide__backend_def tide__backend_slurm = {
-  .name = "slurm",
-  .flags = (const char *const[]){"partition", "account", "walltime", "cores", "memory",
-                                 "log-directory", "max-pending", "job-extra-directive",
-                                 "job-directives-skip", "job-script-prologue", NULL},
-  .help = "SLURM jobs through sbatch/squeue/scancel (--partition, --account, --walltime, "
-          "--cores, --memory, --log-directory, --max-pending, --job-extra-directive, "
-          "--job-directives-skip, --job-script-prologue, --dry-run)",
-  .create = slurm_create,
-  .switches = (const char *const[]){"dry-run", NULL},
+    .name = "slurm",
+    .flags = (const char *const[]){"partition", "account", "walltime", "cores", "memory",
+                                   "log-directory", "max-pending", "job-extra-directive",
+                                   "job-directives-skip", "job-script-prologue", NULL},
+    .help = "SLURM jobs through sbatch/squeue/scancel (--partition, --account, --walltime, "
+            "--cores, --memory, --log-directory, --max-pending, --job-extra-directive, "
+            "--job-directives-skip, --job-script-prologue, --dry-run)",
+    .create = slurm_create,
+    .switches = (const char *const[]){"dry-run", NULL},
 };

@@ -74,10 +74,18 @@ static const struct {
   const char *name;
   bool value;
 } flags[] = {
-  {"partition", true}, {"account", true}, {"walltime", true}, {"cores", true},
-  {"memory", true}, {"processes-memory", true}, {"log-directory", true},
-  {"max-pending", true}, {"job-extra-directive", true}, {"job-directives-skip", true},
-  {"job-script-prologue", true}, {"dry-run", false},
+    {"partition", true},
+    {"account", true},
+    {"walltime", true},
+    {"cores", true},
+    {"memory", true},
+    {"processes-memory", true},
+    {"log-directory", true},
+    {"max-pending", true},
+    {"job-extra-directive", true},
+    {"job-directives-skip", true},
+    {"job-script-prologue", true},
+    {"dry-run", false},
 };
 
 static const char *bare(const char *flag)
@@ -139,8 +147,8 @@ int tide__slurm_opts_set(tide__slurm_opts *o, const char *flag, const char *valu
   }
   if (strcmp(f, "walltime") == 0) {
     if ((rc = tide__parse_walltime(value, &d, err)) < 0)
-      return tide_errprintf(err, TIDE_EUSAGE, "bad --walltime \"%s\" (use " TIDE__WALLTIME_FORMS ")",
-                            value);
+      return tide_errprintf(err, TIDE_EUSAGE,
+                            "bad --walltime \"%s\" (use " TIDE__WALLTIME_FORMS ")", value);
     o->walltime = d;
     return 1;
   }
@@ -296,8 +304,8 @@ char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job)
 tide_job_state tide__slurm_state(const char *name)
 {
   static const char *const pending[] = {
-    "PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING",
-    "SUSPENDED", "STOPPED", "RESV_DEL_HOLD", "SIGNALING", "STAGE_OUT",
+      "PENDING",   "CONFIGURING", "REQUEUED",      "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING",
+      "SUSPENDED", "STOPPED",     "RESV_DEL_HOLD", "SIGNALING",   "STAGE_OUT",
   };
   if (strcmp(name, "RUNNING") == 0)
     return TIDE_JOB_RUNNING;

@@ -23,11 +23,11 @@ build: deps $(BUILD)/CMakeCache.txt
 
 # The SLURM tests need a running SLURM: scripts/with-slurm.sh starts the
 # one-node SLURM when none answers and stops it afterwards, keeping ctest's
-# exit status. A test that cannot run here is reported skipped, not passed.
+# exit status; scripts/with-sge.sh does the same for Grid Engine. A test that cannot run here is reported skipped, not passed.
 CTEST = ctest --output-on-failure -j$(JOBS) --timeout 300
 
 test: test-deps build
-	cd $(BUILD) && bash $(CURDIR)/scripts/with-slurm.sh $(CTEST)
+	cd $(BUILD) && bash $(CURDIR)/scripts/with-slurm.sh bash $(CURDIR)/scripts/with-sge.sh $(CTEST)
 
 # The whole suite built with AddressSanitizer + UBSan (+ LeakSanitizer): any
 # report fails its test. Unit tests halt with a non-zero exit; processes that
@@ -43,7 +43,7 @@ test-sanitize: test-deps
 	rm -rf $(SAN_BUILD)/sanitizer-logs && mkdir -p $(SAN_BUILD)/sanitizer-logs
 	cd $(SAN_BUILD) && TIDE_SANITIZER_LOG=$(abspath $(SAN_BUILD))/sanitizer-logs \
 	  ASAN_OPTIONS=$(SAN_ASAN) UBSAN_OPTIONS=$(SAN_UBSAN) \
-	  bash $(CURDIR)/scripts/with-slurm.sh $(CTEST)
+	  bash $(CURDIR)/scripts/with-slurm.sh bash $(CURDIR)/scripts/with-sge.sh $(CTEST)
 
 demo: build
 	@bash scripts/install-deps.sh --demo

@@ -20,7 +20,10 @@ demo=(jq curl)
 # lint /metrics, and chromium for the dashboard browser test (driven by
 # node, which the build's npm brings).
 # clang-format checks the C style (.clang-format) in test_layout_format.
-tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format)
+# Grid Engine (qmaster, execd, qsub/qstat/qdel) for the SGE tests; its
+# debconf questions are answered below (scripts/sge-up.sh makes its own cell).
+tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format
+       gridengine-master gridengine-exec gridengine-client)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
 bench=(jq curl procps python3 python3-distributed python3-psutil)
 
@@ -49,4 +52,11 @@ echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 $SUDO apt-get update -qq
+if [[ " ${missing[*]} " == *" gridengine-"* ]]; then
+  # Without answers gridengine-common asks whether to configure a cell and
+  # for the master's name; scripts/sge-up.sh configures its own cell.
+  printf '%s\n' "gridengine-common shared/gridengineconfig boolean false" \
+    "gridengine-common shared/gridenginemaster string localhost" \
+    "gridengine-common shared/gridenginecell string default" | $SUDO debconf-set-selections
+fi
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -55,9 +55,8 @@ char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job);
 /* The SLURM state names of squeue (%T) as a job state. */
 tide_job_state tide__slurm_state(const char *name);
 
-/* Create the backend; takes ownership of o's contents on success (o is
- * zeroed). The ops table is static. */
-int tide__slurm_backend_create(tide__slurm_opts *o, const tide_backend_ops **ops, void **self,
-                               tide_error *err);
+/* squeue -h -o "%i %T" lines ("ID STATE"): seen(arg, id, state) for each. */
+void tide__slurm_parse_squeue(char *out, void (*seen)(void *arg, long id, tide_job_state st),
+                              void *arg);
 
 #endif

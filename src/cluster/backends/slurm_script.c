@@ -316,3 +316,15 @@ tide_job_state tide__slurm_state(const char *name)
    * PREEMPTED, OUT_OF_MEMORY, BOOT_FAIL, DEADLINE, SPECIAL_EXIT, ... */
   return TIDE_JOB_GONE;
 }
+
+void tide__slurm_parse_squeue(char *out, void (*seen)(void *arg, long id, tide_job_state st),
+                              void *arg)
+{
+  char *save = NULL;
+  for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char st[64];
+    long id;
+    if (sscanf(l, "%ld %63s", &id, st) == 2)
+      seen(arg, id, tide__slurm_state(st));
+  }
+}

@@ -64,6 +64,15 @@ static const key keys[] = {
     {"slurm.log-directory", K_STRING, F(slurm.log_directory),
      sizeof((tide__config *)0)->slurm.log_directory, 0},
     {"slurm.max-pending", K_INT, F(slurm.max_pending), 0, 1},
+    {"sge.queue", K_STRING, F(sge.queue), sizeof((tide__config *)0)->sge.queue, 0},
+    {"sge.project", K_STRING, F(sge.project), sizeof((tide__config *)0)->sge.project, 0},
+    {"sge.pe", K_STRING, F(sge.pe), sizeof((tide__config *)0)->sge.pe, 0},
+    {"sge.walltime", K_WALLTIME, F(sge.walltime), 0, 0},
+    {"sge.cores", K_INT, F(sge.cores), 0, 1},
+    {"sge.memory", K_SIZE, F(sge.memory), 0, 0},
+    {"sge.log-directory", K_STRING, F(sge.log_directory),
+     sizeof((tide__config *)0)->sge.log_directory, 0},
+    {"sge.max-pending", K_INT, F(sge.max_pending), 0, 1},
 };
 #undef F
 
@@ -89,6 +98,9 @@ void tide__config_defaults(tide__config *cfg)
   cfg->slurm.cores = 1;
   cfg->slurm.memory = 0;
   cfg->slurm.max_pending = 8;
+  cfg->sge.walltime = 3600;
+  cfg->sge.cores = 1;
+  cfg->sge.max_pending = 8;
 }
 
 /* Replace the preload list with items[0..n); empty items are skipped. */

@@ -51,6 +51,16 @@ typedef struct tide__config {
     char log_directory[512]; /* default "" = current directory */
     int max_pending;         /* default 8 */
   } slurm;
+  struct {
+    char queue[128]; /* -q; "" = site default */
+    char project[128];
+    char pe[128];            /* parallel environment for -pe; "" = none */
+    double walltime;         /* seconds, default 3600 */
+    int cores;               /* slots through -pe, default 1 */
+    int64_t memory;          /* bytes for -l mem_free, default 0 = none */
+    char log_directory[512]; /* default "" = current directory */
+    int max_pending;         /* default 8 */
+  } sge;
 } tide__config;
 
 /* Fill cfg with the built-in defaults. */

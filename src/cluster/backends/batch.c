@@ -703,4 +703,3 @@ int tide__batch_backend_create(const tide__batch_rm *rm, tide__slurm_opts *o,
   *self = s;
   return 0;
 }
-

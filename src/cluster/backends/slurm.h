@@ -1,19 +1,22 @@
 /* The SLURM backend (SLURMCluster): options, the pure job-script builder
- * and the backend constructor. Job scripts follow dask-jobqueue's shape:
- * #SBATCH directives, a prologue, then P `tide worker` lines and `wait`. */
+ * and the squeue parser. Job scripts follow dask-jobqueue's shape:
+ * #SBATCH directives, a prologue, then P `tide worker` lines and `wait`.
+ * The options are the job shape of every batch backend (SGE too, batch.h). */
 #ifndef TIDE_CLUSTER_BACKENDS_SLURM_H
 #define TIDE_CLUSTER_BACKENDS_SLURM_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/config.h"
 #include "tide/cluster.h"
 
 typedef struct tide__slurm_opts {
-  char *partition; /* NULL/"" = site default */
-  char *account;
+  char *partition;     /* NULL/"" = site default; SGE: the queue (-q) */
+  char *account;       /* SGE: the project (-P) */
+  char *pe;            /* SGE: the parallel environment for the cores (-pe) */
   double walltime;     /* seconds, 0 = none */
   int cores;           /* --cpus-per-task; 0 = processes * nthreads */
   int64_t memory;      /* --mem bytes per job; 0 = processes * memory_limit */
@@ -48,6 +51,15 @@ void tide__slurm_lifetime(double walltime, double *lifetime, double *stagger);
 
 /* "D-HH:MM:SS" (or "HH:MM:SS") for seconds, rounded up, into buf. */
 void tide__slurm_format_walltime(double seconds, char *buf, size_t len);
+
+/* A directive line "PREFIX text" into f, unless one of o's skip patterns
+ * occurs in the text. */
+void tide__batch_directive(FILE *f, const tide__slurm_opts *o, const char *prefix, const char *fmt,
+                           ...) __attribute__((format(printf, 4, 5)));
+
+/* What follows the directives in every batch job script: a blank line, the
+ * prologue, one `tide worker` line per worker of job, and `wait`. */
+void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *job);
 
 /* The job script for job (malloc'd text). */
 char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job);

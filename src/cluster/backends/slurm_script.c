@@ -57,6 +57,7 @@ void tide__slurm_opts_free(tide__slurm_opts *o)
   free(o->partition);
   free(o->account);
   free(o->log_directory);
+  free(o->pe);
   free(o->tide_bin);
   free_list(o->extra, o->nextra);
   free_list(o->skip, o->nskip);
@@ -86,6 +87,10 @@ static const struct {
     {"job-directives-skip", true},
     {"job-script-prologue", true},
     {"dry-run", false},
+    /* SGE's names for the same fields, and its parallel environment */
+    {"queue", true},
+    {"project", true},
+    {"pe", true},
 };
 
 static const char *bare(const char *flag)
@@ -130,10 +135,12 @@ int tide__slurm_opts_set(tide__slurm_opts *o, const char *flag, const char *valu
     o->dry_run = true;
     return 1;
   }
-  if (strcmp(f, "partition") == 0)
+  if (strcmp(f, "partition") == 0 || strcmp(f, "queue") == 0)
     return set_string(&o->partition, value);
-  if (strcmp(f, "account") == 0)
+  if (strcmp(f, "account") == 0 || strcmp(f, "project") == 0)
     return set_string(&o->account, value);
+  if (strcmp(f, "pe") == 0)
+    return set_string(&o->pe, value);
   if (strcmp(f, "log-directory") == 0) {
     if (value[0] != '/' && value[0]) {
       char cwd[PATH_MAX];
@@ -203,10 +210,8 @@ void tide__slurm_format_walltime(double seconds, char *buf, size_t len)
     snprintf(buf, len, "%02ld:%02ld:%02ld", h, m, sec);
 }
 
-/* A directive line, unless one of the skip patterns occurs in it. */
-static void directive(FILE *f, const tide__slurm_opts *o, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void directive(FILE *f, const tide__slurm_opts *o, const char *fmt, ...)
+void tide__batch_directive(FILE *f, const tide__slurm_opts *o, const char *prefix, const char *fmt,
+                           ...)
 {
   char line[1024];
   va_list ap;
@@ -217,8 +222,10 @@ static void directive(FILE *f, const tide__slurm_opts *o, const char *fmt, ...)
   for (size_t i = 0; i < o->nskip; i++)
     if (strstr(line, o->skip[i]))
       return;
-  fprintf(f, "#SBATCH %s\n", line);
+  fprintf(f, "%s %s\n", prefix, line);
 }
+
+#define directive(f, o, ...) tide__batch_directive(f, o, "#SBATCH", __VA_ARGS__)
 
 /* Single-quote s for the shell. */
 static void shq(FILE *f, const char *s)
@@ -233,39 +240,13 @@ static void shq(FILE *f, const char *s)
   fputc('\'', f);
 }
 
-char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job)
+void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *job)
 {
-  char *text = NULL, wt[32];
-  size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
   int p = job->nworkers > 0 ? job->nworkers : 1;
   int t = job->nthreads > 0 ? job->nthreads : 1;
-  int cores = o->cores > 0 ? o->cores : p * t;
-  int64_t mem = o->memory > 0 ? o->memory : (int64_t)p * job->memory_limit;
   int64_t wmem = job->memory_limit > 0 ? job->memory_limit : (o->memory > 0 ? o->memory / p : 0);
-  const char *logdir = o->log_directory ? o->log_directory : ".";
   double lifetime, stagger;
 
-  if (!f)
-    abort();
-  fprintf(f, "#!/usr/bin/env bash\n\n");
-  directive(f, o, "-J %s", job->name);
-  if (o->partition)
-    directive(f, o, "-p %s", o->partition);
-  if (o->account)
-    directive(f, o, "-A %s", o->account);
-  directive(f, o, "-n 1");
-  directive(f, o, "--cpus-per-task=%d", cores);
-  if (mem > 0)
-    directive(f, o, "--mem=%lldM", (long long)((mem + 1048575) / 1048576));
-  if (o->walltime > 0) {
-    tide__slurm_format_walltime(o->walltime, wt, sizeof wt);
-    directive(f, o, "-t %s", wt);
-  }
-  directive(f, o, "-o %s/%s-%%j.out", logdir, job->name);
-  directive(f, o, "-e %s/%s-%%j.err", logdir, job->name);
-  for (size_t i = 0; i < o->nextra; i++)
-    directive(f, o, "%s", o->extra[i]);
   fputc('\n', f);
   for (size_t i = 0; i < o->nprologue; i++)
     fprintf(f, "%s\n", o->prologue[i]);
@@ -297,6 +278,40 @@ char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job)
     fprintf(f, " &\n");
   }
   fprintf(f, "wait\n");
+}
+
+char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job)
+{
+  char *text = NULL, wt[32];
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  int p = job->nworkers > 0 ? job->nworkers : 1;
+  int t = job->nthreads > 0 ? job->nthreads : 1;
+  int cores = o->cores > 0 ? o->cores : p * t;
+  int64_t mem = o->memory > 0 ? o->memory : (int64_t)p * job->memory_limit;
+  const char *logdir = o->log_directory ? o->log_directory : ".";
+
+  if (!f)
+    abort();
+  fprintf(f, "#!/usr/bin/env bash\n\n");
+  directive(f, o, "-J %s", job->name);
+  if (o->partition)
+    directive(f, o, "-p %s", o->partition);
+  if (o->account)
+    directive(f, o, "-A %s", o->account);
+  directive(f, o, "-n 1");
+  directive(f, o, "--cpus-per-task=%d", cores);
+  if (mem > 0)
+    directive(f, o, "--mem=%lldM", (long long)((mem + 1048575) / 1048576));
+  if (o->walltime > 0) {
+    tide__slurm_format_walltime(o->walltime, wt, sizeof wt);
+    directive(f, o, "-t %s", wt);
+  }
+  directive(f, o, "-o %s/%s-%%j.out", logdir, job->name);
+  directive(f, o, "-e %s/%s-%%j.err", logdir, job->name);
+  for (size_t i = 0; i < o->nextra; i++)
+    directive(f, o, "%s", o->extra[i]);
+  tide__batch_write_body(f, o, job);
   fclose(f);
   return text;
 }

@@ -147,6 +147,13 @@ sleep_graph() {
       outputs: [range($n) | "\($p)\(.)"]}' > "$f"
 }
 
+# check_sleep_outputs FILE N [TAG]: the outputs of sleep_graph are 0..N-1.
+check_sleep_outputs() {
+  local got
+  got=$(jq --arg t "${3:-t}" '[to_entries[] | select(.value == (.key | ltrimstr($t) | tonumber))] | length' "$1")
+  [ "$got" = "$2" ] || fail "expected $2 right outputs in $1, got $got"
+}
+
 # req METHOD PATH [BODY]: an HTTP request to the dashboard port; prints the
 # status code, the body lands in $T_DIR/body (read it with `body`).
 req() {

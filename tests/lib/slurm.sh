@@ -58,12 +58,5 @@ start_slurm_cluster() {
   DASH_URL=$(jq -r .dashboard "$SCHED_FILE")
 }
 
-# check_sleep_outputs FILE N [TAG]: the outputs of sleep_graph are 0..N-1.
-check_sleep_outputs() {
-  local got
-  got=$(jq --arg t "${3:-t}" '[to_entries[] | select(.value == (.key | ltrimstr($t) | tonumber))] | length' "$1")
-  [ "$got" = "$2" ] || fail "expected $2 right outputs in $1, got $got"
-}
-
 # metric NAME: a sum of the Prometheus samples of NAME from /metrics.
 metric() { curl -sf --max-time 5 "$DASH_URL/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}'; }

@@ -269,6 +269,26 @@ static void last_line(const char *text, char *buf, size_t len)
   snprintf(buf, len, "%.*s", (int)(end - start), start);
 }
 
+/* The non-empty lines of text joined by spaces into buf, the end kept when
+ * it is too long: qsub ends its reason with a line of its own ("Exiting."). */
+static void all_lines(const char *text, char *buf, size_t len)
+{
+  size_t n = 0, skip;
+  char *joined = tide__xmalloc(strlen(text) + 1);
+
+  for (const char *p = text; *p; p++) {
+    char c = *p == '\n' || *p == '\r' ? ' ' : *p;
+    if (c == ' ' && (n == 0 || joined[n - 1] == ' '))
+      continue;
+    joined[n++] = c;
+  }
+  while (n > 0 && joined[n - 1] == ' ')
+    n--;
+  skip = n >= len ? n - (len - 1) : 0;
+  snprintf(buf, len, "%.*s", (int)(n - skip), joined + skip);
+  free(joined);
+}
+
 static void drain(batch *s);
 static void cancel_ids(batch *s, long *ids, size_t n);
 
@@ -314,7 +334,7 @@ static void submit_done(batch *s, int64_t status, char *out, char *errtext, void
 
   if (status != 0 || id <= 0) {
     char line[300], why[400];
-    last_line(errtext[0] ? errtext : out, line, sizeof line);
+    all_lines(errtext[0] ? errtext : out, line, sizeof line);
     snprintf(why, sizeof why, "%s failed (exit %lld): %s", s->rm->submit[0], (long long)status,
              line[0] ? line : "no output");
     submit_failed(s, j, why);

@@ -53,28 +53,27 @@ static void test_script_lines(void **state)
   set(&o, "job-directives-skip", "gpu");
   set(&o, "job-script-prologue", "module load tide");
   text = tide__sge_job_script(&o, &job);
-  assert_string_equal(text,
-                      "#!/usr/bin/env bash\n"
-                      "\n"
-                      "#$ -N tide-3\n"
-                      "#$ -q tide.q\n"
-                      "#$ -P proj\n"
-                      "#$ -pe smp 4\n"
-                      "#$ -l h_rt=26:03:04\n"
-                      "#$ -l mem_free=3072M\n"
-                      "#$ -o /var/log/tide/tide-3-$JOB_ID.out\n"
-                      "#$ -e /var/log/tide/tide-3-$JOB_ID.err\n"
-                      "#$ -V\n"
-                      "\n"
-                      "module load tide\n"
-                      "\n"
-                      "'/opt/tide/bin/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-0' "
-                      "--nthreads 2 --memory-limit 1073741824 --lifetime 84406s "
-                      "--lifetime-stagger 300s --death-timeout 60s --job 'tide-3' &\n"
-                      "'/opt/tide/bin/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-1' "
-                      "--nthreads 2 --memory-limit 1073741824 --lifetime 84406s "
-                      "--lifetime-stagger 300s --death-timeout 60s --job 'tide-3' &\n"
-                      "wait\n");
+  assert_string_equal(text, "#!/usr/bin/env bash\n"
+                            "\n"
+                            "#$ -N tide-3\n"
+                            "#$ -q tide.q\n"
+                            "#$ -P proj\n"
+                            "#$ -pe smp 4\n"
+                            "#$ -l h_rt=26:03:04\n"
+                            "#$ -l mem_free=3072M\n"
+                            "#$ -o /var/log/tide/tide-3-$JOB_ID.out\n"
+                            "#$ -e /var/log/tide/tide-3-$JOB_ID.err\n"
+                            "#$ -V\n"
+                            "\n"
+                            "module load tide\n"
+                            "\n"
+                            "'/opt/tide/bin/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-0' "
+                            "--nthreads 2 --memory-limit 1073741824 --lifetime 84406s "
+                            "--lifetime-stagger 300s --death-timeout 60s --job 'tide-3' &\n"
+                            "'/opt/tide/bin/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-1' "
+                            "--nthreads 2 --memory-limit 1073741824 --lifetime 84406s "
+                            "--lifetime-stagger 300s --death-timeout 60s --job 'tide-3' &\n"
+                            "wait\n");
   free(text);
   tide__slurm_opts_free(&o);
 }
@@ -259,9 +258,9 @@ static void test_dry_run_flags(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_script_lines), cmocka_unit_test(test_script_minimal),
-      cmocka_unit_test(test_config),       cmocka_unit_test(test_walltime),
-      cmocka_unit_test(test_states),       cmocka_unit_test(test_parse_qstat),
+      cmocka_unit_test(test_script_lines),  cmocka_unit_test(test_script_minimal),
+      cmocka_unit_test(test_config),        cmocka_unit_test(test_walltime),
+      cmocka_unit_test(test_states),        cmocka_unit_test(test_parse_qstat),
       cmocka_unit_test(test_dry_run_flags),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

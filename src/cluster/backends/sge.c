@@ -58,7 +58,7 @@ static char *dry_run(const tide__slurm_opts *o, const tide__backend_args *a)
 }
 
 static int sge_create(const tide__backend_args *a, const tide_backend_ops **ops, void **self,
-                        tide_error *err)
+                      tide_error *err)
 {
   tide__slurm_opts o;
   int rc;

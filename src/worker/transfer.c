@@ -115,12 +115,8 @@ static void fetch_maybe_free(tide__wk *w, fetch *f)
 
 void tide__fetch_free(fetch *f)
 {
-  for (size_t i = 0; i < f->holders.n; i++)
-    free(f->holders.v[i]);
-  for (size_t i = 0; i < f->failed.n; i++)
-    free(f->failed.v[i]);
-  tide__vec_free(&f->holders);
-  tide__vec_free(&f->failed);
+  tide__strvec_free(&f->holders);
+  tide__strvec_free(&f->failed);
   tide__vec_free(&f->waiters);
   free(f->data);
   free(f->key);

@@ -20,7 +20,6 @@ typedef struct fetch fetch;
 typedef struct peer peer;
 typedef struct acquire acquire;
 typedef TIDE__VEC(fetch *) fetchvec;
-typedef TIDE__VEC(char *) addrvec;
 
 /* A task given by compute-task, from arrival until its result is stored. */
 struct wtask {
@@ -50,9 +49,9 @@ typedef enum fetch_state { FETCHING, FETCH_HAVE, FETCH_FAILED } fetch_state;
 struct fetch {
   char *key;
   size_t keylen;
-  addrvec holders; /* addresses to try, in order */
+  tide__strvec holders; /* addresses to try, in order */
   size_t next;
-  addrvec failed; /* holders that did not deliver */
+  tide__strvec failed; /* holders that did not deliver */
   fetch_state state;
   char *data; /* FETCH_HAVE (NULL when moved into the store) */
   size_t len;

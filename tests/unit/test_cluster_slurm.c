@@ -51,7 +51,9 @@ static void test_flags(void **state)
   assert_int_equal(o.memory, 4LL << 30);
   set(&o, "--job-extra-directive", "--qos=high");
   set(&o, "--job-extra-directive", "--exclusive");
-  assert_int_equal(o.nextra, 2);
+  assert_int_equal(o.extra.n, 2);
+  assert_string_equal(o.extra.v[0], "--qos=high");
+  assert_string_equal(o.extra.v[1], "--exclusive");
   assert_int_equal(tide__slurm_opts_set(&o, "--nonsense", "x", &err), 0);
   assert_true(tide__slurm_opts_set(&o, "--walltime", "soon", &err) < 0);
   assert_non_null(strstr(err.text, "bad --walltime \"soon\" (use MM, MM:SS, HH:MM:SS, D-HH"));

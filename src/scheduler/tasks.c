@@ -187,18 +187,14 @@ void tide__task_maybe_release(tide__sched *s, stask *t)
 {
   if (tide__task_needed(t) || (t->flags & TF_RELEASING))
     return;
-  if (s->nwork == s->capwork) {
-    s->capwork = s->capwork ? s->capwork * 2 : 64;
-    s->work = tide__xrealloc(s->work, s->capwork * sizeof *s->work);
-  }
   t->flags |= TF_RELEASING;
-  s->work[s->nwork++] = t;
+  tide__vec_push(&s->work, t);
   if (s->releasing)
     return;
   s->releasing = true;
   bool cancelled = false;
-  while (s->nwork)
-    cancelled |= release_one(s, s->work[--s->nwork]);
+  while (s->work.n)
+    cancelled |= release_one(s, s->work.v[--s->work.n]);
   s->releasing = false;
   if (cancelled)
     tide__queue_drain(s);
@@ -359,8 +355,7 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
   tide__vec_push(&q, t);
   char *m = tide__xstrdup(msg ? msg : "task failed");
   char *o = tide__xstrdup(origin ? origin : t->key);
-  char **keys = NULL;
-  size_t nkeys = 0, capkeys = 0;
+  tide__strvec keys = {0};
   while (q.n) {
     stask *x = q.v[--q.n];
     if (x->state == TIDE_TS_ERRED || x->state == TIDE_TS_MEMORY)
@@ -374,11 +369,7 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
       x->err->task = tide__xstrdup(o);
     }
     tide__task_set_state(s, x, TIDE_TS_ERRED);
-    if (nkeys == capkeys) {
-      capkeys = capkeys ? capkeys * 2 : 8;
-      keys = tide__xrealloc(keys, capkeys * sizeof *keys);
-    }
-    keys[nkeys++] = tide__xstrdup(x->key);
+    tide__vec_push(&keys, tide__xstrdup(x->key));
     for (uint32_t i = 0; i < x->ndependents; i++)
       if (pending(x->dependents[i].t->state))
         tide__vec_push(&q, x->dependents[i].t);
@@ -388,15 +379,15 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
   free(o);
   /* release the unwanted ones only after the whole cascade, by key: a
    * release may free tasks that an earlier pointer would still name */
-  while (nkeys) {
-    char *k = keys[--nkeys];
+  while (keys.n) {
+    char *k = keys.v[--keys.n];
     stask *x = tide__task_find(s, k, strlen(k));
     if (x)
       tide__task_maybe_release(s, x);
     free(k);
   }
-  free(keys);
-  free(q.v);
+  tide__vec_free(&keys);
+  tide__vec_free(&q);
 }
 
 void tide__task_erred(tide__sched *s, sworker *w, stask *t, const char *msg, double start,

@@ -572,7 +572,9 @@ static int slurm_poll(void *self, tide_cluster *c, tide_error *err)
 }
 
 /* Append the lines of path (the last max of them) to *lines. */
-static void append_file(const char *path, char ***lines, size_t max)
+/* Append the last max lines of path to out (room for a NULL after them is
+ * made even when the file is empty: an existing file gives a list). */
+static void append_file(const char *path, tide__strvec *out, size_t max)
 {
   FILE *f = fopen(path, "r");
   char buf[2048];
@@ -589,16 +591,11 @@ static void append_file(const char *path, char ***lines, size_t max)
     n++;
   }
   fclose(f);
-  size_t have = 0;
-  if (*lines)
-    while ((*lines)[have])
-      have++;
   size_t take = n < max ? n : max;
-  *lines = tide__xrealloc(*lines, (have + take + 1) * sizeof **lines);
+  (void)tide__vec_reserve(out, take + 1);
   start = n < max ? 0 : n % max;
   for (size_t i = 0; i < take; i++)
-    (*lines)[have + i] = ring[(start + i) % max];
-  (*lines)[have + take] = NULL;
+    tide__vec_push(out, ring[(start + i) % max]);
   free(ring);
 }
 
@@ -611,10 +608,19 @@ static int slurm_logs(void *self, tide_cluster *c, const tide_job *job, char ***
   (void)c;
   if (!job->backend_id)
     return 0;
+  /* *lines is NULL-terminated: its allocation holds n + 1 pointers */
+  tide__strvec v = {.v = *lines};
+  while (v.v && v.v[v.n])
+    v.n++;
+  v.cap = v.v ? v.n + 1 : 0;
   snprintf(path, sizeof path, "%s/%s-%s.out", dir, job->name, job->backend_id);
-  append_file(path, lines, 200);
+  append_file(path, &v, 200);
   snprintf(path, sizeof path, "%s/%s-%s.err", dir, job->name, job->backend_id);
-  append_file(path, lines, 200);
+  append_file(path, &v, 200);
+  if (v.v) {
+    *tide__vec_reserve(&v, 1) = NULL;
+    *lines = v.v;
+  }
   return 0;
 }
 

@@ -78,6 +78,10 @@ stask *tide__task_new(tide__sched *s, const char *key, size_t keylen, const char
   t->ndeps = ndeps;
   for (uint32_t i = 0; i < ndeps; i++) {
     stask *d = deps[i];
+    /* Grown by hand, not through vec.h: most tasks have one or two
+     * dependents, and a first room of 2 with 32-bit counts keeps the
+     * scheduler's per-task memory (docs/benchmarks.md, sched_mem) where a
+     * TIDE__VEC's first 8 edges and size_t counts would not. */
     if (d->ndependents == d->capdependents) {
       d->capdependents = d->capdependents ? d->capdependents * 2 : 2;
       d->dependents = tide__xrealloc(d->dependents, d->capdependents * sizeof(tedge));

@@ -12,6 +12,7 @@
 #include "client/internal.h"
 #include "client/value.h"
 #include "common/util.h"
+#include "common/vec.h"
 #include "worker/builtins.h"
 
 struct tide_future {
@@ -31,8 +32,7 @@ typedef struct depset {
 /* One task being submitted: its bound arguments and dependencies. */
 typedef struct ptask {
   json_t *args;
-  const tide__ckey **deps;
-  size_t ndeps;
+  TIDE__VEC(const tide__ckey *) deps;
 } ptask;
 
 typedef struct binder {
@@ -53,8 +53,7 @@ static void add_dep(binder *b, const tide__ckey *k)
   d = tide__xmalloc(sizeof *d);
   d->k = k;
   HASH_ADD_PTR(b->seen, k, d);
-  b->t->deps = tide__xrealloc(b->t->deps, (b->t->ndeps + 1) * sizeof *b->t->deps);
-  b->t->deps[b->t->ndeps++] = k;
+  tide__vec_push(&b->t->deps, k);
 }
 
 /* A copy of j with every {"future": I} bound; NULL after an error (b->rc). */
@@ -155,7 +154,7 @@ static void ptasks_free(ptask *ts, size_t n)
 {
   for (size_t i = 0; ts && i < n; i++) {
     json_decref(ts[i].args);
-    free(ts[i].deps);
+    tide__vec_free(&ts[i].deps);
   }
   free(ts);
 }
@@ -181,9 +180,9 @@ static void pack_batch(msgpack_packer *pk, void *arg)
     tide__pk_str(pk, "args");
     tide__value_pack_json(pk, t->args, NULL);
     tide__pk_str(pk, "deps");
-    msgpack_pack_array(pk, (uint32_t)t->ndeps);
-    for (size_t d = 0; d < t->ndeps; d++)
-      tide__pk_str(pk, t->deps[d]->key);
+    msgpack_pack_array(pk, (uint32_t)t->deps.n);
+    for (size_t d = 0; d < t->deps.n; d++)
+      tide__pk_str(pk, t->deps.v[d]->key);
     tide__pk_kstr(pk, "prefix", bt->fn);
   }
 }

@@ -313,21 +313,13 @@ static int check_cycles(tide_graph *g, tide_error *err)
         size_t from = sp;
         while (from > 0 && stack[from - 1] != v)
           from--;
-        size_t cap = 64, len = 0;
-        char *path = tide__xmalloc(cap);
-        path[0] = '\0';
-        for (size_t i = from - 1; i <= sp; i++) {
-          const char *k = g->tasks[i < sp ? stack[i] : v].key;
-          size_t need = len + strlen(k) + 5;
-          if (need > cap) {
-            cap = need * 2;
-            path = tide__xrealloc(path, cap);
-          }
-          len += (size_t)sprintf(path + len, "%s%s", i > from - 1 ? " -> " : "", k);
-        }
+        tide__text path = {0};
+        for (size_t i = from - 1; i <= sp; i++)
+          tide__text_printf(&path, "%s%s", i > from - 1 ? " -> " : "",
+                            g->tasks[i < sp ? stack[i] : v].key);
         rc = tide_errprintf(err, TIDE_EGRAPH, "%s: dependency cycle: %s", at(g, g->tasks[v].key),
-                            path);
-        free(path);
+                            path.v);
+        tide__vec_free(&path);
       }
     }
   }
@@ -454,33 +446,30 @@ int tide_graph_load_file(const char *path, tide_graph **out, tide_error *err)
 {
   bool std_in = strcmp(path, "-") == 0;
   FILE *f = std_in ? stdin : fopen(path, "rb");
-  char *buf = NULL;
-  size_t len = 0, cap = 0, n;
+  TIDE__VEC(char) buf = {0}; /* the bytes as read */
+  size_t n;
   int rc;
 
   *out = NULL;
   if (!f)
     return tide_errprintf(err, TIDE_EUSAGE, "cannot read %s: %s", path, strerror(errno));
   do {
-    if (cap - len < 65536) {
-      cap = cap ? cap * 2 : 131072;
-      buf = tide__xrealloc(buf, cap);
-    }
-    n = fread(buf + len, 1, cap - len, f);
-    len += n;
+    char *end = tide__vec_reserve(&buf, 65536);
+    n = fread(end, 1, buf.cap - buf.n, f);
+    buf.n += n;
   } while (n > 0);
   if (ferror(f)) {
     rc = tide_errprintf(err, TIDE_EUSAGE, "cannot read %s: %s", std_in ? "<stdin>" : path,
                         strerror(errno));
     if (!std_in)
       fclose(f);
-    free(buf);
+    tide__vec_free(&buf);
     return rc;
   }
   if (!std_in)
     fclose(f);
-  rc = tide_graph_parse(buf, len, std_in ? "<stdin>" : path, out, err);
-  free(buf);
+  rc = tide_graph_parse(buf.v, buf.n, std_in ? "<stdin>" : path, out, err);
+  tide__vec_free(&buf);
   return rc;
 }
 

@@ -10,6 +10,7 @@
 #include "cluster/cluster_int.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vec.h"
 
 const char *tide__job_phase_name(tide__job_phase p)
 {
@@ -58,24 +59,16 @@ int tide__cluster_pending_jobs(const tide_cluster *c)
 
 size_t tide__cluster_not_arrived(tide_cluster *c, tide__rec_member **out)
 {
-  size_t n = 0, cap = 0;
-  *out = NULL;
+  TIDE__VEC(tide__rec_member) m = {0};
   for (tide__cjob *j = c->jobs; j; j = j->next) {
     if (job_leaving(j))
       continue;
-    for (int i = 0; i < j->pub.nworkers; i++) {
-      if (j->w[i].arrived || j->w[i].retiring)
-        continue;
-      if (n == cap) {
-        cap = cap ? 2 * cap : 16;
-        *out = tide__xrealloc(*out, cap * sizeof **out);
-      }
-      (*out)[n].name = j->w[i].name;
-      (*out)[n].job = j->name;
-      n++;
-    }
+    for (int i = 0; i < j->pub.nworkers; i++)
+      if (!j->w[i].arrived && !j->w[i].retiring)
+        tide__vec_push(&m, ((tide__rec_member){.name = j->w[i].name, .job = j->name}));
   }
-  return n;
+  *out = m.v;
+  return m.n;
 }
 
 static tide__cjob *job_new(tide_cluster *c)

@@ -14,6 +14,7 @@
 #include "cmd/client_opts.h"
 #include "cmd/cmd.h"
 #include "common/util.h"
+#include "common/vec.h"
 
 int tide__cmd_output_check(const char *dir)
 {
@@ -91,6 +92,12 @@ static int write_file(const char *dir, const char *name, const void *data, size_
   return 0;
 }
 
+static int dump_to_text(const char *buf, size_t size, void *text)
+{
+  tide__text_put(text, buf, size);
+  return 0;
+}
+
 /* One result: raw bytes for bin, ext and non-UTF-8 strings, else JSON. */
 static int write_one(const char *dir, const msgpack_object *k, const msgpack_object *v,
                      json_t *report)
@@ -121,22 +128,22 @@ static int write_one(const char *dir, const msgpack_object *k, const msgpack_obj
     if (!keytext)
       return tide__cmd_fail(1, "the scheduler sent a result key that cannot be named");
   }
-  char name[256], *text = NULL, *path = NULL;
+  char name[256], *path = NULL;
+  tide__text text = {0};
   file_name(keytext, strlen(keytext), !raw, name);
   if (!raw) {
     json_t *j = tide__value_to_json(v);
-    text = json_dumps(j, JSON_ENCODE_ANY);
+    int rc = json_dump_callback(j, dump_to_text, &text, JSON_ENCODE_ANY);
     json_decref(j);
-    if (!text) {
+    if (rc != 0) {
       int st = tide__cmd_fail(1, "cannot format result %s as JSON", keytext);
+      tide__vec_free(&text);
       free(keytext);
       return st;
     }
-    size_t tl = strlen(text);
-    text = tide__xrealloc(text, tl + 2);
-    memcpy(text + tl, "\n", 2);
-    raw = text;
-    rawlen = tl + 1;
+    tide__text_put(&text, "\n", 1);
+    raw = text.v;
+    rawlen = text.n;
   }
   int st = write_file(dir, name, raw, rawlen, &path);
   if (st == 0) {
@@ -147,7 +154,7 @@ static int write_one(const char *dir, const msgpack_object *k, const msgpack_obj
         json_pack("{s:s, s:I, s:s}", "file", path, "bytes", (json_int_t)rawlen, "sha256", hex));
   }
   free(path);
-  free(text);
+  tide__vec_free(&text);
   free(keytext);
   return st;
 }

@@ -7,15 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/vec.h"
 #include "tide/error.h"
 
 /* At most this many elements in one submission. */
 #define TIDE_SUBMIT_MAX ((size_t)10 * 1000 * 1000)
 
 typedef struct tide__elements {
-  size_t n;
-  int64_t start, step; /* a range: element i has index start + i * step */
-  char **entries;      /* lines or JSON texts (index = i), NULL for a range */
+  size_t n;             /* a range's count, or entries.n */
+  int64_t start, step;  /* a range: element i has index start + i * step */
+  tide__strvec entries; /* lines or JSON texts (index = i), empty for a range */
 } tide__elements;
 
 /* "A-B", "A-B:STEP" or "N". Returns 0 or TIDE_EUSAGE with err. */

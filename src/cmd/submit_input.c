@@ -63,15 +63,6 @@ int tide__elements_range(const char *spec, tide__elements *el, tide_error *err)
   return 0;
 }
 
-static void add_entry(tide__elements *el, size_t *cap, char *e)
-{
-  if (el->n == *cap) {
-    *cap = *cap ? *cap * 2 : 64;
-    el->entries = tide__xrealloc(el->entries, *cap * sizeof *el->entries);
-  }
-  el->entries[el->n++] = e;
-}
-
 int tide__elements_lines(const char *path, tide__elements *el, tide_error *err)
 {
   memset(el, 0, sizeof *el);
@@ -81,19 +72,20 @@ int tide__elements_lines(const char *path, tide__elements *el, tide_error *err)
     return tide_errprintf(err, TIDE_EUSAGE, "--each-line %s: cannot read it: %s", path,
                           strerror(errno));
   char *line = NULL;
-  size_t lcap = 0, cap = 0;
+  size_t lcap = 0;
   ssize_t n;
   int rc = 0;
   while ((n = getline(&line, &lcap, f)) >= 0) {
     if (n > 0 && line[n - 1] == '\n')
       line[--n] = '\0';
-    if (el->n == TIDE_SUBMIT_MAX) {
+    if (el->entries.n == TIDE_SUBMIT_MAX) {
       rc = tide_errprintf(err, TIDE_EUSAGE, "--each-line %s: more than %zu lines", path,
                           TIDE_SUBMIT_MAX);
       break;
     }
-    add_entry(el, &cap, tide__xstrndup(line, (size_t)n));
+    tide__vec_push(&el->entries, tide__xstrndup(line, (size_t)n));
   }
+  el->n = el->entries.n;
   if (rc == 0 && ferror(f))
     rc = tide_errprintf(err, TIDE_EUSAGE, "--each-line %s: cannot read it: %s", path,
                         strerror(errno));
@@ -126,35 +118,35 @@ int tide__elements_json(const char *path, tide__elements *el, tide_error *err)
   else if (json_array_size(j) > TIDE_SUBMIT_MAX)
     rc = tide_errprintf(err, TIDE_EUSAGE, "--each-json %s: more than %zu values", path,
                         TIDE_SUBMIT_MAX);
-  size_t i, cap = 0;
+  size_t i;
   json_t *v;
   if (rc == 0)
-    json_array_foreach(j, i, v) add_entry(el, &cap, json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY));
+    json_array_foreach(j, i, v)
+        tide__vec_push(&el->entries, json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY));
+  el->n = el->entries.n;
   json_decref(j);
   return rc;
 }
 
 void tide__elements_free(tide__elements *el)
 {
-  for (size_t i = 0; el->entries && i < el->n; i++)
-    free(el->entries[i]);
-  free(el->entries);
+  tide__strvec_free(&el->entries);
   memset(el, 0, sizeof *el);
 }
 
 int64_t tide__elements_index(const tide__elements *el, size_t i)
 {
-  return el->entries ? (int64_t)i : el->start + (int64_t)i * el->step;
+  return el->entries.v ? (int64_t)i : el->start + (int64_t)i * el->step;
 }
 
 const char *tide__elements_entry(const tide__elements *el, size_t i)
 {
-  return el->entries ? el->entries[i] : NULL;
+  return el->entries.v ? el->entries.v[i] : NULL;
 }
 
 size_t tide__elements_find(const tide__elements *el, int64_t index)
 {
-  if (el->entries)
+  if (el->entries.v)
     return index >= 0 && (uint64_t)index < el->n ? (size_t)index : SIZE_MAX;
   if (index < el->start || (index - el->start) % el->step != 0)
     return SIZE_MAX;

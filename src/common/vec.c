@@ -25,6 +25,13 @@ void tide__vec_grow_(void *pv, size_t *cap, size_t need, size_t elem)
   *cap = c;
 }
 
+void tide__strvec_free(tide__strvec *s)
+{
+  for (size_t i = 0; i < s->n; i++)
+    free(s->v[i]);
+  tide__vec_free(s);
+}
+
 void tide__text_put(tide__text *b, const char *s, size_t n)
 {
   memcpy(tide__vec_reserve(b, n + 1), s, n);

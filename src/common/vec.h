@@ -41,6 +41,12 @@
  * elements of `elem` bytes; aborts on OOM like tide__xrealloc. */
 void tide__vec_grow_(void *pv, size_t *cap, size_t need, size_t elem);
 
+/* Owned strings: each element is malloc'd and freed with the array. */
+typedef TIDE__VEC(char *) tide__strvec;
+
+/* Free every string and the array; leaves it empty and reusable. */
+void tide__strvec_free(tide__strvec *s);
+
 /* Text buffers. */
 typedef TIDE__VEC(char) tide__text;
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "common/vec.h"
 #include "proto/frame.h"
 
 enum { FRAMER_MIN_CAP = 64 * 1024, FRAMER_SHRINK_AT = 8 * 1024 * 1024 };
@@ -15,7 +16,7 @@ void tide__framer_init(tide__framer *f, size_t max_payload)
 
 void tide__framer_free(tide__framer *f)
 {
-  free(f->buf);
+  tide__vec_free(&f->buf);
   memset(f, 0, sizeof *f);
 }
 
@@ -37,9 +38,9 @@ void tide__frame_header(uint32_t len, char out[TIDE_FRAME_HEADER])
  * buffered and acceptable, else 0. */
 static size_t next_frame_size(const tide__framer *f)
 {
-  if (f->len - f->off < TIDE_FRAME_HEADER)
+  if (f->buf.n - f->off < TIDE_FRAME_HEADER)
     return 0;
-  size_t n = read_be32(f->buf + f->off);
+  size_t n = read_be32(f->buf.v + f->off);
   if (n > f->max)
     return 0;
   return TIDE_FRAME_HEADER + n;
@@ -47,45 +48,38 @@ static size_t next_frame_size(const tide__framer *f)
 
 int tide__framer_reserve(tide__framer *f, size_t want, char **space, size_t *avail)
 {
-  size_t unread = f->len - f->off;
+  size_t unread = f->buf.n - f->off;
 
   if (unread == 0) {
     /* Everything consumed: restart at the front, no copy; give back the
      * memory of an earlier huge frame. */
-    f->off = f->len = 0;
-    if (f->cap > FRAMER_SHRINK_AT && want <= FRAMER_MIN_CAP) {
-      free(f->buf);
-      f->buf = NULL;
-      f->cap = 0;
-    }
+    f->off = f->buf.n = 0;
+    if (f->buf.cap > FRAMER_SHRINK_AT && want <= FRAMER_MIN_CAP)
+      tide__vec_free(&f->buf);
   }
   size_t frame = next_frame_size(f);
   if (frame > unread && frame - unread > want)
     want = frame - unread; /* room for the whole pending frame at once */
-  if (f->cap - f->len < want) {
+  if (f->buf.cap - f->buf.n < want) {
     /* Slide the unread tail to the front (once per refill, not per frame),
-     * then grow geometrically if that is still not enough. */
+     * then grow (doubling) if that is still not enough; never below
+     * FRAMER_MIN_CAP, so small reads do not regrow the buffer step by step. */
     if (f->off > 0) {
-      memmove(f->buf, f->buf + f->off, unread);
-      f->len = unread;
+      memmove(f->buf.v, f->buf.v + f->off, unread);
+      f->buf.n = unread;
       f->off = 0;
     }
-    if (f->cap - f->len < want) {
-      size_t cap = f->cap ? f->cap : FRAMER_MIN_CAP;
-      while (cap - f->len < want)
-        cap *= 2;
-      f->buf = tide__xrealloc(f->buf, cap);
-      f->cap = cap;
-    }
+    size_t least = f->buf.cap ? 0 : FRAMER_MIN_CAP;
+    (void)tide__vec_reserve(&f->buf, want > least ? want : least);
   }
-  *space = f->buf + f->len;
-  *avail = f->cap - f->len;
+  *space = f->buf.v + f->buf.n;
+  *avail = f->buf.cap - f->buf.n;
   return 0;
 }
 
 void tide__framer_commit(tide__framer *f, size_t n)
 {
-  f->len += n;
+  f->buf.n += n;
 }
 
 int tide__framer_feed(tide__framer *f, const char *data, size_t n)
@@ -103,17 +97,17 @@ int tide__framer_feed(tide__framer *f, const char *data, size_t n)
 
 int tide__framer_next(tide__framer *f, const char **payload, size_t *len, tide_error *err)
 {
-  size_t unread = f->len - f->off;
+  size_t unread = f->buf.n - f->off;
 
   if (unread < TIDE_FRAME_HEADER)
     return 0;
-  size_t n = read_be32(f->buf + f->off);
+  size_t n = read_be32(f->buf.v + f->off);
   if (n > f->max)
     return tide_errprintf(err, TIDE_EPROTO, "frame of %zu bytes exceeds the limit of %zu bytes", n,
                           f->max);
   if (unread - TIDE_FRAME_HEADER < n)
     return 0;
-  *payload = f->buf + f->off + TIDE_FRAME_HEADER;
+  *payload = f->buf.v + f->off + TIDE_FRAME_HEADER;
   *len = n;
   f->off += TIDE_FRAME_HEADER + n;
   return 1;
@@ -128,5 +122,5 @@ bool tide__frame_value_fits(size_t n, size_t max)
 
 size_t tide__framer_buffered(const tide__framer *f)
 {
-  return f->len - f->off;
+  return f->buf.n - f->off;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/vec.h"
 #include "tide/error.h"
 
 enum {
@@ -26,11 +27,9 @@ bool tide__frame_value_fits(size_t n, size_t max);
 
 /* Incremental frame reader: feed bytes as they arrive, take whole frames. */
 typedef struct tide__framer {
-  char *buf;
-  size_t len; /* bytes buffered */
-  size_t cap;
-  size_t off; /* start of the unconsumed part */
-  size_t max; /* largest payload accepted */
+  TIDE__VEC(char) buf; /* n: bytes buffered */
+  size_t off;          /* start of the unconsumed part */
+  size_t max;          /* largest payload accepted */
 } tide__framer;
 
 void tide__framer_init(tide__framer *f, size_t max_payload);

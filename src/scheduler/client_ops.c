@@ -16,11 +16,11 @@ void tide__gather_free(tide__sched *s, sgather *g)
   for (uint32_t i = 0; i < g->nslots; i++)
     free(g->slots[i].key);
   free(g->slots);
-  for (size_t i = 0; i < g->nitems; i++) {
-    free(g->items[i].key);
-    free(g->items[i].bin);
+  for (size_t i = 0; i < g->items.n; i++) {
+    free(g->items.v[i].key);
+    free(g->items.v[i].bin);
   }
-  free(g->items);
+  tide__vec_free(&g->items);
   free(g->error);
   free(g);
 }
@@ -38,10 +38,10 @@ static void gather_finish(tide__sched *s, sgather *g)
         tide__pk_kint(pk, "id", g->req_id);
         tide__pk_kbool(pk, "ok", true);
         tide__pk_str(pk, "data");
-        msgpack_pack_map(pk, (uint32_t)g->nitems);
-        for (size_t i = 0; i < g->nitems; i++) {
-          tide__pk_str(pk, g->items[i].key);
-          tide__pk_bin(pk, g->items[i].bin, g->items[i].len);
+        msgpack_pack_map(pk, (uint32_t)g->items.n);
+        for (size_t i = 0; i < g->items.n; i++) {
+          tide__pk_str(pk, g->items.v[i].key);
+          tide__pk_bin(pk, g->items.v[i].bin, g->items.v[i].len);
         }
         tide__sched_sent(s, c->conn);
       }
@@ -197,11 +197,8 @@ void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg)
     sl->from = NULL;
     slot_wait(s, g, sl, false);
     g->ngot++;
-    if (g->nitems == g->capitems) {
-      g->capitems = g->capitems ? g->capitems * 2 : 8;
-      g->items = tide__xrealloc(g->items, g->capitems * sizeof *g->items);
-    }
-    sgather_item *it = &g->items[g->nitems++];
+    sgather_item *it = tide__vec_reserve(&g->items, 1);
+    g->items.n++;
     it->key = tide__xstrndup(k->via.str.ptr, k->via.str.size);
     it->len = v->via.bin.size;
     it->bin = tide__xmalloc(it->len + 1);

@@ -114,8 +114,7 @@ typedef struct gnode {
   const char *key;
   size_t klen;
   uint32_t indeg;
-  uint32_t *out; /* indexes of new dependents */
-  uint32_t nout, capout;
+  TIDE__VEC(uint32_t) out; /* indexes of new dependents */
   bool done;
   stask *t; /* once created (or found); pinned until the end of update-graph */
 } gnode;
@@ -195,11 +194,7 @@ static long validate(tide__sched *s, sclient *c, int64_t id, const msgpack_objec
       gnode *g;
       HASH_FIND(hh, *index, d, dl, g);
       if (g) {
-        if (g->nout == g->capout) {
-          g->capout = g->capout ? g->capout * 2 : 4;
-          g->out = tide__xrealloc(g->out, g->capout * sizeof *g->out);
-        }
-        g->out[g->nout++] = i;
+        tide__vec_push(&g->out, i);
         nodes[i].indeg++;
       } else if (!tide__task_find(s, d, dl)) {
         const char *sd = shown(d, dl, &dsl);
@@ -217,9 +212,9 @@ static long validate(tide__sched *s, sclient *c, int64_t id, const msgpack_objec
   while (head < tail) {
     gnode *g = &nodes[order[head++]];
     g->done = true;
-    for (uint32_t j = 0; j < g->nout; j++)
-      if (--nodes[g->out[j]].indeg == 0)
-        order[tail++] = g->out[j];
+    for (size_t j = 0; j < g->out.n; j++)
+      if (--nodes[g->out.v[j]].indeg == 0)
+        order[tail++] = g->out.v[j];
   }
   if (tail < n) {
     for (uint32_t i = 0; i < n; i++)
@@ -247,8 +242,7 @@ static void create_tasks(tide__sched *s, gnode *nodes, gnode *index, uint32_t *o
   msgpack_sbuffer_init(&sb);
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  stask **deps = NULL;
-  uint32_t capdeps = 0;
+  TIDE__VEC(stask *) deps = {0}; /* one task's, reused */
   for (uint32_t o = 0; o < n; o++) {
     gnode *g = &nodes[order[o]];
     const msgpack_object *t = g->task;
@@ -263,28 +257,25 @@ static void create_tasks(tide__sched *s, gnode *nodes, gnode *index, uint32_t *o
     else
       msgpack_pack_array(&pk, 0);
     const msgpack_object_array *da = tide__mp_array(t, "deps");
-    uint32_t nd = 0;
-    if (da && da->size > capdeps) {
-      capdeps = da->size;
-      deps = tide__xrealloc(deps, capdeps * sizeof *deps);
-    }
+    deps.n = 0;
     for (uint32_t j = 0; da && j < da->size; j++) {
       const char *dk = da->ptr[j].via.str.ptr;
       size_t dl = da->ptr[j].via.str.size;
       stask *d = graph_task(s, index, dk, dl);
       bool dup = false;
-      for (uint32_t k = 0; k < nd && d; k++)
-        dup |= deps[k] == d;
+      for (size_t k = 0; k < deps.n && d; k++)
+        dup |= deps.v[k] == d;
       if (d && !dup)
-        deps[nd++] = d;
+        tide__vec_push(&deps, d);
     }
     /* a known key is reused, not recomputed */
-    g->t = tide__task_new(s, g->key, g->klen, fn, fl, pfx, pl, sb.data, sb.size, deps, nd);
+    g->t = tide__task_new(s, g->key, g->klen, fn, fl, pfx, pl, sb.data, sb.size, deps.v,
+                          (uint32_t)deps.n);
     if (!g->t)
       g->t = tide__task_find(s, g->key, g->klen);
     g->t->flags |= TF_PINNED;
   }
-  free(deps);
+  tide__vec_free(&deps);
   msgpack_sbuffer_destroy(&sb);
 }
 
@@ -355,7 +346,7 @@ void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object 
     tide__queue_drain(s);
   }
   for (uint32_t i = 0; i < n; i++)
-    free(nodes[i].out);
+    tide__vec_free(&nodes[i].out);
   HASH_CLEAR(hh, index);
   free(nodes);
   free(order);

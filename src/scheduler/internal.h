@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <uthash.h>
 
+#include "common/vec.h"
 #include "proto/msg.h"
 #include "scheduler/scheduler.h"
 
@@ -176,8 +177,7 @@ typedef struct sgather {
   sgather_slot *slots; /* one per key asked */
   sgather_slot *index; /* the slots by key */
   uint32_t nslots, ngot, nwaiting;
-  sgather_item *items;
-  size_t nitems, capitems;
+  TIDE__VEC(sgather_item) items;
   char *error;
 } sgather;
 
@@ -263,9 +263,8 @@ struct tide__sched {
 
   tide__sw_view *views;
   size_t capviews;
-  void *logs;   /* pending worker_logs requests */
-  stask **work; /* release worklist (tide__task_maybe_release) */
-  size_t nwork, capwork;
+  void *logs;              /* pending worker_logs requests */
+  TIDE__VEC(stask *) work; /* release worklist (tide__task_maybe_release) */
   bool releasing;
 };
 

@@ -561,7 +561,7 @@ void tide__sched_destroy(tide__sched *s)
   FREE_TABLE(struct sfunc, s->functions, free);
   tide__stream_free(s);
   free(s->views);
-  free(s->work);
+  tide__vec_free(&s->work);
   free(s->dashboard);
   free(s);
 }

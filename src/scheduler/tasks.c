@@ -78,6 +78,10 @@ stask *tide__task_new(tide__sched *s, const char *key, size_t keylen, const char
   t->ndeps = ndeps;
   for (uint32_t i = 0; i < ndeps; i++) {
     stask *d = deps[i];
+    /* Grown by hand, not through vec.h: most tasks have one or two
+     * dependents, and a first room of 2 with 32-bit counts keeps the
+     * scheduler's per-task memory (docs/benchmarks.md, sched_mem) where a
+     * TIDE__VEC's first 8 edges and size_t counts would not. */
     if (d->ndependents == d->capdependents) {
       d->capdependents = d->capdependents ? d->capdependents * 2 : 2;
       d->dependents = tide__xrealloc(d->dependents, d->capdependents * sizeof(tedge));
@@ -187,18 +191,14 @@ void tide__task_maybe_release(tide__sched *s, stask *t)
 {
   if (tide__task_needed(t) || (t->flags & TF_RELEASING))
     return;
-  if (s->nwork == s->capwork) {
-    s->capwork = s->capwork ? s->capwork * 2 : 64;
-    s->work = tide__xrealloc(s->work, s->capwork * sizeof *s->work);
-  }
   t->flags |= TF_RELEASING;
-  s->work[s->nwork++] = t;
+  tide__vec_push(&s->work, t);
   if (s->releasing)
     return;
   s->releasing = true;
   bool cancelled = false;
-  while (s->nwork)
-    cancelled |= release_one(s, s->work[--s->nwork]);
+  while (s->work.n)
+    cancelled |= release_one(s, s->work.v[--s->work.n]);
   s->releasing = false;
   if (cancelled)
     tide__queue_drain(s);
@@ -359,8 +359,7 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
   tide__vec_push(&q, t);
   char *m = tide__xstrdup(msg ? msg : "task failed");
   char *o = tide__xstrdup(origin ? origin : t->key);
-  char **keys = NULL;
-  size_t nkeys = 0, capkeys = 0;
+  tide__strvec keys = {0};
   while (q.n) {
     stask *x = q.v[--q.n];
     if (x->state == TIDE_TS_ERRED || x->state == TIDE_TS_MEMORY)
@@ -374,11 +373,7 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
       x->err->task = tide__xstrdup(o);
     }
     tide__task_set_state(s, x, TIDE_TS_ERRED);
-    if (nkeys == capkeys) {
-      capkeys = capkeys ? capkeys * 2 : 8;
-      keys = tide__xrealloc(keys, capkeys * sizeof *keys);
-    }
-    keys[nkeys++] = tide__xstrdup(x->key);
+    tide__vec_push(&keys, tide__xstrdup(x->key));
     for (uint32_t i = 0; i < x->ndependents; i++)
       if (pending(x->dependents[i].t->state))
         tide__vec_push(&q, x->dependents[i].t);
@@ -388,15 +383,15 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
   free(o);
   /* release the unwanted ones only after the whole cascade, by key: a
    * release may free tasks that an earlier pointer would still name */
-  while (nkeys) {
-    char *k = keys[--nkeys];
+  while (keys.n) {
+    char *k = keys.v[--keys.n];
     stask *x = tide__task_find(s, k, strlen(k));
     if (x)
       tide__task_maybe_release(s, x);
     free(k);
   }
-  free(keys);
-  free(q.v);
+  tide__vec_free(&keys);
+  tide__vec_free(&q);
 }
 
 void tide__task_erred(tide__sched *s, sworker *w, stask *t, const char *msg, double start,

@@ -17,27 +17,13 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "common/vec.h"
 #include "worker/builtins.h"
 
 extern char **environ;
 
 /* What the error keeps of stderr: its last lines, bounded both ways. */
 enum { TAIL_LINES = 20, TAIL_BYTES = 4096, MAX_RETRIES = 100 };
-
-typedef struct obuf {
-  char *p;
-  size_t len, cap;
-} obuf;
-
-static void obuf_add(obuf *b, const char *s, size_t n)
-{
-  if (b->len + n > b->cap) {
-    b->cap = (b->len + n) * 2 + 4096;
-    b->p = tide__xrealloc(b->p, b->cap);
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-}
 
 /* Parsed options (the third argument). Strings point into the args. */
 typedef struct xopts {
@@ -57,7 +43,7 @@ typedef struct xrun {
   int spawn_errno; /* posix_spawn failed */
   int status;      /* waitpid status */
   bool timed_out;
-  obuf out, err;
+  tide__text out, err;
 } xrun;
 
 static bool key_is(const msgpack_object *k, const char *name)
@@ -162,31 +148,31 @@ static int array_from_key(tide_task_ctx *ctx, const char *id, xopts *x)
 /* Expand %{TASK}, %{INDEX} and %{JOB} in a path pattern. */
 static char *expand(const msgpack_object *pat, const char *id, const xopts *x)
 {
-  obuf b = {0};
+  tide__text b = {0};
   const char *s = pat->via.str.ptr;
   size_t n = pat->via.str.size;
   char num[32];
   for (size_t i = 0; i < n;) {
     if (n - i >= 7 && memcmp(s + i, "%{TASK}", 7) == 0) {
-      obuf_add(&b, id, strlen(id));
+      tide__text_put(&b, id, strlen(id));
       i += 7;
     } else if (n - i >= 8 && memcmp(s + i, "%{INDEX}", 8) == 0) {
       snprintf(num, sizeof num, "%" PRId64, x->index);
-      obuf_add(&b, num, strlen(num));
+      tide__text_put(&b, num, strlen(num));
       i += 8;
     } else if (n - i >= 6 && memcmp(s + i, "%{JOB}", 6) == 0) {
       if (x->job)
-        obuf_add(&b, x->job->via.str.ptr, x->job->via.str.size);
+        tide__text_put(&b, x->job->via.str.ptr, x->job->via.str.size);
       else if (x->job_text)
-        obuf_add(&b, x->job_text, x->job_len);
+        tide__text_put(&b, x->job_text, x->job_len);
       i += 6;
     } else {
-      obuf_add(&b, s + i, 1);
+      tide__text_put(&b, s + i, 1);
       i++;
     }
   }
-  obuf_add(&b, "", 1);
-  return b.p;
+  tide__text_put(&b, "", 0); /* allocated and terminated even when empty */
+  return b.v;
 }
 
 /* environ plus TIDE_TASK_ID, TIDE_ARRAY_INDEX, TIDE_ENTRY and the env
@@ -242,12 +228,12 @@ static void free_env(char **env)
 
 /* Read what is there into b (and into file fd when >= 0); returns false at
  * EOF or error. With a file, b keeps only a tail for the error message. */
-static bool drain(int fd, obuf *b, int file)
+static bool drain(int fd, tide__text *b, int file)
 {
   char tmp[65536];
   ssize_t n = read(fd, tmp, sizeof tmp);
   if (n > 0) {
-    obuf_add(b, tmp, (size_t)n);
+    tide__text_put(b, tmp, (size_t)n);
     if (file >= 0) {
       for (size_t off = 0; off < (size_t)n;) {
         ssize_t w = write(file, tmp + off, (size_t)n - off);
@@ -257,9 +243,9 @@ static bool drain(int fd, obuf *b, int file)
           break;
         off += (size_t)w;
       }
-      if (b->len > 2 * TAIL_BYTES) {
-        memmove(b->p, b->p + b->len - TAIL_BYTES, TAIL_BYTES);
-        b->len = TAIL_BYTES;
+      if (b->n > 2 * TAIL_BYTES) {
+        memmove(b->v, b->v + b->n - TAIL_BYTES, TAIL_BYTES);
+        tide__text_truncate(b, TAIL_BYTES);
       }
     }
     return true;
@@ -413,27 +399,27 @@ done:
 
 /* The last TAIL_LINES lines of stderr within TAIL_BYTES, newlines shown as
  * " | " so the error stays one line. */
-static char *stderr_tail(const obuf *e)
+static char *stderr_tail(const tide__text *e)
 {
-  size_t len = e->len;
-  while (len && (e->p[len - 1] == '\n' || e->p[len - 1] == '\r'))
+  size_t len = e->n;
+  while (len && (e->v[len - 1] == '\n' || e->v[len - 1] == '\r'))
     len--;
   size_t from = len > TAIL_BYTES ? len - TAIL_BYTES : 0;
   int lines = 0;
   for (size_t i = len; i > from; i--)
-    if (e->p[i - 1] == '\n' && ++lines == TAIL_LINES) {
+    if (e->v[i - 1] == '\n' && ++lines == TAIL_LINES) {
       from = i;
       break;
     }
-  obuf b = {0};
+  tide__text b = {0};
   for (size_t i = from; i < len; i++) {
-    if (e->p[i] == '\n')
-      obuf_add(&b, " | ", 3);
-    else if (e->p[i] != '\r')
-      obuf_add(&b, e->p[i] ? &e->p[i] : "?", 1);
+    if (e->v[i] == '\n')
+      tide__text_put(&b, " | ", 3);
+    else if (e->v[i] != '\r')
+      tide__text_put(&b, e->v[i] ? &e->v[i] : "?", 1);
   }
-  obuf_add(&b, "", 1);
-  return b.p;
+  tide__text_put(&b, "", 0); /* allocated and terminated even when empty */
+  return b.v;
 }
 
 /* True when the run failed; *code gets the rc users see (128+signal). */
@@ -549,21 +535,21 @@ int tide__builtin_exec(tide_task_ctx *ctx, const msgpack_object *args, size_t na
       fail_run(ctx, argv[0], &x, &r, tries);
       goto done;
     }
-    free(r.out.p);
-    free(r.err.p);
+    tide__vec_free(&r.out);
+    tide__vec_free(&r.err);
   }
   if (!x.check) {
     msgpack_pack_map(out, 3);
     msgpack_pack_str_with_body(out, "rc", 2);
     msgpack_pack_int(out, code);
     msgpack_pack_str_with_body(out, "stdout", 6);
-    msgpack_pack_bin_with_body(out, r.out.p ? r.out.p : "", r.out.len);
+    msgpack_pack_bin_with_body(out, r.out.v ? r.out.v : "", r.out.n);
     msgpack_pack_str_with_body(out, "stderr", 6);
-    msgpack_pack_bin_with_body(out, r.err.p ? r.err.p : "", r.err.len);
+    msgpack_pack_bin_with_body(out, r.err.v ? r.err.v : "", r.err.n);
   } else if (outpath) {
     msgpack_pack_nil(out); /* the output is in its file */
   } else {
-    msgpack_pack_bin_with_body(out, r.out.p ? r.out.p : "", r.out.len);
+    msgpack_pack_bin_with_body(out, r.out.v ? r.out.v : "", r.out.n);
   }
   rc = 0;
 done:
@@ -574,7 +560,7 @@ done:
   free(cwd);
   free(outpath);
   free(errpath);
-  free(r.out.p);
-  free(r.err.p);
+  tide__vec_free(&r.out);
+  tide__vec_free(&r.err);
   return rc;
 }

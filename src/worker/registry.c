@@ -8,6 +8,7 @@
 #include <uthash.h>
 
 #include "common/util.h"
+#include "common/vec.h"
 #include "worker/registry.h"
 
 typedef struct entry {
@@ -19,10 +20,8 @@ typedef struct entry {
 
 struct tide_registry {
   entry *byname;
-  entry **order; /* registration order, for the hello's function list */
-  size_t n, cap;
-  void **handles;
-  size_t nhandles;
+  TIDE__VEC(entry *) order; /* registration order, for the hello's function list */
+  TIDE__VEC(void *) handles;
 };
 
 int tide__registry_create(tide_registry **out)
@@ -41,10 +40,10 @@ void tide__registry_destroy(tide_registry *reg)
     free(e->name);
     free(e);
   }
-  for (size_t i = 0; i < reg->nhandles; i++)
-    dlclose(reg->handles[i]);
-  free(reg->handles);
-  free(reg->order);
+  for (size_t i = 0; i < reg->handles.n; i++)
+    dlclose(reg->handles.v[i]);
+  tide__vec_free(&reg->handles);
+  tide__vec_free(&reg->order);
   free(reg);
 }
 
@@ -62,11 +61,7 @@ int tide__registry_add(tide_registry *reg, const char *name, tide_task_fn fn, un
   e->fn = fn;
   e->flags = flags;
   HASH_ADD_KEYPTR(hh, reg->byname, e->name, len, e);
-  if (reg->n == reg->cap) {
-    reg->cap = reg->cap ? 2 * reg->cap : 32;
-    reg->order = tide__xrealloc(reg->order, reg->cap * sizeof *reg->order);
-  }
-  reg->order[reg->n++] = e;
+  tide__vec_push(&reg->order, e);
   return 0;
 }
 
@@ -82,18 +77,17 @@ tide_task_fn tide__registry_find(const tide_registry *reg, const char *name, siz
 
 size_t tide__registry_count(const tide_registry *reg)
 {
-  return reg->n;
+  return reg->order.n;
 }
 
 const char *tide__registry_name(const tide_registry *reg, size_t i)
 {
-  return i < reg->n ? reg->order[i]->name : NULL;
+  return i < reg->order.n ? reg->order.v[i]->name : NULL;
 }
 
 void tide__registry_keep_handle(tide_registry *reg, void *handle)
 {
-  reg->handles = tide__xrealloc(reg->handles, (reg->nhandles + 1) * sizeof *reg->handles);
-  reg->handles[reg->nhandles++] = handle;
+  tide__vec_push(&reg->handles, handle);
 }
 
 /* include/tide/task.h */

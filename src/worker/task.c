@@ -115,7 +115,7 @@ static void send_outcome(tide__wk *w, const char *key, size_t klen, const char *
 
 void tide__wtask_free(wtask *t)
 {
-  free(t->deps);
+  tide__vec_free(&t->deps);
   free(t->raw_args);
   tide__wk_call_clear(&t->job);
   free(t->key);
@@ -124,8 +124,8 @@ void tide__wtask_free(wtask *t)
 
 static void task_free(tide__wk *w, wtask *t)
 {
-  for (int i = 0; i < t->ndeps; i++)
-    tide__fetch_release(w, t->deps[i]);
+  for (size_t i = 0; i < t->deps.n; i++)
+    tide__fetch_release(w, t->deps.v[i]);
   tide__wtask_free(t);
 }
 
@@ -158,11 +158,9 @@ static void task_launch(tide__wk *w, wtask *t, const msgpack_object *args)
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   bool ok = pack_subst(w, &sb, &pk, args, &missing);
-  for (int i = 0; i < t->ndeps; i++)
-    tide__fetch_release(w, t->deps[i]);
-  free(t->deps);
-  t->deps = NULL;
-  t->ndeps = 0;
+  for (size_t i = 0; i < t->deps.n; i++)
+    tide__fetch_release(w, t->deps.v[i]);
+  tide__vec_free(&t->deps);
   free(t->raw_args);
   t->raw_args = NULL;
   if (!ok) {
@@ -220,10 +218,10 @@ void tide__wtask_fetched(tide__wk *w, wtask *t, fetch *f, bool ok)
 {
   t->waiting--;
   if (!ok && !t->cancelled) {
-    if (f->nfailed == 0)
+    if (f->failed.n == 0)
       send_missing(w, t->key, t->keylen, f->key, f->keylen, "");
-    for (int i = 0; i < f->nfailed; i++)
-      send_missing(w, t->key, t->keylen, f->key, f->keylen, f->failed[i]);
+    for (size_t i = 0; i < f->failed.n; i++)
+      send_missing(w, t->key, t->keylen, f->key, f->keylen, f->failed.v[i]);
     task_mark_cancelled(w, t); /* the scheduler reschedules it */
   }
   if (t->waiting > 0)
@@ -246,8 +244,7 @@ void tide__wtask_fetched(tide__wk *w, wtask *t, fetch *f, bool ok)
 
 static void add_dep(wtask *t, fetch *f)
 {
-  t->deps = tide__xrealloc(t->deps, (size_t)(t->ndeps + 1) * sizeof *t->deps);
-  t->deps[t->ndeps++] = f;
+  tide__vec_push(&t->deps, f);
 }
 
 void tide__wtask_compute(tide__wk *w, const msgpack_object *msg)

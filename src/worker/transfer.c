@@ -76,9 +76,9 @@ static void serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 static void serve_closed(tide__conn *c, int status, void *arg)
 {
   tide__wk *w = arg;
-  for (int i = 0; i < w->nserved; i++)
-    if (w->served[i] == c) {
-      w->served[i] = w->served[--w->nserved];
+  for (size_t i = 0; i < w->served.n; i++)
+    if (w->served.v[i] == c) {
+      w->served.v[i] = w->served.v[--w->served.n];
       break;
     }
 }
@@ -91,11 +91,7 @@ void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide
   tide__wk *w = arg;
   *ops = &serve_ops;
   *carg = w;
-  if (w->nserved == w->capserved) {
-    w->capserved = w->capserved ? 2 * w->capserved : 8;
-    w->served = tide__xrealloc(w->served, (size_t)w->capserved * sizeof *w->served);
-  }
-  w->served[w->nserved++] = c;
+  tide__vec_push(&w->served, c);
   if (w->closing)
     tide__conn_close(c, 0, "worker closing");
 }
@@ -119,13 +115,9 @@ static void fetch_maybe_free(tide__wk *w, fetch *f)
 
 void tide__fetch_free(fetch *f)
 {
-  for (int i = 0; i < f->nholders; i++)
-    free(f->holders[i]);
-  for (int i = 0; i < f->nfailed; i++)
-    free(f->failed[i]);
-  free(f->holders);
-  free(f->failed);
-  free(f->waiters);
+  tide__strvec_free(&f->holders);
+  tide__strvec_free(&f->failed);
+  tide__vec_free(&f->waiters);
   free(f->data);
   free(f->key);
   free(f);
@@ -144,13 +136,12 @@ static void add_holders(fetch *f, const msgpack_object_array *holders)
     if (h->type != MSGPACK_OBJECT_STR)
       continue;
     bool dup = false;
-    for (int j = 0; j < f->nholders && !dup; j++)
-      dup = strlen(f->holders[j]) == h->via.str.size &&
-            memcmp(f->holders[j], h->via.str.ptr, h->via.str.size) == 0;
+    for (size_t j = 0; j < f->holders.n && !dup; j++)
+      dup = strlen(f->holders.v[j]) == h->via.str.size &&
+            memcmp(f->holders.v[j], h->via.str.ptr, h->via.str.size) == 0;
     if (dup)
       continue;
-    f->holders = tide__xrealloc(f->holders, (size_t)(f->nholders + 1) * sizeof *f->holders);
-    f->holders[f->nholders++] = tide__xstrndup(h->via.str.ptr, h->via.str.size);
+    tide__vec_push(&f->holders, tide__xstrndup(h->via.str.ptr, h->via.str.size));
   }
 }
 
@@ -177,16 +168,12 @@ fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
     HASH_ADD_KEYPTR(hh, w->fetches, f->key, keylen, f);
   } else if (f->state == FETCH_FAILED) {
     f->state = FETCHING; /* try again with the holders we are told now */
-    f->next = f->nholders;
+    f->next = f->holders.n;
   }
   add_holders(f, holders);
   if (f->state == FETCHING && f->req_id == 0 && !f->peer && !f->starting) {
     f->starting = true;
-    if (w->nstarting == w->capstarting) {
-      w->capstarting = w->capstarting ? 2 * w->capstarting : 64;
-      w->starting = tide__xrealloc(w->starting, (size_t)w->capstarting * sizeof *w->starting);
-    }
-    w->starting[w->nstarting++] = f;
+    tide__vec_push(&w->starting, f);
     arm_flush(w);
   }
   if (wt.task)
@@ -194,11 +181,7 @@ fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
   if (wt.acq)
     f->to_store = true;
   if (f->state == FETCHING) {
-    if (f->nwaiters == f->capwaiters) {
-      f->capwaiters = f->capwaiters ? 2 * f->capwaiters : 4;
-      f->waiters = tide__xrealloc(f->waiters, (size_t)f->capwaiters * sizeof *f->waiters);
-    }
-    f->waiters[f->nwaiters++] = wt;
+    tide__vec_push(&f->waiters, wt);
     if (wt.task)
       wt.task->waiting++;
     if (wt.acq)
@@ -211,18 +194,17 @@ static void acq_result(tide__wk *w, acquire *a, fetch *f, bool ok);
 
 static void fetch_notify(tide__wk *w, fetch *f, bool ok)
 {
-  waiter *ws = f->waiters;
-  int n = f->nwaiters;
-  f->waiters = NULL;
-  f->nwaiters = f->capwaiters = 0;
+  /* taken out first: a notified waiter may want the key again and add itself */
+  waitervec ws = f->waiters;
+  f->waiters = (waitervec){0};
   f->notifying = true;
-  for (int i = 0; i < n; i++) {
-    if (ws[i].task)
-      tide__wtask_fetched(w, ws[i].task, f, ok);
-    else if (ws[i].acq)
-      acq_result(w, ws[i].acq, f, ok);
+  for (size_t i = 0; i < ws.n; i++) {
+    if (ws.v[i].task)
+      tide__wtask_fetched(w, ws.v[i].task, f, ok);
+    else if (ws.v[i].acq)
+      acq_result(w, ws.v[i].acq, f, ok);
   }
-  free(ws);
+  tide__vec_free(&ws);
   f->notifying = false;
   fetch_maybe_free(w, f);
 }
@@ -244,8 +226,7 @@ static void fetch_success(tide__wk *w, fetch *f, const char *data, size_t len)
 
 static void fetch_holder_failed(tide__wk *w, fetch *f, const char *addr)
 {
-  f->failed = tide__xrealloc(f->failed, (size_t)(f->nfailed + 1) * sizeof *f->failed);
-  f->failed[f->nfailed++] = tide__xstrdup(addr);
+  tide__vec_push(&f->failed, tide__xstrdup(addr));
   f->peer = NULL;
   f->req_id = 0;
   if (w->closing) {
@@ -281,50 +262,42 @@ static void peer_lost(tide__wk *w, peer *p, const char *why)
       *pp = p->next_dirty;
       break;
     }
-  int n = p->nqueue;
-  for (request *r = p->inflight; r; r = r->next)
-    n += r->n;
-  fetch **all = tide__xmalloc((size_t)(n ? n : 1) * sizeof *all);
-  int k = 0;
-  for (int i = 0; i < p->nqueue; i++)
-    all[k++] = p->queue[i];
+  fetchvec all = p->queue; /* the queue, then every request in flight */
+  p->queue = (fetchvec){0};
   for (request *r = p->inflight, *next; r; r = next) {
     next = r->next;
-    for (int i = 0; i < r->n; i++)
-      all[k++] = r->entries[i];
-    free(r->entries);
+    for (size_t i = 0; i < r->entries.n; i++)
+      tide__vec_push(&all, r->entries.v[i]);
+    tide__vec_free(&r->entries);
     free(r);
   }
-  if (n > 0)
-    tide__info("worker", "peer %s: %s; %d fetches move on", p->address, why, n);
-  for (int i = 0; i < k; i++)
-    if (all[i]->state == FETCHING && all[i]->peer == p)
-      fetch_holder_failed(w, all[i], p->address);
-  free(all);
-  free(p->queue);
+  if (all.n > 0)
+    tide__info("worker", "peer %s: %s; %zu fetches move on", p->address, why, all.n);
+  for (size_t i = 0; i < all.n; i++)
+    if (all.v[i]->state == FETCHING && all.v[i]->peer == p)
+      fetch_holder_failed(w, all.v[i], p->address);
+  tide__vec_free(&all);
   free(p->address);
   free(p);
 }
 
 static void peer_send(tide__wk *w, peer *p)
 {
-  if (!p->conn || p->nqueue == 0)
+  if (!p->conn || p->queue.n == 0)
     return;
   request *r = tide__xcalloc(1, sizeof *r);
   r->id = ++p->next_id;
   r->entries = p->queue;
-  r->n = p->nqueue;
-  p->queue = NULL;
-  p->nqueue = p->capqueue = 0;
+  p->queue = (fetchvec){0};
   r->next = p->inflight;
   p->inflight = r;
   msgpack_packer *pk = tide__conn_begin(p->conn, TIDE_OP_GET_DATA, 2);
   tide__pk_kint(pk, "id", (int64_t)r->id);
   msgpack_pack_str_with_body(pk, "keys", 4);
-  msgpack_pack_array(pk, (uint32_t)r->n);
-  for (int i = 0; i < r->n; i++) {
-    r->entries[i]->req_id = r->id;
-    tide__pk_strn(pk, r->entries[i]->key, r->entries[i]->keylen);
+  msgpack_pack_array(pk, (uint32_t)r->entries.n);
+  for (size_t i = 0; i < r->entries.n; i++) {
+    r->entries.v[i]->req_id = r->id;
+    tide__pk_strn(pk, r->entries.v[i]->key, r->entries.v[i]->keylen);
   }
   tide__conn_end(p->conn);
   tide__conn_flush(p->conn);
@@ -369,11 +342,12 @@ static void peer_data(tide__wk *w, peer *p, const msgpack_object *msg)
   *rp = r->next;
   /* Match values to the request before delivering any: delivering runs
    * tasks, which may free entries that are no longer fetching. */
-  const char **vals = tide__xcalloc((size_t)r->n, sizeof *vals);
-  size_t *lens = tide__xcalloc((size_t)r->n, sizeof *lens);
-  char *mine = tide__xcalloc((size_t)r->n, 1); /* 1 asked here, 2 answered */
-  for (int i = 0; i < r->n; i++) {
-    fetch *f = r->entries[i];
+  size_t n = r->entries.n;
+  const char **vals = tide__xcalloc(n, sizeof *vals);
+  size_t *lens = tide__xcalloc(n, sizeof *lens);
+  char *mine = tide__xcalloc(n, 1); /* 1 asked here, 2 answered */
+  for (size_t i = 0; i < n; i++) {
+    fetch *f = r->entries.v[i];
     mine[i] = f->state == FETCHING && f->peer == p && f->req_id == r->id;
     if (mine[i])
       f->slot = i;
@@ -390,18 +364,18 @@ static void peer_data(tide__wk *w, peer *p, const msgpack_object *msg)
       lens[f->slot] = v->via.bin.size;
     }
   }
-  for (int i = 0; i < r->n; i++) {
+  for (size_t i = 0; i < n; i++) {
     if (!mine[i])
       continue;
     if (mine[i] == 2)
-      fetch_success(w, r->entries[i], vals[i] ? vals[i] : "", lens[i]);
+      fetch_success(w, r->entries.v[i], vals[i] ? vals[i] : "", lens[i]);
     else
-      fetch_holder_failed(w, r->entries[i], p->address);
+      fetch_holder_failed(w, r->entries.v[i], p->address);
   }
   free(vals);
   free(lens);
   free(mine);
-  free(r->entries);
+  tide__vec_free(&r->entries);
   free(r);
 }
 
@@ -446,21 +420,16 @@ static peer *peer_get(tide__wk *w, const char *addr)
 /* Ask the next holder, or give up when none is left. */
 static void fetch_next(tide__wk *w, fetch *f)
 {
-  while (f->next < f->nholders) {
-    const char *addr = f->holders[f->next++];
+  while (f->next < f->holders.n) {
+    const char *addr = f->holders.v[f->next++];
     peer *p = (w->address && strcmp(addr, w->address) == 0) ? NULL : peer_get(w, addr);
     if (!p) {
-      f->failed = tide__xrealloc(f->failed, (size_t)(f->nfailed + 1) * sizeof *f->failed);
-      f->failed[f->nfailed++] = tide__xstrdup(addr);
+      tide__vec_push(&f->failed, tide__xstrdup(addr));
       continue;
     }
     f->peer = p;
     f->req_id = 0;
-    if (p->nqueue == p->capqueue) {
-      p->capqueue = p->capqueue ? 2 * p->capqueue : 16;
-      p->queue = tide__xrealloc(p->queue, (size_t)p->capqueue * sizeof *p->queue);
-    }
-    p->queue[p->nqueue++] = f;
+    tide__vec_push(&p->queue, f);
     peer_mark_dirty(w, p);
     return;
   }
@@ -472,17 +441,15 @@ static void fetch_next(tide__wk *w, fetch *f)
 void tide__transfer_flush(tide__wk *w)
 {
   uv_check_stop(&w->flush_check);
-  while (w->nstarting > 0) {
-    fetch **st = w->starting;
-    int n = w->nstarting;
-    w->starting = NULL;
-    w->nstarting = w->capstarting = 0;
-    for (int i = 0; i < n; i++) {
-      st[i]->starting = false;
-      if (st[i]->state == FETCHING && !st[i]->peer)
-        fetch_next(w, st[i]);
+  while (w->starting.n > 0) {
+    fetchvec st = w->starting; /* fetch_next may start more */
+    w->starting = (fetchvec){0};
+    for (size_t i = 0; i < st.n; i++) {
+      st.v[i]->starting = false;
+      if (st.v[i]->state == FETCHING && !st.v[i]->peer)
+        fetch_next(w, st.v[i]);
     }
-    free(st);
+    tide__vec_free(&st);
   }
   while (w->dirty) {
     peer *p = w->dirty;
@@ -573,11 +540,11 @@ void tide__transfer_close_all(tide__wk *w)
       tide__conn_close(p->conn, 0, "worker closing");
   }
   /* closing may call serve_closed, which edits the array: close a copy */
-  int n = w->nserved;
-  tide__conn **copy = tide__xmalloc((size_t)(n ? n : 1) * sizeof *copy);
-  if (n > 0) /* w->served is NULL until the first peer connects */
-    memcpy(copy, w->served, (size_t)n * sizeof *copy);
-  for (int i = 0; i < n; i++)
+  size_t n = w->served.n;
+  tide__conn **copy = tide__xmalloc((n ? n : 1) * sizeof *copy);
+  if (n > 0) /* w->served.v is NULL until the first peer connects */
+    memcpy(copy, w->served.v, n * sizeof *copy);
+  for (size_t i = 0; i < n; i++)
     tide__conn_close(copy[i], 0, "worker closing");
   free(copy);
 }

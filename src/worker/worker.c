@@ -458,8 +458,8 @@ void tide__wk_destroy(tide__wk *w)
     tide__fetch_free(f);
   }
   tide__store_destroy(w->store);
-  free(w->served);
-  free(w->starting);
+  tide__vec_free(&w->served);
+  tide__vec_free(&w->starting);
   free(w->name);
   free(w->host);
   free(w->job);

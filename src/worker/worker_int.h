@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "common/config.h"
+#include "common/vec.h"
 #include "net/conn.h"
 #include "worker/exec.h"
 #include "worker/store.h"
@@ -18,6 +19,7 @@ typedef struct wtask wtask;
 typedef struct fetch fetch;
 typedef struct peer peer;
 typedef struct acquire acquire;
+typedef TIDE__VEC(fetch *) fetchvec;
 
 /* A task given by compute-task, from arrival until its result is stored. */
 struct wtask {
@@ -27,9 +29,8 @@ struct wtask {
   unsigned flags; /* TIDE_FN_* */
   char *raw_args; /* args with refs, while waiting for fetches */
   size_t raw_len;
-  int waiting;  /* fetch notifications still to come */
-  fetch **deps; /* fetch entries it holds a reference on */
-  int ndeps;
+  int waiting;       /* fetch notifications still to come */
+  fetchvec deps;     /* fetch entries it holds a reference on */
   bool cancelled;    /* freed or failed: run nothing, report nothing */
   bool in_exec;      /* owned by the execution threads until done */
   UT_hash_handle hh; /* in w->tasks while not cancelled */
@@ -40,6 +41,7 @@ typedef struct waiter {
   wtask *task;
   acquire *acq;
 } waiter;
+typedef TIDE__VEC(waiter) waitervec;
 
 typedef enum fetch_state { FETCHING, FETCH_HAVE, FETCH_FAILED } fetch_state;
 
@@ -47,22 +49,20 @@ typedef enum fetch_state { FETCHING, FETCH_HAVE, FETCH_FAILED } fetch_state;
 struct fetch {
   char *key;
   size_t keylen;
-  char **holders; /* addresses to try, in order */
-  int nholders, next;
-  char **failed; /* holders that did not deliver */
-  int nfailed;
+  tide__strvec holders; /* addresses to try, in order */
+  size_t next;
+  tide__strvec failed; /* holders that did not deliver */
   fetch_state state;
   char *data; /* FETCH_HAVE (NULL when moved into the store) */
   size_t len;
   int refs; /* tasks holding it */
-  waiter *waiters;
-  int nwaiters, capwaiters;
+  waitervec waiters;
   bool to_store; /* acquire-replicas: keep it in the store */
   bool notifying;
   peer *peer;      /* asked from; with req_id */
   uint64_t req_id; /* 0 = queued, not sent yet */
   bool starting;   /* in w->starting */
-  int slot;        /* index in the request being answered */
+  size_t slot;     /* index in the request being answered */
   UT_hash_handle hh;
 };
 
@@ -79,8 +79,7 @@ struct acquire {
 typedef struct request {
   struct request *next;
   uint64_t id;
-  fetch **entries;
-  int n;
+  fetchvec entries;
 } request;
 
 /* A connection to another worker's data server. */
@@ -88,8 +87,7 @@ struct peer {
   tide__wk *w;
   char *address;
   tide__conn *conn; /* NULL while connecting */
-  fetch **queue;    /* to ask at the next flush */
-  int nqueue, capqueue;
+  fetchvec queue;   /* to ask at the next flush */
   request *inflight;
   uint64_t next_id;
   bool dirty;
@@ -123,11 +121,9 @@ struct tide__wk {
   fetch *fetches;
   peer *peers;
   peer *dirty;
-  tide__conn **served; /* accepted peer connections, closed at shutdown */
-  int nserved, capserved;
-  bool sched_error; /* the scheduler refused us with an error message */
-  fetch **starting; /* new fetches to start at the next flush */
-  int nstarting, capstarting;
+  TIDE__VEC(tide__conn *) served; /* accepted peer connections, closed at shutdown */
+  bool sched_error;               /* the scheduler refused us with an error message */
+  fetchvec starting;              /* new fetches to start at the next flush */
 };
 
 /* task.c */

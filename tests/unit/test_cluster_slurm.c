@@ -3,11 +3,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cluster/backend.h"
+#include "cluster/backends/batch.h"
 #include "cluster/backends/slurm.h"
 #include "common/config.h"
 
@@ -51,7 +54,9 @@ static void test_flags(void **state)
   assert_int_equal(o.memory, 4LL << 30);
   set(&o, "--job-extra-directive", "--qos=high");
   set(&o, "--job-extra-directive", "--exclusive");
-  assert_int_equal(o.nextra, 2);
+  assert_int_equal(o.extra.n, 2);
+  assert_string_equal(o.extra.v[0], "--qos=high");
+  assert_string_equal(o.extra.v[1], "--exclusive");
   assert_int_equal(tide__slurm_opts_set(&o, "--nonsense", "x", &err), 0);
   assert_true(tide__slurm_opts_set(&o, "--walltime", "soon", &err) < 0);
   assert_non_null(strstr(err.text, "bad --walltime \"soon\" (use MM, MM:SS, HH:MM:SS, D-HH"));
@@ -208,12 +213,85 @@ static void test_dry_run_returns(void **state)
   free(out);
 }
 
+static void write_lines(const char *path, const char *word, int n)
+{
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "%s %d\n", word, i);
+  fclose(f);
+}
+
+/* The logs op appends the last 200 lines of the job's .out, then its .err,
+ * to the NULL-terminated list it is given. */
+static void test_logs(void **state)
+{
+  char dir[] = "/tmp/tide-slurm-logs-XXXXXX", out7[256], err7[256], out8[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(out7, sizeof out7, "%s/j-7.out", dir);
+  snprintf(err7, sizeof err7, "%s/j-7.err", dir);
+  snprintf(out8, sizeof out8, "%s/j-8.out", dir);
+  write_lines(out7, "out", 250);
+  write_lines(err7, "err", 3);
+  write_lines(out8, "none", 0);
+
+  tide__slurm_opts o;
+  tide__slurm_opts_init(&o, NULL);
+  o.log_directory = strdup(dir);
+  const tide_backend_ops *ops;
+  void *self;
+  tide_error err;
+  /* the logs op is the batch engine's, whatever the resource manager */
+  static const tide__batch_rm rm = {.tag = "slurm", .label = "SLURM", .kind = "SLURMCluster"};
+  assert_int_equal(tide__batch_backend_create(&rm, &o, &ops, &self, &err), 0);
+  tide_job job;
+  memset(&job, 0, sizeof job);
+  job.name = "j";
+  job.backend_id = "7";
+  char **lines = calloc(2, sizeof *lines);
+  lines[0] = strdup("kept");
+  assert_int_equal(ops->logs(self, NULL, &job, &lines), 0);
+  size_t n = 0;
+  while (lines[n])
+    n++;
+  assert_int_equal(n, 1 + 200 + 3);
+  assert_string_equal(lines[0], "kept");
+  assert_string_equal(lines[1], "out 50");
+  assert_string_equal(lines[200], "out 249");
+  assert_string_equal(lines[201], "err 0");
+  assert_string_equal(lines[203], "err 2");
+  for (size_t i = 0; i < n; i++)
+    free(lines[i]);
+  free(lines);
+
+  lines = NULL; /* an empty file still gives a list, an empty one */
+  job.backend_id = "8";
+  assert_int_equal(ops->logs(self, NULL, &job, &lines), 0);
+  assert_non_null(lines);
+  assert_null(lines[0]);
+  free(lines);
+  lines = NULL; /* no file: no list */
+  job.backend_id = "9";
+  assert_int_equal(ops->logs(self, NULL, &job, &lines), 0);
+  assert_null(lines);
+
+  ops->destroy(self);
+  unlink(out7);
+  unlink(err7);
+  unlink(out8);
+  rmdir(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_flags),           cmocka_unit_test(test_lifetime),
-      cmocka_unit_test(test_walltime_format), cmocka_unit_test(test_script),
-      cmocka_unit_test(test_states),          cmocka_unit_test(test_dry_run_returns),
+      cmocka_unit_test(test_flags),
+      cmocka_unit_test(test_lifetime),
+      cmocka_unit_test(test_walltime_format),
+      cmocka_unit_test(test_script),
+      cmocka_unit_test(test_states),
+      cmocka_unit_test(test_dry_run_returns),
+      cmocka_unit_test(test_logs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -78,12 +79,33 @@ static void test_text(void **state)
   tide__vec_free(&b);
 }
 
+static void test_strvec(void **state)
+{
+  tide__strvec s = {0};
+  char name[16];
+  for (int i = 0; i < 20; i++) {
+    snprintf(name, sizeof name, "w-%d", i);
+    tide__vec_push(&s, strdup(name));
+  }
+  assert_int_equal(s.n, 20);
+  assert_int_equal(s.cap, 32);
+  assert_string_equal(s.v[0], "w-0");
+  assert_string_equal(s.v[19], "w-19");
+  tide__strvec_free(&s); /* the strings too: the sanitizer build sees a leak */
+  assert_null(s.v);
+  assert_int_equal(s.n, 0);
+  assert_int_equal(s.cap, 0);
+  tide__strvec_free(&s); /* freeing an empty one is fine */
+  assert_null(s.v);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_push),
       cmocka_unit_test(test_reserve),
       cmocka_unit_test(test_text),
+      cmocka_unit_test(test_strvec),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

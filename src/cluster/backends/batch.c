@@ -19,6 +19,7 @@
 #include "cluster/backends/batch.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vec.h"
 
 extern char **environ;
 
@@ -56,11 +57,11 @@ typedef struct batch {
   int nprocs;   /* subprocesses running */
   bool polling;
   bool destroyed;
-  bool failing;   /* the last submit failed: submit one probe at a time */
-  sjob *probe;    /* the job whose submit decides, while failing */
-  bool may_probe; /* scale_up came (after the core's backoff): try one */
-  char **gone;    /* job names to report GONE at the next poll (never */
-  size_t ngone;   /* from inside scale_down: the core is iterating) */
+  bool failing;      /* the last submit failed: submit one probe at a time */
+  sjob *probe;       /* the job whose submit decides, while failing */
+  bool may_probe;    /* scale_up came (after the core's backoff): try one */
+  tide__strvec gone; /* job names to report GONE at the next poll (never
+                      * from inside scale_down: the core is iterating) */
 } batch;
 
 /* ---- subprocesses ------------------------------------------------------ */
@@ -72,8 +73,7 @@ typedef struct proc {
   uv_pipe_t in, out, err;
   uv_write_t w;
   char *input;
-  char *obuf, *ebuf;
-  size_t olen, elen;
+  tide__text out_text, err_text; /* the first 64 KiB of each */
   int64_t status;
   int open;   /* handles not yet closed */
   int events; /* exit + two EOFs */
@@ -91,8 +91,8 @@ static void proc_closed(uv_handle_t *h)
     return;
   batch *s = p->s;
   free(p->input);
-  free(p->obuf);
-  free(p->ebuf);
+  tide__vec_free(&p->out_text);
+  tide__vec_free(&p->err_text);
   free(p);
   if (--s->nprocs == 0 && s->destroyed)
     batch_free(s);
@@ -118,7 +118,8 @@ static void proc_event(proc *p)
   if (++p->events < 3)
     return;
   if (!p->s->destroyed)
-    p->done(p->s, p->status, p->obuf ? p->obuf : "", p->ebuf ? p->ebuf : "", p->arg);
+    p->done(p->s, p->status, p->out_text.v ? p->out_text.v : "", p->err_text.v ? p->err_text.v : "",
+            p->arg);
   proc_close_all(p);
 }
 
@@ -141,16 +142,11 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
   proc *p = st->data;
   bool is_out = st == (uv_stream_t *)&p->out;
-  char **b = is_out ? &p->obuf : &p->ebuf;
-  size_t *len = is_out ? &p->olen : &p->elen;
+  tide__text *b = is_out ? &p->out_text : &p->err_text;
 
   if (n > 0) {
-    if (*len < 65536) {
-      *b = tide__xrealloc(*b, *len + (size_t)n + 1);
-      memcpy(*b + *len, buf->base, (size_t)n);
-      *len += (size_t)n;
-      (*b)[*len] = '\0';
-    }
+    if (b->n < 65536)
+      tide__text_put(b, buf->base, (size_t)n);
   } else if (n < 0) {
     uv_read_stop(st);
     proc_event(p);
@@ -238,23 +234,18 @@ static void report(batch *s, sjob *j, tide_job_state st)
 static void gone_later(batch *s, sjob *j)
 {
   if (j->job) {
-    s->gone = tide__xrealloc(s->gone, (s->ngone + 1) * sizeof *s->gone);
-    s->gone[s->ngone++] = tide__xstrdup(j->name);
+    tide__vec_push(&s->gone, tide__xstrdup(j->name));
   }
   sjob_remove(s, j);
 }
 
 static void flush_gone(batch *s)
 {
-  size_t n = s->ngone;
-  char **names = s->gone;
-  s->gone = NULL;
-  s->ngone = 0;
-  for (size_t i = 0; i < n; i++) {
-    tide_cluster_job_state(s->c, names[i], TIDE_JOB_GONE);
-    free(names[i]);
-  }
-  free(names);
+  tide__strvec names = s->gone; /* reporting may queue more */
+  s->gone = (tide__strvec){0};
+  for (size_t i = 0; i < names.n; i++)
+    tide_cluster_job_state(s->c, names.v[i], TIDE_JOB_GONE);
+  tide__strvec_free(&names);
 }
 
 /* Last non-empty line of text, trimmed, into buf. */
@@ -489,8 +480,7 @@ static int batch_scale_down(void *self, tide_cluster *c, tide_job *const *jobs, 
     HASH_FIND(hh, s->by_name, jobs[i]->name, strlen(jobs[i]->name), j);
     if (!j) {
       /* not ours (any more): tell the core it is gone, or it waits */
-      s->gone = tide__xrealloc(s->gone, (s->ngone + 1) * sizeof *s->gone);
-      s->gone[s->ngone++] = tide__xstrdup(jobs[i]->name);
+      tide__vec_push(&s->gone, tide__xstrdup(jobs[i]->name));
       continue;
     }
     if (j->stopping || j->cancel)
@@ -604,7 +594,7 @@ static int batch_poll(void *self, tide_cluster *c, tide_error *err)
 }
 
 /* Append the lines of path (the last max of them) to *lines. */
-static void append_file(const char *path, char ***lines, size_t max)
+static void append_file(const char *path, tide__strvec *out, size_t max)
 {
   FILE *f = fopen(path, "r");
   char buf[2048];
@@ -621,16 +611,11 @@ static void append_file(const char *path, char ***lines, size_t max)
     n++;
   }
   fclose(f);
-  size_t have = 0;
-  if (*lines)
-    while ((*lines)[have])
-      have++;
   size_t take = n < max ? n : max;
-  *lines = tide__xrealloc(*lines, (have + take + 1) * sizeof **lines);
+  (void)tide__vec_reserve(out, take + 1);
   start = n < max ? 0 : n % max;
   for (size_t i = 0; i < take; i++)
-    (*lines)[have + i] = ring[(start + i) % max];
-  (*lines)[have + take] = NULL;
+    tide__vec_push(out, ring[(start + i) % max]);
   free(ring);
 }
 
@@ -643,10 +628,19 @@ static int batch_logs(void *self, tide_cluster *c, const tide_job *job, char ***
   (void)c;
   if (!job->backend_id)
     return 0;
+  /* *lines is NULL-terminated: its allocation holds n + 1 pointers */
+  tide__strvec v = {.v = *lines};
+  while (v.v && v.v[v.n])
+    v.n++;
+  v.cap = v.v ? v.n + 1 : 0;
   snprintf(path, sizeof path, "%s/%s-%s.out", dir, job->name, job->backend_id);
-  append_file(path, lines, 200);
+  append_file(path, &v, 200);
   snprintf(path, sizeof path, "%s/%s-%s.err", dir, job->name, job->backend_id);
-  append_file(path, lines, 200);
+  append_file(path, &v, 200);
+  if (v.v) {
+    *tide__vec_reserve(&v, 1) = NULL;
+    *lines = v.v;
+  }
   return 0;
 }
 
@@ -655,9 +649,7 @@ static void batch_free(batch *s)
   sjob *j, *tmp;
   HASH_ITER (hh, s->by_name, j, tmp)
     sjob_remove(s, j);
-  for (size_t i = 0; i < s->ngone; i++)
-    free(s->gone[i]);
-  free(s->gone);
+  tide__strvec_free(&s->gone);
   tide__slurm_opts_free(&s->o);
   free(s);
 }

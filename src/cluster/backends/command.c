@@ -18,6 +18,7 @@
 #include "cluster/backend.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vec.h"
 
 typedef struct command {
   tide_backend_ops ops;
@@ -34,8 +35,7 @@ typedef struct run {
   char *job; /* job name */
   uv_process_t proc;
   uv_pipe_t out, err;
-  char *obuf, *ebuf;
-  size_t olen, elen;
+  tide__text out_text, err_text;
   int nopen;
   bool exited;
   int64_t status;
@@ -44,47 +44,45 @@ typedef struct run {
   struct run *next, *prev;
 } run;
 
-static void append(char **buf, size_t *len, const char *s, size_t n)
+/* Text stops growing past 64 KiB. */
+static void append(tide__text *b, const char *s, size_t n)
 {
-  if (*len > 65536)
+  if (b->n > 65536)
     return;
-  *buf = tide__xrealloc(*buf, *len + n + 1);
-  memcpy(*buf + *len, s, n);
-  *len += n;
-  (*buf)[*len] = '\0';
+  tide__text_put(b, s, n);
 }
 
 /* Single-quote a value unless it is plainly safe. */
-static void append_value(char **buf, size_t *len, const char *v, bool quote_unsafe)
+static void append_value(tide__text *b, const char *v, bool quote_unsafe)
 {
   bool safe = true;
   for (const char *p = v; *p; p++)
     if (!isalnum((unsigned char)*p) && !strchr("._:/@%+=,-", *p))
       safe = false;
   if (safe || !quote_unsafe) {
-    append(buf, len, v, strlen(v));
+    append(b, v, strlen(v));
     return;
   }
-  append(buf, len, "'", 1);
+  append(b, "'", 1);
   for (const char *p = v; *p; p++) {
     if (*p == '\'')
-      append(buf, len, "'\\''", 4);
+      append(b, "'\\''", 4);
     else
-      append(buf, len, p, 1);
+      append(b, p, 1);
   }
-  append(buf, len, "'", 1);
+  append(b, "'", 1);
 }
 
 /* Expand {placeholders} of tmpl for job. Unknown ones are kept as is. */
 char *tide__command_expand(const char *tmpl, const tide_job *job, const char *job_id)
 {
-  char *out = tide__xstrdup("");
-  size_t len = 0;
+  tide__text out = {0};
+  tide__text_put(&out, "", 0); /* "" for an empty template, never NULL */
   char num[64];
   for (const char *p = tmpl; *p;) {
     const char *close = *p == '{' ? strchr(p, '}') : NULL;
     if (!close) {
-      append(&out, &len, p, 1);
+      append(&out, p, 1);
       p++;
       continue;
     }
@@ -92,43 +90,43 @@ char *tide__command_expand(const char *tmpl, const tide_job *job, const char *jo
     const char *k = p + 1;
 #define IS(s) (klen == strlen(s) && strncmp(k, s, klen) == 0)
     if (IS("name") || IS("job")) {
-      append_value(&out, &len, job->name, true);
+      append_value(&out, job->name, true);
     } else if (IS("workers")) {
       for (int i = 0; i < job->nworkers; i++) {
         if (i)
-          append(&out, &len, " ", 1);
-        append_value(&out, &len, job->workers[i], true);
+          append(&out, " ", 1);
+        append_value(&out, job->workers[i], true);
       }
     } else if (IS("scheduler")) {
-      append_value(&out, &len, job->scheduler, true);
+      append_value(&out, job->scheduler, true);
     } else if (IS("scheduler_file")) {
-      append_value(&out, &len, job->scheduler_file ? job->scheduler_file : "", true);
+      append_value(&out, job->scheduler_file ? job->scheduler_file : "", true);
     } else if (IS("nthreads")) {
       snprintf(num, sizeof num, "%d", job->nthreads);
-      append(&out, &len, num, strlen(num));
+      append(&out, num, strlen(num));
     } else if (IS("memory_limit")) {
       snprintf(num, sizeof num, "%lld", (long long)job->memory_limit);
-      append(&out, &len, num, strlen(num));
+      append(&out, num, strlen(num));
     } else if (IS("processes")) {
       snprintf(num, sizeof num, "%d", job->nworkers);
-      append(&out, &len, num, strlen(num));
+      append(&out, num, strlen(num));
     } else if (IS("lifetime")) {
       snprintf(num, sizeof num, "%g", job->lifetime);
-      append(&out, &len, num, strlen(num));
+      append(&out, num, strlen(num));
     } else if (IS("job_id")) {
-      append_value(&out, &len, job_id ? job_id : "", true);
+      append_value(&out, job_id ? job_id : "", true);
     } else if (IS("preload")) {
       for (int i = 0; i < job->npreload; i++) {
-        append(&out, &len, i ? " --preload " : "--preload ", i ? 11 : 10);
-        append_value(&out, &len, job->preload[i], true);
+        append(&out, i ? " --preload " : "--preload ", i ? 11 : 10);
+        append_value(&out, job->preload[i], true);
       }
     } else {
-      append(&out, &len, p, klen + 2);
+      append(&out, p, klen + 2);
     }
 #undef IS
     p = close + 1;
   }
-  return out;
+  return out.v;
 }
 
 static void run_free(uv_handle_t *h)
@@ -136,8 +134,8 @@ static void run_free(uv_handle_t *h)
   run *r = h->data;
   if (--r->nopen > 0)
     return;
-  free(r->obuf);
-  free(r->ebuf);
+  tide__vec_free(&r->out_text);
+  tide__vec_free(&r->err_text);
   free(r->job);
   free(r);
 }
@@ -184,13 +182,13 @@ static void run_done(run *r)
   if (r->is_start) {
     if (r->status == 0 && !r->sig) {
       char id[256];
-      first_line(r->obuf, id, sizeof id);
+      first_line(r->out_text.v, id, sizeof id);
       tide__log(TIDE_LOG_INFO, "backend", "job %s started: job id \"%s\"", r->job, id);
       tide_cluster_job_set_id(cmd->c, r->job, id);
       tide_cluster_job_state(cmd->c, r->job, TIDE_JOB_PENDING);
     } else {
       char why[512];
-      last_line(r->ebuf, line, sizeof line);
+      last_line(r->err_text.v, line, sizeof line);
       if (r->sig)
         snprintf(why, sizeof why, "start command killed by signal %d%s%s", r->sig,
                  line[0] ? ": " : "", line);
@@ -201,7 +199,7 @@ static void run_done(run *r)
     }
   } else {
     if (r->status != 0 || r->sig) {
-      last_line(r->ebuf, line, sizeof line);
+      last_line(r->err_text.v, line, sizeof line);
       tide__log(TIDE_LOG_WARNING, "backend", "stop command for job %s exited with status %d%s%s",
                 r->job, (int)r->status, line[0] ? ": " : "", line);
     }
@@ -236,9 +234,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
   bool is_out = s == (uv_stream_t *)&r->out;
   if (n > 0) {
     if (is_out)
-      append(&r->obuf, &r->olen, b->base, (size_t)n);
+      append(&r->out_text, b->base, (size_t)n);
     else
-      append(&r->ebuf, &r->elen, b->base, (size_t)n);
+      append(&r->err_text, b->base, (size_t)n);
     return;
   }
   if (n < 0) {

@@ -68,8 +68,8 @@ char *tide__sge_job_script(const tide__slurm_opts *o, const tide_job *job)
   /* $JOB_ID is expanded by qsub: the same NAME-ID file names as SLURM's */
   directive(f, o, "-o %s/%s-$JOB_ID.out", logdir, job->name);
   directive(f, o, "-e %s/%s-$JOB_ID.err", logdir, job->name);
-  for (size_t i = 0; i < o->nextra; i++)
-    directive(f, o, "%s", o->extra[i]);
+  for (size_t i = 0; i < o->extra.n; i++)
+    directive(f, o, "%s", o->extra.v[i]);
   tide__batch_write_body(f, o, job);
   fclose(f);
   return text;

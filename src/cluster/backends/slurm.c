@@ -8,6 +8,7 @@
 #include "cluster/backend.h"
 #include "cluster/backends/batch.h"
 #include "common/util.h"
+#include "common/vec.h"
 
 static const tide__batch_rm slurm_rm = {
     .tag = "slurm",

@@ -11,25 +11,23 @@
 #include <stdio.h>
 
 #include "common/config.h"
+#include "common/vec.h"
 #include "tide/cluster.h"
 
 typedef struct tide__slurm_opts {
-  char *partition;     /* NULL/"" = site default; SGE: the queue (-q) */
-  char *account;       /* SGE: the project (-P) */
-  char *pe;            /* SGE: the parallel environment for the cores (-pe) */
-  double walltime;     /* seconds, 0 = none */
-  int cores;           /* --cpus-per-task; 0 = processes * nthreads */
-  int64_t memory;      /* --mem bytes per job; 0 = processes * memory_limit */
-  char *log_directory; /* absolute; job output files go here */
-  int max_pending;     /* jobs submitted and not yet running, at most */
-  bool dry_run;        /* print the job script and exit 0 */
-  char *tide_bin;      /* the tide executable the workers run */
-  char **extra;        /* --job-extra-directive, repeatable */
-  size_t nextra;
-  char **skip; /* --job-directives-skip, repeatable */
-  size_t nskip;
-  char **prologue; /* --job-script-prologue, repeatable */
-  size_t nprologue;
+  char *partition;       /* NULL/"" = site default; SGE: the queue (-q) */
+  char *account;         /* SGE: the project (-P) */
+  char *pe;              /* SGE: the parallel environment for the cores (-pe) */
+  double walltime;       /* seconds, 0 = none */
+  int cores;             /* --cpus-per-task; 0 = processes * nthreads */
+  int64_t memory;        /* --mem bytes per job; 0 = processes * memory_limit */
+  char *log_directory;   /* absolute; job output files go here */
+  int max_pending;       /* jobs submitted and not yet running, at most */
+  bool dry_run;          /* print the job script and exit 0 */
+  char *tide_bin;        /* the tide executable the workers run */
+  tide__strvec extra;    /* --job-extra-directive, repeatable */
+  tide__strvec skip;     /* --job-directives-skip, repeatable */
+  tide__strvec prologue; /* --job-script-prologue, repeatable */
 } tide__slurm_opts;
 
 /* Defaults from the config's slurm: section (cfg may be NULL). */

@@ -43,13 +43,6 @@ void tide__slurm_opts_init(tide__slurm_opts *o, const tide__config *cfg)
   }
 }
 
-static void free_list(char **v, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    free(v[i]);
-  free(v);
-}
-
 void tide__slurm_opts_free(tide__slurm_opts *o)
 {
   if (!o)
@@ -59,16 +52,10 @@ void tide__slurm_opts_free(tide__slurm_opts *o)
   free(o->log_directory);
   free(o->pe);
   free(o->tide_bin);
-  free_list(o->extra, o->nextra);
-  free_list(o->skip, o->nskip);
-  free_list(o->prologue, o->nprologue);
+  tide__strvec_free(&o->extra);
+  tide__strvec_free(&o->skip);
+  tide__strvec_free(&o->prologue);
   memset(o, 0, sizeof *o);
-}
-
-static void push(char ***v, size_t *n, const char *s)
-{
-  *v = tide__xrealloc(*v, (*n + 1) * sizeof **v);
-  (*v)[(*n)++] = tide__xstrdup(s);
 }
 
 static const struct {
@@ -176,11 +163,11 @@ int tide__slurm_opts_set(tide__slurm_opts *o, const char *flag, const char *valu
     return 1;
   }
   if (strcmp(f, "job-extra-directive") == 0)
-    push(&o->extra, &o->nextra, value);
+    tide__vec_push(&o->extra, tide__xstrdup(value));
   else if (strcmp(f, "job-directives-skip") == 0)
-    push(&o->skip, &o->nskip, value);
+    tide__vec_push(&o->skip, tide__xstrdup(value));
   else if (strcmp(f, "job-script-prologue") == 0)
-    push(&o->prologue, &o->nprologue, value);
+    tide__vec_push(&o->prologue, tide__xstrdup(value));
   return 1;
 }
 
@@ -219,8 +206,8 @@ void tide__batch_directive(FILE *f, const tide__slurm_opts *o, const char *prefi
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  for (size_t i = 0; i < o->nskip; i++)
-    if (strstr(line, o->skip[i]))
+  for (size_t i = 0; i < o->skip.n; i++)
+    if (strstr(line, o->skip.v[i]))
       return;
   fprintf(f, "%s %s\n", prefix, line);
 }
@@ -248,9 +235,9 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
   double lifetime, stagger;
 
   fputc('\n', f);
-  for (size_t i = 0; i < o->nprologue; i++)
-    fprintf(f, "%s\n", o->prologue[i]);
-  if (o->nprologue)
+  for (size_t i = 0; i < o->prologue.n; i++)
+    fprintf(f, "%s\n", o->prologue.v[i]);
+  if (o->prologue.n)
     fputc('\n', f);
 
   tide__slurm_lifetime(o->walltime, &lifetime, &stagger);
@@ -309,8 +296,8 @@ char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job)
   }
   directive(f, o, "-o %s/%s-%%j.out", logdir, job->name);
   directive(f, o, "-e %s/%s-%%j.err", logdir, job->name);
-  for (size_t i = 0; i < o->nextra; i++)
-    directive(f, o, "%s", o->extra[i]);
+  for (size_t i = 0; i < o->extra.n; i++)
+    directive(f, o, "%s", o->extra.v[i]);
   tide__batch_write_body(f, o, job);
   fclose(f);
   return text;

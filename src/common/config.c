@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "common/config.h"
@@ -27,6 +28,7 @@ typedef enum kind {
   K_STRING,    /* char[size] */
   K_WALLTIME,  /* sbatch -t forms or a duration (tide__parse_walltime) */
   K_PATHS,     /* worker.preload: a YAML list, or paths joined with ':' */
+  K_BOOL,      /* bool: true/false, yes/no, on/off, 1/0 */
 } kind;
 
 typedef struct key {
@@ -55,6 +57,7 @@ static const key keys[] = {
     {"worker.memory.pause", K_FRACTION, F(worker.memory_pause), 0, 0},
     {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},
     {"worker.preload", K_PATHS, F(worker.preload), 0, 0},
+    {"worker.allow-exec", K_BOOL, F(worker.allow_exec), 0, 0},
     {"slurm.partition", K_STRING, F(slurm.partition), sizeof((tide__config *)0)->slurm.partition,
      0},
     {"slurm.account", K_STRING, F(slurm.account), sizeof((tide__config *)0)->slurm.account, 0},
@@ -196,6 +199,15 @@ static int parse_value(const key *k, void *field, const char *v, tide_error *err
       *(double *)field = d;
     return r;
   case K_PATHS: return parse_paths((tide__config *)((char *)field - k->off), v, err);
+  case K_BOOL:
+    if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1"))
+      *(bool *)field = true;
+    else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+             !strcmp(v, "0"))
+      *(bool *)field = false;
+    else
+      return tide_errprintf(err, TIDE_EUSAGE, "must be true or false, got \"%s\"", v);
+    return 0;
   }
   return TIDE_ECONFIG;
 }

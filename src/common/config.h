@@ -41,6 +41,10 @@ typedef struct tide__config {
      * form, TIDE_WORKER__PRELOAD=a.so:b.so); default none. */
     char preload[TIDE__CONFIG_MAX_PRELOAD][1024];
     int npreload;
+    /* worker.allow-exec: tide.exec runs programs (`--allow-exec`); default
+     * false, so a task cannot run commands as the worker's user unless the
+     * worker was started to allow it. */
+    bool allow_exec;
   } worker;
   struct {
     char partition[128]; /* "" = site default */

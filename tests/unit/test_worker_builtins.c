@@ -16,7 +16,7 @@ static tide_registry *reg;
 static int setup(void **state)
 {
   tide__registry_create(&reg);
-  return tide__builtins_register(reg);
+  return tide__builtins_register(reg, true);
 }
 
 static int teardown(void **state)

@@ -46,6 +46,8 @@ static const key keys[] = {
     {"adaptive.maximum", K_COUNT_INF, F(adaptive.maximum), 0, 0},
     {"adaptive.wait-count", K_INT, F(adaptive.wait_count), 0, 1},
     {"adaptive.target-duration", K_POSDUR, F(adaptive.target_duration), 0, 0},
+    {"dashboard.hosts", K_STRING, F(dashboard.hosts), sizeof((tide__config *)0)->dashboard.hosts,
+     0},
     {"cluster.max-workers", K_INT, F(cluster.max_workers), 0, 1},
     {"scheduler.unknown-task-duration", K_DURATION, F(scheduler.unknown_task_duration), 0, 0},
     {"scheduler.bandwidth", K_SIZE_D, F(scheduler.bandwidth), 0, 0},

@@ -22,6 +22,11 @@ typedef struct tide__config {
     double target_duration; /* seconds, default 5 */
   } adaptive;
   struct {
+    /* dashboard.hosts: extra names (comma-separated) the dashboard answers
+     * to in Host and Origin, e.g. a public DNS name; default none. */
+    char hosts[512];
+  } dashboard;
+  struct {
     int max_workers; /* default 1000: the most workers scale/adapt may ask for */
   } cluster;
   struct {

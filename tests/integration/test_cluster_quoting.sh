@@ -54,21 +54,26 @@ chmod +x "$T_DIR/start.sh" "$T_DIR/stop.sh"
 SCHED_FILE="$Q/sched file.json"
 bg cluster "$TIDE_BIN" cluster --host 127.0.0.1 --port 0 --dashboard-port 0 \
   --scheduler-file "$SCHED_FILE" --name "$NAME" --preload "$PL" --workers 1 --backend command \
-  --start-cmd "$T_DIR/start.sh {scheduler} {name} {scheduler_file} {preload}" \
+  --allow-exec --start-cmd "$T_DIR/start.sh {scheduler} {name} {scheduler_file} {preload} {allow_exec}" \
   --stop-cmd "$T_DIR/stop.sh {job_id}"
 CLUSTER_PID=$BG_PID
 wait_for 10 test -s "$SCHED_FILE"
 SCHED_ADDR=$(jq -r .address "$SCHED_FILE")
 DASH_URL=$(jq -r .dashboard "$SCHED_FILE")
 wait_workers 1
-printf '%s\n' "$SCHED_ADDR" "$NAME-0" "$SCHED_FILE" --preload "$PL" >"$T_DIR/want-cmd.txt"
+printf '%s\n' "$SCHED_ADDR" "$NAME-0" "$SCHED_FILE" --preload "$PL" --allow-exec >"$T_DIR/want-cmd.txt"
 cmp -s "$T_DIR/want-cmd.txt" "$T_DIR/argv-cmd.txt" ||
   fail "start command arguments: $(diff "$T_DIR/want-cmd.txt" "$T_DIR/argv-cmd.txt")"
 [ "$(names)" = "$NAME-0" ] || fail "command worker named '$(names)'"
 [ "$(run_graph "$T_DIR/g.json" | jq -c .sq)" = 49 ] || fail "plugin function on the command worker"
+echo '{"tasks": {"e": {"fn": "tide.exec", "args": [["echo", "hi"]]}}, "outputs": ["e"]}' >"$T_DIR/e.json"
+[ "$(run_graph "$T_DIR/e.json" | jq -c .e.bytes)" = 3 ] || fail "tide.exec on the command worker (--allow-exec)"
 kill -TERM "$CLUSTER_PID"
 wait "$CLUSTER_PID" || fail "command cluster exited $? after SIGTERM"
-pass "command: 5 arguments arrived whole, worker registered and ran the plugin"
+pass "command: 6 arguments arrived whole, worker registered, ran the plugin and tide.exec"
+# --allow-exec with a start command that would drop it is refused up front
+expect_fail_only 2 '^tide: --start-cmd: workers are to allow tide\.exec .*no \{allow_exec\} placeholder' \
+  "$TIDE_BIN" cluster --backend command --allow-exec --start-cmd true --port 0 --dashboard-port 0
 
 # 3. SLURM --dry-run: run the script's worker lines with a stand-in tide
 "$TIDE_BIN" cluster --backend slurm --dry-run --name "$NAME" --host 127.0.0.1 --port 8786 \

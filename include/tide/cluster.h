@@ -35,6 +35,8 @@ typedef struct tide_job {
    * paths or library names; npreload may be 0. */
   const char *const *preload;
   int npreload;
+  /* Nonzero: each worker starts with `--allow-exec` (tide.exec runs). */
+  int allow_exec;
 } tide_job;
 
 /* Job states a backend reports through tide_cluster_job_state(). */
@@ -92,6 +94,9 @@ typedef struct tide_cluster_opts {
    * tide_job (copied). Give absolute paths: workers may start elsewhere. */
   const char *const *preload;
   int npreload;
+  /* Nonzero: workers are started with `--allow-exec`, so tide.exec runs on
+   * them; off by default (a task could run any command as the user). */
+  int allow_exec;
 } tide_cluster_opts;
 
 /* Create a cluster with its scheduler (listening, dashboard started) and

@@ -139,6 +139,7 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
     if (opts->dashboard_port >= 0) {
       rc = tide__http_start(c->api, c->loop, c->host, opts->dashboard_port, &c->http, err);
       if (rc >= 0) {
+        tide__http_set_hosts(c->http, c->cfg.dashboard.hosts);
         c->dashboard = tide__xasprintf("http://%s:%d", c->host, tide__http_port(c->http));
         tide__sched_set_dashboard(c->sched, c->dashboard);
       }

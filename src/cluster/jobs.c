@@ -95,6 +95,7 @@ static tide__cjob *job_new(tide_cluster *c)
   j->pub.scheduler_file = c->scheduler_file;
   j->pub.preload = c->opts.preload;
   j->pub.npreload = c->opts.npreload;
+  j->pub.allow_exec = c->opts.allow_exec;
   j->phase = TIDE__JOB_SUBMITTING;
   j->created = tide__now();
   DL_APPEND(c->jobs, j);

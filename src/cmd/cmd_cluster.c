@@ -25,13 +25,14 @@ static const char usage_text[] =
     "                    [--host H] [--port P] [--dashboard-port P] [--config F]\n"
     "                    [--log-level L] [--backoff D,D,...] [--pause-after N]\n"
     "                    [--kill-grace D] [--preload LIB.so]... [--max-workers N]\n"
+    "                    [--allow-exec]\n"
     "                    [backend flags]\n";
 
 typedef struct cargs {
   const char *backend;
   tide_cluster_opts o;
   tide_adapt_opts a;
-  bool adapt;
+  bool adapt, allow_exec;
   const char *config, *log_level, *max_workers;
   double backoff[TIDE__BACKOFF_MAX_STEPS];
   int nbackoff;
@@ -259,6 +260,12 @@ static int parse(int argc, char **argv, cargs *a, char **fbuf)
       a->adapt = true;
       continue;
     }
+    if (strcmp(name, "allow-exec") == 0) {
+      if (v)
+        return tide__cmd_fail(2, "--allow-exec takes no value");
+      a->allow_exec = true;
+      continue;
+    }
     if (!v && def->switches) { /* backend flags without a value (backend.h) */
       bool sw = false;
       for (size_t k = 0; def->switches[k]; k++)
@@ -361,6 +368,7 @@ int tide__cmd_cluster(int argc, char **argv)
   }
   if ((status = resolve_preload(&a, &cfg, preload_abs, preload_paths)) != 0)
     goto out;
+  a.o.allow_exec = a.allow_exec || cfg.worker.allow_exec;
   tide__cmd_raise_nofile("cluster", TIDE_NOFILE_BASE + TIDE_NOFILE_PER_WORKER *
                                                            (unsigned long)cfg.cluster.max_workers);
   if (!a.mem_set && strcmp(a.backend, "local") == 0)

@@ -135,6 +135,7 @@ static int serve(runner *r, const args *a, tide__config *cfg)
         return tide__cmd_fail(1, "dashboard port %d is in use", a->dash_port);
       return tide__cmd_fail(1, "%s", err.text[0] ? err.text : tide_strerror(rc));
     }
+    tide__http_set_hosts(r->http, cfg->dashboard.hosts);
     char *url = tide__xasprintf("http://%s:%d", a->host, tide__http_port(r->http));
     tide__sched_set_dashboard(r->sched, url);
     free(url);

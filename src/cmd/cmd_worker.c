@@ -21,7 +21,7 @@ static const char usage_text[] =
     "usage: tide worker (ADDRESS | --scheduler-file F) [--name NAME] [--nthreads 1]\n"
     "                   [--memory-limit SIZE] [--preload LIB.so]... [--lifetime D]\n"
     "                   [--lifetime-stagger D] [--death-timeout D] [--host H] [--job JOB]\n"
-    "                   [--config F] [--log-level L]\n";
+    "                   [--allow-exec] [--config F] [--log-level L]\n";
 
 enum {
   O_SCHED = 256,
@@ -37,6 +37,7 @@ enum {
   O_JOB,
   O_CONFIG,
   O_LOG,
+  O_EXEC,
   O_HELP
 };
 
@@ -54,6 +55,7 @@ static const struct option options[] = {
     {"job", required_argument, NULL, O_JOB},
     {"config", required_argument, NULL, O_CONFIG},
     {"log-level", required_argument, NULL, O_LOG},
+    {"allow-exec", no_argument, NULL, O_EXEC},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -64,6 +66,7 @@ typedef struct args {
   int npreload;
   double stagger;
   const char *config, *log_level;
+  bool allow_exec;
 } args;
 
 static int duration_flag(const char *flag, const char *v, double *out)
@@ -128,6 +131,7 @@ static int parse_args(int argc, char **argv, args *a)
     case O_JOB: a->o.job = optarg; break;
     case O_CONFIG: a->config = optarg; break;
     case O_LOG: a->log_level = optarg; break;
+    case O_EXEC: a->allow_exec = true; break;
     case 'h':
     case O_HELP: fputs(usage_text, stdout); return -1;
     case ':': return tide__cmd_fail(2, "worker: %s needs a value", argv[optind - 1]);
@@ -178,7 +182,7 @@ int tide__cmd_worker(int argc, char **argv)
 
   tide_registry *reg;
   tide__registry_create(&reg);
-  tide__builtins_register(reg);
+  tide__builtins_register(reg, a.allow_exec || cfg.worker.allow_exec);
   /* flags replace the config's list; every plugin loads before the worker
    * connects, so a bad one ends it with one line and never registers */
   int npre = a.npreload ? a.npreload : cfg.worker.npreload;

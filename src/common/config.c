@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "common/config.h"
@@ -27,6 +28,7 @@ typedef enum kind {
   K_STRING,    /* char[size] */
   K_WALLTIME,  /* sbatch -t forms or a duration (tide__parse_walltime) */
   K_PATHS,     /* worker.preload: a YAML list, or paths joined with ':' */
+  K_BOOL,      /* bool: true/false, yes/no, on/off, 1/0 */
 } kind;
 
 typedef struct key {
@@ -44,6 +46,8 @@ static const key keys[] = {
     {"adaptive.maximum", K_COUNT_INF, F(adaptive.maximum), 0, 0},
     {"adaptive.wait-count", K_INT, F(adaptive.wait_count), 0, 1},
     {"adaptive.target-duration", K_POSDUR, F(adaptive.target_duration), 0, 0},
+    {"dashboard.hosts", K_STRING, F(dashboard.hosts), sizeof((tide__config *)0)->dashboard.hosts,
+     0},
     {"cluster.max-workers", K_INT, F(cluster.max_workers), 0, 1},
     {"scheduler.unknown-task-duration", K_DURATION, F(scheduler.unknown_task_duration), 0, 0},
     {"scheduler.bandwidth", K_SIZE_D, F(scheduler.bandwidth), 0, 0},
@@ -55,6 +59,7 @@ static const key keys[] = {
     {"worker.memory.pause", K_FRACTION, F(worker.memory_pause), 0, 0},
     {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},
     {"worker.preload", K_PATHS, F(worker.preload), 0, 0},
+    {"worker.allow-exec", K_BOOL, F(worker.allow_exec), 0, 0},
     {"slurm.partition", K_STRING, F(slurm.partition), sizeof((tide__config *)0)->slurm.partition,
      0},
     {"slurm.account", K_STRING, F(slurm.account), sizeof((tide__config *)0)->slurm.account, 0},
@@ -208,6 +213,15 @@ static int parse_value(const key *k, void *field, const char *v, tide_error *err
       *(double *)field = d;
     return r;
   case K_PATHS: return parse_paths((tide__config *)((char *)field - k->off), v, err);
+  case K_BOOL:
+    if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1"))
+      *(bool *)field = true;
+    else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+             !strcmp(v, "0"))
+      *(bool *)field = false;
+    else
+      return tide_errprintf(err, TIDE_EUSAGE, "must be true or false, got \"%s\"", v);
+    return 0;
   }
   return TIDE_ECONFIG;
 }

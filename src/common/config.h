@@ -22,6 +22,11 @@ typedef struct tide__config {
     double target_duration; /* seconds, default 5 */
   } adaptive;
   struct {
+    /* dashboard.hosts: extra names (comma-separated) the dashboard answers
+     * to in Host and Origin, e.g. a public DNS name; default none. */
+    char hosts[512];
+  } dashboard;
+  struct {
     int max_workers; /* default 1000: the most workers scale/adapt may ask for */
   } cluster;
   struct {
@@ -41,6 +46,10 @@ typedef struct tide__config {
      * form, TIDE_WORKER__PRELOAD=a.so:b.so); default none. */
     char preload[TIDE__CONFIG_MAX_PRELOAD][1024];
     int npreload;
+    /* worker.allow-exec: tide.exec runs programs (`--allow-exec`); default
+     * false, so a task cannot run commands as the worker's user unless the
+     * worker was started to allow it. */
+    bool allow_exec;
   } worker;
   struct {
     char partition[128]; /* "" = site default */

@@ -83,6 +83,10 @@ int tide__http_port(const tide__http *h);
 /* How long a request waits for the loop before answering 503 (default 30 s;
  * <= 0 restores it). For tests and embedders with slow handlers. */
 void tide__http_set_timeout(tide__http *h, double seconds);
+/* Extra host names the dashboard answers to (comma-separated, the config's
+ * dashboard.hosts): a Host or Origin naming anything else than these, the
+ * bound host, the machine's name, localhost or an IP address is refused. */
+void tide__http_set_hosts(tide__http *h, const char *names);
 /* Stops the server thread (blocks until it ends) and frees. NULL ok. */
 void tide__http_stop(tide__http *h);
 

@@ -75,6 +75,22 @@ char *tide__metrics_text(tide__api *a, size_t *len);
 /* Escape a label value (\\, \", \n) into a malloc'd string. */
 char *tide__prom_escape(const char *s);
 
+/* The names a dashboard answers to besides IP literals and "localhost":
+ * the host it was bound to, the machine's name, and configured extra names
+ * (dashboard.hosts, comma-separated). Any field may be NULL. */
+typedef struct tide__http_names {
+  const char *bind, *hostname, *extra;
+} tide__http_names;
+/* True when a Host header value ("name[:port]", "[v6][:port]"; NULL for an
+ * HTTP/1.0 request without one) names this dashboard. */
+bool tide__http_host_ok(const char *host_header, const tide__http_names *n);
+/* Check a request's Host, Origin (NULL: none) and, for a POST to a route
+ * that takes POST (post_route; others get their 404/405), Content-Type
+ * (NULL: none). Returns 0, or the status to refuse it with (403, 415) and
+ * *why, a static message. guard.c; pure. */
+int tide__http_guard(const char *method, bool post_route, const char *host, const char *origin,
+                     const char *ctype, const tide__http_names *n, const char **why);
+
 /* Embedded dashboard files (generated at build time into the build dir). */
 typedef struct tide__asset {
   const char *path; /* "/", "/static/app.js", ... */

@@ -1,5 +1,10 @@
 /* The HTTP server: libmicrohttpd in its own threads (one per connection),
- * bridged to the libuv loop. A request is queued under a mutex and handed
+ * bridged to the libuv loop. Slow or idle connections cannot hold it down:
+ * each is closed after IDLE_SECONDS without a byte, there are at most
+ * MAX_CONNECTIONS and at most PER_IP_CONNECTIONS from one address, so a
+ * client that sends a header line now and then (slowloris) holds a thread
+ * for seconds, not forever, and leaves room for everyone else. Requests
+ * pass the cross-site checks of guard.c before anything else. A request is queued under a mutex and handed
  * to the loop with uv_async; the connection thread waits (30 s at most, then
  * 503) for the loop to produce the answer. Scheduler state is only touched
  * on the loop thread; dashboard files are served from the MHD thread. */
@@ -21,7 +26,13 @@
 #include "common/vec.h"
 #include "http/internal.h"
 
-enum { BODY_LIMIT = 1 << 20, WAIT_SECONDS = 30, MAX_CONNECTIONS = 128 };
+enum {
+  BODY_LIMIT = 1 << 20,
+  WAIT_SECONDS = 30,
+  MAX_CONNECTIONS = 1024,
+  PER_IP_CONNECTIONS = 256,
+  IDLE_SECONDS = 10,
+};
 
 /* One request between a connection thread and the loop. refs: the
  * connection thread and the loop side each hold one (under h->mu). */
@@ -48,7 +59,9 @@ struct tide__http {
   pthread_cond_t cv; /* broadcast when any request is answered or on stop */
   hreq *head, *tail; /* queued for the loop */
   bool stopping;
-  int refs; /* 1 for the owner until the async closes + live hreqs */
+  int refs;              /* 1 for the owner until the async closes + live hreqs */
+  char *bind, *hostname; /* names the Host header may carry (guard.c) */
+  char extra[1024];      /* dashboard.hosts, under mu */
 };
 
 /* Per-connection upload state (MHD's con_cls). */
@@ -64,6 +77,8 @@ static void http_unref_locked(tide__http *h, bool *free_h)
 
 static void http_free(tide__http *h)
 {
+  free(h->bind);
+  free(h->hostname);
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
   free(h);
@@ -283,6 +298,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   conn_state *cs = *con_cls;
   if (!cs) {
     *con_cls = tide__xcalloc(1, sizeof *cs);
+    /* refused before any body is read */
+    char extra[sizeof h->extra];
+    pthread_mutex_lock(&h->mu);
+    memcpy(extra, h->extra, sizeof extra);
+    pthread_mutex_unlock(&h->mu);
+    tide__http_names names = {h->bind, h->hostname, extra};
+    const char *why = NULL;
+    const char *allow = tide__api_allow(url);
+    int status = tide__http_guard(
+        method, allow && strstr(allow, "POST"),
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE), &names,
+        &why);
+    if (status) {
+      tide__debug("http", "refused %s %s: %s", method, url, why);
+      return send_error(conn, status, why);
+    }
     return MHD_YES;
   }
   if (*upload_data_size) {
@@ -373,6 +406,8 @@ int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, 
   h->loop = loop;
   h->refs = 1;
   h->timeout = WAIT_SECONDS;
+  h->bind = tide__xstrdup(host);
+  h->hostname = tide__xstrdup(tide__hostname());
   pthread_mutex_init(&h->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -391,11 +426,12 @@ int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, 
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
   if (family == AF_INET6)
     flags |= MHD_USE_IPv6;
-  h->daemon =
-      MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
-                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
-                       (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-                       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+  h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_SECONDS,
+                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+                               MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_CONNECTIONS,
+                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
   if (!h->daemon) {
     close(fd);
     h->stopping = true;
@@ -427,6 +463,13 @@ void tide__http_set_timeout(tide__http *h, double seconds)
 {
   pthread_mutex_lock(&h->mu);
   h->timeout = seconds > 0 ? seconds : WAIT_SECONDS;
+  pthread_mutex_unlock(&h->mu);
+}
+
+void tide__http_set_hosts(tide__http *h, const char *names)
+{
+  pthread_mutex_lock(&h->mu);
+  snprintf(h->extra, sizeof h->extra, "%s", names ? names : "");
   pthread_mutex_unlock(&h->mu);
 }
 

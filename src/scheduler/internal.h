@@ -335,6 +335,12 @@ void tide__sw_remove(tide__sched *s, sworker *w, bool expected, const char *reas
 void tide__sw_free(sworker *w);
 sworker *tide__sw_find(tide__sched *s, const char *name_or_address);
 void tide__holder_add(tide__sched *s, stask *t, sworker *w);
+/* w holds keys (a map KEY -> nbytes: add-keys after a copy, or a hello of a
+ * worker registering again): each key in memory gains w as a holder
+ * (transferred: counted as bytes moved); any other key is of no use and w
+ * is told to free it. */
+void tide__sw_keys_held(tide__sched *s, sworker *w, const msgpack_object_map *keys,
+                        bool transferred);
 void tide__holder_remove(tide__sched *s, stask *t, sworker *w);
 void tide__sw_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg);
 void tide__sw_missing_data(tide__sched *s, sworker *w, const char *key, size_t klen,

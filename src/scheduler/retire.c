@@ -218,33 +218,7 @@ void tide__retire_check_all(tide__sched *s)
 
 void tide__retire_add_keys(tide__sched *s, sworker *from, const msgpack_object *msg)
 {
-  const msgpack_object_map *keys = tide__mp_map(msg, "keys");
-  for (uint32_t i = 0; keys && i < keys->size; i++) {
-    const msgpack_object *k = &keys->ptr[i].key, *v = &keys->ptr[i].val;
-    if (k->type != MSGPACK_OBJECT_STR)
-      continue;
-    stask *t = tide__task_find(s, k->via.str.ptr, k->via.str.size);
-    if (!t || t->state != TIDE_TS_MEMORY) {
-      if (t == NULL || t->state != TIDE_TS_MEMORY) {
-        msgpack_packer *pk = tide__sched_send(s, from->conn, TIDE_OP_FREE_KEYS, 1);
-        if (pk) {
-          tide__pk_str(pk, "keys");
-          msgpack_pack_array(pk, 1);
-          tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
-          tide__sched_sent(s, from->conn);
-        }
-      }
-      continue;
-    }
-    bool held = false;
-    for (uint32_t j = 0; j < t->nholders; j++)
-      held |= t->holders[j].w == from;
-    if (!held) {
-      if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        s->counters.bytes_transferred += v->via.u64;
-      tide__holder_add(s, t, from);
-    }
-  }
+  tide__sw_keys_held(s, from, tide__mp_map(msg, "keys"), true);
   const msgpack_object_array *failed = tide__mp_array(msg, "failed");
   for (uint32_t i = 0; failed && i < failed->size; i++) {
     const msgpack_object *k = &failed->ptr[i];

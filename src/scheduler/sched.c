@@ -231,6 +231,7 @@ static void worker_hello(tide__sched *s, sconn *sc, const msgpack_object *msg)
     sc->role = SC_WORKER;
     sc->obj = w;
     w->link = sc;
+    tide__sw_keys_held(s, w, tide__mp_map(msg, "keys"), false);
   }
   free(name);
   free(address);

@@ -146,6 +146,35 @@ sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *
   return w;
 }
 
+void tide__sw_keys_held(tide__sched *s, sworker *w, const msgpack_object_map *keys,
+                        bool transferred)
+{
+  for (uint32_t i = 0; keys && i < keys->size; i++) {
+    const msgpack_object *k = &keys->ptr[i].key, *v = &keys->ptr[i].val;
+    if (k->type != MSGPACK_OBJECT_STR)
+      continue;
+    stask *t = tide__task_find(s, k->via.str.ptr, k->via.str.size);
+    if (!t || t->state != TIDE_TS_MEMORY) { /* of no use here: the worker drops it */
+      msgpack_packer *pk = tide__sched_send(s, w->conn, TIDE_OP_FREE_KEYS, 1);
+      if (pk) {
+        tide__pk_str(pk, "keys");
+        msgpack_pack_array(pk, 1);
+        tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
+        tide__sched_sent(s, w->conn);
+      }
+      continue;
+    }
+    bool held = false;
+    for (uint32_t j = 0; j < t->nholders; j++)
+      held |= t->holders[j].w == w;
+    if (!held) {
+      if (transferred && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        s->counters.bytes_transferred += v->via.u64;
+      tide__holder_add(s, t, w);
+    }
+  }
+}
+
 void tide__sw_free(sworker *w)
 {
   for (size_t i = 0; i < w->nfunctions; i++)

@@ -453,10 +453,20 @@ static const builtin table[B__COUNT] = {
     [B_EXEC] = {"tide.exec", tide__builtin_exec, 1, 3, {K_ARGV, K_INPUT}, K_MAP, 0},
 };
 
-int tide__builtins_register(tide_registry *reg)
+/* tide.exec on a worker not started with --allow-exec: the name stays
+ * registered so such a task fails here with the reason, instead of waiting
+ * for a worker that has the function. */
+static int fn_exec_disabled(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs,
+                            msgpack_packer *out)
+{
+  return tide_task_fail(ctx, "tide.exec is disabled on this worker: start it with --allow-exec");
+}
+
+int tide__builtins_register(tide_registry *reg, bool allow_exec)
 {
   for (int i = 0; i < B__COUNT; i++) {
-    int rc = tide__registry_add(reg, table[i].name, table[i].fn, table[i].flags);
+    tide_task_fn fn = i == B_EXEC && !allow_exec ? fn_exec_disabled : table[i].fn;
+    int rc = tide__registry_add(reg, table[i].name, fn, table[i].flags);
     if (rc != 0)
       return rc;
   }

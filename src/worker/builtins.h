@@ -11,8 +11,10 @@
 #include "tide/error.h"
 #include "tide/task.h"
 
-/* Register every builtin into reg. Returns 0 or the first error. */
-int tide__builtins_register(tide_registry *reg);
+/* Register every builtin into reg. Returns 0 or the first error. Without
+ * allow_exec (`tide worker --allow-exec`, worker.allow-exec), tide.exec is
+ * registered as a function that fails saying it is disabled. */
+int tide__builtins_register(tide_registry *reg, bool allow_exec);
 
 /* True when fn (NUL-terminated) names a builtin. */
 bool tide__builtin_exists(const char *fn);

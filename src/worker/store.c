@@ -101,3 +101,11 @@ size_t tide__store_count(const tide__store *st)
 {
   return st->count;
 }
+
+void tide__store_each(const tide__store *st,
+                      void (*fn)(void *arg, const char *key, size_t keylen, size_t len), void *arg)
+{
+  item *it, *tmp;
+  HASH_ITER (hh, st->items, it, tmp)
+    fn(arg, it->key, strlen(it->key), it->len);
+}

@@ -28,6 +28,11 @@ bool tide__store_get(const tide__store *st, const char *key, size_t keylen, cons
 /* Drop a key; true when it was held. */
 bool tide__store_del(tide__store *st, const char *key, size_t keylen);
 
+/* Call fn for every key held, in no particular order, with its value's
+ * length. fn must not change the store. */
+void tide__store_each(const tide__store *st,
+                      void (*fn)(void *arg, const char *key, size_t keylen, size_t len), void *arg);
+
 /* Total bytes held and number of keys. */
 uint64_t tide__store_nbytes(const tide__store *st);
 size_t tide__store_count(const tide__store *st);

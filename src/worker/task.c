@@ -149,6 +149,13 @@ static void task_cancel(tide__wk *w, wtask *t)
     task_free(w, t);
 }
 
+void tide__wtask_cancel_all(tide__wk *w)
+{
+  wtask *t, *tmp;
+  HASH_ITER (hh, w->tasks, t, tmp)
+    task_cancel(w, t);
+}
+
 /* All inputs are here: build the argument buffer and run. */
 static void task_launch(tide__wk *w, wtask *t, const msgpack_object *args)
 {

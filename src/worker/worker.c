@@ -1,5 +1,6 @@
 /* The worker's link to the scheduler (connect with retries, hello,
- * heartbeats, message dispatch), memory pausing, lifetime and shutdown. */
+ * heartbeats, message dispatch, reconnecting after a loss), memory
+ * pausing, lifetime and shutdown. */
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netdb.h>
@@ -189,9 +190,16 @@ static void lifetime_up(uv_timer_t *h)
 
 /* ---- the scheduler connection ---- */
 
+static void pack_held(void *arg, const char *key, size_t keylen, size_t len)
+{
+  msgpack_packer *pk = arg;
+  tide__pk_strn(pk, key, keylen);
+  msgpack_pack_uint64(pk, len);
+}
+
 static void send_hello(tide__wk *w, tide__conn *c)
 {
-  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HELLO, 10);
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HELLO, 11);
   tide__pk_kint(pk, "proto", TIDE_PROTO_VERSION);
   tide__pk_kstr(pk, "role", "worker");
   tide__pk_kstr(pk, "name", w->name);
@@ -206,6 +214,10 @@ static void send_hello(tide__wk *w, tide__conn *c)
   msgpack_pack_array(pk, (uint32_t)n);
   for (size_t i = 0; i < n; i++)
     tide__pk_str(pk, tide__registry_name(w->reg, i));
+  /* what this worker holds, so a scheduler it reconnects to can use it */
+  msgpack_pack_str_with_body(pk, "keys", 4);
+  msgpack_pack_map(pk, (uint32_t)tide__store_count(w->store));
+  tide__store_each(w->store, pack_held, pk);
   tide__conn_end(c);
 }
 
@@ -217,8 +229,13 @@ static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
   if (tide__mp_num(msg, "heartbeat_interval", &hb) && hb > 0)
     w->heartbeat_interval = hb;
   w->registered = true;
-  tide__info("worker", "registered with the scheduler at %s as %s (data at %s)", w->sched_address,
-             w->name, w->address);
+  if (w->reconnecting)
+    tide__info("worker", "registered again with the scheduler at %s as %s (holding %zu keys)",
+               w->sched_address, w->name, tide__store_count(w->store));
+  else
+    tide__info("worker", "registered with the scheduler at %s as %s (data at %s)", w->sched_address,
+               w->name, w->address);
+  w->reconnecting = false;
   uint64_t ms = (uint64_t)(w->heartbeat_interval * 1000);
   uv_timer_start(&w->hb_timer, heartbeat, ms ? ms : 1, ms ? ms : 1);
 }
@@ -253,6 +270,11 @@ static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
     const char *m = "";
     size_t n = 0;
     tide__mp_str(msg, "message", &m, &n);
+    if (w->reconnecting) { /* e.g. it has not noticed the old link is gone */
+      tide__warn("worker", "the scheduler at %s refused this worker again: %.*s; retrying",
+                 w->sched_address, (int)n, m);
+      return;
+    }
     w->sched_error = true;
     fatal(w, 2, "the scheduler at %s refused this worker: %.*s", w->sched_address, (int)n, m);
     return;
@@ -279,6 +301,8 @@ static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
   }
 }
 
+static void retry_later(tide__wk *w, const char *why);
+
 static void sched_closed(tide__conn *c, int status, void *arg)
 {
   tide__wk *w = arg;
@@ -288,6 +312,26 @@ static void sched_closed(tide__conn *c, int status, void *arg)
   if (w->retiring) {
     tide__info("worker", "the scheduler closed the connection after retirement");
     tide__wk_shutdown(w, 0);
+    return;
+  }
+  if (w->registered) {
+    /* A scheduler restarted at the same address, or one that dropped this
+     * worker while it was stopped (SIGSTOP past the heartbeat timeout),
+     * takes it back as a new registration: its tasks were given to others,
+     * its results are offered again in the hello. */
+    w->registered = false;
+    w->reconnecting = true;
+    uv_timer_stop(&w->hb_timer);
+    tide__wtask_cancel_all(w);
+    w->started = tide__now();
+    w->connect_delay = 0.1;
+    tide__warn("worker", "lost the scheduler at %s: reconnecting for up to %gs (--death-timeout)",
+               w->sched_address, w->death_timeout);
+  }
+  if (w->reconnecting) {
+    char why[600];
+    snprintf(why, sizeof why, "the scheduler at %s closed the connection", w->sched_address);
+    retry_later(w, why);
     return;
   }
   fatal(w, 1, "lost the scheduler at %s", w->sched_address);
@@ -305,7 +349,11 @@ static void retry_later(tide__wk *w, const char *why)
 {
   double now = tide__now();
   if (now - w->started >= w->death_timeout) {
-    fatal(w, 1, "%s (gave up after %gs)", why, w->death_timeout);
+    if (w->reconnecting)
+      fatal(w, 1, "lost the scheduler at %s and could not register again within %gs: %s",
+            w->sched_address, w->death_timeout, why);
+    else
+      fatal(w, 1, "%s (gave up after %gs)", why, w->death_timeout);
     return;
   }
   tide__debug("worker", "%s; retrying", why);

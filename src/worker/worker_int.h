@@ -123,12 +123,18 @@ struct tide__wk {
   peer *dirty;
   TIDE__VEC(tide__conn *) served; /* accepted peer connections, closed at shutdown */
   bool sched_error;               /* the scheduler refused us with an error message */
-  fetchvec starting;              /* new fetches to start at the next flush */
+  /* registered once and lost since: reconnecting until the death timeout,
+   * counted from the loss (docs/design.md §6) */
+  bool reconnecting;
+  fetchvec starting; /* new fetches to start at the next flush */
 };
 
 /* task.c */
 void tide__wtask_compute(tide__wk *w, const msgpack_object *msg);
 void tide__wtask_free_keys(tide__wk *w, const msgpack_object *msg);
+/* Forget every task the scheduler gave (it reassigns them once it has lost
+ * this worker): queued ones are freed, running ones report nothing. */
+void tide__wtask_cancel_all(tide__wk *w);
 void tide__wtask_done(tide__wk_call *job, void *arg);
 /* A fetch the task waited for completed (ok) or failed for good. */
 void tide__wtask_fetched(tide__wk *w, wtask *t, fetch *f, bool ok);

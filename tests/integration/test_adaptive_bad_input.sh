@@ -32,7 +32,7 @@ bad_flags "minimum 2 is above maximum 1" --adapt --minimum 2 --maximum 1
 start_cluster --adapt --minimum 2 --maximum 3 --interval 100ms
 wait_workers 2 10
 
-post() { curl -s -o "$T_DIR/body" -w '%{http_code}' -d "$2" "$DASH_URL$1"; }
+post() { curl -s -o "$T_DIR/body" -w '%{http_code}' -H 'Content-Type: application/json' -d "$2" "$DASH_URL$1"; }
 for body in '{"interval": 0}' '{"interval": -1}' '{"wait_count": 0}' '{"minimum": -1}' \
             '{"worker_key": "colour"}' '{"maximum": "many"}' '{"bogus": 1}' 'not json' \
             '{"maximum": 1}' '{"minimum": 4}' '{"minimum": 5, "maximum": 4}'; do

@@ -22,14 +22,14 @@ chmod +x "$T_DIR/start.sh" "$T_DIR/stop.sh"
 start_cluster --backend command --start-cmd "$T_DIR/start.sh {scheduler} {name} {nthreads}" \
   --stop-cmd "$T_DIR/stop.sh {job_id}" --nthreads 2
 [ "$(api /api/v1/cluster | jq -r .backend)" = CommandCluster ] || fail "backend kind"
-r=$(curl -sf -d '{"n": 2}' "$DASH_URL/api/v1/scale") || fail "scale refused"
+r=$(curl -sf -H 'Content-Type: application/json' -d '{"n": 2}' "$DASH_URL/api/v1/scale") || fail "scale refused"
 wait_workers 2 10
 [ "$(api /api/v1/identity | jq '[.workers[] | .nthreads] | add')" = 4 ] || fail "{nthreads} not passed"
 wait_for 5 sh -c "curl -sf $DASH_URL/api/v1/cluster | jq -e '[.jobs[] | .backend_id | select(. != null and . != \"\")] | length == 2'"
 ids=$(api /api/v1/cluster | jq -r '[.jobs[] | .backend_id] | sort | join(" ")')
 out=$(echo '{"tasks": {"a": {"fn": "tide.inc", "args": [1]}}, "outputs": ["a"]}' > "$T_DIR/g.json"; run_graph "$T_DIR/g.json")
 [ "$(echo "$out" | jq .a)" = 2 ] || fail "run through command workers: $out"
-curl -sf -d '{"n": 0}' "$DASH_URL/api/v1/scale" >/dev/null || fail "scale 0 refused"
+curl -sf -H 'Content-Type: application/json' -d '{"n": 0}' "$DASH_URL/api/v1/scale" >/dev/null || fail "scale 0 refused"
 wait_workers 0 10
 wait_for 10 test -s "$T_DIR/stopped"
 wait_for 10 sh -c "[ \$(wc -l < $T_DIR/stopped) -ge 2 ]"
@@ -38,7 +38,7 @@ wait_for 10 sh -c "[ \$(wc -l < $T_DIR/stopped) -ge 2 ]"
 procs_eq 0 || wait_for 5 procs_eq 0
 
 # adapting through the command backend
-curl -sf -d '{"minimum": 0, "maximum": 2, "interval": 0.2, "wait_count": 2}' "$DASH_URL/api/v1/adapt" >/dev/null
+curl -sf -H 'Content-Type: application/json' -d '{"minimum": 0, "maximum": 2, "interval": 0.2, "wait_count": 2}' "$DASH_URL/api/v1/adapt" >/dev/null
 out=$(run_graph "$T_DIR/g.json")
 [ "$(echo "$out" | jq .a)" = 2 ] || fail "adaptive run: $out"
 [ "$(adaptive | jq '[.log[] | select(.status == "up")] | length')" -ge 1 ] || fail "no up"

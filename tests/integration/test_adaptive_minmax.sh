@@ -24,10 +24,10 @@ for i in $(seq 10); do t_workers_eq 1 || fail "did not settle at 1"; sleep 0.1; 
 kill "$SAMPLER_PID"
 
 # minimum above maximum is refused (bad input) and changes nothing
-code=$(curl -s -o /dev/null -w '%{http_code}' -d '{"minimum": 3}' "$DASH_URL/api/v1/adapt")
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"minimum": 3}' "$DASH_URL/api/v1/adapt")
 [ "$code" = 400 ] || fail "minimum 3 over maximum 2: HTTP $code, want 400"
 [ "$(adaptive | jq -c '[.minimum, .maximum, .state]')" = '[1,2,"running"]' ] || fail "refusal changed $(adaptive | jq -c .)"
-curl -sf -d '{"minimum": 3, "maximum": 3}' "$DASH_URL/api/v1/adapt" >/dev/null || fail "adapt refused"
+curl -sf -H 'Content-Type: application/json' -d '{"minimum": 3, "maximum": 3}' "$DASH_URL/api/v1/adapt" >/dev/null || fail "adapt refused"
 wait_workers 3 10
 stop_cluster
 pass "min 1 / max 2: 1 at rest, exactly 2 under load, back to 1; minimum over maximum refused"

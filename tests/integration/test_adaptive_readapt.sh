@@ -10,7 +10,7 @@ sleep_graph "$T_DIR/g.json" 30 1.5
 run_graph "$T_DIR/g.json" > "$T_DIR/out.json" &
 RUN=$!
 wait_workers 5 15
-r=$(curl -sf -d '{"maximum": 2}' "$DASH_URL/api/v1/adapt") || fail "adapt refused"
+r=$(curl -sf -H 'Content-Type: application/json' -d '{"maximum": 2}' "$DASH_URL/api/v1/adapt") || fail "adapt refused"
 [ "$(echo "$r" | jq .maximum)" = 2 ] || fail "maximum not applied: $r"
 [ "$(echo "$r" | jq .wait_count)" = 2 ] || fail "wait_count not kept: $r"
 [ "$(echo "$r" | jq .interval)" = 0.2 ] || fail "interval not kept: $r"
@@ -24,7 +24,7 @@ wait "$RUN" || fail "run failed"
 [ "$(jq length "$T_DIR/out.json")" = 30 ] || fail "lost outputs"
 
 # scale(n) stops adapting and holds n
-r=$(curl -sf -d '{"n": 3}' "$DASH_URL/api/v1/scale") || fail "scale refused"
+r=$(curl -sf -H 'Content-Type: application/json' -d '{"n": 3}' "$DASH_URL/api/v1/scale") || fail "scale refused"
 wait_workers 3 10
 [ "$(adaptive | jq -r .state)" = stopped ] || fail "scale did not stop adapting"
 sleep 1

@@ -30,8 +30,8 @@ cat >"$T_DIR/want.sh" <<WANT
 module load tide
 export OMP_NUM_THREADS=1
 
-'$W' worker tcp://10.1.2.3:8786 --name 'dry-0-0' --nthreads 3 --memory-limit 2147483648 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'dry-0' &
-'$W' worker tcp://10.1.2.3:8786 --name 'dry-0-1' --nthreads 3 --memory-limit 2147483648 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'dry-0' &
+'$W' worker 'tcp://10.1.2.3:8786' --name 'dry-0-0' --nthreads 3 --memory-limit 2147483648 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'dry-0' &
+'$W' worker 'tcp://10.1.2.3:8786' --name 'dry-0-1' --nthreads 3 --memory-limit 2147483648 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'dry-0' &
 wait
 WANT
 diff -u "$T_DIR/want.sh" "$T_DIR/script.sh" >"$T_DIR/diff.log" || fail "job script differs: $(cat "$T_DIR/diff.log")"

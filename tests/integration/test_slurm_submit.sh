@@ -6,7 +6,7 @@ source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/slurm.sh"
 slurm_require
 
-start_slurm_cluster --nthreads 2 --adapt --minimum 0 --maximum 2 \
+start_slurm_cluster --allow-exec --nthreads 2 --adapt --minimum 0 --maximum 2 \
   --interval 200ms --wait-count 3 --walltime 10m
 cd "$T_DIR" || fail "no test directory"
 rc=0

@@ -9,7 +9,7 @@ source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"
 source "$TIDE_SRC/tests/lib/core_helpers.sh"
 
-start_cluster --adapt --minimum 0 --maximum 4 --interval 1s
+start_cluster --allow-exec --adapt --minimum 0 --maximum 4 --interval 1s
 submit() { "$TIDE_BIN" submit --scheduler-file "$SCHED_FILE" "$@"; }
 cd "$T_DIR" || fail "no test directory"
 

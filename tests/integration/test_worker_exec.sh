@@ -6,8 +6,8 @@ source "${TIDE_SRC:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/core_helpers.sh"
 
 start_scheduler
-start_worker a
-start_worker b
+start_worker a --allow-exec
+start_worker b --allow-exec
 wait_workers 2
 
 # --- seq -> sort -rn -> sha256sum, each one's stdin a ref to the last ---

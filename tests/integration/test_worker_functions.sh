@@ -7,7 +7,7 @@ source "${TIDE_SRC:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/core_helpers.sh"
 
 start_scheduler
-start_worker duo --nthreads 2
+start_worker duo --nthreads 2 --allow-exec
 wait_workers 1
 
 # --- tide.exec: stdout as bytes by default; {"check": false} gives the rc ---

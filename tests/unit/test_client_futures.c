@@ -125,7 +125,7 @@ static int group_setup(void **state)
   pthread_mutex_init(&K.lock, NULL);
   pthread_cond_init(&K.cv, NULL);
   tide__registry_create(&K.reg);
-  tide__builtins_register(K.reg);
+  tide__builtins_register(K.reg, true);
   pthread_create(&K.st, NULL, sched_main, NULL);
   pthread_mutex_lock(&K.lock);
   while (!K.ready)

@@ -67,10 +67,10 @@ static void test_script_lines(void **state)
                             "\n"
                             "module load tide\n"
                             "\n"
-                            "'/opt/tide/bin/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-0' "
+                            "'/opt/tide/bin/tide' worker 'tcp://10.0.0.1:8786' --name 'tide-3-0' "
                             "--nthreads 2 --memory-limit 1073741824 --lifetime 84406s "
                             "--lifetime-stagger 300s --death-timeout 60s --job 'tide-3' &\n"
-                            "'/opt/tide/bin/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-1' "
+                            "'/opt/tide/bin/tide' worker 'tcp://10.0.0.1:8786' --name 'tide-3-1' "
                             "--nthreads 2 --memory-limit 1073741824 --lifetime 84406s "
                             "--lifetime-stagger 300s --death-timeout 60s --job 'tide-3' &\n"
                             "wait\n");
@@ -100,7 +100,7 @@ static void test_script_minimal(void **state)
                             "#$ -N tide-3\n"
                             "#$ -e ./tide-3-$JOB_ID.err\n"
                             "\n"
-                            "'tide' worker tcp://10.0.0.1:8786 --name 'tide-3' --nthreads 2 "
+                            "'tide' worker 'tcp://10.0.0.1:8786' --name 'tide-3' --nthreads 2 "
                             "--death-timeout 60s --job 'tide-3' &\n"
                             "wait\n");
   free(text);

@@ -135,9 +135,9 @@ static void test_script(void **state)
       "#SBATCH --qos=high",
       "module load foo",
       "export X=1",
-      "'/opt/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-0' --nthreads 2 --memory-limit "
+      "'/opt/tide' worker 'tcp://10.0.0.1:8786' --name 'tide-3-0' --nthreads 2 --memory-limit "
       "1073741824 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'tide-3' &",
-      "'/opt/tide' worker tcp://10.0.0.1:8786 --name 'tide-3-1' --nthreads 2 --memory-limit "
+      "'/opt/tide' worker 'tcp://10.0.0.1:8786' --name 'tide-3-1' --nthreads 2 --memory-limit "
       "1073741824 --lifetime 3240s --lifetime-stagger 90s --death-timeout 60s --job 'tide-3' &",
       "wait",
   };

@@ -16,7 +16,7 @@ static tide_registry *reg;
 static int setup(void **state)
 {
   tide__registry_create(&reg);
-  return tide__builtins_register(reg);
+  return tide__builtins_register(reg, true);
 }
 
 static int teardown(void **state)
@@ -575,6 +575,35 @@ static void test_registry_names(void **state)
   assert_null(tide__registry_find(reg, "tide.in", 7, &flags));
 }
 
+/* Without allow_exec, tide.exec is still registered (so the task is placed
+ * and fails with the reason) and every other builtin is unchanged. */
+static void test_exec_disabled(void **state)
+{
+  tide_registry *off;
+  tide__registry_create(&off);
+  assert_int_equal(tide__builtins_register(off, false), 0);
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, 1);
+  msgpack_pack_array(&pk, 1);
+  msgpack_pack_str_with_body(&pk, "true", 4);
+  call c;
+  call_run(off, "tide.exec", &sb, &c);
+  assert_int_equal(c.job.outcome, TIDE__CALL_ERRED);
+  assert_string_equal(c.job.error,
+                      "tide.exec is disabled on this worker: start it with --allow-exec");
+  call_free(&c);
+  msgpack_sbuffer_destroy(&sb);
+  pack_args(&sb, "i", (int64_t)41);
+  call_run(off, "tide.inc", &sb, &c);
+  assert_int_equal(c.job.outcome, TIDE__CALL_OK);
+  call_free(&c);
+  msgpack_sbuffer_destroy(&sb);
+  tide__registry_destroy(off);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -590,6 +619,7 @@ int main(void)
       cmocka_unit_test(test_result_count),
       cmocka_unit_test(test_static_check),
       cmocka_unit_test(test_registry_names),
+      cmocka_unit_test(test_exec_disabled),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -24,7 +24,7 @@ static uv_loop_t loop;
 static int setup(void **state)
 {
   tide__registry_create(&reg);
-  tide__builtins_register(reg);
+  tide__builtins_register(reg, true);
   return uv_loop_init(&loop);
 }
 

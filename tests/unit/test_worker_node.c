@@ -161,7 +161,7 @@ static void test_node(void **state)
   tide__log_init("worker", TIDE_LOG_WARNING);
   assert_int_equal(uv_loop_init(&loop), 0);
   tide__registry_create(&reg);
-  tide__builtins_register(reg);
+  tide__builtins_register(reg, true);
   tide_error err;
   assert_int_equal(tide__server_listen(&loop, "127.0.0.1", 0, on_accept, NULL, &srv, &err), 0);
 

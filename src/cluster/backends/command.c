@@ -5,7 +5,8 @@
  * when P = 1), {job}, {workers} (space-separated worker names),
  * {scheduler}, {scheduler_file}, {nthreads}, {memory_limit}, {processes},
  * {lifetime}, {job_id}, {preload} (`--preload PATH` for each plugin, or
- * nothing). A start command that exits non-zero (or cannot be
+ * nothing), {allow_exec} (`--allow-exec` when `tide cluster --allow-exec`,
+ * else nothing). Values are single-quoted for the shell. A start command that exits non-zero (or cannot be
  * run) is a resource-manager failure: the core backs off. */
 #include <ctype.h>
 #include <signal.h>
@@ -120,6 +121,9 @@ char *tide__command_expand(const char *tmpl, const tide_job *job, const char *jo
         append(&out, i ? " --preload " : "--preload ", i ? 11 : 10);
         append_value(&out, job->preload[i], true);
       }
+    } else if (IS("allow_exec")) {
+      if (job->allow_exec)
+        append(&out, "--allow-exec", 12);
     } else {
       append(&out, p, klen + 2);
     }
@@ -377,6 +381,10 @@ static int cmd_create(const tide__backend_args *a, const tide_backend_ops **ops,
     return tide_errprintf(err, TIDE_EUSAGE,
                           "--start-cmd: plugins are to be preloaded (--preload or worker.preload) "
                           "but the command has no {preload} placeholder");
+  if (a->opts && a->opts->allow_exec && !strstr(start, "{allow_exec}"))
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "--start-cmd: workers are to allow tide.exec (--allow-exec) but the "
+                          "command has no {allow_exec} placeholder");
   command *cmd = tide__xcalloc(1, sizeof *cmd);
   cmd->start = tide__xstrdup(start);
   cmd->stop = stop && *stop ? tide__xstrdup(stop) : NULL;

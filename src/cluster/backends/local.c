@@ -121,6 +121,8 @@ static int spawn_one(local *l, const tide_job *job, int i, lproc *p, tide_error 
     argv[k++] = "--preload";
     argv[k++] = job->preload[q];
   }
+  if (job->allow_exec)
+    argv[k++] = "--allow-exec";
   argv[k] = NULL;
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
                                    {.flags = UV_INHERIT_FD, .data.fd = 2},

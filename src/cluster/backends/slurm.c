@@ -48,6 +48,7 @@ static char *dry_run(const tide__slurm_opts *o, const tide__backend_args *a)
   job.lifetime = co ? co->lifetime : 0;
   job.preload = co ? co->preload : NULL;
   job.npreload = co ? co->npreload : 0;
+  job.allow_exec = co ? co->allow_exec : 0;
   job.scheduler = addr;
   text = tide__slurm_job_script(o, &job);
   for (int i = 0; i < p; i++)

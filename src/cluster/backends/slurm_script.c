@@ -248,7 +248,9 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
   for (int i = 0; i < p; i++) {
     const char *wname = job->workers && job->workers[i] ? job->workers[i] : job->name;
     shq(f, o->tide_bin);
-    fprintf(f, " worker %s --name ", job->scheduler);
+    fputs(" worker ", f);
+    shq(f, job->scheduler);
+    fputs(" --name ", f);
     shq(f, wname);
     fprintf(f, " --nthreads %d", t);
     if (wmem > 0)
@@ -259,6 +261,8 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
       fputs(" --preload ", f);
       shq(f, job->preload[k]);
     }
+    if (job->allow_exec)
+      fputs(" --allow-exec", f);
     /* a worker whose scheduler is gone (cluster killed) leaves the queue */
     fprintf(f, " --death-timeout 60s --job ");
     shq(f, job->name);

@@ -3,7 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
+#include "common/util.h"
 #include "scheduler/policy.h"
 
 const char *tide__wstatus_name(tide__wstatus s)
@@ -83,11 +85,19 @@ static int cmp_group(const void *a, const void *b)
   return strcmp(x->key, y->key);
 }
 
+/* A group key's index in g[], found by hash so that grouping n workers
+ * costs O(n) whatever the number of groups. */
+typedef struct gindex {
+  UT_hash_handle hh;
+  size_t j;
+} gindex;
+
 /* Group the eligible workers: members[] lists worker indexes group by group. */
 static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_opts *o, cgroup *g,
                            size_t *members, size_t *gidx)
 {
   size_t ng = 0;
+  gindex *slots = tide__xcalloc(n, sizeof *slots), *index = NULL;
   for (size_t i = 0; i < n; i++) {
     gidx[i] = (size_t)-1;
     if (ws[i].status == TIDE_W_CLOSING_GRACEFULLY)
@@ -95,13 +105,16 @@ static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_
     const char *k = o && o->key ? o->key(&ws[i], o->key_arg) : ws[i].address;
     if (!k)
       k = ws[i].address ? ws[i].address : "";
-    size_t j;
-    for (j = 0; j < ng; j++)
-      if (strcmp(g[j].key, k) == 0)
-        break;
-    if (j == ng) {
-      g[ng] = (cgroup){.key = k, .idle = true};
-      ng++;
+    size_t klen = strlen(k), j;
+    gindex *e;
+    HASH_FIND(hh, index, k, klen, e);
+    if (e) {
+      j = e->j;
+    } else {
+      j = ng++;
+      g[j] = (cgroup){.key = k, .idle = true};
+      slots[j].j = j;
+      HASH_ADD_KEYPTR(hh, index, k, klen, &slots[j]);
     }
     gidx[i] = j;
     g[j].count++;
@@ -112,6 +125,8 @@ static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_
     if (ws[i].nprocessing > 0)
       g[j].idle = false;
   }
+  HASH_CLEAR(hh, index);
+  free(slots);
   size_t off = 0;
   for (size_t j = 0; j < ng; j++) {
     g[j].first = off;

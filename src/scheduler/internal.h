@@ -124,6 +124,7 @@ struct sworker {
   bool in_room, removed;
   sretire *retire;       /* the retirement it belongs to, if any */
   size_t retire_pos;     /* its index in that retirement's workers[] */
+  double hb_interval;    /* heartbeat interval it was last told (seconds) */
   int64_t scratch_bytes; /* placement scratch */
   uint64_t scratch_epoch;
 };

@@ -211,3 +211,26 @@ done:
   free(gidx);
   return nout;
 }
+
+double tide__policy_heartbeat_interval(size_t nworkers, double base)
+{
+  if (!(base > 0))
+    base = 0.5;
+  double dask; /* distributed.scheduler.heartbeat_interval(n) */
+  if (nworkers <= 10)
+    dask = 0.5;
+  else if (nworkers < 50)
+    dask = 1;
+  else if (nworkers < 200)
+    dask = 2;
+  else
+    dask = (double)nworkers / 200 + 1;
+  return base * dask / 0.5;
+}
+
+double tide__policy_heartbeat_timeout(double timeout, double base, double interval)
+{
+  if (!(interval > base))
+    return timeout;
+  return timeout > 10 * interval ? timeout : 10 * interval;
+}

@@ -387,11 +387,15 @@ void tide__resends_free(tide__sched *s)
 
 void tide__heartbeat_check(tide__sched *s, double now)
 {
-  double limit = s->cfg.scheduler.heartbeat_timeout;
-  if (!(limit > 0))
+  double timeout = s->cfg.scheduler.heartbeat_timeout;
+  if (!(timeout > 0))
     return;
   sworker *w, *tmp;
   HASH_ITER (hh, s->workers, w, tmp) {
+    /* each by the interval it was told: a worker not yet told of a shorter
+     * one is not taken for dead */
+    double limit =
+        tide__policy_heartbeat_timeout(timeout, s->cfg.worker.heartbeat_interval, w->hb_interval);
     if (now - w->last_seen > limit) {
       char why[128];
       snprintf(why, sizeof why, "no heartbeat for %.1fs", now - w->last_seen);

@@ -254,6 +254,38 @@ static void test_aggregates_random(void **st)
   fx_free(f);
 }
 
+/* At 10,000 workers a heartbeat is answered once with the 51 s interval,
+ * and a worker told so is dead after 510 s of silence, not 10 s. */
+static void test_heartbeat_10k(void **st)
+{
+  fixture *f = fx_new(quiet);
+  for (int i = 0; i < NW; i++)
+    add(f, i, 1, 0);
+  sworker *w = tide__sw_find(f->s, "w107");
+  size_t before = g_nsent;
+  worker_send(f, w, "{\"op\":\"heartbeat\",\"rss\":1,\"status\":\"running\"}");
+  assert_int_equal(g_nsent, before + 1);
+  assert_int_equal(g_sent[before].op, TIDE_OP_HEARTBEAT);
+  assert_true(w->hb_interval == 51);
+  worker_send(f, w, "{\"op\":\"heartbeat\",\"rss\":1,\"status\":\"running\"}");
+  assert_int_equal(g_nsent, before + 1); /* unchanged: no answer */
+  double now = w->last_seen;
+  w->last_seen = now - 500;
+  tide__heartbeat_check(f->s, now);
+  assert_non_null(tide__sw_find(f->s, "w107"));
+  assert_int_equal(f->s->nworkers, NW);
+  w->last_seen = now - 520;
+  tide__heartbeat_check(f->s, now + 0.001);
+  assert_null(tide__sw_find(f->s, "w107"));
+  /* the others were never told a longer interval: 10 s for them */
+  assert_int_equal(f->s->nworkers, NW - 1);
+  sworker *o = tide__sw_find(f->s, "w108");
+  o->last_seen = now - 11;
+  tide__heartbeat_check(f->s, now);
+  assert_null(tide__sw_find(f->s, "w108"));
+  fx_free(f);
+}
+
 /* The controller's down pick: not-arrived workers first, then
  * workers_to_close, each name once. */
 static size_t close_fn(void *arg, int target, char ***names)
@@ -316,9 +348,9 @@ static void test_pick_down_10k(void **st)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_close_by_job_10k),     cmocka_unit_test(test_adaptive_target_10k),
-      cmocka_unit_test(test_retire_many_10k),      cmocka_unit_test(test_aggregates_random),
-      cmocka_unit_test(test_pick_down_10k),
+      cmocka_unit_test(test_close_by_job_10k), cmocka_unit_test(test_adaptive_target_10k),
+      cmocka_unit_test(test_retire_many_10k),  cmocka_unit_test(test_aggregates_random),
+      cmocka_unit_test(test_pick_down_10k),    cmocka_unit_test(test_heartbeat_10k),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -206,6 +206,9 @@ void tide__sw_remove(tide__sched *s, sworker *w, bool expected, const char *reas
     s->tx->close(w->conn, reason);
   if (expected)
     tide__info("sched", "worker %s (%s) removed: %s", w->name, w->address, reason ? reason : "");
+  else if (w->nprocessing > 0)
+    tide__warn("sched", "worker %s (%s) lost: %s; the %d task(s) it was running go elsewhere",
+               w->name, w->address, reason ? reason : "", w->nprocessing);
   else
     tide__warn("sched", "worker %s (%s) lost: %s", w->name, w->address, reason ? reason : "");
 

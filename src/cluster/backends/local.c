@@ -22,7 +22,7 @@
 #include "common/util.h"
 #include "common/vec.h"
 
-enum { SPAWN_BATCH = 16, SPAWN_BUDGET_MS = 10 };
+enum { SPAWN_BATCH = 32, SPAWN_BUDGET_MS = 10 };
 
 typedef struct lproc {
   uv_process_t h;
@@ -51,7 +51,9 @@ typedef struct local {
   ljob *jobs;
   TIDE__VEC(ljob *) queue; /* jobs with processes still to start, in order */
   size_t qhead;
-  uv_idle_t *pump; /* starts queued processes; NULL until the first job */
+  size_t nstarting;   /* processes started since the queue was last empty */
+  uint64_t queued_at; /* uv_hrtime() when it stopped being empty */
+  uv_idle_t *pump;    /* starts queued processes; NULL until the first job */
 } local;
 
 static void argv_free(char **argv)
@@ -225,6 +227,7 @@ static void pump_cb(uv_idle_t *h)
     if (!j->stopping && !j->gone && j->nstarted < j->n) {
       start_next(l, j);
       started++;
+      l->nstarting++;
     }
     if (j->stopping || j->gone || j->nstarted == j->n) {
       l->qhead++;
@@ -232,7 +235,10 @@ static void pump_cb(uv_idle_t *h)
     }
   }
   if (l->qhead == l->queue.n) {
+    tide__log(TIDE_LOG_INFO, "backend", "started %zu worker process(es) in %.2fs", l->nstarting,
+              (double)(uv_hrtime() - l->queued_at) / 1e9);
     l->queue.n = l->qhead = 0;
+    l->nstarting = 0;
     uv_idle_stop(h);
   }
 }
@@ -256,6 +262,8 @@ static int local_scale_up(void *self, tide_cluster *c, tide_job *const *jobs, si
     uv_idle_init(tide_cluster_loop(c), l->pump);
     l->pump->data = l;
   }
+  if (l->qhead == l->queue.n)
+    l->queued_at = uv_hrtime();
   for (size_t k = 0; k < n; k++) {
     const tide_job *job = jobs[k];
     ljob *j = tide__xcalloc(1, sizeof *j);

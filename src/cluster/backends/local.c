@@ -3,11 +3,8 @@
  * start and stop together. Stop = SIGTERM, then SIGKILL after a grace
  * period. A job whose processes all exit is reported gone.
  *
- * Processes are started off the adaptive round: scale_up queues the jobs
- * and returns, and an idle handle starts a few at a time (at most
- * SPAWN_BATCH, within SPAWN_BUDGET_MS, per loop iteration), so that the
- * scheduler sharing the loop answers requests and heartbeats while a
- * thousand workers start (docs/design.md §7). */
+ * Processes are started off the adaptive round through the start queue
+ * (pump.h): scale_up queues them and returns. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,11 +15,9 @@
 #include <uv.h>
 
 #include "cluster/backend.h"
+#include "cluster/backends/pump.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "common/vec.h"
-
-enum { SPAWN_BATCH = 32, SPAWN_BUDGET_MS = 10 };
 
 typedef struct lproc {
   uv_process_t h;
@@ -49,11 +44,7 @@ typedef struct local {
   double stagger; /* --lifetime-stagger */
   tide_cluster *c;
   ljob *jobs;
-  TIDE__VEC(ljob *) queue; /* jobs with processes still to start, in order */
-  size_t qhead;
-  size_t nstarting;   /* processes started since the queue was last empty */
-  uint64_t queued_at; /* uv_hrtime() when it stopped being empty */
-  uv_idle_t *pump;    /* starts queued processes; NULL until the first job */
+  tide__pump *pump; /* starts queued processes; NULL until the first job */
 } local;
 
 static void argv_free(char **argv)
@@ -72,7 +63,7 @@ static void ljob_free(ljob *j)
   free(j);
 }
 
-/* nopen counts the job's open handles and its place in the queue. */
+/* nopen counts the job's open handles and its starts still queued. */
 static void ljob_unref(ljob *j)
 {
   if (--j->nopen == 0)
@@ -216,36 +207,18 @@ static void start_next(local *l, ljob *j)
   }
 }
 
-static void pump_cb(uv_idle_t *h)
+/* A queued start (pump.h): the job's next process, unless it was stopped. */
+static void start_queued(void *arg)
 {
-  local *l = h->data;
-  uint64_t t0 = uv_hrtime();
-  int started = 0;
-  while (l->qhead < l->queue.n && started < SPAWN_BATCH &&
-         uv_hrtime() - t0 < (uint64_t)SPAWN_BUDGET_MS * 1000000) {
-    ljob *j = l->queue.v[l->qhead];
-    if (!j->stopping && !j->gone && j->nstarted < j->n) {
-      start_next(l, j);
-      started++;
-      l->nstarting++;
-    }
-    if (j->stopping || j->gone || j->nstarted == j->n) {
-      l->qhead++;
-      ljob_unref(j);
-    }
-  }
-  if (l->qhead == l->queue.n) {
-    tide__log(TIDE_LOG_INFO, "backend", "started %zu worker process(es) in %.2fs", l->nstarting,
-              (double)(uv_hrtime() - l->queued_at) / 1e9);
-    l->queue.n = l->qhead = 0;
-    l->nstarting = 0;
-    uv_idle_stop(h);
-  }
+  ljob *j = arg;
+  if (!j->stopping && !j->gone && j->nstarted < j->n)
+    start_next(j->l, j);
+  ljob_unref(j);
 }
 
-static void pump_closed(uv_handle_t *h)
+static void drop_queued(void *arg)
 {
-  free(h);
+  ljob_unref(arg);
 }
 
 static int local_scale_up(void *self, tide_cluster *c, tide_job *const *jobs, size_t n,
@@ -257,13 +230,8 @@ static int local_scale_up(void *self, tide_cluster *c, tide_job *const *jobs, si
   if (access(l->exe, X_OK) != 0)
     return tide_errprintf(err, TIDE_EBACKEND, "cannot start workers with %s: %s", l->exe,
                           strerror(errno));
-  if (!l->pump) {
-    l->pump = tide__xcalloc(1, sizeof *l->pump);
-    uv_idle_init(tide_cluster_loop(c), l->pump);
-    l->pump->data = l;
-  }
-  if (l->qhead == l->queue.n)
-    l->queued_at = uv_hrtime();
+  if (!l->pump)
+    l->pump = tide__pump_create(tide_cluster_loop(c), "worker process(es)");
   for (size_t k = 0; k < n; k++) {
     const tide_job *job = jobs[k];
     ljob *j = tide__xcalloc(1, sizeof *j);
@@ -275,11 +243,11 @@ static int local_scale_up(void *self, tide_cluster *c, tide_job *const *jobs, si
       j->procs[i].argv = worker_argv(l, job, i);
     uv_timer_init(tide_cluster_loop(c), &j->kill);
     j->kill.data = j;
-    j->nopen = 2; /* the kill timer and the queue */
+    j->nopen = 1 + j->n; /* the kill timer and each queued start */
     HASH_ADD_KEYPTR(hh, l->jobs, j->name, strlen(j->name), j);
-    tide__vec_push(&l->queue, j);
+    for (int i = 0; i < j->n; i++)
+      tide__pump_push(l->pump, start_queued, drop_queued, j);
   }
-  uv_idle_start(l->pump, pump_cb);
   for (size_t k = 0; k < n; k++)
     tide_cluster_job_state(c, jobs[k]->name, TIDE_JOB_PENDING);
   return 0;
@@ -309,13 +277,7 @@ static void local_destroy(void *self)
         uv_process_kill(&j->procs[i].h, SIGKILL);
     HASH_DEL(l->jobs, j);
   }
-  for (size_t i = l->qhead; i < l->queue.n; i++)
-    ljob_unref(l->queue.v[i]);
-  free(l->queue.v);
-  if (l->pump) {
-    uv_idle_stop(l->pump);
-    uv_close((uv_handle_t *)l->pump, pump_closed);
-  }
+  tide__pump_destroy(l->pump);
   free(l->exe);
   free(l);
 }

@@ -72,6 +72,7 @@ typedef struct cgroup {
   int64_t limit;
   int64_t nbytes;
   size_t unlimited; /* members with memory_limit 0 (no limit) */
+  size_t order;     /* index of its first worker: ties go in join order */
   bool idle;
 } cgroup;
 
@@ -82,7 +83,8 @@ static int cmp_group(const void *a, const void *b)
     return x->idle ? -1 : 1;
   if (x->nbytes != y->nbytes)
     return x->nbytes < y->nbytes ? -1 : 1;
-  return strcmp(x->key, y->key);
+  /* as Dask's stable sort over its workers in the order they joined */
+  return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* A group key's index in g[], found by hash so that grouping n workers
@@ -106,13 +108,19 @@ static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_
     if (!k)
       k = ws[i].address ? ws[i].address : "";
     size_t klen = strlen(k), j;
-    gindex *e;
-    HASH_FIND(hh, index, k, klen, e);
+    gindex *e = NULL;
+    /* without a key every worker is a group of its own (addresses are
+     * unique): no lookup needed */
+    if (o && o->key)
+      HASH_FIND(hh, index, k, klen, e);
     if (e) {
       j = e->j;
+    } else if (!(o && o->key)) {
+      j = ng++;
+      g[j] = (cgroup){.key = k, .order = i, .idle = true};
     } else {
       j = ng++;
-      g[j] = (cgroup){.key = k, .idle = true};
+      g[j] = (cgroup){.key = k, .order = i, .idle = true};
       slots[j].j = j;
       HASH_ADD_KEYPTR(hh, index, k, klen, &slots[j]);
     }

@@ -221,12 +221,8 @@ int tide__sched_adaptive_target(tide__sched *s, double target_duration, tide__ta
   int target = tide__policy_adaptive_target(in, target_duration);
   if ((in->cpu > in->memory ? in->cpu : in->memory) >= (int)s->nworkers)
     return target;
-  char **names = NULL;
   tide__close_opts o = {.target = -1, .n = -1, .memory_ratio = 0, .minimum = -1};
-  in->nclose = tide__sched_workers_to_close(s, &o, &names);
-  for (size_t i = 0; i < in->nclose; i++)
-    free(names[i]);
-  free(names);
+  in->nclose = tide__sched_workers_to_close(s, &o, NULL);
   return tide__policy_adaptive_target(in, target_duration);
 }
 
@@ -236,6 +232,10 @@ size_t tide__sched_workers_to_close(tide__sched *s, const tide__close_opts *o, c
   size_t n = tide__sched_workers(s, &ws);
   size_t *idx = tide__xcalloc(n + 1, sizeof *idx);
   size_t k = tide__policy_workers_to_close(ws, n, o, idx);
+  if (!names) {
+    free(idx);
+    return k;
+  }
   char **out = tide__xcalloc(k + 1, sizeof *out);
   for (size_t i = 0; i < k; i++)
     out[i] = tide__xstrdup(ws[idx[i]].name);

@@ -79,8 +79,8 @@ static int setup(void **state)
     char name[32], addr[64];
     snprintf(name, sizeof name, "w%d", i);
     snprintf(addr, sizeof addr, "tcp://10.0.0.1:%d", 1000 + i);
-    assert_non_null(tide__sw_add(f->s, (void *)(intptr_t)(i + 1), name, addr, "h", "", 2,
-                                 1000, NULL, 0, NULL));
+    assert_non_null(
+        tide__sw_add(f->s, (void *)(intptr_t)(i + 1), name, addr, "h", "", 2, 1000, NULL, 0, NULL));
   }
   *state = f;
   return 0;

@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,startup,sched_mem,burst,burst_slurm  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,startup,sched_mem,burst,burst_slurm,policy  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,sched_mem,burst,burst_slurm}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,sched_mem,burst,burst_slurm,policy}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -237,6 +237,21 @@ bench_startup() {
   fi
 }
 
+# ---- the adaptive round at 100 / 1,000 / 10,000 synthetic workers -------------
+# bench/policy_bench.c runs the scheduler's own adaptive_target,
+# workers_to_close and a whole round (with recommend) in one process, no
+# sockets: the policy's cost per worker, apart from I/O.
+bench_policy() {
+  local bin="$W/policy_bench" n res
+  cc -O2 -I"$SRC/src" -I"$SRC/include" -o "$bin" "$SRC/bench/policy_bench.c" "$BUILD/libtide.a" \
+    $(pkg-config --libs libuv jansson yaml-0.1 libmicrohttpd libcrypto) -lmsgpackc -lpthread -lm -ldl \
+    2>"$W/cc-policy.log" || { log "policy: cannot build bench/policy_bench.c:"; cat "$W/cc-policy.log" >&2; return 0; }
+  for n in 100 1000 10000; do
+    log "policy: $n workers"
+    res=$("$bin" "$n") && record "policy_$n" tide "$res" || log "policy: $n workers failed"
+  done
+}
+
 # ---- scheduler memory per pending task ---------------------------------------
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 bench_sched_mem() {
@@ -384,6 +399,7 @@ want startup && bench_startup
 want sched_mem && bench_sched_mem
 want burst && bench_burst
 want burst_slurm && bench_burst_slurm
+want policy && bench_policy
 
 # ---- table -------------------------------------------------------------------
 echo
@@ -418,5 +434,9 @@ for p in burst_defaults burst_responsive burst_slurm; do
   table_row $p peak_workers 0
   table_row $p restarted_tasks -1
   table_row $p time_back_to_zero_s -1
+done
+for p in policy_100 policy_1000 policy_10000; do
+  table_row $p adaptive_target_ms 0
+  table_row $p round_ms 0
 done
 echo "(burst_latency_s: mean over bursts; ratio > 1 means tide is better; results in $OUT)"

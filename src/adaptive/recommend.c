@@ -180,15 +180,37 @@ void tide__rec_out_free(tide__rec_out *out)
   out->nworkers = 0;
 }
 
-/* A growing list of candidate names (borrowed or owned). */
-typedef TIDE__VEC(const char *) namelist;
+/* A growing list of candidate names (borrowed), each once: a hash of the
+ * names seen keeps de-duplication O(1) per name. */
+typedef struct name_seen {
+  UT_hash_handle hh;
+} name_seen;
 
-static void nl_push(namelist *l, const char *s)
+typedef struct namelist {
+  TIDE__VEC(const char *) l;
+  name_seen *seen;
+} namelist;
+
+static void nl_push(namelist *nl, const char *s)
 {
-  for (size_t i = 0; i < l->n; i++)
-    if (strcmp(l->v[i], s) == 0)
-      return;
-  tide__vec_push(l, s);
+  name_seen *e;
+  size_t len = strlen(s);
+  HASH_FIND(hh, nl->seen, s, len, e);
+  if (e)
+    return;
+  e = tide__xcalloc(1, sizeof *e);
+  HASH_ADD_KEYPTR(hh, nl->seen, s, len, e);
+  tide__vec_push(&nl->l, s);
+}
+
+static void nl_free(namelist *nl)
+{
+  name_seen *e, *tmp;
+  HASH_ITER (hh, nl->seen, e, tmp) {
+    HASH_DEL(nl->seen, e);
+    free(e);
+  }
+  free(nl->l.v);
 }
 
 /* Not-arrived candidates: whole jobs whose every worker has not arrived,
@@ -198,7 +220,7 @@ static void pick_not_arrived(const tide__rec_member *na, size_t nna, int process
 {
   int P = processes < 1 ? 1 : processes;
   size_t i = nna;
-  while (i > 0 && (int)out->n + P <= need) {
+  while (i > 0 && (int)out->l.n + P <= need) {
     /* the run of entries of one job ending at i-1 */
     size_t end = i, start = i - 1;
     const char *job = na[start].job;
@@ -219,16 +241,16 @@ size_t tide__rec_pick_down(const tide__rec_member *not_arrived, size_t nnot_arri
   char **closing = NULL;
   size_t nclosing = 0;
   pick_not_arrived(not_arrived, nnot_arrived, processes, need, &cand);
-  if ((int)cand.n < need && to_close) {
+  if ((int)cand.l.n < need && to_close) {
     nclosing = to_close(arg, target, &closing);
     for (size_t i = 0; i < nclosing; i++)
       nl_push(&cand, closing[i]);
   }
-  *names = tide__xcalloc(cand.n + 1, sizeof **names);
-  for (size_t i = 0; i < cand.n; i++)
-    (*names)[i] = tide__xstrdup(cand.v[i]);
-  size_t n = cand.n;
-  free(cand.v);
+  *names = tide__xcalloc(cand.l.n + 1, sizeof **names);
+  for (size_t i = 0; i < cand.l.n; i++)
+    (*names)[i] = tide__xstrdup(cand.l.v[i]);
+  size_t n = cand.l.n;
+  nl_free(&cand);
   for (size_t i = 0; i < nclosing; i++)
     free(closing[i]);
   free(closing);
@@ -237,17 +259,17 @@ size_t tide__rec_pick_down(const tide__rec_member *not_arrived, size_t nnot_arri
 
 /* Bump the counts of the candidates, forget the others, and return the
  * candidates whose count reached wait_count. */
-static void update_counts(tide__rec_state *st, const namelist *cand, int wait_count,
+static void update_counts(tide__rec_state *st, char *const *cand, size_t ncand, int wait_count,
                           tide__rec_out *out)
 {
   count_entry *e, *tmp;
   HASH_ITER (hh, st->map, e, tmp)
     e->seen = false;
-  for (size_t i = 0; i < cand->n; i++) {
-    HASH_FIND_STR(st->map, cand->v[i], e);
+  for (size_t i = 0; i < ncand; i++) {
+    HASH_FIND_STR(st->map, cand[i], e);
     if (!e) {
       e = tide__xcalloc(1, sizeof *e);
-      e->name = tide__xstrdup(cand->v[i]);
+      e->name = tide__xstrdup(cand[i]);
       HASH_ADD_KEYPTR(hh, st->map, e->name, strlen(e->name), e);
     }
     e->count++;
@@ -260,11 +282,11 @@ static void update_counts(tide__rec_state *st, const namelist *cand, int wait_co
       free(e);
     }
   }
-  out->workers = tide__xcalloc(cand->n ? cand->n : 1, sizeof(char *));
-  for (size_t i = 0; i < cand->n; i++) {
-    HASH_FIND_STR(st->map, cand->v[i], e);
+  out->workers = tide__xcalloc(ncand ? ncand : 1, sizeof(char *));
+  for (size_t i = 0; i < ncand; i++) {
+    HASH_FIND_STR(st->map, cand[i], e);
     if (e && e->count >= wait_count)
-      out->workers[out->nworkers++] = tide__xstrdup(cand->v[i]);
+      out->workers[out->nworkers++] = tide__xstrdup(cand[i]);
   }
 }
 
@@ -306,10 +328,9 @@ void tide__recommend(tide__rec_state *st, const tide__rec_in *in, tide__rec_out 
   size_t npicked =
       tide__rec_pick_down(in->not_arrived, in->nnot_arrived, in->processes, in->nplan - out->target,
                           out->target, in->to_close, in->to_close_arg, &picked);
-  namelist cand = {(const char **)picked, npicked, npicked};
-  out->ncandidates = cand.n;
+  out->ncandidates = npicked;
   int wait = in->wait_count < 1 ? 1 : in->wait_count;
-  update_counts(st, &cand, wait, out);
+  update_counts(st, picked, npicked, wait, out);
   if (out->nworkers)
     out->status = TIDE__REC_DOWN;
   for (size_t i = 0; i < npicked; i++)

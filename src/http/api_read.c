@@ -1,7 +1,9 @@
 /* The read-only routes of the HTTP API: identity, workers, tasks, the task
  * stream, adaptive state and target, cluster info and logs. JSON is built
  * here, on the loop thread, only when asked for. */
+#include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,13 +55,91 @@ static json_t *task_counts_json(tide__sched *s)
   return o;
 }
 
+/* ?offset=M&limit=N of the routes that list workers: a page of the list in
+ * join order; absent means from the first / to the end. False after a 400. */
+typedef struct page {
+  size_t offset, limit;
+} page;
+
+static bool page_arg(tide__req *r, const char *name, size_t *out)
+{
+  char buf[32];
+  if (!tide__req_query(r, name, buf, sizeof buf))
+    return true;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(buf, &end, 10);
+  if (end == buf || *end || buf[0] == '-' || errno) {
+    tide__req_error(r, 400, "%s: expected a non-negative integer, got \"%s\"", name, buf);
+    return false;
+  }
+  *out = v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+  return true;
+}
+
+static bool page_parse(tide__req *r, page *pg)
+{
+  *pg = (page){0, SIZE_MAX};
+  return page_arg(r, "offset", &pg->offset) && page_arg(r, "limit", &pg->limit);
+}
+
+/* The index just past the page within n entries. */
+static size_t page_end(const page *pg, size_t n)
+{
+  size_t first = pg->offset < n ? pg->offset : n;
+  return n - first < pg->limit ? n : first + pg->limit;
+}
+
+/* ?fields=a,b: keep only these fields of each worker; an unknown one is a
+ * 400 naming it. *keep is NULL when every field is wanted. */
+static bool fields_parse(tide__req *r, json_t **keep)
+{
+  char buf[512];
+  *keep = NULL;
+  if (!tide__req_query(r, "fields", buf, sizeof buf))
+    return true;
+  tide__sw_view none;
+  memset(&none, 0, sizeof none);
+  json_t *all = worker_json(&none, true);
+  json_t *k = json_object();
+  for (char *save = NULL, *f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+    if (!json_object_get(all, f)) {
+      tide__req_error(r, 400, "fields: no worker field \"%s\"", f);
+      json_decref(all);
+      json_decref(k);
+      return false;
+    }
+    json_object_set_new(k, f, json_true());
+  }
+  json_decref(all);
+  *keep = k;
+  return true;
+}
+
+static json_t *worker_fields(json_t *o, const json_t *keep)
+{
+  if (!keep)
+    return o;
+  const char *key;
+  json_t *v, *tmp;
+  json_object_foreach_safe(o, tmp, key, v)
+  {
+    if (!json_object_get(keep, key))
+      json_object_del(o, key);
+  }
+  return o;
+}
+
 void tide__h_identity(tide__req *r)
 {
   tide__sched *s = r->api->sched;
+  page pg;
+  if (!page_parse(r, &pg))
+    return;
   const tide__sw_view *ws;
   size_t n = tide__sched_workers(s, &ws);
   json_t *workers = json_object();
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = pg.offset, end = page_end(&pg, n); i < end; i++)
     json_object_set_new(workers, ws[i].address ? ws[i].address : "", worker_json(&ws[i], false));
   const char *addr = tide__sched_address(s);
   json_t *o =
@@ -71,12 +151,26 @@ void tide__h_identity(tide__req *r)
 
 void tide__h_get_workers(tide__req *r)
 {
+  page pg;
+  json_t *keep;
+  if (!page_parse(r, &pg) || !fields_parse(r, &keep))
+    return;
   const tide__sw_view *ws;
   size_t n = tide__sched_workers(r->api->sched, &ws);
+  /* totals over every worker, so that a page still shows the cluster */
+  int64_t threads = 0, nbytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    threads += ws[i].nthreads;
+    nbytes += ws[i].nbytes;
+  }
   json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(arr, worker_json(&ws[i], true));
-  tide__req_json(r, 200, json_pack("{s:I, s:o}", "num_workers", (json_int_t)n, "workers", arr));
+  for (size_t i = pg.offset, end = page_end(&pg, n); i < end; i++)
+    json_array_append_new(arr, worker_fields(worker_json(&ws[i], true), keep));
+  json_decref(keep);
+  tide__req_json(r, 200,
+                 json_pack("{s:I, s:I, s:I, s:I, s:o}", "num_workers", (json_int_t)n, "offset",
+                           (json_int_t)(pg.offset < n ? pg.offset : n), "nthreads",
+                           (json_int_t)threads, "nbytes", (json_int_t)nbytes, "workers", arr));
 }
 
 double tide__api_target_duration(tide__api *a)

@@ -124,6 +124,8 @@ struct sworker {
   sworker *room_prev, *room_next;
   bool in_room, removed;
   sretire *retire;       /* the retirement it belongs to, if any */
+  size_t retire_pos;     /* its index in that retirement's workers[] */
+  double hb_interval;    /* heartbeat interval it was last told (seconds) */
   int64_t scratch_bytes; /* placement scratch */
   uint64_t scratch_epoch;
 };
@@ -227,6 +229,13 @@ struct tide__sched {
   size_t nworkers, nrunning;
   sworker *room_head, *room_tail; /* running workers below their limit */
   double total_occupancy;
+  /* Sums over the workers, kept as workers join, leave and gain or lose
+   * results, so that a round never sums over every worker. */
+  int64_t total_nthreads, total_nbytes, total_memory_limit;
+  /* least_memory()'s pick among running workers; cleared whenever a running
+   * worker's bytes or status change, so retiring k workers scans once. */
+  sworker *least_cache;
+  bool least_valid;
   uint64_t epoch;
   struct sfunc {
     UT_hash_handle hh;

@@ -3,7 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
+#include "common/util.h"
 #include "scheduler/policy.h"
 
 const char *tide__wstatus_name(tide__wstatus s)
@@ -70,6 +72,7 @@ typedef struct cgroup {
   int64_t limit;
   int64_t nbytes;
   size_t unlimited; /* members with memory_limit 0 (no limit) */
+  size_t order;     /* index of its first worker: ties go in join order */
   bool idle;
 } cgroup;
 
@@ -80,14 +83,23 @@ static int cmp_group(const void *a, const void *b)
     return x->idle ? -1 : 1;
   if (x->nbytes != y->nbytes)
     return x->nbytes < y->nbytes ? -1 : 1;
-  return strcmp(x->key, y->key);
+  /* as Dask's stable sort over its workers in the order they joined */
+  return x->order < y->order ? -1 : x->order > y->order;
 }
+
+/* A group key's index in g[], found by hash so that grouping n workers
+ * costs O(n) whatever the number of groups. */
+typedef struct gindex {
+  UT_hash_handle hh;
+  size_t j;
+} gindex;
 
 /* Group the eligible workers: members[] lists worker indexes group by group. */
 static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_opts *o, cgroup *g,
                            size_t *members, size_t *gidx)
 {
   size_t ng = 0;
+  gindex *slots = tide__xcalloc(n, sizeof *slots), *index = NULL;
   for (size_t i = 0; i < n; i++) {
     gidx[i] = (size_t)-1;
     if (ws[i].status == TIDE_W_CLOSING_GRACEFULLY)
@@ -95,13 +107,22 @@ static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_
     const char *k = o && o->key ? o->key(&ws[i], o->key_arg) : ws[i].address;
     if (!k)
       k = ws[i].address ? ws[i].address : "";
-    size_t j;
-    for (j = 0; j < ng; j++)
-      if (strcmp(g[j].key, k) == 0)
-        break;
-    if (j == ng) {
-      g[ng] = (cgroup){.key = k, .idle = true};
-      ng++;
+    size_t klen = strlen(k), j;
+    gindex *e = NULL;
+    /* without a key every worker is a group of its own (addresses are
+     * unique): no lookup needed */
+    if (o && o->key)
+      HASH_FIND(hh, index, k, klen, e);
+    if (e) {
+      j = e->j;
+    } else if (!(o && o->key)) {
+      j = ng++;
+      g[j] = (cgroup){.key = k, .order = i, .idle = true};
+    } else {
+      j = ng++;
+      g[j] = (cgroup){.key = k, .order = i, .idle = true};
+      slots[j].j = j;
+      HASH_ADD_KEYPTR(hh, index, k, klen, &slots[j]);
     }
     gidx[i] = j;
     g[j].count++;
@@ -112,6 +133,8 @@ static size_t build_groups(const tide__sw_view *ws, size_t n, const tide__close_
     if (ws[i].nprocessing > 0)
       g[j].idle = false;
   }
+  HASH_CLEAR(hh, index);
+  free(slots);
   size_t off = 0;
   for (size_t j = 0; j < ng; j++) {
     g[j].first = off;
@@ -195,4 +218,27 @@ done:
   free(members);
   free(gidx);
   return nout;
+}
+
+double tide__policy_heartbeat_interval(size_t nworkers, double base)
+{
+  if (!(base > 0))
+    base = 0.5;
+  double dask; /* distributed.scheduler.heartbeat_interval(n) */
+  if (nworkers <= 10)
+    dask = 0.5;
+  else if (nworkers < 50)
+    dask = 1;
+  else if (nworkers < 200)
+    dask = 2;
+  else
+    dask = (double)nworkers / 200 + 1;
+  return base * dask / 0.5;
+}
+
+double tide__policy_heartbeat_timeout(double timeout, double base, double interval)
+{
+  if (!(interval > base))
+    return timeout;
+  return timeout > 10 * interval ? timeout : 10 * interval;
 }

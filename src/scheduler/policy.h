@@ -81,4 +81,16 @@ const char *tide__group_by_host(const tide__sw_view *w, void *arg);
 size_t tide__policy_workers_to_close(const tide__sw_view *ws, size_t n, const tide__close_opts *o,
                                      size_t *out);
 
+/* Seconds between a worker's heartbeats when nworkers are connected, so that
+ * the scheduler receives a bounded number of heartbeats per second: Dask's
+ * heartbeat_interval (0.5 s up to 10 workers, 1 s below 50, 2 s below 200,
+ * then n/200 + 1 s, at most 200 a second) scaled by base/0.5, base being
+ * worker.heartbeat-interval (docs/design.md §4 "Liveness"). */
+double tide__policy_heartbeat_interval(size_t nworkers, double base);
+
+/* The silence after which a worker told to beat every interval s is dead:
+ * the configured timeout while the interval is the base one, and at least
+ * ten intervals once it has grown (as Dask's worker TTL check). */
+double tide__policy_heartbeat_timeout(double timeout, double base, double interval);
+
 #endif

@@ -74,11 +74,10 @@ static void maybe_finish(sretire *op)
 
 static void resolve(sretire *op, sworker *w)
 {
-  for (size_t i = 0; i < op->n; i++)
-    if (op->workers[i] == w) {
-      op->workers[i] = NULL;
-      op->npending--;
-    }
+  if (w->retire_pos < op->n && op->workers[w->retire_pos] == w) {
+    op->workers[w->retire_pos] = NULL;
+    op->npending--;
+  }
   w->retire = NULL;
 }
 
@@ -127,8 +126,13 @@ static bool safe(const stask *t)
   return false;
 }
 
+/* The running worker holding the least data. Retiring k workers asks for it
+ * k times while the running workers do not change, so the pick is kept
+ * until a running worker's bytes or status change (workers.c). */
 static sworker *least_memory(tide__sched *s)
 {
+  if (s->least_valid)
+    return s->least_cache;
   sworker *best = NULL, *w, *tmp;
   HASH_ITER (hh, s->workers, w, tmp) {
     if (w->status != TIDE_W_RUNNING || w->removed)
@@ -136,6 +140,8 @@ static sworker *least_memory(tide__sched *s)
     if (!best || w->nbytes < best->nbytes)
       best = w;
   }
+  s->least_cache = best;
+  s->least_valid = true;
   return best;
 }
 
@@ -271,6 +277,7 @@ int tide__sched_retire_workers(tide__sched *s, char *const *names, size_t n, tid
       w->retire = op;
       w->replicas_sent_at = 0;
       tide__sw_set_status(s, w, TIDE_W_CLOSING_GRACEFULLY);
+      w->retire_pos = op->n;
       op->workers[op->n++] = w;
       op->npending++;
       tide__info("sched", "retiring worker %s", w->name);

@@ -184,7 +184,9 @@ static void send_hello(tide__sched *s, void *conn)
   tide__pk_kstr(pk, "id", s->id);
   tide__pk_kstr(pk, "address", s->address);
   tide__pk_kstr(pk, "dashboard", s->dashboard ? s->dashboard : "");
-  tide__pk_knum(pk, "heartbeat_interval", s->cfg.worker.heartbeat_interval);
+  /* a worker joining makes nworkers + 1 (docs/design.md §4 "Liveness") */
+  tide__pk_knum(pk, "heartbeat_interval",
+                tide__policy_heartbeat_interval(s->nworkers + 1, s->cfg.worker.heartbeat_interval));
   tide__sched_sent(s, conn);
 }
 
@@ -228,6 +230,7 @@ static void worker_hello(tide__sched *s, sconn *sc, const msgpack_object *msg)
       free(fns[i]);
     free(fns);
   } else {
+    w->hb_interval = tide__policy_heartbeat_interval(s->nworkers, s->cfg.worker.heartbeat_interval);
     sc->role = SC_WORKER;
     sc->obj = w;
     w->link = sc;
@@ -260,6 +263,17 @@ typedef void (*worker_op_fn)(tide__sched *s, sworker *w, const msgpack_object *m
 static void op_heartbeat(tide__sched *s, sworker *w, const msgpack_object *msg)
 {
   tide__sw_heartbeat(s, w, msg);
+  /* The interval follows the worker count; a worker is told when it moved
+   * by more than a tenth, so that growth does not answer every heartbeat. */
+  double hb = tide__policy_heartbeat_interval(s->nworkers, s->cfg.worker.heartbeat_interval);
+  if (fabs(hb - w->hb_interval) <= 0.1 * w->hb_interval)
+    return;
+  msgpack_packer *pk = tide__sched_send(s, w->conn, TIDE_OP_HEARTBEAT, 1);
+  if (!pk)
+    return;
+  tide__pk_knum(pk, "heartbeat_interval", hb);
+  tide__sched_sent(s, w->conn);
+  w->hb_interval = hb;
 }
 
 static stask *msg_task(tide__sched *s, const msgpack_object *msg, const char *field)

@@ -101,7 +101,8 @@ void tide__sched_counters_get(const tide__sched *s, tide__sched_counters *out);
 int tide__sched_adaptive_target(tide__sched *s, double target_duration, tide__target_inputs *in);
 
 /* workers_to_close (docs/design.md §6): names of the chosen workers, as a malloc'd array of
- * malloc'd strings (caller frees each and the array). Returns the count. */
+ * malloc'd strings (caller frees each and the array). Returns the count;
+ * names NULL: only the count. */
 size_t tide__sched_workers_to_close(tide__sched *s, const tide__close_opts *o, char ***names);
 
 /* retire_workers(names) (docs/design.md §6): runs asynchronously; cb gets the outcome once

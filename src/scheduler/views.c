@@ -210,20 +210,19 @@ int tide__sched_adaptive_target(tide__sched *s, double target_duration, tide__ta
   if (s->nqueued > 100 && k > 0)
     q *= (double)s->nqueued / 100.0;
   in->queued_occupancy = q;
-  int64_t threads = 0;
-  for (sworker *w = s->workers; w; w = w->hh.next) {
-    threads += w->nthreads;
-    in->total_nbytes += w->nbytes;
-    in->total_memory_limit += w->memory_limit;
-  }
-  in->avg_nthreads = s->nworkers ? (double)threads / (double)s->nworkers : 0;
+  /* sums kept as workers change (workers.c), not recomputed per round */
+  in->total_nbytes = s->total_nbytes;
+  in->total_memory_limit = s->total_memory_limit;
+  in->avg_nthreads = s->nworkers ? (double)s->total_nthreads / (double)s->nworkers : 0;
   in->memory_target_fraction = s->cfg.worker.memory_target;
-  char **names = NULL;
+  /* docs/design.md §5: workers_to_close only matters when the target is
+   * below the worker count, so only then is it computed (it is O(n log n)). */
+  in->nclose = 0;
+  int target = tide__policy_adaptive_target(in, target_duration);
+  if ((in->cpu > in->memory ? in->cpu : in->memory) >= (int)s->nworkers)
+    return target;
   tide__close_opts o = {.target = -1, .n = -1, .memory_ratio = 0, .minimum = -1};
-  in->nclose = tide__sched_workers_to_close(s, &o, &names);
-  for (size_t i = 0; i < in->nclose; i++)
-    free(names[i]);
-  free(names);
+  in->nclose = tide__sched_workers_to_close(s, &o, NULL);
   return tide__policy_adaptive_target(in, target_duration);
 }
 
@@ -233,6 +232,10 @@ size_t tide__sched_workers_to_close(tide__sched *s, const tide__close_opts *o, c
   size_t n = tide__sched_workers(s, &ws);
   size_t *idx = tide__xcalloc(n + 1, sizeof *idx);
   size_t k = tide__policy_workers_to_close(ws, n, o, idx);
+  if (!names) {
+    free(idx);
+    return k;
+  }
   char **out = tide__xcalloc(k + 1, sizeof *out);
   for (size_t i = 0; i < k; i++)
     out[i] = tide__xstrdup(ws[idx[i]].name);

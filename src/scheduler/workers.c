@@ -17,6 +17,18 @@ sworker *tide__sw_find(tide__sched *s, const char *name_or_address)
   return w;
 }
 
+/* The one place a worker's byte count changes: keeps the scheduler's sum
+ * (docs/design.md §5 memory term) current. A removed worker no longer counts. */
+static void sw_set_nbytes(tide__sched *s, sworker *w, int64_t nbytes)
+{
+  if (!w->removed) {
+    s->total_nbytes += nbytes - w->nbytes;
+    if (w->status == TIDE_W_RUNNING)
+      s->least_valid = false;
+  }
+  w->nbytes = nbytes;
+}
+
 void tide__holder_add(tide__sched *s, stask *t, sworker *w)
 {
   if (t->nholders == t->capholders) {
@@ -32,7 +44,7 @@ void tide__holder_add(tide__sched *s, stask *t, sworker *w)
   }
   t->holders[t->nholders++] = (tholder){w, w->nhas};
   w->has[w->nhas++] = t;
-  w->nbytes += t->nbytes;
+  sw_set_nbytes(s, w, w->nbytes + t->nbytes);
 }
 
 void tide__holder_remove(tide__sched *s, stask *t, sworker *w)
@@ -52,9 +64,8 @@ void tide__holder_remove(tide__sched *s, stask *t, sworker *w)
         last->holders[k].idx = idx;
   }
   t->holders[j] = t->holders[--t->nholders];
-  w->nbytes -= t->nbytes;
-  if (w->nbytes < 0)
-    w->nbytes = 0;
+  int64_t left = w->nbytes - t->nbytes;
+  sw_set_nbytes(s, w, left < 0 ? 0 : left);
 }
 
 void tide__send_free_keys(tide__sched *s, sworker *w, stask *t)
@@ -86,6 +97,7 @@ void tide__sw_set_status(tide__sched *s, sworker *w, tide__wstatus st)
   if (st == TIDE_W_RUNNING)
     s->nrunning++;
   w->status = st;
+  s->least_valid = false;
   tide__room_update(s, w);
   running_changed(s, before);
   if (st == TIDE_W_RUNNING)
@@ -137,6 +149,9 @@ sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *
   HASH_ADD_KEYPTR(hh, s->workers, w->address, strlen(w->address), w);
   HASH_ADD_KEYPTR(hh_name, s->workers_by_name, w->name, strlen(w->name), w);
   s->nworkers++;
+  s->total_nthreads += w->nthreads;
+  s->total_memory_limit += w->memory_limit;
+  s->least_valid = false;
   size_t before = s->nrunning++;
   tide__room_update(s, w);
   running_changed(s, before);
@@ -197,6 +212,11 @@ void tide__sw_remove(tide__sched *s, sworker *w, bool expected, const char *reas
   if (w->status == TIDE_W_RUNNING)
     s->nrunning--;
   w->removed = true;
+  s->total_nthreads -= w->nthreads;
+  s->total_memory_limit -= w->memory_limit;
+  s->total_nbytes -= w->nbytes;
+  if (s->least_cache == w || w->status == TIDE_W_RUNNING)
+    s->least_valid = false;
   tide__room_update(s, w);
   HASH_DELETE(hh, s->workers, w);
   HASH_DELETE(hh_name, s->workers_by_name, w);
@@ -215,6 +235,9 @@ void tide__sw_remove(tide__sched *s, sworker *w, bool expected, const char *reas
     s->tx->close(w->conn, reason);
   if (expected)
     tide__info("sched", "worker %s (%s) removed: %s", w->name, w->address, reason ? reason : "");
+  else if (w->nprocessing > 0)
+    tide__warn("sched", "worker %s (%s) lost: %s; the %d task(s) it was running go elsewhere",
+               w->name, w->address, reason ? reason : "", w->nprocessing);
   else
     tide__warn("sched", "worker %s (%s) lost: %s", w->name, w->address, reason ? reason : "");
 
@@ -396,11 +419,15 @@ void tide__resends_free(tide__sched *s)
 
 void tide__heartbeat_check(tide__sched *s, double now)
 {
-  double limit = s->cfg.scheduler.heartbeat_timeout;
-  if (!(limit > 0))
+  double timeout = s->cfg.scheduler.heartbeat_timeout;
+  if (!(timeout > 0))
     return;
   sworker *w, *tmp;
   HASH_ITER (hh, s->workers, w, tmp) {
+    /* each by the interval it was told: a worker not yet told of a shorter
+     * one is not taken for dead */
+    double limit =
+        tide__policy_heartbeat_timeout(timeout, s->cfg.worker.heartbeat_interval, w->hb_interval);
     if (now - w->last_seen > limit) {
       char why[128];
       snprintf(why, sizeof why, "no heartbeat for %.1fs", now - w->last_seen);

@@ -240,6 +240,17 @@ static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
   uv_timer_start(&w->hb_timer, heartbeat, ms ? ms : 1, ms ? ms : 1);
 }
 
+/* The scheduler lengthens the interval as the cluster grows (docs/protocol.md). */
+static void set_heartbeat_interval(tide__wk *w, const msgpack_object *msg)
+{
+  double hb;
+  if (!tide__mp_num(msg, "heartbeat_interval", &hb) || !(hb > 0) || hb == w->heartbeat_interval)
+    return;
+  w->heartbeat_interval = hb;
+  uint64_t ms = (uint64_t)(hb * 1000);
+  uv_timer_start(&w->hb_timer, heartbeat, ms ? ms : 1, ms ? ms : 1);
+}
+
 static void send_logs(tide__wk *w, tide__conn *c, const msgpack_object *msg)
 {
   int64_t id = 0;
@@ -287,6 +298,7 @@ static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
   case TIDE_OP_GET_DATA: tide__transfer_serve(w, c, msg); break;
   case TIDE_OP_ACQUIRE_REPLICAS: tide__transfer_acquire(w, msg); break;
   case TIDE_OP_GET_LOGS: send_logs(w, c, msg); break;
+  case TIDE_OP_HEARTBEAT: set_heartbeat_interval(w, msg); break;
   case TIDE_OP_CLOSE: {
     const char *r = "";
     size_t n = 0;

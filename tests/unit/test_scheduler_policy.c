@@ -1,5 +1,6 @@
 /* Unit tests of the pure scheduler policy: the adaptive_target formula
  * (docs/design.md §5) and workers_to_close group rules (docs/design.md §6). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,6 +104,40 @@ static void test_target_below_workers_uses_nclose(void **st)
   assert_int_equal(tide__policy_adaptive_target(&in, 5), 2);
   in.nclose = 0;
   assert_int_equal(tide__policy_adaptive_target(&in, 5), 5);
+}
+
+/* ---- heartbeat interval and timeout ---- */
+
+static void test_heartbeat_interval_grows(void **st)
+{
+  /* Dask's steps at base 0.5 s */
+  assert_true(tide__policy_heartbeat_interval(0, 0.5) == 0.5);
+  assert_true(tide__policy_heartbeat_interval(10, 0.5) == 0.5);
+  assert_true(tide__policy_heartbeat_interval(11, 0.5) == 1);
+  assert_true(tide__policy_heartbeat_interval(49, 0.5) == 1);
+  assert_true(tide__policy_heartbeat_interval(50, 0.5) == 2);
+  assert_true(tide__policy_heartbeat_interval(199, 0.5) == 2);
+  assert_true(tide__policy_heartbeat_interval(200, 0.5) == 2);
+  assert_true(tide__policy_heartbeat_interval(1000, 0.5) == 6);
+  assert_true(tide__policy_heartbeat_interval(10000, 0.5) == 51);
+  /* at most 200 heartbeats a second past 200 workers */
+  for (size_t n = 200; n <= 100000; n *= 2)
+    assert_true((double)n / tide__policy_heartbeat_interval(n, 0.5) <= 200);
+  /* a configured base scales every step; none or bad means 0.5 s */
+  assert_true(tide__policy_heartbeat_interval(5, 0.1) == 0.1);
+  assert_true(fabs(tide__policy_heartbeat_interval(1000, 0.1) - 1.2) < 1e-9);
+  assert_true(tide__policy_heartbeat_interval(20, 0) == 1);
+}
+
+static void test_heartbeat_timeout_follows(void **st)
+{
+  /* the configured timeout while the interval is the base one */
+  assert_true(tide__policy_heartbeat_timeout(10, 0.5, 0.5) == 10);
+  assert_true(tide__policy_heartbeat_timeout(1, 0.5, 0.5) == 1);
+  /* ten intervals once it grew, never below the configured one */
+  assert_true(tide__policy_heartbeat_timeout(10, 0.5, 6) == 60);
+  assert_true(tide__policy_heartbeat_timeout(10, 0.5, 51) == 510);
+  assert_true(tide__policy_heartbeat_timeout(100, 0.5, 2) == 100);
 }
 
 /* ---- workers_to_close ---- */
@@ -224,6 +259,8 @@ int main(void)
       cmocka_unit_test(test_target_divided_by_threads),
       cmocka_unit_test(test_target_memory_doubles),
       cmocka_unit_test(test_target_below_workers_uses_nclose),
+      cmocka_unit_test(test_heartbeat_interval_grows),
+      cmocka_unit_test(test_heartbeat_timeout_follows),
       cmocka_unit_test(test_close_idle_first_then_least_data),
       cmocka_unit_test(test_close_nothing_asked),
       cmocka_unit_test(test_close_unlimited_memory),

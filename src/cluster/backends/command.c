@@ -6,8 +6,10 @@
  * {scheduler}, {scheduler_file}, {nthreads}, {memory_limit}, {processes},
  * {lifetime}, {job_id}, {preload} (`--preload PATH` for each plugin, or
  * nothing), {allow_exec} (`--allow-exec` when `tide cluster --allow-exec`,
- * else nothing). Values are single-quoted for the shell. A start command that exits non-zero (or cannot be
- * run) is a resource-manager failure: the core backs off. */
+ * else nothing). Values are single-quoted for the shell. A start command
+ * that exits non-zero (or cannot be run) is a resource-manager failure: the
+ * core backs off. Commands are started off the adaptive round through the
+ * start queue (pump.h). */
 #include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <uv.h>
 
 #include "cluster/backend.h"
+#include "cluster/backends/pump.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/vec.h"
@@ -27,7 +30,15 @@ typedef struct command {
   tide_cluster *c;
   double grace;
   struct run *runs; /* commands in flight */
+  tide__pump *pump; /* commands not started yet; NULL until the first */
 } command;
+
+/* A command expanded and queued, not started yet. */
+typedef struct queued {
+  command *cmd;
+  bool is_start;
+  char *job, *line;
+} queued;
 
 /* One /bin/sh -c run with its stdout and stderr collected. */
 typedef struct run {
@@ -279,15 +290,13 @@ static void on_timeout(uv_timer_t *t)
   uv_process_kill(&r->proc, SIGKILL);
 }
 
-static int start_run(command *cmd, const tide_job *job, bool is_start, const char *tmpl,
-                     tide_error *err)
+static int start_run(command *cmd, const char *job, bool is_start, char *line, tide_error *err)
 {
   uv_loop_t *loop = tide_cluster_loop(cmd->c);
-  char *line = tide__command_expand(tmpl, job, job->backend_id);
   run *r = tide__xcalloc(1, sizeof *r);
   r->cmd = cmd;
   r->is_start = is_start;
-  r->job = tide__xstrdup(job->name);
+  r->job = tide__xstrdup(job);
   uv_pipe_init(loop, &r->out, 0);
   uv_pipe_init(loop, &r->err, 0);
   r->out.data = r->err.data = r->proc.data = r;
@@ -302,8 +311,7 @@ static int start_run(command *cmd, const tide_job *job, bool is_start, const cha
   po.args = argv;
   po.stdio = stdio;
   po.stdio_count = 3;
-  tide__log(TIDE_LOG_DEBUG, "backend", "%s job %s: %s", is_start ? "start" : "stop", job->name,
-            line);
+  tide__log(TIDE_LOG_DEBUG, "backend", "%s job %s: %s", is_start ? "start" : "stop", job, line);
   int rc = uv_spawn(loop, &r->proc, &po);
   free(line);
   r->nopen = 3;
@@ -327,16 +335,53 @@ static int start_run(command *cmd, const tide_job *job, bool is_start, const cha
   return 0;
 }
 
+static void queued_free(void *arg)
+{
+  queued *q = arg;
+  free(q->job);
+  free(q->line);
+  free(q);
+}
+
+/* A queued command's turn (pump.h). One that cannot be started fails its
+ * job (start) or leaves it to go away by itself (stop). */
+static void run_queued(void *arg)
+{
+  queued *q = arg;
+  tide_error err = {{0}};
+  char *line = q->line;
+  q->line = NULL; /* start_run frees it */
+  if (start_run(q->cmd, q->job, q->is_start, line, &err) < 0) {
+    if (q->is_start) {
+      tide_cluster_job_failed(q->cmd->c, q->job, err.text);
+    } else {
+      tide__log(TIDE_LOG_WARNING, "backend", "stop command for job %s: %s", q->job, err.text);
+      tide_cluster_job_state(q->cmd->c, q->job, TIDE_JOB_GONE);
+    }
+  }
+  queued_free(q);
+}
+
+static void enqueue(command *cmd, const tide_job *job, bool is_start, const char *tmpl)
+{
+  if (!cmd->pump)
+    cmd->pump = tide__pump_create(tide_cluster_loop(cmd->c), "backend command(s)");
+  queued *q = tide__xcalloc(1, sizeof *q);
+  q->cmd = cmd;
+  q->is_start = is_start;
+  q->job = tide__xstrdup(job->name);
+  /* expanded now: the job may be gone by the time the command starts */
+  q->line = tide__command_expand(tmpl, job, job->backend_id);
+  tide__pump_push(cmd->pump, run_queued, queued_free, q);
+}
+
 static int cmd_scale_up(void *self, tide_cluster *c, tide_job *const *jobs, size_t n,
                         tide_error *err)
 {
   command *cmd = self;
   cmd->c = c;
-  for (size_t i = 0; i < n; i++) {
-    int rc = start_run(cmd, jobs[i], true, cmd->start, err);
-    if (rc < 0)
-      return rc;
-  }
+  for (size_t i = 0; i < n; i++)
+    enqueue(cmd, jobs[i], true, cmd->start);
   return 0;
 }
 
@@ -351,9 +396,7 @@ static int cmd_scale_down(void *self, tide_cluster *c, tide_job *const *jobs, si
       tide_cluster_job_state(c, jobs[i]->name, TIDE_JOB_GONE);
       continue;
     }
-    int rc = start_run(cmd, jobs[i], false, cmd->stop, err);
-    if (rc < 0)
-      return rc;
+    enqueue(cmd, jobs[i], false, cmd->stop);
   }
   return 0;
 }
@@ -364,6 +407,7 @@ static void cmd_destroy(void *self)
   for (run *r = cmd->runs; r; r = r->next)
     if (!r->exited)
       uv_process_kill(&r->proc, SIGKILL);
+  tide__pump_destroy(cmd->pump);
   free(cmd->start);
   free(cmd->stop);
   free(cmd);

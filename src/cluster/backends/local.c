@@ -1,7 +1,11 @@
 /* The local backend: a job is P worker processes of the tide binary
  * (`tide worker ADDRESS --name N ... --job J`) started with uv_spawn; they
  * start and stop together. Stop = SIGTERM, then SIGKILL after a grace
- * period. A job whose processes all exit is reported gone. */
+ * period. A job whose processes all exit is reported gone.
+ *
+ * Processes are started off the adaptive round through the start queue
+ * (pump.h): scale_up queues them and returns. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +15,14 @@
 #include <uv.h>
 
 #include "cluster/backend.h"
+#include "cluster/backends/pump.h"
 #include "common/log.h"
 #include "common/util.h"
 
 typedef struct lproc {
   uv_process_t h;
   struct ljob *job;
+  char **argv; /* until started: the command line (malloc'd strings) */
   bool alive;
 } lproc;
 
@@ -25,7 +31,8 @@ typedef struct ljob {
   struct local *l;
   lproc *procs;
   int n, nalive, nopen;
-  bool stopping;
+  int nstarted; /* procs[0..nstarted) went through uv_spawn */
+  bool stopping, gone;
   uv_timer_t kill; /* SIGKILL after the grace period */
   UT_hash_handle hh;
 } ljob;
@@ -37,24 +44,42 @@ typedef struct local {
   double stagger; /* --lifetime-stagger */
   tide_cluster *c;
   ljob *jobs;
+  tide__pump *pump; /* starts queued processes; NULL until the first job */
 } local;
+
+static void argv_free(char **argv)
+{
+  for (size_t i = 0; argv && argv[i]; i++)
+    free(argv[i]);
+  free(argv);
+}
 
 static void ljob_free(ljob *j)
 {
+  for (int i = 0; i < j->n; i++)
+    argv_free(j->procs[i].argv);
   free(j->procs);
   free(j->name);
   free(j);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+/* nopen counts the job's open handles and its starts still queued. */
+static void ljob_unref(ljob *j)
 {
-  ljob *j = h->data;
   if (--j->nopen == 0)
     ljob_free(j);
 }
 
+static void on_handle_closed(uv_handle_t *h)
+{
+  ljob_unref(h->data);
+}
+
 static void job_gone(ljob *j)
 {
+  if (j->gone)
+    return;
+  j->gone = true;
   local *l = j->l;
   HASH_DEL(l->jobs, j);
   if (uv_is_active((uv_handle_t *)&j->kill))
@@ -72,7 +97,8 @@ static void on_exit_cb(uv_process_t *h, int64_t status, int sig)
     tide__log(TIDE_LOG_WARNING, "backend", "worker process %d of job %s exited (status %d%s%s)",
               h->pid, j->name, (int)status, sig ? ", signal " : "", sig ? strsignal(sig) : "");
   uv_close((uv_handle_t *)h, on_handle_closed);
-  if (--j->nalive == 0)
+  /* a job still starting is not gone until its last process has started */
+  if (--j->nalive == 0 && (j->stopping || j->nstarted == j->n))
     job_gone(j);
 }
 
@@ -87,69 +113,114 @@ static void on_kill(uv_timer_t *t)
     }
 }
 
-static int spawn_one(local *l, const tide_job *job, int i, lproc *p, tide_error *err)
+/* The command line of worker i of job, kept until it is started. */
+static char **worker_argv(const local *l, const tide_job *job, int i)
 {
-  char nthreads[16], mem[32], life[32], stag[32];
-  const char **argv = tide__xcalloc(24 + 2 * (size_t)job->npreload, sizeof *argv);
+  char **argv = tide__xcalloc(24 + 2 * (size_t)job->npreload, sizeof *argv);
   int k = 0;
-  argv[k++] = l->exe;
-  argv[k++] = "worker";
-  argv[k++] = job->scheduler;
-  argv[k++] = "--name";
-  argv[k++] = job->workers[i];
-  argv[k++] = "--nthreads";
-  snprintf(nthreads, sizeof nthreads, "%d", job->nthreads);
-  argv[k++] = nthreads;
+  argv[k++] = tide__xstrdup(l->exe);
+  argv[k++] = tide__xstrdup("worker");
+  argv[k++] = tide__xstrdup(job->scheduler);
+  argv[k++] = tide__xstrdup("--name");
+  argv[k++] = tide__xstrdup(job->workers[i]);
+  argv[k++] = tide__xstrdup("--nthreads");
+  argv[k++] = tide__xasprintf("%d", job->nthreads);
   if (job->memory_limit > 0) {
-    snprintf(mem, sizeof mem, "%lld", (long long)job->memory_limit);
-    argv[k++] = "--memory-limit";
-    argv[k++] = mem;
+    argv[k++] = tide__xstrdup("--memory-limit");
+    argv[k++] = tide__xasprintf("%lld", (long long)job->memory_limit);
   }
-  argv[k++] = "--job";
-  argv[k++] = job->name;
+  argv[k++] = tide__xstrdup("--job");
+  argv[k++] = tide__xstrdup(job->name);
   if (job->lifetime > 0) {
-    snprintf(life, sizeof life, "%.3f", job->lifetime);
-    argv[k++] = "--lifetime";
-    argv[k++] = life;
+    argv[k++] = tide__xstrdup("--lifetime");
+    argv[k++] = tide__xasprintf("%.3f", job->lifetime);
     if (l->stagger > 0) {
-      snprintf(stag, sizeof stag, "%.3f", l->stagger);
-      argv[k++] = "--lifetime-stagger";
-      argv[k++] = stag;
+      argv[k++] = tide__xstrdup("--lifetime-stagger");
+      argv[k++] = tide__xasprintf("%.3f", l->stagger);
     }
   }
   for (int q = 0; q < job->npreload; q++) {
-    argv[k++] = "--preload";
-    argv[k++] = job->preload[q];
+    argv[k++] = tide__xstrdup("--preload");
+    argv[k++] = tide__xstrdup(job->preload[q]);
   }
   if (job->allow_exec)
-    argv[k++] = "--allow-exec";
+    argv[k++] = tide__xstrdup("--allow-exec");
   argv[k] = NULL;
+  return argv;
+}
+
+static int spawn_one(local *l, lproc *p, tide_error *err)
+{
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
                                    {.flags = UV_INHERIT_FD, .data.fd = 2},
                                    {.flags = UV_INHERIT_FD, .data.fd = 2}};
   uv_process_options_t po = {0};
   po.exit_cb = on_exit_cb;
   po.file = l->exe;
-  po.args = (char **)argv;
+  po.args = p->argv;
   po.stdio = stdio;
   po.stdio_count = 3;
   int rc = uv_spawn(tide_cluster_loop(l->c), &p->h, &po);
-  free(argv);
   if (rc < 0)
-    return tide_errprintf(err, TIDE_EBACKEND, "cannot start worker %s (%s): %s", job->workers[i],
-                          l->exe, uv_strerror(rc));
-  return 0;
+    tide_errprintf(err, TIDE_EBACKEND, "cannot start worker %s (%s): %s", p->argv[4], l->exe,
+                   uv_strerror(rc));
+  argv_free(p->argv);
+  p->argv = NULL;
+  return rc < 0 ? TIDE_EBACKEND : 0;
 }
 
 static void stop_job(ljob *j)
 {
-  if (j->stopping)
+  if (j->stopping || j->gone)
     return;
-  j->stopping = true;
+  j->stopping = true; /* its processes not started yet never will be */
+  if (j->nalive == 0) {
+    job_gone(j);
+    return;
+  }
   for (int i = 0; i < j->n; i++)
     if (j->procs[i].alive)
       uv_process_kill(&j->procs[i].h, SIGTERM);
   uv_timer_start(&j->kill, on_kill, (uint64_t)(j->l->grace * 1000), 0);
+}
+
+/* Start the next process of j. A job starts whole or not at all: a
+ * failure stops what did start and reports the job failed (backoff). */
+static void start_next(local *l, ljob *j)
+{
+  lproc *p = &j->procs[j->nstarted++];
+  p->job = j;
+  tide_error err = {{0}};
+  int rc = spawn_one(l, p, &err);
+  p->h.data = j;
+  j->nopen++; /* initialised even on failure: closed either way */
+  if (rc < 0) {
+    uv_close((uv_handle_t *)&p->h, on_handle_closed);
+    tide_cluster_job_failed(l->c, j->name, err.text); /* before GONE, so that it counts */
+    stop_job(j);
+    return;
+  }
+  p->alive = true;
+  j->nalive++;
+  if (j->nstarted == 1) {
+    char id[32];
+    snprintf(id, sizeof id, "%d", p->h.pid);
+    tide_cluster_job_set_id(l->c, j->name, id);
+  }
+}
+
+/* A queued start (pump.h): the job's next process, unless it was stopped. */
+static void start_queued(void *arg)
+{
+  ljob *j = arg;
+  if (!j->stopping && !j->gone && j->nstarted < j->n)
+    start_next(j->l, j);
+  ljob_unref(j);
+}
+
+static void drop_queued(void *arg)
+{
+  ljob_unref(arg);
 }
 
 static int local_scale_up(void *self, tide_cluster *c, tide_job *const *jobs, size_t n,
@@ -157,46 +228,27 @@ static int local_scale_up(void *self, tide_cluster *c, tide_job *const *jobs, si
 {
   local *l = self;
   l->c = c;
+  /* the one failure worth a synchronous answer: no binary to start */
+  if (access(l->exe, X_OK) != 0)
+    return tide_errprintf(err, TIDE_EBACKEND, "cannot start workers with %s: %s", l->exe,
+                          strerror(errno));
+  if (!l->pump)
+    l->pump = tide__pump_create(tide_cluster_loop(c), "worker process(es)");
   for (size_t k = 0; k < n; k++) {
     const tide_job *job = jobs[k];
     ljob *j = tide__xcalloc(1, sizeof *j);
     j->name = tide__xstrdup(job->name);
     j->l = l;
     j->n = job->nworkers;
-    j->procs = tide__xcalloc((size_t)j->n, sizeof *j->procs);
+    j->procs = tide__xcalloc((size_t)(j->n > 0 ? j->n : 1), sizeof *j->procs);
+    for (int i = 0; i < j->n; i++)
+      j->procs[i].argv = worker_argv(l, job, i);
     uv_timer_init(tide_cluster_loop(c), &j->kill);
     j->kill.data = j;
-    j->nopen = 1;
-    int rc = 0;
-    for (int i = 0; i < j->n && rc == 0; i++) {
-      j->procs[i].job = j;
-      rc = spawn_one(l, job, i, &j->procs[i], err);
-      j->procs[i].h.data = j;
-      if (rc < 0) {
-        j->nopen++; /* initialised even on failure: close it */
-        uv_close((uv_handle_t *)&j->procs[i].h, on_handle_closed);
-      } else {
-        j->procs[i].alive = true;
-        j->procs[i].h.data = j;
-        j->nalive++;
-        j->nopen++;
-      }
-    }
+    j->nopen = 1 + j->n; /* the kill timer and each queued start */
     HASH_ADD_KEYPTR(hh, l->jobs, j->name, strlen(j->name), j);
-    jobs[k]->backend_id = tide__xasprintf("%d", j->n ? j->procs[0].h.pid : 0);
-    if (rc < 0) {
-      /* a job starts whole or not at all: stop what did start */
-      if (j->nalive) {
-        stop_job(j);
-      } else {
-        HASH_DEL(l->jobs, j);
-        uv_close((uv_handle_t *)&j->kill, on_handle_closed);
-      }
-      /* earlier jobs of this call did start: they stay submitted */
-      for (size_t q = 0; q < k; q++)
-        tide_cluster_job_state(c, jobs[q]->name, TIDE_JOB_PENDING);
-      return rc;
-    }
+    for (int i = 0; i < j->n; i++)
+      tide__pump_push(l->pump, start_queued, drop_queued, j);
   }
   for (size_t k = 0; k < n; k++)
     tide_cluster_job_state(c, jobs[k]->name, TIDE_JOB_PENDING);
@@ -227,6 +279,7 @@ static void local_destroy(void *self)
         uv_process_kill(&j->procs[i].h, SIGKILL);
     HASH_DEL(l->jobs, j);
   }
+  tide__pump_destroy(l->pump);
   free(l->exe);
   free(l);
 }

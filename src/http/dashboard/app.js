@@ -5,6 +5,10 @@
   "use strict";
 
   const POLL_MS = 1000;
+  // The workers table shows one page of the scheduler's list (join order):
+  // a cluster of thousands of workers costs one page per poll, not all.
+  const WORKERS_PAGE = 100;
+  let workersOffset = 0;
   const HISTORY_S = 600;        // seconds of chart history kept
   const CHART_WINDOW_S = 300;   // seconds shown in the charts, at most
   const MIN_WINDOW_S = 20;      // and at least
@@ -309,17 +313,28 @@
   }
 
   function updateWorkers(gw) {
-    const ws = (gw.workers || []).slice().sort((a, b) =>
-      (a.name || "").localeCompare(b.name || "", undefined, { numeric: true }));
-    $("workers-count").textContent = ws.length + (ws.length === 1 ? " worker" : " workers");
-    $("workers").dataset.workers = String(ws.length);
+    const ws = gw.workers || [];
+    const total = typeof gw.num_workers === "number" ? gw.num_workers : ws.length;
+    const first = typeof gw.offset === "number" ? gw.offset : 0;
+    if (first >= total && first > 0) // the list shrank below this page: back to its last page
+      workersOffset = Math.max(0, Math.floor((total - 1) / WORKERS_PAGE) * WORKERS_PAGE);
+    $("workers-count").textContent = total + (total === 1 ? " worker" : " workers") +
+      (total > ws.length && ws.length ? " · " + (first + 1) + "–" + (first + ws.length) : "");
+    $("workers-prev").disabled = first === 0;
+    $("workers-next").disabled = first + ws.length >= total;
+    $("workers-pager").hidden = total <= WORKERS_PAGE && first === 0;
+    $("workers").dataset.workers = String(total);
     setRows("#workers", ws.map((w) => "<tr><td title=\"" + esc(w.address) + "\">" + esc(w.name) + "</td><td>" +
       esc(w.job || "–") + "</td><td>" + esc(w.host) + '</td><td class="num">' + esc(w.nthreads) + "</td><td>" +
       memCell(w) + '</td><td class="num">' + esc(w.processing) + '</td><td class="num">' + esc(w.executed == null ? "" : w.executed) +
       '</td><td><span class="status ' + esc(w.status) + '">' + esc(w.status) + "</span></td></tr>"), 8, "no workers connected");
-    let threads = 0, mem = 0;
-    ws.forEach((w) => { threads += w.nthreads || 0; mem += w.nbytes || 0; });
-    $("s-workers").textContent = ws.length + (ws.length === 1 ? " worker" : " workers");
+    // totals over every worker come with the page
+    let threads = gw.nthreads, mem = gw.nbytes;
+    if (typeof threads !== "number" || typeof mem !== "number") {
+      threads = 0; mem = 0;
+      ws.forEach((w) => { threads += w.nthreads || 0; mem += w.nbytes || 0; });
+    }
+    $("s-workers").textContent = total + (total === 1 ? " worker" : " workers");
     $("s-threads").textContent = threads + (threads === 1 ? " thread" : " threads");
     $("s-memory").textContent = fmtBytes(mem) + " in memory";
   }
@@ -423,9 +438,10 @@
     if (busy) return;
     busy = true;
     try {
-      const reqs = [getJSON("/api/v1/get_workers"), getJSON("/api/v1/tasks"), getJSON("/api/v1/adaptive"),
+      const reqs = [getJSON("/api/v1/get_workers?offset=" + workersOffset + "&limit=" + WORKERS_PAGE),
+        getJSON("/api/v1/tasks"), getJSON("/api/v1/adaptive"),
         getJSON("/api/v1/adaptive_target"), getJSON("/api/v1/task_stream?since=" + stream.since),
-        getJSON("/api/v1/cluster"), identityShown ? null : getJSON("/api/v1/identity")];
+        getJSON("/api/v1/cluster"), identityShown ? null : getJSON("/api/v1/identity?limit=0")];
       const [gw, tasks, ad, tgt, ts, cl, id] = await Promise.all(reqs);
       if (id) { $("address").textContent = id.address + "  ·  " + id.id; identityShown = true; }
       const now = ts.now || Date.now() / 1000;
@@ -453,6 +469,14 @@
     }
   }
 
+  $("workers-prev").addEventListener("click", () => {
+    workersOffset = Math.max(0, workersOffset - WORKERS_PAGE);
+    poll();
+  });
+  $("workers-next").addEventListener("click", () => {
+    workersOffset += WORKERS_PAGE;
+    poll();
+  });
   window.addEventListener("resize", drawStream);
   poll();
   setInterval(poll, POLL_MS);

@@ -197,42 +197,44 @@ static int resolve_deps(tide_graph *g, gtask *t, tide_error *err)
   return 0;
 }
 
-/* Builtins ("tide.*") are checked here against the worker's signatures;
- * other names are plugin functions that the scheduler checks against the
- * connected workers. scratch is reused between tasks. */
-static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratch, tide_error *err)
+int tide__call_check(const char *fn, const json_t *args, msgpack_sbuffer *scratch, tide_error *err)
 {
   msgpack_packer pk;
   msgpack_unpacked u;
   tide_error why;
-  size_t off = 0, n = json_array_size(t->args);
-  bool small[16], *is_ref = n <= 16 ? small : tide__xmalloc(n * sizeof *is_ref);
+  size_t off = 0, n = json_array_size(args);
+  bool small[16], *is_ref;
   int rc = 0;
 
-  if (strncmp(t->fn, "tide.", 5) != 0)
-    goto out;
-  if (!tide__builtin_exists(t->fn)) {
-    rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": unknown function \"%s\"", at(g, t->key),
-                        t->key, t->fn);
-    goto out;
-  }
+  if (strncmp(fn, "tide.", 5) != 0)
+    return 0;
+  if (!tide__builtin_exists(fn))
+    return tide_errprintf(err, TIDE_EGRAPH, "unknown function \"%s\"", fn);
+  is_ref = n <= 16 ? small : tide__xmalloc(n * sizeof *is_ref);
   msgpack_sbuffer_clear(scratch);
   msgpack_packer_init(&pk, scratch, msgpack_sbuffer_write);
-  tide__value_pack_json(&pk, t->args, NULL);
+  tide__value_pack_json(&pk, args, NULL);
   for (size_t i = 0; i < n; i++)
-    is_ref[i] = tide__json_is_ref(json_array_get(t->args, i), NULL);
+    is_ref[i] = tide__json_is_ref(json_array_get(args, i), NULL);
   msgpack_unpacked_init(&u);
   if (msgpack_unpack_next(&u, scratch->data, scratch->size, &off) == MSGPACK_UNPACK_SUCCESS &&
       u.data.type == MSGPACK_OBJECT_ARRAY) {
     why.text[0] = '\0';
-    if (tide__builtin_check(t->fn, u.data.via.array.ptr, u.data.via.array.size, is_ref, &why) < 0)
-      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", at(g, t->key), t->key, why.text);
+    if (tide__builtin_check(fn, u.data.via.array.ptr, u.data.via.array.size, is_ref, &why) < 0)
+      rc = tide_errprintf(err, TIDE_EGRAPH, "%s", why.text);
   }
   msgpack_unpacked_destroy(&u);
-out:
   if (is_ref != small)
     free(is_ref);
   return rc;
+}
+
+static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratch, tide_error *err)
+{
+  tide_error why;
+  if (tide__call_check(t->fn, t->args, scratch, &why) < 0)
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", at(g, t->key), t->key, why.text);
+  return 0;
 }
 
 static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, tide_error *err)

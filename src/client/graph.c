@@ -23,6 +23,7 @@ typedef struct gtask {
   json_t *args;       /* borrowed array from root */
   size_t *deps;       /* indexes into tasks, sorted, unique */
   size_t ndeps;
+  int retries; /* reruns after it errs, elsewhere when possible */
   UT_hash_handle hh;
 } gtask;
 
@@ -240,7 +241,7 @@ static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratc
 static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, tide_error *err)
 {
   const char *field;
-  json_t *v, *fn, *args, *prefix;
+  json_t *v, *fn, *args, *prefix, *retries;
 
   t->key = key;
   if (!*key)
@@ -255,10 +256,11 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
                           at(g, key), key);
   json_object_foreach(spec, field, v)
   {
-    if (strcmp(field, "fn") && strcmp(field, "args") && strcmp(field, "prefix"))
+    if (strcmp(field, "fn") && strcmp(field, "args") && strcmp(field, "prefix") &&
+        strcmp(field, "retries"))
       return tide_errprintf(err, TIDE_EGRAPH,
-                            "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix)", at(g, key),
-                            key, field);
+                            "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix, retries)",
+                            at(g, key), key, field);
   }
   fn = json_object_get(spec, "fn");
   if (!json_is_string(fn) || json_string_length(fn) == 0)
@@ -280,6 +282,13 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
                           "%s: task \"%s\": \"prefix\" must be a non-empty string", at(g, key),
                           key);
   t->prefix = prefix ? json_string_value(prefix) : t->fn;
+  retries = json_object_get(spec, "retries");
+  if (retries && (!json_is_integer(retries) || json_integer_value(retries) < 0 ||
+                  json_integer_value(retries) > TIDE_RETRIES_MAX))
+    return tide_errprintf(err, TIDE_EGRAPH,
+                          "%s: task \"%s\": \"retries\" must be an integer from 0 to %d",
+                          at(g, key), key, TIDE_RETRIES_MAX);
+  t->retries = retries ? (int)json_integer_value(retries) : 0;
   return 0;
 }
 
@@ -538,7 +547,7 @@ void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_pack
   msgpack_pack_array(pk, (uint32_t)g->ntasks);
   for (size_t i = 0; i < g->ntasks; i++) {
     const gtask *t = &g->tasks[i];
-    msgpack_pack_map(pk, 5);
+    msgpack_pack_map(pk, 5 + (t->retries > 0));
     tide__pk_str(pk, "key");
     pack_prefixed(pk, token, tl, t->key);
     tide__pk_kstr(pk, "fn", t->fn);
@@ -549,6 +558,8 @@ void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_pack
     for (size_t d = 0; d < t->ndeps; d++)
       pack_prefixed(pk, token, tl, g->tasks[t->deps[d]].key);
     tide__pk_kstr(pk, "prefix", t->prefix);
+    if (t->retries > 0)
+      tide__pk_kint(pk, "retries", t->retries);
   }
   free(ref_prefix);
 }

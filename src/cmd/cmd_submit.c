@@ -56,7 +56,7 @@ typedef struct sub {
 
 static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
 {
-  msgpack_pack_map(pk, 5);
+  msgpack_pack_map(pk, 5 + (s->retries > 0));
   tide__pk_kstr(pk, "key", s->keys[i]);
   tide__pk_kstr(pk, "fn", "tide.exec");
   tide__pk_str(pk, "args");
@@ -69,8 +69,7 @@ static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
   /* "array": the worker takes job and index from the key and defaults
    * the outputs to tide-submit-<JOB>/<INDEX>.out/.err: per element the
    * scheduler holds the key, argv, cwd and only what differs. */
-  uint32_t nopt = 2 + !!s->out + !!s->err + (entry != NULL) + (s->nenv > 0) + (s->retries > 0) +
-                  (s->time_limit > 0);
+  uint32_t nopt = 2 + !!s->out + !!s->err + (entry != NULL) + (s->nenv > 0) + (s->time_limit > 0);
   msgpack_pack_map(pk, nopt);
   tide__pk_kstr(pk, "cwd", s->cwd);
   tide__pk_kbool(pk, "array", true);
@@ -89,8 +88,6 @@ static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
       tide__pk_str(pk, eq + 1);
     }
   }
-  if (s->retries > 0)
-    tide__pk_kint(pk, "retries", s->retries);
   if (s->time_limit > 0)
     tide__pk_knum(pk, "timeout", s->time_limit);
   tide__pk_str(pk, "deps");
@@ -98,6 +95,10 @@ static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
   /* one prefix per job: its state counts are the job's (tide jobs) */
   tide__pk_str(pk, "prefix");
   tide__pk_str(pk, s->prefix);
+  /* the scheduler reruns it, on another worker when there is one
+   * (docs/design.md §2), rather than tide.exec on the same one */
+  if (s->retries > 0)
+    tide__pk_kint(pk, "retries", s->retries);
 }
 
 static void pack_tasks(msgpack_packer *pk, void *arg)

@@ -45,10 +45,13 @@ typedef struct tholder {
   uint32_t idx;
 } tholder;
 
-/* Why a task erred (rare: kept apart to keep stask small). */
+/* Why a task erred, or why its last run did while it is retried (rare:
+ * kept apart to keep stask small). */
 typedef struct terror {
   char *msg;
-  char *task; /* the key that erred first */
+  char *task;        /* the key that erred first */
+  char *worker;      /* name of the worker it erred on, NULL when it erred with a dep */
+  const char *avoid; /* a retry: interned address of the worker its last run erred on */
 } terror;
 
 enum {
@@ -79,9 +82,11 @@ struct stask {
   uint32_t nwaiting; /* deps not in memory */
   uint32_t nwaiters; /* dependents in a pending state */
   float occ;         /* occupancy contribution while processing */
+  float duration;    /* seconds of its last run that finished or erred */
   uint16_t nwants;   /* clients and datasets wanting the result */
   uint8_t state, failures, nholders, capholders, flags;
   uint8_t resends; /* compute-task resent after missing-data */
+  uint8_t retries; /* reruns left after it errs (docs/design.md §2) */
   tedge deps[];
 };
 

@@ -138,23 +138,6 @@ static void tick(void *arg)
     draw(s, false);
 }
 
-/* The failure class of a tide.exec error: "rc N", "SIGNAME", "time limit"
- * or "other", for the summary. */
-static void failure_class(const char *e, char *out, size_t n)
-{
-  const char *p;
-  if ((p = strstr(e, "exited with rc ")))
-    snprintf(out, n, "rc %d", atoi(p + 15));
-  else if ((p = strstr(e, "killed by signal ")))
-    snprintf(out, n, "%.*s", (int)strcspn(p + 17, " "), p + 17);
-  else if (strstr(e, "exceeded its time limit"))
-    snprintf(out, n, "time limit");
-  else if (strstr(e, "no such program"))
-    snprintf(out, n, "no such program");
-  else
-    snprintf(out, n, "other");
-}
-
 /* Print the summary on stdout; returns the exit status. */
 static int summarize(sub *s)
 {
@@ -170,7 +153,7 @@ static int summarize(sub *s)
   for (size_t i = 0; i < s->el.n; i++) {
     if (s->ents[i]->state != TIDE__K_ERRED)
       continue;
-    failure_class(s->ents[i]->error, one, sizeof one);
+    tide__submit_failure_class(s->ents[i]->error, one, sizeof one);
     int c = 0;
     while (c < nc && strcmp(cls[c], one) != 0)
       c++;

@@ -81,9 +81,11 @@ struct stask {
   uint32_t ndeps, ndependents, capdependents;
   uint32_t nwaiting; /* deps not in memory */
   uint32_t nwaiters; /* dependents in a pending state */
-  float occ;         /* occupancy contribution while processing */
-  float duration;    /* seconds of its last run that finished or erred */
-  uint16_t nwants;   /* clients and datasets wanting the result */
+  union {            /* one or the other: a task is never both (stask stays small) */
+    float occ;       /* occupancy contribution while processing (t->proc set) */
+    float duration;  /* seconds of its last run that finished or erred, after it */
+  };
+  uint16_t nwants; /* clients and datasets wanting the result */
   uint8_t state, failures, nholders, capholders, flags;
   uint8_t resends; /* compute-task resent after missing-data */
   uint8_t retries; /* reruns left after it errs (docs/design.md §2) */

@@ -156,7 +156,7 @@ typedef struct sdataset {
   UT_hash_handle hh;
   char *name;
   size_t n;
-  char **outnames;
+  char **outnames; /* NULL where the name is the task's key */
   stask **tasks;
 } sdataset;
 

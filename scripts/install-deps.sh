@@ -21,8 +21,9 @@ demo=(jq curl)
 # node, which the build's npm brings).
 # clang-format checks the C style (.clang-format) in test_layout_format.
 tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format)
-# bench/run.sh: the same tools, and Dask for the side-by-side figures.
-bench=(jq curl procps python3 python3-distributed python3-psutil)
+# bench/run.sh: the same tools, Dask for the side-by-side figures, and GNU
+# parallel beside tide submit (cmd_array).
+bench=(jq curl procps python3 python3-distributed python3-psutil parallel)
 
 for a in "$@"; do
   case "$a" in

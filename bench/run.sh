@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,startup,sched_mem,burst,burst_slurm,policy  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,startup,sched_mem,burst,burst_slurm,policy,cmd_array  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,sched_mem,burst,burst_slurm,policy}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,sched_mem,burst,burst_slurm,policy,cmd_array}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -393,6 +393,80 @@ bench_burst_slurm() {
     record burst_slurm tide "$res" || log "burst (slurm): tide failed"
 }
 
+# ---- command arrays: tide submit against xargs -P and GNU parallel -----------
+# An array of trivial programs (/bin/true) run P at a time: through
+# `tide submit --wait` on an adaptive local cluster (0..P one-thread
+# workers, a fresh cluster per run, so growing from 0 is timed), with the
+# default output files and with --stdout/--stderr /dev/null; then with
+# `xargs -P P` and GNU `parallel -j P`, on the same cores in the same run.
+# Peers take the same P. GNU parallel is slow enough that it runs a tenth of
+# the elements (its rate hardly depends on the count). Also the scheduler's
+# memory per pending element: an array submitted without --wait, no worker.
+cmd_array_tide() { # LABEL N P [SUBMIT FLAGS...]: seconds on stdout
+  local label=$1 n=$2 p=$3 cpid t0 t rc=0; shift 3
+  SF="$W/ca-$label.json"
+  rm -f "$SF"
+  "$TIDE" cluster --name "ca$label" --port 0 --dashboard-port 0 --scheduler-file "$SF" \
+    --nthreads 1 --allow-exec --adapt --minimum 0 --maximum "$p" --interval 100ms >"$W/ca-$label.log" 2>&1 &
+  cpid=$!
+  PIDS+=("$cpid")
+  wait_file "$SF" 20 || { log "cmd_array: tide cluster did not start"; return 1; }
+  mkdir -p "$W/ca-$label-cwd"
+  t0=$(now)
+  (cd "$W/ca-$label-cwd" && "$TIDE" submit --scheduler-file "$SF" --array "1-$n" --wait "$@" -- /bin/true) \
+    >"$W/ca-$label.out" 2>&1 || rc=$?
+  t=$(since "$t0")
+  stop_pid "$cpid"
+  rm -rf "$W/ca-$label-cwd"
+  [ "$rc" = 0 ] || { log "cmd_array: tide submit ($label) failed: $(tail -n 2 "$W/ca-$label.out")"; return 1; }
+  echo "$t"
+}
+bench_cmd_array() {
+  local n=${BENCH_CMD_ARRAY_N:-100000} p=${BENCH_CMD_ARRAY_P:-2} np t0 t res rp before after cnt i
+  [ "$QUICK" = 1 ] && n=10000
+  np=$((n / 10))
+  log "cmd_array: $n x /bin/true, $p at a time: tide submit (files, /dev/null), xargs -P $p, parallel -j $p ($np)"
+  t=$(cmd_array_tide files "$n" "$p") &&
+    record cmd_array_files tide "$(jq -nc --argjson n "$n" --argjson p "$p" --argjson t "$t" \
+      '{programs: $n, parallel: $p, seconds: $t, programs_per_s: ($n / $t | round), outputs: "2 files per element"}')"
+  t=$(cmd_array_tide devnull "$n" "$p" --stdout /dev/null --stderr /dev/null) &&
+    record cmd_array_devnull tide "$(jq -nc --argjson n "$n" --argjson p "$p" --argjson t "$t" \
+      '{programs: $n, parallel: $p, seconds: $t, programs_per_s: ($n / $t | round), outputs: "/dev/null"}')"
+  t0=$(now)
+  if seq "$n" | xargs -P "$p" -n 1 /bin/true; then
+    t=$(since "$t0")
+    record cmd_array_files xargs "$(jq -nc --argjson n "$n" --argjson p "$p" --argjson t "$t" \
+      '{programs: $n, parallel: $p, seconds: $t, programs_per_s: ($n / $t | round)}')"
+  fi
+  if command -v parallel >/dev/null; then
+    t0=$(now)
+    if seq "$np" | parallel -j "$p" /bin/true {}; then
+      t=$(since "$t0")
+      record cmd_array_files parallel "$(jq -nc --argjson n "$np" --argjson p "$p" --argjson t "$t" \
+        '{programs: $n, parallel: $p, seconds: $t, programs_per_s: ($n / $t | round)}')"
+    fi
+  else
+    log "cmd_array: no GNU parallel (scripts/install-deps.sh --bench installs it)"
+  fi
+  log "cmd_array: scheduler memory per pending element ($n, no worker)"
+  start_sched cam || return 0
+  sleep 1
+  before=$(rss_kib "$SPID")
+  (cd "$W" && "$TIDE" submit --scheduler-file "$SF" --array "1-$n" --stdout /dev/null --stderr /dev/null -- /bin/true) \
+    >"$W/cam.out" 2>&1 || { log "cmd_array: submit without --wait failed"; stop_pid "$SPID"; return 0; }
+  cnt=0
+  for ((i = 0; i < 600; i++)); do
+    cnt=$(curl -sf --max-time 2 "$(dash)/api/v1/tasks" | jq '[.states[]] | add // 0' 2>/dev/null || echo 0)
+    [ "${cnt:-0}" -ge "$n" ] && break
+    sleep 0.1
+  done
+  sleep 1
+  after=$(rss_kib "$SPID")
+  stop_pid "$SPID"
+  [ "${cnt:-0}" -ge "$n" ] && record cmd_array_mem tide "$(jq -nc --argjson n "$n" --argjson b "$before" --argjson a "$after" \
+    '{pending_elements: $n, bytes_per_element: ((($a - $b) * 1024 / $n) | round), rss_before_kib: $b, rss_after_kib: $a}')"
+}
+
 want throughput && bench_throughput
 want throughput_polled && bench_throughput_polled
 want startup && bench_startup
@@ -400,6 +474,7 @@ want sched_mem && bench_sched_mem
 want burst && bench_burst
 want burst_slurm && bench_burst_slurm
 want policy && bench_policy
+want cmd_array && bench_cmd_array
 
 # ---- table -------------------------------------------------------------------
 echo
@@ -440,3 +515,13 @@ for p in policy_100 policy_1000 policy_10000; do
   table_row $p round_ms 0
 done
 echo "(burst_latency_s: mean over bursts; ratio > 1 means tide is better; results in $OUT)"
+if grep -q '"workload":"cmd_array' "$OUT"; then
+  echo
+  printf '%-18s %-10s %10s %14s %12s\n' workload system programs programs_per_s "vs xargs"
+  xr=$(jq -r 'select(.workload == "cmd_array_files" and .system == "xargs") | .programs_per_s' "$OUT" | head -n1)
+  jq -r 'select(.workload == "cmd_array_files" or .workload == "cmd_array_devnull") | [.workload, .system, .programs, .programs_per_s] | @tsv' "$OUT" |
+    while IFS=$'\t' read -r wl sys n r; do
+      printf '%-18s %-10s %10s %14s %12s\n' "$wl" "$sys" "$n" "$r" "$(awk -v r="$r" -v x="${xr:-}" 'BEGIN {if (x + 0 > 0) printf "%.2fx", r / x; else print "-"}')"
+    done
+  jq -r 'select(.workload == "cmd_array_mem") | "cmd_array_mem      tide       \(.pending_elements) pending: \(.bytes_per_element) B per element (target < 500)"' "$OUT"
+fi

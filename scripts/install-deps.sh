@@ -25,7 +25,8 @@ demo=(jq curl)
 tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format
        gridengine-master gridengine-exec gridengine-client)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
-bench=(jq curl procps python3 python3-distributed python3-psutil)
+# and GNU parallel beside tide submit (cmd_array).
+bench=(jq curl procps python3 python3-distributed python3-psutil parallel)
 
 for a in "$@"; do
   case "$a" in

@@ -13,7 +13,6 @@
 #include "client/value.h"
 #include "common/util.h"
 #include "common/vec.h"
-#include "worker/builtins.h"
 
 struct tide_future {
   tide_client *c;
@@ -191,11 +190,17 @@ static int check_fn(const char *fn, tide_error *err)
 {
   if (!fn || !*fn)
     return tide_errprintf(err, TIDE_EUSAGE, "no function name given");
-  /* builtins are known here; the scheduler checks the others against the
-   * functions its workers announced */
-  if (strncmp(fn, "tide.", 5) == 0 && !tide__builtin_exists(fn))
-    return tide_errprintf(err, TIDE_EGRAPH, "unknown function \"%s\"", fn);
   return 0;
+}
+
+/* Prepare one call and check it as graph loading does (tide__call_check),
+ * so a bad builtin call is refused before anything is sent. */
+static int prepare_checked(ptask *t, const char *fn, const char *args_json,
+                           tide_future *const *futs, size_t nfuts, msgpack_sbuffer *scratch,
+                           tide_error *err)
+{
+  int rc = prepare(t, args_json, futs, nfuts, err);
+  return rc < 0 ? rc : tide__call_check(fn, t->args, scratch, err);
 }
 
 /* Submit the prepared tasks (taken over) and make their futures. */
@@ -239,7 +244,11 @@ int tide_submit(tide_client *c, const char *fn, const char *args_json, tide_futu
   if ((rc = check_fn(fn, err)) < 0)
     return rc;
   ptask *t = tide__xcalloc(1, sizeof *t);
-  if ((rc = prepare(t, args_json, futures, nfutures, err)) < 0) {
+  msgpack_sbuffer scratch;
+  msgpack_sbuffer_init(&scratch);
+  rc = prepare_checked(t, fn, args_json, futures, nfutures, &scratch, err);
+  msgpack_sbuffer_destroy(&scratch);
+  if (rc < 0) {
     ptasks_free(t, 1);
     return rc;
   }
@@ -262,15 +271,19 @@ int tide_map(tide_client *c, const char *fn, size_t n, const char *const *argv,
   if (n == 0)
     return 0;
   ptask *ts = tide__xcalloc(n, sizeof *ts);
+  msgpack_sbuffer scratch;
+  msgpack_sbuffer_init(&scratch);
   for (size_t i = 0; i < n; i++) {
-    if ((rc = prepare(&ts[i], argv ? argv[i] : NULL, inputs ? &inputs[i] : NULL, inputs ? 1 : 0,
-                      err)) < 0) {
+    if ((rc = prepare_checked(&ts[i], fn, argv ? argv[i] : NULL, inputs ? &inputs[i] : NULL,
+                              inputs ? 1 : 0, &scratch, err)) < 0) {
       char msg[sizeof err->text];
       snprintf(msg, sizeof msg, "%s", err->text);
+      msgpack_sbuffer_destroy(&scratch);
       ptasks_free(ts, n);
       return tide_errprintf(err, rc, "map of %s, element %zu: %s", fn, i, msg);
     }
   }
+  msgpack_sbuffer_destroy(&scratch);
   return submit_batch(c, fn, ts, n, out, err);
 }
 

@@ -23,6 +23,7 @@ typedef struct gtask {
   json_t *args;       /* borrowed array from root */
   size_t *deps;       /* indexes into tasks, sorted, unique */
   size_t ndeps;
+  int retries; /* reruns after it errs, elsewhere when possible */
   UT_hash_handle hh;
 } gtask;
 
@@ -197,48 +198,50 @@ static int resolve_deps(tide_graph *g, gtask *t, tide_error *err)
   return 0;
 }
 
-/* Builtins ("tide.*") are checked here against the worker's signatures;
- * other names are plugin functions that the scheduler checks against the
- * connected workers. scratch is reused between tasks. */
-static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratch, tide_error *err)
+int tide__call_check(const char *fn, const json_t *args, msgpack_sbuffer *scratch, tide_error *err)
 {
   msgpack_packer pk;
   msgpack_unpacked u;
   tide_error why;
-  size_t off = 0, n = json_array_size(t->args);
-  bool small[16], *is_ref = n <= 16 ? small : tide__xmalloc(n * sizeof *is_ref);
+  size_t off = 0, n = json_array_size(args);
+  bool small[16], *is_ref;
   int rc = 0;
 
-  if (strncmp(t->fn, "tide.", 5) != 0)
-    goto out;
-  if (!tide__builtin_exists(t->fn)) {
-    rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": unknown function \"%s\"", at(g, t->key),
-                        t->key, t->fn);
-    goto out;
-  }
+  if (strncmp(fn, "tide.", 5) != 0)
+    return 0;
+  if (!tide__builtin_exists(fn))
+    return tide_errprintf(err, TIDE_EGRAPH, "unknown function \"%s\"", fn);
+  is_ref = n <= 16 ? small : tide__xmalloc(n * sizeof *is_ref);
   msgpack_sbuffer_clear(scratch);
   msgpack_packer_init(&pk, scratch, msgpack_sbuffer_write);
-  tide__value_pack_json(&pk, t->args, NULL);
+  tide__value_pack_json(&pk, args, NULL);
   for (size_t i = 0; i < n; i++)
-    is_ref[i] = tide__json_is_ref(json_array_get(t->args, i), NULL);
+    is_ref[i] = tide__json_is_ref(json_array_get(args, i), NULL);
   msgpack_unpacked_init(&u);
   if (msgpack_unpack_next(&u, scratch->data, scratch->size, &off) == MSGPACK_UNPACK_SUCCESS &&
       u.data.type == MSGPACK_OBJECT_ARRAY) {
     why.text[0] = '\0';
-    if (tide__builtin_check(t->fn, u.data.via.array.ptr, u.data.via.array.size, is_ref, &why) < 0)
-      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", at(g, t->key), t->key, why.text);
+    if (tide__builtin_check(fn, u.data.via.array.ptr, u.data.via.array.size, is_ref, &why) < 0)
+      rc = tide_errprintf(err, TIDE_EGRAPH, "%s", why.text);
   }
   msgpack_unpacked_destroy(&u);
-out:
   if (is_ref != small)
     free(is_ref);
   return rc;
 }
 
+static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratch, tide_error *err)
+{
+  tide_error why;
+  if (tide__call_check(t->fn, t->args, scratch, &why) < 0)
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", at(g, t->key), t->key, why.text);
+  return 0;
+}
+
 static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, tide_error *err)
 {
   const char *field;
-  json_t *v, *fn, *args, *prefix;
+  json_t *v, *fn, *args, *prefix, *retries;
 
   t->key = key;
   if (!*key)
@@ -253,10 +256,11 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
                           at(g, key), key);
   json_object_foreach(spec, field, v)
   {
-    if (strcmp(field, "fn") && strcmp(field, "args") && strcmp(field, "prefix"))
+    if (strcmp(field, "fn") && strcmp(field, "args") && strcmp(field, "prefix") &&
+        strcmp(field, "retries"))
       return tide_errprintf(err, TIDE_EGRAPH,
-                            "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix)", at(g, key),
-                            key, field);
+                            "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix, retries)",
+                            at(g, key), key, field);
   }
   fn = json_object_get(spec, "fn");
   if (!json_is_string(fn) || json_string_length(fn) == 0)
@@ -278,6 +282,13 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
                           "%s: task \"%s\": \"prefix\" must be a non-empty string", at(g, key),
                           key);
   t->prefix = prefix ? json_string_value(prefix) : t->fn;
+  retries = json_object_get(spec, "retries");
+  if (retries && (!json_is_integer(retries) || json_integer_value(retries) < 0 ||
+                  json_integer_value(retries) > TIDE_RETRIES_MAX))
+    return tide_errprintf(err, TIDE_EGRAPH,
+                          "%s: task \"%s\": \"retries\" must be an integer from 0 to %d",
+                          at(g, key), key, TIDE_RETRIES_MAX);
+  t->retries = retries ? (int)json_integer_value(retries) : 0;
   return 0;
 }
 
@@ -525,7 +536,7 @@ void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_pack
   msgpack_pack_array(pk, (uint32_t)g->ntasks);
   for (size_t i = 0; i < g->ntasks; i++) {
     const gtask *t = &g->tasks[i];
-    msgpack_pack_map(pk, 5);
+    msgpack_pack_map(pk, 5 + (t->retries > 0));
     tide__pk_str(pk, "key");
     pack_prefixed(pk, token, tl, t->key);
     tide__pk_kstr(pk, "fn", t->fn);
@@ -536,6 +547,8 @@ void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_pack
     for (size_t d = 0; d < t->ndeps; d++)
       pack_prefixed(pk, token, tl, g->tasks[t->deps[d]].key);
     tide__pk_kstr(pk, "prefix", t->prefix);
+    if (t->retries > 0)
+      tide__pk_kint(pk, "retries", t->retries);
   }
   free(ref_prefix);
 }

@@ -23,6 +23,15 @@ const char *tide__graph_output(const tide_graph *g, size_t i);
  * inside args) prefixed with "<token>/". */
 void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_packer *pk);
 
+/* The one check of a call to fn with the JSON argument array args, made
+ * before anything is sent, by graph loading and by tide_submit/tide_map
+ * alike: a builtin ("tide.*") must exist and its literal arguments must fit
+ * its signature ({"ref": KEY} arguments are known only at run time); other
+ * names are plugin functions the scheduler checks against its workers.
+ * scratch is reused between calls. Returns 0 or TIDE_EGRAPH with err such
+ * as "unknown function \"tide.nope\"" or "tide.inc takes 1 argument, got 2". */
+int tide__call_check(const char *fn, const json_t *args, msgpack_sbuffer *scratch, tide_error *err);
+
 /* True when o is a reference {"ref": "KEY"} (exactly that one field). */
 int tide__json_is_ref(const json_t *o, const char **key);
 

@@ -13,6 +13,7 @@ int tide__cmd_run(int argc, char **argv);       /* cmd_run.c */
 int tide__cmd_submit(int argc, char **argv);    /* cmd_submit.c */
 int tide__cmd_jobs(int argc, char **argv);      /* cmd_jobs.c */
 int tide__cmd_cancel(int argc, char **argv);    /* cmd_jobs.c */
+int tide__cmd_job(int argc, char **argv);       /* cmd_jobs.c */
 int tide__cmd_get(int argc, char **argv);       /* cmd_datasets.c */
 int tide__cmd_unpublish(int argc, char **argv); /* cmd_datasets.c */
 int tide__cmd_datasets(int argc, char **argv);  /* cmd_datasets.c */

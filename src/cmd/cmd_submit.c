@@ -56,7 +56,7 @@ typedef struct sub {
 
 static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
 {
-  msgpack_pack_map(pk, 5);
+  msgpack_pack_map(pk, 5 + (s->retries > 0));
   tide__pk_kstr(pk, "key", s->keys[i]);
   tide__pk_kstr(pk, "fn", "tide.exec");
   tide__pk_str(pk, "args");
@@ -69,8 +69,7 @@ static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
   /* "array": the worker takes job and index from the key and defaults
    * the outputs to tide-submit-<JOB>/<INDEX>.out/.err: per element the
    * scheduler holds the key, argv, cwd and only what differs. */
-  uint32_t nopt = 2 + !!s->out + !!s->err + (entry != NULL) + (s->nenv > 0) + (s->retries > 0) +
-                  (s->time_limit > 0);
+  uint32_t nopt = 2 + !!s->out + !!s->err + (entry != NULL) + (s->nenv > 0) + (s->time_limit > 0);
   msgpack_pack_map(pk, nopt);
   tide__pk_kstr(pk, "cwd", s->cwd);
   tide__pk_kbool(pk, "array", true);
@@ -89,8 +88,6 @@ static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
       tide__pk_str(pk, eq + 1);
     }
   }
-  if (s->retries > 0)
-    tide__pk_kint(pk, "retries", s->retries);
   if (s->time_limit > 0)
     tide__pk_knum(pk, "timeout", s->time_limit);
   tide__pk_str(pk, "deps");
@@ -98,6 +95,10 @@ static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
   /* one prefix per job: its state counts are the job's (tide jobs) */
   tide__pk_str(pk, "prefix");
   tide__pk_str(pk, s->prefix);
+  /* the scheduler reruns it, on another worker when there is one
+   * (docs/design.md §2), rather than tide.exec on the same one */
+  if (s->retries > 0)
+    tide__pk_kint(pk, "retries", s->retries);
 }
 
 static void pack_tasks(msgpack_packer *pk, void *arg)
@@ -137,23 +138,6 @@ static void tick(void *arg)
     draw(s, false);
 }
 
-/* The failure class of a tide.exec error: "rc N", "SIGNAME", "time limit"
- * or "other", for the summary. */
-static void failure_class(const char *e, char *out, size_t n)
-{
-  const char *p;
-  if ((p = strstr(e, "exited with rc ")))
-    snprintf(out, n, "rc %d", atoi(p + 15));
-  else if ((p = strstr(e, "killed by signal ")))
-    snprintf(out, n, "%.*s", (int)strcspn(p + 17, " "), p + 17);
-  else if (strstr(e, "exceeded its time limit"))
-    snprintf(out, n, "time limit");
-  else if (strstr(e, "no such program"))
-    snprintf(out, n, "no such program");
-  else
-    snprintf(out, n, "other");
-}
-
 /* Print the summary on stdout; returns the exit status. */
 static int summarize(sub *s)
 {
@@ -169,7 +153,7 @@ static int summarize(sub *s)
   for (size_t i = 0; i < s->el.n; i++) {
     if (s->ents[i]->state != TIDE__K_ERRED)
       continue;
-    failure_class(s->ents[i]->error, one, sizeof one);
+    tide__submit_failure_class(s->ents[i]->error, one, sizeof one);
     int c = 0;
     while (c < nc && strcmp(cls[c], one) != 0)
       c++;

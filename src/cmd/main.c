@@ -19,6 +19,8 @@ static const struct {
     {"run", tide__cmd_run, "submit a graph, wait, print its outputs as JSON"},
     {"submit", tide__cmd_submit, "run a program once per element of an array on the workers"},
     {"jobs", tide__cmd_jobs, "list the jobs of tide submit with their task counts by state"},
+    {"job", tide__cmd_job,
+     "one job of tide submit: per task state, exit code, worker, duration, output files"},
     {"cancel", tide__cmd_cancel, "cancel what is left of a job submitted without --wait"},
     {"get", tide__cmd_get, "print a published dataset (--output DIR: to files)"},
     {"unpublish", tide__cmd_unpublish, "release a published dataset"},

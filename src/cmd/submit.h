@@ -41,4 +41,10 @@ int tide__submit_check_dir(const char *dir, const char *what);
 int tide__submit_check_program(const char *program);
 int tide__submit_check_pattern(const char *pattern, const char *cwd, const char *what);
 
+/* The failure class of a tide.exec error, "rc N", "SIGNAME", "time
+ * limit", "no such program" or "other" (tide submit's summary). */
+void tide__submit_failure_class(const char *error, char *out, size_t n);
+/* The exit code a tide.exec error reports (a signal is 128 + N), or -1. */
+int tide__submit_exit_code(const char *error);
+
 #endif

@@ -224,3 +224,28 @@ int tide__submit_check_pattern(const char *pattern, const char *cwd, const char 
   free(dir);
   return st;
 }
+
+void tide__submit_failure_class(const char *e, char *out, size_t n)
+{
+  const char *p;
+  if ((p = strstr(e, "exited with rc ")))
+    snprintf(out, n, "rc %d", atoi(p + 15));
+  else if ((p = strstr(e, "killed by signal ")))
+    snprintf(out, n, "%.*s", (int)strcspn(p + 17, " "), p + 17);
+  else if (strstr(e, "exceeded its time limit"))
+    snprintf(out, n, "time limit");
+  else if (strstr(e, "no such program"))
+    snprintf(out, n, "no such program");
+  else
+    snprintf(out, n, "other");
+}
+
+int tide__submit_exit_code(const char *e)
+{
+  const char *p;
+  if ((p = strstr(e, "exited with rc ")))
+    return atoi(p + 15);
+  if ((p = strstr(e, "(rc ")))
+    return atoi(p + 4);
+  return -1;
+}

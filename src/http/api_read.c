@@ -229,8 +229,12 @@ void tide__h_tasks(tide__req *r)
   json_t *prefixes = tide__sched_prefixes_json(s);
   if (!prefixes)
     prefixes = json_object();
-  tide__req_json(r, 200,
-                 json_pack("{s:o, s:o}", "states", task_counts_json(s), "prefixes", prefixes));
+  json_t *body = json_pack("{s:o, s:o}", "states", task_counts_json(s), "prefixes", prefixes);
+  char name[1024];
+  /* ?prefix=NAME: every task of that prefix too (tide job) */
+  if (tide__req_query(r, "prefix", name, sizeof name))
+    json_object_set_new(body, "tasks", tide__sched_prefix_tasks_json(s, name));
+  tide__req_json(r, 200, body);
 }
 
 static void task_stream_text(tide__req *r, double since);

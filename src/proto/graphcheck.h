@@ -18,6 +18,8 @@ enum {
    * envelope (batch, message, tasks, task, args) holds 5 of the 32 levels
    * msgpack-c's unpacker allows; the rest is left for headroom. */
   TIDE_ARG_DEPTH_MAX = 24,
+  /* Most reruns a task may ask for after it erred (its "retries"). */
+  TIDE_RETRIES_MAX = 100,
 };
 
 /* NULL when k[0..n) is an acceptable key of at most max bytes, else why
@@ -25,8 +27,8 @@ enum {
 const char *tide__key_problem(const char *k, size_t n, size_t max);
 
 /* Check one task of an update-graph message: a map of exactly the fields
- * key (str), fn (non-empty str), args (array), deps (array of keys) and
- * prefix (non-empty str); key and deps pass tide__key_problem; args nest at
+ * key (str), fn (non-empty str), args (array), deps (array of keys),
+ * prefix (non-empty str) and retries (0 to TIDE_RETRIES_MAX); key and deps pass tide__key_problem; args nest at
  * most TIDE_ARG_DEPTH_MAX deep; every {"ref": KEY} in args names one of
  * deps. Returns 0, or TIDE_EGRAPH with err saying what is wrong (without
  * naming the task: the caller knows how to show its key). */

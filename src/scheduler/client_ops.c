@@ -300,8 +300,12 @@ static void publish(tide__sched *s, sclient *c, const msgpack_object *msg, int64
   d->tasks = tide__xcalloc(d->n + 1, sizeof *d->tasks);
   for (uint32_t i = 0; i < keys->size; i++) {
     const msgpack_object *k = &keys->ptr[i].key, *v = &keys->ptr[i].val;
-    d->outnames[i] = tide__xstrndup(k->via.str.ptr, k->via.str.size);
     d->tasks[i] = tide__task_find(s, v->via.str.ptr, v->via.str.size);
+    /* a name that is its task's key (tide submit's jobs) is not copied:
+     * the wanted task outlives the dataset's hold on it */
+    if (k->via.str.size != v->via.str.size ||
+        memcmp(k->via.str.ptr, v->via.str.ptr, k->via.str.size) != 0)
+      d->outnames[i] = tide__xstrndup(k->via.str.ptr, k->via.str.size);
     tide__task_want(s, d->tasks[i], 1);
   }
   for (size_t i = 0; i < d->n; i++) /* a released result is computed again */
@@ -362,7 +366,7 @@ static void get_dataset(tide__sched *s, sclient *c, const msgpack_object *msg, i
   tide__pk_str(pk, "keys");
   msgpack_pack_map(pk, (uint32_t)d->n);
   for (size_t i = 0; i < d->n; i++) {
-    tide__pk_str(pk, d->outnames[i]);
+    tide__pk_str(pk, d->outnames[i] ? d->outnames[i] : d->tasks[i]->key);
     tide__pk_str(pk, d->tasks[i]->key);
   }
   tide__sched_sent(s, c->conn);

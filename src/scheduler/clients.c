@@ -271,8 +271,13 @@ static void create_tasks(tide__sched *s, gnode *nodes, gnode *index, uint32_t *o
     /* a known key is reused, not recomputed */
     g->t = tide__task_new(s, g->key, g->klen, fn, fl, pfx, pl, sb.data, sb.size, deps.v,
                           (uint32_t)deps.n);
-    if (!g->t)
+    if (g->t) {
+      int64_t r = 0;
+      if (tide__mp_int(t, "retries", &r)) /* checked: 0 to TIDE_RETRIES_MAX */
+        g->t->retries = (uint8_t)r;
+    } else {
       g->t = tide__task_find(s, g->key, g->klen);
+    }
     g->t->flags |= TF_PINNED;
   }
   tide__vec_free(&deps);

@@ -46,10 +46,13 @@ typedef struct tholder {
   uint32_t idx;
 } tholder;
 
-/* Why a task erred (rare: kept apart to keep stask small). */
+/* Why a task erred, or why its last run did while it is retried (rare:
+ * kept apart to keep stask small). */
 typedef struct terror {
   char *msg;
-  char *task; /* the key that erred first */
+  char *task;        /* the key that erred first */
+  char *worker;      /* name of the worker it erred on, NULL when it erred with a dep */
+  const char *avoid; /* a retry: interned address of the worker its last run erred on */
 } terror;
 
 enum {
@@ -79,10 +82,14 @@ struct stask {
   uint32_t ndeps, ndependents, capdependents;
   uint32_t nwaiting; /* deps not in memory */
   uint32_t nwaiters; /* dependents in a pending state */
-  float occ;         /* occupancy contribution while processing */
-  uint16_t nwants;   /* clients and datasets wanting the result */
+  union {            /* one or the other: a task is never both (stask stays small) */
+    float occ;       /* occupancy contribution while processing (t->proc set) */
+    float duration;  /* seconds of its last run that finished or erred, after it */
+  };
+  uint16_t nwants; /* clients and datasets wanting the result */
   uint8_t state, failures, nholders, capholders, flags;
   uint8_t resends; /* compute-task resent after missing-data */
+  uint8_t retries; /* reruns left after it errs (docs/design.md §2) */
   tedge deps[];
 };
 
@@ -152,7 +159,7 @@ typedef struct sdataset {
   UT_hash_handle hh;
   char *name;
   size_t n;
-  char **outnames;
+  char **outnames; /* NULL where the name is the task's key */
   stask **tasks;
 } sdataset;
 

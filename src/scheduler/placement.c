@@ -71,12 +71,33 @@ static bool better(const sworker *a, int64_t abytes, const sworker *b, int64_t b
   return a->nprocessing < b->nprocessing;
 }
 
+/* The address a retried task keeps away from: the worker it erred on,
+ * while another running worker could run it (docs/design.md §2); else
+ * NULL, and it may run there again. */
+static const char *avoided(const tide__sched *s, const stask *t)
+{
+  const char *avoid = t->err ? t->err->avoid : NULL;
+  if (!avoid)
+    return NULL;
+  for (sworker *w = s->workers; w; w = w->hh.next)
+    if (!w->removed && w->status == TIDE_W_RUNNING && strcmp(w->address, avoid) != 0 &&
+        tide__sw_can_run(w, t))
+      return avoid;
+  return NULL;
+}
+
+static bool usable(const sworker *w, const stask *t, const char *avoid)
+{
+  return tide__sw_can_run(w, t) && (!avoid || strcmp(w->address, avoid) != 0);
+}
+
 /* The worker for a ready task among those with room, and the occupancy the
  * task adds there (expected duration + bytes to fetch / bandwidth). */
 sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
 {
   if (!s->room_head)
     return NULL;
+  const char *avoid = avoided(s, t);
   uint64_t ep = ++s->epoch;
   int64_t total = 0;
   sworker *best = NULL;
@@ -97,7 +118,7 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
     stask *d = t->deps[i].t;
     for (uint32_t j = 0; j < d->nholders; j++) {
       sworker *w = d->holders[j].w;
-      if (w->in_room && better(w, w->scratch_bytes, best, best_bytes) && tide__sw_can_run(w, t)) {
+      if (w->in_room && better(w, w->scratch_bytes, best, best_bytes) && usable(w, t, avoid)) {
         best = w;
         best_bytes = w->scratch_bytes;
       }
@@ -106,11 +127,11 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
   if (!best) {
     int n = 0;
     for (sworker *w = s->room_head; w && n < ROOM_SCAN; w = w->room_next, n++)
-      if (better(w, 0, best, 0) && tide__sw_can_run(w, t))
+      if (better(w, 0, best, 0) && usable(w, t, avoid))
         best = w;
     /* a plugin function only some workers have: look further */
     for (sworker *w = s->room_head; !best && w; w = w->room_next)
-      if (tide__sw_can_run(w, t))
+      if (usable(w, t, avoid))
         best = w;
     best_bytes = 0;
     if (!best)

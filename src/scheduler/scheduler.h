@@ -75,6 +75,14 @@ void tide__sched_task_counts(const tide__sched *s, uint64_t counts[TIDE_TS__COUN
  * Caller owns the result. */
 json_t *tide__sched_prefixes_json(const tide__sched *s);
 
+/* The tasks of one prefix (a `tide submit` job's "tide-submit-JOB") as a
+ * JSON array of {"key", "state", "worker": the name of the worker running
+ * it, holding its result or it erred on (null: none), "duration": seconds
+ * of its last run that finished or erred (null: none yet), "error" (null,
+ * or the last run's error while it waits for a retry), "retries": left,
+ * "args": its arguments as JSON}; [] for an unknown prefix. Caller owns it. */
+json_t *tide__sched_prefix_tasks_json(const tide__sched *s, const char *prefix);
+
 /* Recent task stream entries (bounded ring, newest last) as JSON array of
  * {"key", "prefix", "worker", "thread", "start", "stop"}; entries with stop
  * > since only. Caller owns the result. */

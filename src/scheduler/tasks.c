@@ -46,6 +46,7 @@ void tide__task_free(stask *t)
   if (t->err) {
     free(t->err->msg);
     free(t->err->task);
+    free(t->err->worker);
     free(t->err);
   }
   free(t->dependents);
@@ -333,6 +334,7 @@ void tide__task_finished(tide__sched *s, sworker *w, stask *t, int64_t nbytes, d
   }
   tide__proc_remove(s, t);
   tide__prefix_sample(t->pfx, stop - start);
+  t->duration = (float)(stop - start);
   t->nbytes = nbytes;
   t->resends = 0;
   tide__holder_add(s, t, w);
@@ -353,7 +355,24 @@ void tide__task_finished(tide__sched *s, sworker *w, stask *t, int64_t nbytes, d
   tide__queue_drain(s);
 }
 
-void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *origin)
+/* Set (or replace) why x erred; worker may be NULL. A retry's avoid is kept. */
+static void set_error(stask *x, const char *msg, const char *origin, const char *worker)
+{
+  if (x->err) {
+    free(x->err->msg);
+    free(x->err->task);
+    free(x->err->worker);
+  } else {
+    x->err = tide__xcalloc(1, sizeof *x->err);
+  }
+  x->err->msg = tide__xstrdup(msg);
+  x->err->task = tide__xstrdup(origin);
+  x->err->worker = worker ? tide__xstrdup(worker) : NULL;
+}
+
+/* Err t (on worker, a name, or NULL) and its pending dependents. */
+static void err_cascade(tide__sched *s, stask *t, const char *msg, const char *origin,
+                        const char *worker)
 {
   tvec q = {0};
   tide__vec_push(&q, t);
@@ -367,11 +386,7 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
     if (x->proc)
       tide__send_free_keys(s, x->proc, x);
     tide__task_unprocess(s, x);
-    if (!x->err) {
-      x->err = tide__xmalloc(sizeof *x->err);
-      x->err->msg = tide__xstrdup(m);
-      x->err->task = tide__xstrdup(o);
-    }
+    set_error(x, m, o, x == t ? worker : NULL);
     tide__task_set_state(s, x, TIDE_TS_ERRED);
     tide__vec_push(&keys, tide__xstrdup(x->key));
     for (uint32_t i = 0; i < x->ndependents; i++)
@@ -394,16 +409,32 @@ void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *
   tide__vec_free(&q);
 }
 
+void tide__task_err_with(tide__sched *s, stask *t, const char *msg, const char *origin)
+{
+  err_cascade(s, t, msg, origin, NULL);
+}
+
 void tide__task_erred(tide__sched *s, sworker *w, stask *t, const char *msg, double start,
                       double stop, int thread)
 {
   if (t->state != TIDE_TS_PROCESSING || t->proc != w)
     return;
   tide__proc_remove(s, t);
-  s->counters.tasks_erred++;
   tide__stream_add(s, t, w, thread, start, stop);
-  tide__info("sched", "task %s erred on %s: %s", t->key, w->name, msg ? msg : "");
-  tide__task_err_with(s, t, msg, t->key);
+  t->duration = (float)(stop - start);
+  if (t->retries > 0 && tide__task_needed(t)) {
+    /* docs/design.md §2: run again, elsewhere when another worker can */
+    t->retries--;
+    set_error(t, msg ? msg : "task failed", t->key, w->name);
+    t->err->avoid = tide__sched_intern(s, w->address, strlen(w->address));
+    tide__info("sched", "task %s erred on %s, running it again (%u retries left): %s", t->key,
+               w->name, t->retries, msg ? msg : "");
+    tide__task_ready(s, t);
+  } else {
+    s->counters.tasks_erred++;
+    tide__info("sched", "task %s erred on %s: %s", t->key, w->name, msg ? msg : "");
+    err_cascade(s, t, msg, t->key, w->name); /* may free t */
+  }
   if (w->status == TIDE_W_CLOSING_GRACEFULLY)
     tide__retire_check(s, w);
   tide__queue_drain(s);

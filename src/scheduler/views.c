@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/value.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/vec.h"
@@ -66,6 +67,48 @@ json_t *tide__sched_prefixes_json(const tide__sched *s)
                                   (json_int_t)p->count, "states", st));
   }
   return o;
+}
+
+static const char *task_worker(const stask *t)
+{
+  if (t->state == TIDE_TS_PROCESSING && t->proc)
+    return t->proc->name;
+  if (t->state == TIDE_TS_MEMORY && t->nholders)
+    return t->holders[0].w->name;
+  if (t->state == TIDE_TS_ERRED && t->err)
+    return t->err->worker;
+  return NULL;
+}
+
+static json_t *task_json(const stask *t)
+{
+  bool ran = t->state == TIDE_TS_MEMORY || (t->state == TIDE_TS_ERRED && t->err && t->err->worker);
+  const char *w = task_worker(t);
+  json_t *args = NULL;
+  msgpack_unpacked u;
+  size_t off = 0;
+  msgpack_unpacked_init(&u);
+  if (t->args && msgpack_unpack_next(&u, t->args, t->args_len, &off) == MSGPACK_UNPACK_SUCCESS)
+    args = tide__value_to_json(&u.data);
+  msgpack_unpacked_destroy(&u);
+  return json_pack("{s:s, s:s, s:o, s:o, s:o, s:i, s:o}", "key", t->key, "state",
+                   tide__tstate_name(t->state), "worker", w ? json_string(w) : json_null(),
+                   "duration", ran ? json_real(t->duration) : json_null(), "error",
+                   t->err && t->err->msg ? json_string(t->err->msg) : json_null(), "retries",
+                   (int)t->retries, "args", args ? args : json_array());
+}
+
+json_t *tide__sched_prefix_tasks_json(const tide__sched *s, const char *prefix)
+{
+  json_t *a = json_array();
+  sprefix *p;
+  HASH_FIND_STR(s->prefixes, prefix, p);
+  if (!p)
+    return a;
+  for (const stask *t = s->tasks; t; t = t->hh.next)
+    if (t->pfx == p)
+      json_array_append_new(a, task_json(t));
+  return a;
 }
 
 void tide__stream_add(tide__sched *s, stask *t, sworker *w, int thread, double start, double stop)

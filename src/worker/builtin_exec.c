@@ -145,26 +145,22 @@ static int array_from_key(tide_task_ctx *ctx, const char *id, xopts *x)
   return 0;
 }
 
-/* Expand %{TASK}, %{INDEX} and %{JOB} in a path pattern. */
-static char *expand(const msgpack_object *pat, const char *id, const xopts *x)
+char *tide__exec_expand(const char *s, size_t n, const char *task, int64_t index, const char *job,
+                        size_t joblen)
 {
   tide__text b = {0};
-  const char *s = pat->via.str.ptr;
-  size_t n = pat->via.str.size;
   char num[32];
   for (size_t i = 0; i < n;) {
     if (n - i >= 7 && memcmp(s + i, "%{TASK}", 7) == 0) {
-      tide__text_put(&b, id, strlen(id));
+      tide__text_put(&b, task, strlen(task));
       i += 7;
     } else if (n - i >= 8 && memcmp(s + i, "%{INDEX}", 8) == 0) {
-      snprintf(num, sizeof num, "%" PRId64, x->index);
+      snprintf(num, sizeof num, "%" PRId64, index);
       tide__text_put(&b, num, strlen(num));
       i += 8;
     } else if (n - i >= 6 && memcmp(s + i, "%{JOB}", 6) == 0) {
-      if (x->job)
-        tide__text_put(&b, x->job->via.str.ptr, x->job->via.str.size);
-      else if (x->job_text)
-        tide__text_put(&b, x->job_text, x->job_len);
+      if (job)
+        tide__text_put(&b, job, joblen);
       i += 6;
     } else {
       tide__text_put(&b, s + i, 1);
@@ -173,6 +169,14 @@ static char *expand(const msgpack_object *pat, const char *id, const xopts *x)
   }
   tide__text_put(&b, "", 0); /* allocated and terminated even when empty */
   return b.v;
+}
+
+/* Expand a pattern option for this run. */
+static char *expand(const msgpack_object *pat, const char *id, const xopts *x)
+{
+  const char *job = x->job ? x->job->via.str.ptr : x->job_text;
+  size_t joblen = x->job ? x->job->via.str.size : x->job_len;
+  return tide__exec_expand(pat->via.str.ptr, pat->via.str.size, id, x->index, job, joblen);
 }
 
 /* environ plus TIDE_TASK_ID, TIDE_ARRAY_INDEX, TIDE_ENTRY and the env
@@ -488,8 +492,8 @@ int tide__builtin_exec(tide_task_ctx *ctx, const msgpack_object *args, size_t na
   }
   /* Array elements write to files by default: tide-submit-<JOB>/<INDEX>. */
   msgpack_object dout = {.type = MSGPACK_OBJECT_STR}, derr = dout;
-  dout.via.str.ptr = "tide-submit-%{JOB}/%{INDEX}.out";
-  derr.via.str.ptr = "tide-submit-%{JOB}/%{INDEX}.err";
+  dout.via.str.ptr = TIDE_EXEC_ARRAY_STDOUT;
+  derr.via.str.ptr = TIDE_EXEC_ARRAY_STDERR;
   dout.via.str.size = derr.via.str.size = (uint32_t)strlen(dout.via.str.ptr);
   if (x.array && !x.out)
     x.out = &dout;

@@ -7,6 +7,7 @@
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tide/error.h"
 #include "tide/task.h"
@@ -40,5 +41,15 @@ int tide__builtin_exec(tide_task_ctx *ctx, const msgpack_object *args, size_t na
 /* The generator behind tide.bytes, exposed for tests: fills buf[0..n) with
  * the stream for seed (see builtins.c). */
 void tide__bytes_fill(void *buf, size_t n, uint64_t seed);
+
+/* Where an array element's outputs go by default, relative to its cwd. */
+#define TIDE_EXEC_ARRAY_STDOUT "tide-submit-%{JOB}/%{INDEX}.out"
+#define TIDE_EXEC_ARRAY_STDERR "tide-submit-%{JOB}/%{INDEX}.err"
+
+/* An output pattern s[0..n) with %{TASK}, %{INDEX} and %{JOB} replaced
+ * (job may be NULL: replaced by nothing); malloc'd. Pure: the worker's
+ * paths and those tide job shows are made by this one function. */
+char *tide__exec_expand(const char *s, size_t n, const char *task, int64_t index, const char *job,
+                        size_t joblen);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "client/internal.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -386,6 +387,45 @@ static void test_errors(void **state)
   assert_null(f);
 }
 
+/* A bad builtin call is refused up front by the same check as a graph's,
+ * with the same words, and reaches no scheduler: the client's key table
+ * grows by nothing. */
+static void test_builtin_call_checked(void **state)
+{
+  (void)state;
+  tide_error err = {{0}}, gerr = {{0}};
+  tide_future *f = NULL, *g[3] = {NULL, NULL, NULL};
+  tide_graph *graph = NULL;
+  static const char json[] = "{\"tasks\": {\"a\": {\"fn\": \"tide.inc\", \"args\": [\"one\"]}}}";
+  assert_int_equal(tide_graph_parse(json, strlen(json), "graph.json", &graph, &gerr), TIDE_EGRAPH);
+  assert_null(graph);
+  uint64_t before = tide__client_keys(C)->next;
+  unsigned nkeys = HASH_COUNT(tide__client_keys(C)->by_key);
+  assert_int_equal(tide_submit(C, "tide.inc", "[\"one\"]", NULL, 0, &f, &err), TIDE_EGRAPH);
+  assert_string_equal(err.text, "tide.inc: argument 1 must be an integer, got string");
+  /* the graph's message is the same, after where in the file */
+  assert_non_null(strstr(gerr.text, err.text));
+  assert_null(f);
+  assert_int_equal(tide_submit(C, "tide.inc", "[1, 2]", NULL, 0, &f, &err), TIDE_EGRAPH);
+  assert_string_equal(err.text, "tide.inc takes 1 argument, got 2");
+  const char *argv[3] = {"[1]", "[2]", "[true]"};
+  assert_int_equal(tide_map(C, "tide.inc", 3, argv, NULL, g, &err), TIDE_EGRAPH);
+  assert_string_equal(
+      err.text, "map of tide.inc, element 2: tide.inc: argument 1 must be an integer, got bool");
+  assert_null(g[0]);
+  assert_int_equal(tide__client_keys(C)->next, before);
+  assert_int_equal(HASH_COUNT(tide__client_keys(C)->by_key), nkeys);
+  /* a future stands for a value known at run time: accepted */
+  tide_future *one = submit("tide.inc", "[1]", NULL, 0);
+  assert_int_equal(tide_submit(C, "tide.inc", NULL, &one, 1, &f, &err), 0);
+  char *v = NULL;
+  size_t len = 0;
+  assert_int_equal(tide_future_result(f, 10, &v, &len, &err), 0);
+  free(v);
+  tide_future_release(f);
+  tide_future_release(one);
+}
+
 /* The graph path and futures share one client and one key table. */
 static void test_graph_and_futures_together(void **state)
 {
@@ -413,6 +453,7 @@ int main(void)
       cmocka_unit_test_teardown(test_as_completed_order, test_teardown),
       cmocka_unit_test_teardown(test_cancel, test_teardown),
       cmocka_unit_test_teardown(test_errors, test_teardown),
+      cmocka_unit_test_teardown(test_builtin_call_checked, test_teardown),
       cmocka_unit_test_teardown(test_graph_and_futures_together, test_teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -156,8 +156,12 @@ static void test_update_graph_field_checks(void **st)
        "task \"b\": \"fn\" must be a function name"},
       {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"prefix\": 1, \"args\": [], \"deps\": []}",
        "task \"b\": \"prefix\" must be a non-empty string"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [], \"retries\": 101}",
+       "task \"b\": \"retries\" must be an integer from 0 to 100"},
+      {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [], \"retries\": -1}",
+       "task \"b\": \"retries\" must be an integer from 0 to 100"},
       {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [], \"x\": 1}",
-       "task \"b\": unknown field (key, fn, args, deps, prefix)"},
+       "task \"b\": unknown field (key, fn, args, deps, prefix, retries)"},
       {"{\"key\": \"r/b\", \"fn\": \"tide.identity\", \"args\": "
        "[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]], \"deps\": []}",
        "task \"b\": arguments nest deeper than 24 levels"},

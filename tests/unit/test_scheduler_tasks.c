@@ -210,6 +210,54 @@ static void test_error_propagates(void **st)
   fx_free(f);
 }
 
+/* docs/design.md §2: a task with retries runs again on another worker;
+ * with one worker left, on that one; when none is left it errs with the
+ * last run's error and the worker it ran on. */
+static void test_retries_go_elsewhere(void **st)
+{
+  fixture *f = fx_new(NULL);
+  sworker *w1 = fx_worker(f, 1, 1, 0);
+  sworker *w2 = fx_worker(f, 2, 1, 0);
+  fx_task(f, "a", "tide.fail", NULL, NULL);
+  T(f, "a")->retries = 2;
+  tide__task_want(f->s, T(f, "a"), 1);
+  tide__task_activate(f->s, T(f, "a"));
+  sworker *first = T(f, "a")->proc, *other = first == w1 ? w2 : w1;
+  int first_id = first == w1 ? 1 : 2, other_id = 3 - first_id;
+  tide__task_erred(f->s, first, T(f, "a"), "boom 1", 1, 2, 0);
+  assert_int_equal(tstate(f, "a"), TIDE_TS_PROCESSING);
+  assert_ptr_equal(T(f, "a")->proc, other);
+  assert_int_equal(sent_to("a"), other_id);
+  assert_int_equal(T(f, "a")->retries, 1);
+  /* erred on the other one too: back to the first, the one it did not
+   * last err on */
+  tide__task_erred(f->s, other, T(f, "a"), "boom 2", 1, 3.5, 0);
+  assert_ptr_equal(T(f, "a")->proc, first);
+  assert_int_equal(T(f, "a")->retries, 0);
+  tide__sched_counters c;
+  tide__sched_counters_get(f->s, &c);
+  assert_int_equal(c.tasks_erred, 0); /* reruns are not errors yet */
+  tide__task_erred(f->s, first, T(f, "a"), "boom 3", 4, 4.25, 0);
+  assert_int_equal(tstate(f, "a"), TIDE_TS_ERRED);
+  assert_string_equal(T(f, "a")->err->msg, "boom 3");
+  assert_string_equal(T(f, "a")->err->worker, first->name);
+  assert_float_equal(T(f, "a")->duration, 0.25, 1e-6);
+  tide__sched_counters_get(f->s, &c);
+  assert_int_equal(c.tasks_erred, 1);
+
+  /* one worker: the rerun goes back to it rather than waiting forever */
+  fx_task(f, "b", "tide.fail", NULL, NULL);
+  T(f, "b")->retries = 1;
+  tide__sw_remove(f->s, w2, true, "gone");
+  tide__task_want(f->s, T(f, "b"), 1);
+  tide__task_activate(f->s, T(f, "b"));
+  assert_ptr_equal(T(f, "b")->proc, w1);
+  tide__task_erred(f->s, w1, T(f, "b"), "once", 1, 2, 0);
+  assert_ptr_equal(T(f, "b")->proc, w1);
+  assert_int_equal(tstate(f, "b"), TIDE_TS_PROCESSING);
+  fx_free(f);
+}
+
 static void test_missing_data(void **st)
 {
   fixture *f = fx_new(NULL);
@@ -317,6 +365,7 @@ int main(void)
       cmocka_unit_test(test_recompute_recursive),
       cmocka_unit_test(test_allowed_failures),
       cmocka_unit_test(test_error_propagates),
+      cmocka_unit_test(test_retries_go_elsewhere),
       cmocka_unit_test(test_missing_data),
       cmocka_unit_test(test_heartbeat_timeout_and_events),
       cmocka_unit_test(test_release_cancels_pending),

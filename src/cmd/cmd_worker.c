@@ -21,7 +21,7 @@ static const char usage_text[] =
     "usage: tide worker (ADDRESS | --scheduler-file F) [--name NAME] [--nthreads 1]\n"
     "                   [--memory-limit SIZE] [--preload LIB.so]... [--lifetime D]\n"
     "                   [--lifetime-stagger D] [--death-timeout D] [--host H] [--job JOB]\n"
-    "                   [--config F] [--log-level L]\n";
+    "                   [--config F] [--log-level L] [--auth-token-file F]\n";
 
 enum {
   O_SCHED = 256,
@@ -37,6 +37,7 @@ enum {
   O_JOB,
   O_CONFIG,
   O_LOG,
+  O_TOKEN,
   O_HELP
 };
 
@@ -54,6 +55,7 @@ static const struct option options[] = {
     {"job", required_argument, NULL, O_JOB},
     {"config", required_argument, NULL, O_CONFIG},
     {"log-level", required_argument, NULL, O_LOG},
+    {"auth-token-file", required_argument, NULL, O_TOKEN},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -63,7 +65,7 @@ typedef struct args {
   const char *preload[64];
   int npreload;
   double stagger;
-  const char *config, *log_level;
+  const char *config, *log_level, *token_file;
 } args;
 
 static int duration_flag(const char *flag, const char *v, double *out)
@@ -128,6 +130,7 @@ static int parse_args(int argc, char **argv, args *a)
     case O_JOB: a->o.job = optarg; break;
     case O_CONFIG: a->config = optarg; break;
     case O_LOG: a->log_level = optarg; break;
+    case O_TOKEN: a->token_file = optarg; break;
     case 'h':
     case O_HELP: fputs(usage_text, stdout); return -1;
     case ':': return tide__cmd_fail(2, "worker: %s needs a value", argv[optind - 1]);
@@ -173,6 +176,8 @@ int tide__cmd_worker(int argc, char **argv)
   tide__config cfg;
   if ((rc = tide__config_load(&cfg, a.config, NULL, &err)) != 0)
     return tide__cmd_fail(2, "%s", err.text);
+  if ((rc = tide__cmd_auth_flags(&cfg, a.token_file, false)) != 0)
+    return rc;
   a.o.lifetime = staggered(a.o.lifetime, a.stagger);
   signal(SIGPIPE, SIG_IGN);
 

@@ -27,6 +27,7 @@ typedef enum kind {
   K_STRING,    /* char[size] */
   K_WALLTIME,  /* sbatch -t forms or a duration (tide__parse_walltime) */
   K_PATHS,     /* worker.preload: a YAML list, or paths joined with ':' */
+  K_BOOL,      /* bool: true/false, yes/no, on/off, 1/0 */
 } kind;
 
 typedef struct key {
@@ -64,6 +65,14 @@ static const key keys[] = {
     {"slurm.log-directory", K_STRING, F(slurm.log_directory),
      sizeof((tide__config *)0)->slurm.log_directory, 0},
     {"slurm.max-pending", K_INT, F(slurm.max_pending), 0, 1},
+    {"auth.token-file", K_STRING, F(auth.token_file), sizeof((tide__config *)0)->auth.token_file,
+     0},
+    {"auth.dashboard", K_BOOL, F(auth.dashboard), 0, 0},
+    {"limits.handshake-timeout", K_POSDUR, F(limits.handshake_timeout), 0, 0},
+    {"limits.idle-timeout", K_POSDUR, F(limits.idle_timeout), 0, 0},
+    {"limits.connections-per-source", K_INT, F(limits.connections_per_source), 0, 1},
+    {"limits.handshake-frame", K_SIZE, F(limits.handshake_frame), 0, 0},
+    {"limits.handshake-memory", K_SIZE, F(limits.handshake_memory), 0, 0},
 };
 #undef F
 
@@ -76,6 +85,7 @@ void tide__config_defaults(tide__config *cfg)
   cfg->adaptive.wait_count = 3;
   cfg->adaptive.target_duration = 5;
   cfg->cluster.max_workers = 1000;
+  cfg->limits = (tide__limits)TIDE__LIMITS_DEFAULT;
   cfg->scheduler.unknown_task_duration = 0.5;
   cfg->scheduler.bandwidth = 100e6;
   cfg->scheduler.worker_saturation = 1.1;
@@ -195,6 +205,14 @@ static int parse_value(const key *k, void *field, const char *v, tide_error *err
     if (r == 0)
       *(double *)field = d;
     return r;
+  case K_BOOL:
+    if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
+      *(bool *)field = true;
+    else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
+      *(bool *)field = false;
+    else
+      return tide_errprintf(err, TIDE_EUSAGE, "expected true or false, got \"%s\"", v);
+    return 0;
   case K_PATHS: return parse_paths((tide__config *)((char *)field - k->off), v, err);
   }
   return TIDE_ECONFIG;

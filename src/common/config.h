@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/limits.h"
 #include "tide/error.h"
 
 /* The most plugins worker.preload (and `--preload`) may name. */
@@ -42,6 +43,12 @@ typedef struct tide__config {
     char preload[TIDE__CONFIG_MAX_PRELOAD][1024];
     int npreload;
   } worker;
+  struct {
+    /* auth.token-file: the shared token (docs/security.md); "" = none */
+    char token_file[1024];
+    bool dashboard; /* auth.dashboard: GET routes of the HTTP API need it too */
+  } auth;
+  tide__limits limits; /* limits.*: the connection limits table */
   struct {
     char partition[128]; /* "" = site default */
     char account[128];

@@ -8,6 +8,7 @@
 #include <uthash.h>
 #include <uv.h>
 
+#include "proto/auth.h"
 #include "common/config.h"
 #include "net/conn.h"
 #include "worker/exec.h"
@@ -105,6 +106,7 @@ struct tide__wk {
   tide__exec *exec;
   tide__server *server;
   char *name, *host, *job, *address, *sched_address, *sched_file;
+  tide__auth auth; /* proven to the scheduler and peers, asked of peers */
   int nthreads;
   int64_t memory_limit;
   double lifetime, death_timeout, started;

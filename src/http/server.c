@@ -321,8 +321,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   const tide__asset *as = tide__asset_find(url);
   if (!authorized(h, conn, method, as != NULL))
     return send_error(conn, 401,
-                      "this cluster needs its token: send \"Authorization: Bearer TOKEN\" "
-                      "(the token is in the scheduler file)");
+                      "this cluster needs its token: send the header Authorization: Bearer "
+                      "TOKEN (the token is in the scheduler file)");
   if (as && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
     return send_buf(conn, 200, as->ctype, (char *)as->data, as->len, MHD_RESPMEM_PERSISTENT);
   }

@@ -135,10 +135,9 @@ static void connect_with(world *w, const char *client_token, tide__auth *ca)
   memset(ca, 0, sizeof *ca);
   if (client_token)
     assert_int_equal(tide__auth_set(ca, client_token, strlen(client_token), NULL), 0);
-  assert_int_equal(
-      tide__conn_connect(&w->loop, tide__server_address(w->srv), ca, &ops, &w->client,
-                         on_connected, &err),
-      0);
+  assert_int_equal(tide__conn_connect(&w->loop, tide__server_address(w->srv), ca, &ops, &w->client,
+                                      on_connected, &err),
+                   0);
   RUN_UNTIL(w, w->client.hellos == 1 || w->client.closed == 1);
 }
 

@@ -376,7 +376,7 @@ int tide__cmd_cluster(int argc, char **argv)
   }
   if (a.no_auth)
     cfg.auth.token_file[0] = '\0';
-  else if (!a.token_file && !cfg.auth.token_file[0] &&
+  else if (!a.token_file && !cfg.auth.token_file[0] && cfg.auth.generate &&
            (status = tide__cmd_auth_generate(&cfg, a.o.scheduler_file, &generated)) != 0)
     goto out;
   if ((status = tide__cmd_auth_flags(&cfg, a.token_file, a.dashboard_auth)) != 0)

@@ -47,6 +47,7 @@ typedef struct tide__config {
     /* auth.token-file: the shared token (docs/security.md); "" = none */
     char token_file[1024];
     bool dashboard; /* auth.dashboard: GET routes of the HTTP API need it too */
+    bool generate;  /* auth.generate: `tide cluster` makes one when none is given (true) */
   } auth;
   tide__limits limits; /* limits.*: the connection limits table */
   struct {

@@ -95,7 +95,12 @@ wait_for 15 test -s "$F2"
   fail "--no-auth: POST refused: $(body)"
 env -u TIDE_AUTH__TOKEN_FILE "$TIDE_BIN" status --scheduler-file "$F2" >/dev/null ||
   fail "--no-auth: a client without a token is refused"
-pass "--no-auth turns it off"
+F3="$T_DIR/nogen.json"
+TIDE_AUTH__GENERATE=false bg cluster3 "$TIDE_BIN" cluster --backend local --name nogen --port 0 \
+  --dashboard-port 0 --scheduler-file "$F3"
+wait_for 15 test -s "$F3"
+[ "$(jq -r '.token // "none"' "$F3")" = none ] || fail "auth.generate false wrote a token"
+pass "--no-auth (and auth.generate: false) turn it off"
 
 # tide scheduler with a token file and --dashboard-auth: GET needs it too
 printf 'scheduler-secret\n' > "$T_DIR/s.token"

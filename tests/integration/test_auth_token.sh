@@ -71,6 +71,19 @@ sleep 0.5
 wait_workers 1 30 # the worker the cluster started proved the token
 pass "HTTP POST: 401 without or with a wrong token, 200 with it"
 
+# the worker's data port serves authenticated peers only: a process
+# without the token, talking to it as to a scheduler, is refused there
+WADDR=$(api /api/v1/get_workers | jq -r '.workers[0].address')
+[[ $WADDR == tcp://* ]] || fail "no worker address: $WADDR"
+set +e
+env -u TIDE_AUTH__TOKEN_FILE timeout 20 "$TIDE_BIN" worker "$WADDR" --name peeker \
+  --death-timeout 5s >/dev/null 2>"$T_DIR/perr"
+rc=$?
+set -e
+[ $rc = 2 ] && grep -q 'authentication required' "$T_DIR/perr" ||
+  fail "a tokenless peer on the data port: exit $rc: $(cat "$T_DIR/perr")"
+pass "a worker's data port refuses peers without the token"
+
 # the cluster's own workers run a burst; values right
 expect 200 POST /api/v1/adapt '{"minimum": 0, "maximum": 2, "interval": "200ms", "wait_count": 3, "target_duration": "1s"}'
 sleep_graph "$T_DIR/burst.json" 8 0.2

@@ -17,8 +17,8 @@ typedef struct tide__limits {
   int connections_per_source;
   /* largest frame accepted before the handshake is done; default 1 MiB */
   int64_t handshake_frame;
-  /* bytes all connections still in their handshake may hold in frame
-   * buffers together; default 64 MiB */
+  /* bytes all connections still in their handshake may hold buffered
+   * (received, not yet a whole frame) together; default 64 MiB */
   int64_t handshake_memory;
 } tide__limits;
 

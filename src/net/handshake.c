@@ -304,7 +304,9 @@ bool tide__conn_hs_bytes(tide__conn *c)
     return true;
   }
   c->fr.max = (size_t)g_limits.handshake_frame;
-  size_t now = c->fr.cap;
+  /* what the peer made us hold: bytes it sent that are not yet a frame
+   * (not the buffer's capacity, or a byte a connection would count 64 KiB) */
+  size_t now = tide__framer_buffered(&c->fr);
   int64_t total = (g_hs_mem += (int64_t)now - (int64_t)c->hs_mem);
   c->hs_mem = now;
   if (total > g_limits.handshake_memory) {

@@ -34,7 +34,6 @@ typedef struct world {
   side server[8];
   int nserver;
   side client;
-  bool connected;
 } world;
 
 static void on_msg(tide__conn *c, const msgpack_object *m, void *arg)
@@ -83,13 +82,13 @@ static void on_accept(tide__server *s, tide__conn *c, void *sarg, const tide__co
   *arg = p;
 }
 
+/* arg is the connection's own arg: the client's side */
 static void on_connected(tide__conn *c, int status, void *arg)
 {
-  world *w = arg;
-  w->connected = true;
+  side *p = arg;
   if (status < 0)
     return;
-  w->client.c = c;
+  p->c = c;
   msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HELLO, 1);
   tide__pk_kint(pk, "proto", TIDE_PROTO_VERSION);
   tide__conn_end(c);
@@ -322,6 +321,38 @@ static void test_huge_frame_before_handshake(void **state)
   world_finish(&w);
 }
 
+/* Partial frames held by connections in their handshake count against one
+ * total: with 100 KiB for all, the second 60 KiB partial frame is refused
+ * and the first kept. */
+static void test_handshake_memory_total(void **state)
+{
+  world w;
+  tide__limits l = TIDE__LIMITS_DEFAULT;
+  l.handshake_memory = 100 * 1024;
+  tide__net_set_limits(&l);
+  tide__net_counters before, after;
+  tide__net_counters_get(&before);
+  world_init(&w, "shared-secret");
+  static char part[TIDE_FRAME_HEADER + 60 * 1024];
+  memset(part, 0x90, sizeof part);
+  tide__frame_header(512 * 1024, part); /* announced 512 KiB, 60 KiB sent */
+  int a = raw_connect(&w);
+  assert_int_equal(send(a, part, sizeof part, 0), (ssize_t)sizeof part);
+  RUN_UNTIL(&w, w.nserver == 1);
+  double end = tide__now() + 0.2;
+  while (tide__now() < end)
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+  int b = raw_connect(&w);
+  assert_int_equal(send(b, part, sizeof part, 0), (ssize_t)sizeof part);
+  RUN_UNTIL(&w, raw_closed(b));
+  assert_int_equal(raw_closed(a), 0);
+  tide__net_counters_get(&after);
+  assert_int_equal(after.handshake_timeouts, before.handshake_timeouts + 1);
+  close(a);
+  close(b);
+  world_finish(&w);
+}
+
 /* The third connection from one address over a cap of 2 is refused before
  * the application sees it; a closed one frees its slot. */
 static void test_per_source_cap(void **state)
@@ -361,6 +392,7 @@ int main(void)
       cmocka_unit_test(test_no_auth_anywhere),
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_huge_frame_before_handshake),
+      cmocka_unit_test(test_handshake_memory_total),
       cmocka_unit_test(test_per_source_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,startup,sched_mem,burst,burst_slurm,policy,cmd_array  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,startup,auth,sched_mem,burst,burst_slurm,policy,cmd_array  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,sched_mem,burst,burst_slurm,policy,cmd_array}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,auth,sched_mem,burst,burst_slurm,policy,cmd_array}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -58,15 +58,17 @@ wait_file() {
   return 1
 }
 
-# start_sched NAME: a scheduler on port 0; sets SF (scheduler file), SPID.
+# start_sched NAME [ARGS...]: a scheduler on port 0; sets SF (scheduler
+# file), SPID.
 start_sched() {
-  SF="$W/$1.json"
+  local name=$1; shift
+  SF="$W/$name.json"
   rm -f "$SF"
-  "$TIDE" scheduler --host 127.0.0.1 --port 0 --dashboard-port 0 --scheduler-file "$SF" \
-    >"$W/$1.log" 2>&1 &
+  "$TIDE" scheduler --host 127.0.0.1 --port 0 --dashboard-port 0 --scheduler-file "$SF" "$@" \
+    >"$W/$name.log" 2>&1 &
   SPID=$!
   PIDS+=("$SPID")
-  wait_file "$SF" 10 || { log "scheduler did not start"; tail "$W/$1.log" >&2; return 1; }
+  wait_file "$SF" 10 || { log "scheduler did not start"; tail "$W/$name.log" >&2; return 1; }
 }
 stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 dash() { jq -r .dashboard "$SF"; }
@@ -250,6 +252,57 @@ bench_policy() {
     log "policy: $n workers"
     res=$("$bin" "$n") && record "policy_$n" tide "$res" || log "policy: $n workers failed"
   done
+}
+
+# ---- the cost of authentication ------------------------------------------------
+# The throughput measurement and worker startup on a scheduler with a token
+# (every connection runs the challenge-response of docs/security.md) and on
+# one without. Each run gets a fresh scheduler and workers, and the order
+# alternates (off/on, then on/off, ...), so that drift in the machine's load
+# and whatever favours one of two schedulers started together cancel out.
+# tide only: Dask has no shared-token mode to compare with.
+auth_run() { # MODE N: one throughput run on a fresh scheduler, appended to $W/auth-MODE
+  local extra=() i p1 p2
+  [ "$1" = on ] && extra=(--auth-token-file "$W/auth.token")
+  start_sched "auth-$1" "${extra[@]}" || return 0
+  "$TIDE" worker --scheduler-file "$SF" --name "a-1" --nthreads 1 >/dev/null 2>&1 & p1=$!
+  "$TIDE" worker --scheduler-file "$SF" --name "a-2" --nthreads 1 >/dev/null 2>&1 & p2=$!
+  PIDS+=("$p1" "$p2")
+  for ((i = 0; i < 200; i++)); do [ "$(nworkers 2>/dev/null)" = 2 ] && break; sleep 0.05; done
+  "$BENCHBIN" throughput "$SF" "$2" >>"$W/auth-$1" || log "auth: a $1 run failed"
+  stop_pid "$p1"; stop_pid "$p2"; stop_pid "$SPID"
+}
+bench_auth() {
+  [ "$HELPER" = 1 ] || { log "auth: skipped (needs bench/tide_bench.c built against libtide.a)"; return 0; }
+  local n=20000 r=${BENCH_AUTH_RUNS:-6} i res
+  [ "$QUICK" = 1 ] && { n=2000; r=2; }
+  log "auth: $n independent tasks then a chain of $((n / 10)) on 2 one-thread workers, and worker startup; $r runs with a token and $r without, alternating"
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/auth.token"
+  : >"$W/auth-off"; : >"$W/auth-on"
+  for ((i = 0; i < r; i++)); do
+    if ((i % 2)); then auth_run on "$n"; auth_run off "$n"; else auth_run off "$n"; auth_run on "$n"; fi
+  done
+  # startup spawns `tide worker ADDRESS`: the token comes from the environment
+  local st_off=null st_on=null
+  start_sched auth-st-off && st_off=$(env -u TIDE_AUTH__TOKEN_FILE "$BENCHBIN" startup "$SF" "$TIDE" 10 |
+    jq .worker_start_s_median) && stop_pid "$SPID"
+  start_sched auth-st-on --auth-token-file "$W/auth.token" &&
+    st_on=$(TIDE_AUTH__TOKEN_FILE="$W/auth.token" "$BENCHBIN" startup "$SF" "$TIDE" 10 |
+      jq .worker_start_s_median) && stop_pid "$SPID"
+  res=$(jq -nc --slurpfile off "$W/auth-off" --slurpfile on "$W/auth-on" \
+    --argjson st_off "${st_off:-null}" --argjson st_on "${st_on:-null}" --argjson n "$n" '
+    def med: sort | .[(length - 1) / 2 | floor];
+    ([$off[].independent_tasks_per_s] | med) as $io | ([$on[].independent_tasks_per_s] | med) as $ii |
+    ([$off[].chain_tasks_per_s] | med) as $co | ([$on[].chain_tasks_per_s] | med) as $ci |
+    {system: "tide", independent_tasks: $n, repeats: ($off | length),
+     off_independent_tasks_per_s: $io, on_independent_tasks_per_s: $ii,
+     off_chain_tasks_per_s: $co, on_chain_tasks_per_s: $ci,
+     independent_cost_pct: ((1 - $ii / $io) * 1000 | round / 10),
+     chain_cost_pct: ((1 - $ci / $co) * 1000 | round / 10),
+     off_worker_start_s: $st_off, on_worker_start_s: $st_on,
+     runs_off: [$off[] | [.independent_tasks_per_s, .chain_tasks_per_s]],
+     runs_on: [$on[] | [.independent_tasks_per_s, .chain_tasks_per_s]]}') || res=""
+  [ -n "${res:-}" ] && record auth tide "$res" || log "auth: no result"
 }
 
 # ---- scheduler memory per pending task ---------------------------------------
@@ -470,6 +523,7 @@ bench_cmd_array() {
 want throughput && bench_throughput
 want throughput_polled && bench_throughput_polled
 want startup && bench_startup
+want auth && bench_auth
 want sched_mem && bench_sched_mem
 want burst && bench_burst
 want burst_slurm && bench_burst_slurm
@@ -500,6 +554,8 @@ table_row throughput_polled loss_pct 0
 table_row throughput_polled chain_loss_pct 0
 table_row throughput_polled sched_cpu_ms_per_poll 0
 table_row startup worker_start_s_median -1
+table_row auth independent_cost_pct 0
+table_row auth chain_cost_pct 0
 table_row sched_mem bytes_per_task -1
 for p in burst_defaults burst_responsive burst_slurm; do
   table_row $p burst_latency_s -1

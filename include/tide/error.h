@@ -23,6 +23,7 @@ typedef enum tide_errc {
   TIDE_EBACKEND = -20010,  /* the resource manager failed */
   TIDE_EPLUGIN = -20011,   /* plugin missing or without tide_plugin_init */
   TIDE_EREFUSED = -20012,  /* the scheduler refused the request */
+  TIDE_EAUTH = -20013,     /* authentication failed (token missing or wrong) */
 } tide_errc;
 
 /* Detail for a failed call: one line naming what was wrong. */

@@ -30,6 +30,7 @@ struct tide_client {
   bool timed_out;
   int conn_status; /* connect or close status */
   char *target;    /* address we connect to */
+  tide__auth auth; /* the cluster token, when the scheduler asks for one */
   char *address;   /* scheduler's own address from its hello */
   char *dashboard;
   char *sched_error; /* "error" message from the scheduler */
@@ -182,21 +183,35 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
                         tide_client **out, tide_error *err)
 {
   tide_client *c;
-  char *target = NULL;
-  int rc;
+  char *target = NULL, *token = NULL;
+  tide__auth auth = {0};
+  int rc = 0;
 
   *out = NULL;
   if (address)
     target = tide__xstrdup(address);
   else if (!scheduler_file)
     return tide_errprintf(err, TIDE_EUSAGE, "no scheduler address or scheduler file given");
-  else if ((rc = tide__schedfile_read(scheduler_file, &target, err)) < 0)
+  else if ((rc = tide__schedfile_read(scheduler_file, &target, &token, err)) < 0)
     return rc;
+  /* The token: the scheduler file's, else the file named by the
+   * auth.token-file convention (docs/security.md). */
+  const char *tf = getenv("TIDE_AUTH__TOKEN_FILE");
+  if (token)
+    rc = tide__auth_set(&auth, token, strlen(token), err);
+  else if (tf && *tf)
+    rc = tide__auth_load(&auth, tf, err);
+  free(token);
+  if (rc < 0) {
+    free(target);
+    return rc;
+  }
   if (timeout <= 0)
     timeout = 10;
 
   c = tide__xcalloc(1, sizeof *c);
   c->target = target;
+  c->auth = auth;
   msgpack_sbuffer_init(&c->reply_buf);
   msgpack_unpacked_init(&c->reply);
   if ((rc = uv_loop_init(&c->loop)) < 0) {
@@ -208,7 +223,7 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
   c->timer.data = c;
 
   tide_error cerr = {{0}};
-  rc = tide__conn_connect(&c->loop, target, &client_ops, c, on_connect, &cerr);
+  rc = tide__conn_connect(&c->loop, target, &c->auth, &client_ops, c, on_connect, &cerr);
   if (rc < 0) {
     if (rc == TIDE_EUSAGE && cerr.text[0])
       rc = tide_errprintf(err, rc, "%s", cerr.text);

@@ -159,7 +159,7 @@ void tide__cluster_metrics_get(tide_cluster *c, tide__cluster_metrics *m)
 int tide__cluster_write_scheduler_file(tide_cluster *c, tide_error *err)
 {
   return tide__schedfile_write(c->scheduler_file, tide__sched_address(c->sched), c->dashboard,
-                               tide__sched_id(c->sched), err);
+                               tide__sched_id(c->sched), tide__sched_auth(c->sched), err);
 }
 
 void tide__cluster_remove_scheduler_file(tide_cluster *c)

@@ -7,6 +7,7 @@
 #include "cmd/cmd.h"
 #include "common/parse.h"
 #include "common/util.h"
+#include "proto/auth.h"
 
 /* If argv[*i] is flag name ("--x v" or "--x=v"), set *val and advance.
  * Returns 1 when it matched, 0 when not, 2 (exit status) when the value is
@@ -32,7 +33,7 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
 int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cflag *flags,
                       tide__copts *o)
 {
-  const char *timeout = NULL;
+  const char *timeout = NULL, *token_file = NULL;
   bool only_pos = false;
   int r;
 
@@ -50,14 +51,15 @@ int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cfla
     }
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       printf("usage: %s\n  common flags: --scheduler ADDRESS | --scheduler-file FILE,"
-             " --timeout D, --log-level LEVEL\n",
+             " --timeout D, --log-level LEVEL,\n                --auth-token-file F\n",
              usage);
       return -1;
     }
     if ((r = take_value(argc, argv, &i, "--scheduler", &o->address)) ||
         (r = take_value(argc, argv, &i, "--scheduler-file", &o->scheduler_file)) ||
         (r = take_value(argc, argv, &i, "--timeout", &timeout)) ||
-        (r = take_value(argc, argv, &i, "--log-level", &o->log_level))) {
+        (r = take_value(argc, argv, &i, "--log-level", &o->log_level)) ||
+        (r = take_value(argc, argv, &i, "--auth-token-file", &token_file))) {
       if (r > 1)
         return r;
       continue;
@@ -97,6 +99,14 @@ int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cfla
   }
   if (o->address && o->scheduler_file)
     return tide__cmd_fail(2, "give --scheduler or --scheduler-file, not both");
+  if (token_file) {
+    /* the client library reads the token the auth.token-file way */
+    tide__auth a;
+    tide_error err = {{0}};
+    if (tide__auth_load(&a, token_file, &err) < 0)
+      return tide__cmd_fail(2, "--auth-token-file: %s", err.text);
+    setenv("TIDE_AUTH__TOKEN_FILE", token_file, 1);
+  }
   return tide__cmd_log_level("client", o->log_level ? o->log_level : "error");
 }
 

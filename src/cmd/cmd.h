@@ -4,6 +4,9 @@
 #ifndef TIDE_CMD_CMD_H
 #define TIDE_CMD_CMD_H
 
+#include <stdbool.h>
+
+#include "common/config.h"
 #include "tide/error.h"
 
 int tide__cmd_scheduler(int argc, char **argv); /* cmd_scheduler.c */
@@ -32,6 +35,16 @@ int tide__cmd_status_for(int err);
 /* Shared handling of --log-level LEVEL for every command: returns 0 or an
  * exit status after printing. */
 int tide__cmd_log_level(const char *role, const char *level);
+
+/* --auth-token-file F and --dashboard-auth (either may be unset) over the
+ * config's auth section; checks the token file reads and exports it as
+ * TIDE_AUTH__TOKEN_FILE for children and the client library (auth.c).
+ * Returns 0 or an exit status after printing. */
+int tide__cmd_auth_flags(tide__config *cfg, const char *token_file, bool dashboard_auth);
+/* A fresh random token in a new 0600 file (SCHEDULER_FILE.token, else a
+ * temporary file), made the config's and the environment's token file;
+ * *path is malloc'd for the caller to remove at exit. */
+int tide__cmd_auth_generate(tide__config *cfg, const char *scheduler_file, char **path);
 
 /* Descriptors a scheduler or cluster needs: a base plus some per worker. */
 enum { TIDE_NOFILE_BASE = 256, TIDE_NOFILE_PER_WORKER = 4 };

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "cluster/backend.h"
@@ -25,15 +26,15 @@ static const char usage_text[] =
     "                    [--host H] [--port P] [--dashboard-port P] [--config F]\n"
     "                    [--log-level L] [--backoff D,D,...] [--pause-after N]\n"
     "                    [--kill-grace D] [--preload LIB.so]... [--max-workers N]\n"
-    "                    [--allow-exec]\n"
+    "                    [--allow-exec] [--auth-token-file F | --no-auth] [--dashboard-auth]\n"
     "                    [backend flags]\n";
 
 typedef struct cargs {
   const char *backend;
   tide_cluster_opts o;
   tide_adapt_opts a;
-  bool adapt, allow_exec;
-  const char *config, *log_level, *max_workers;
+  bool adapt, allow_exec, no_auth, dashboard_auth;
+  const char *config, *log_level, *max_workers, *token_file;
   double backoff[TIDE__BACKOFF_MAX_STEPS];
   int nbackoff;
   double kill_grace;
@@ -205,6 +206,8 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
     a->max_workers = v;
   else if (F("log-level"))
     a->log_level = v;
+  else if (F("auth-token-file"))
+    a->token_file = v;
   else if (F("backoff"))
     return backoff_flag(v, a);
   else if (F("pause-after"))
@@ -254,10 +257,14 @@ static int parse(int argc, char **argv, cargs *a, char **fbuf)
     fbuf[i] = name;
     if (eq)
       v = eq + 1;
-    if (strcmp(name, "adapt") == 0) {
+    bool *sw = strcmp(name, "adapt") == 0            ? &a->adapt
+               : strcmp(name, "no-auth") == 0        ? &a->no_auth
+               : strcmp(name, "dashboard-auth") == 0 ? &a->dashboard_auth
+                                                     : NULL;
+    if (sw) {
       if (v)
-        return tide__cmd_fail(2, "--adapt takes no value");
-      a->adapt = true;
+        return tide__cmd_fail(2, "--%s takes no value", name);
+      *sw = true;
       continue;
     }
     if (strcmp(name, "allow-exec") == 0) {
@@ -323,6 +330,7 @@ int tide__cmd_cluster(int argc, char **argv)
   char(*preload_abs)[PATH_MAX] = calloc(TIDE__CONFIG_MAX_PRELOAD, sizeof *preload_abs);
   const char *preload_paths[TIDE__CONFIG_MAX_PRELOAD];
   char **fbuf = calloc((size_t)argc + 1, sizeof *fbuf);
+  char *generated = NULL; /* the token file this run made, removed at exit */
   tide_cluster *c = NULL;
   void *self = NULL;
   const tide_backend_ops *ops = NULL;
@@ -369,6 +377,17 @@ int tide__cmd_cluster(int argc, char **argv)
   if ((status = resolve_preload(&a, &cfg, preload_abs, preload_paths)) != 0)
     goto out;
   a.o.allow_exec = a.allow_exec || cfg.worker.allow_exec;
+  if (a.no_auth && (a.token_file || a.dashboard_auth)) {
+    status = tide__cmd_fail(2, "--no-auth: not with --auth-token-file or --dashboard-auth");
+    goto out;
+  }
+  if (a.no_auth)
+    cfg.auth.token_file[0] = '\0';
+  else if (!a.token_file && !cfg.auth.token_file[0] && cfg.auth.generate &&
+           (status = tide__cmd_auth_generate(&cfg, a.o.scheduler_file, &generated)) != 0)
+    goto out;
+  if ((status = tide__cmd_auth_flags(&cfg, a.token_file, a.dashboard_auth)) != 0)
+    goto out;
   tide__cmd_raise_nofile("cluster", TIDE_NOFILE_BASE + TIDE_NOFILE_PER_WORKER *
                                                            (unsigned long)cfg.cluster.max_workers);
   if (!a.mem_set && strcmp(a.backend, "local") == 0)
@@ -418,12 +437,20 @@ int tide__cmd_cluster(int argc, char **argv)
   } else if (a.a.set & TIDE_ADAPT_MAX_PENDING) {
     tide__adaptive_set_max_pending(c->adaptive, a.a.max_pending); /* for a later adapt */
   }
+  const tide__auth *auth = tide__sched_auth(c->sched);
+  if (auth && c->dashboard && *c->dashboard)
+    /* once, on the terminal, never through the log (docs/security.md) */
+    fprintf(stderr, "dashboard: %s/?token=%.*s\n", c->dashboard, (int)auth->len,
+            (const char *)auth->key);
   char repr[512];
   tide_cluster_repr(c, repr, sizeof repr);
   tide__log(TIDE_LOG_INFO, "cluster", "%s", repr);
   status = tide_cluster_run(c) == 0 ? 0 : 1;
   tide_cluster_destroy(c);
 out:
+  if (generated)
+    unlink(generated);
+  free(generated);
   for (int i = 0; i < argc; i++)
     free(fbuf[i]);
   free(fbuf);

@@ -16,9 +16,10 @@
 static const char usage_text[] =
     "usage: tide scheduler [--host 127.0.0.1] [--port 8786] [--dashboard-port 8787]\n"
     "                      [--scheduler-file F] [--config F] [--log-level L]\n"
+    "                      [--auth-token-file F] [--dashboard-auth]\n"
     "  --dashboard-port -1 serves no HTTP API; port 0 picks a free port.\n";
 
-enum { O_HOST = 256, O_PORT, O_DASH, O_FILE, O_CONFIG, O_LOG, O_HELP };
+enum { O_HOST = 256, O_PORT, O_DASH, O_FILE, O_CONFIG, O_LOG, O_TOKEN, O_DASH_AUTH, O_HELP };
 
 static const struct option options[] = {
     {"host", required_argument, NULL, O_HOST},
@@ -27,13 +28,16 @@ static const struct option options[] = {
     {"scheduler-file", required_argument, NULL, O_FILE},
     {"config", required_argument, NULL, O_CONFIG},
     {"log-level", required_argument, NULL, O_LOG},
+    {"auth-token-file", required_argument, NULL, O_TOKEN},
+    {"dashboard-auth", no_argument, NULL, O_DASH_AUTH},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct args {
-  const char *host, *file, *config, *log_level;
+  const char *host, *file, *config, *log_level, *token_file;
   int port, dash_port;
+  bool dashboard_auth;
 } args;
 
 typedef struct runner {
@@ -79,6 +83,8 @@ static int parse_args(int argc, char **argv, args *a)
     case O_FILE: a->file = optarg; break;
     case O_CONFIG: a->config = optarg; break;
     case O_LOG: a->log_level = optarg; break;
+    case O_TOKEN: a->token_file = optarg; break;
+    case O_DASH_AUTH: a->dashboard_auth = true; break;
     case 'h':
     case O_HELP: fputs(usage_text, stdout); return -1;
     case ':': return tide__cmd_fail(2, "scheduler: %s needs a value", argv[optind - 1]);
@@ -149,7 +155,7 @@ static int serve(runner *r, const args *a, tide__config *cfg)
     if (r->http)
       dash = url = tide__xasprintf("http://%s:%d", a->host, tide__http_port(r->http));
     rc = tide__schedfile_write(a->file, tide__sched_address(r->sched), dash ? dash : "",
-                               tide__sched_id(r->sched), &err);
+                               tide__sched_id(r->sched), tide__sched_auth(r->sched), &err);
     free(url);
     if (rc < 0)
       return tide__cmd_fail(1, "%s", err.text);
@@ -176,6 +182,8 @@ int tide__cmd_scheduler(int argc, char **argv)
   tide_error err = {{0}};
   if (tide__config_load(&cfg, a.config, NULL, &err) != 0)
     return tide__cmd_fail(2, "%s", err.text);
+  if ((rc = tide__cmd_auth_flags(&cfg, a.token_file, a.dashboard_auth)) != 0)
+    return rc;
   tide__cmd_raise_nofile("scheduler",
                          TIDE_NOFILE_BASE +
                              TIDE_NOFILE_PER_WORKER * (unsigned long)cfg.cluster.max_workers);

@@ -21,7 +21,7 @@ static const char usage_text[] =
     "usage: tide worker (ADDRESS | --scheduler-file F) [--name NAME] [--nthreads 1]\n"
     "                   [--memory-limit SIZE] [--preload LIB.so]... [--lifetime D]\n"
     "                   [--lifetime-stagger D] [--death-timeout D] [--host H] [--job JOB]\n"
-    "                   [--allow-exec] [--config F] [--log-level L]\n";
+    "                   [--allow-exec] [--config F] [--log-level L] [--auth-token-file F]\n";
 
 enum {
   O_SCHED = 256,
@@ -38,6 +38,7 @@ enum {
   O_CONFIG,
   O_LOG,
   O_EXEC,
+  O_TOKEN,
   O_HELP
 };
 
@@ -56,6 +57,7 @@ static const struct option options[] = {
     {"config", required_argument, NULL, O_CONFIG},
     {"log-level", required_argument, NULL, O_LOG},
     {"allow-exec", no_argument, NULL, O_EXEC},
+    {"auth-token-file", required_argument, NULL, O_TOKEN},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -65,7 +67,7 @@ typedef struct args {
   const char *preload[64];
   int npreload;
   double stagger;
-  const char *config, *log_level;
+  const char *config, *log_level, *token_file;
   bool allow_exec;
 } args;
 
@@ -132,6 +134,7 @@ static int parse_args(int argc, char **argv, args *a)
     case O_CONFIG: a->config = optarg; break;
     case O_LOG: a->log_level = optarg; break;
     case O_EXEC: a->allow_exec = true; break;
+    case O_TOKEN: a->token_file = optarg; break;
     case 'h':
     case O_HELP: fputs(usage_text, stdout); return -1;
     case ':': return tide__cmd_fail(2, "worker: %s needs a value", argv[optind - 1]);
@@ -177,6 +180,8 @@ int tide__cmd_worker(int argc, char **argv)
   tide__config cfg;
   if ((rc = tide__config_load(&cfg, a.config, NULL, &err)) != 0)
     return tide__cmd_fail(2, "%s", err.text);
+  if ((rc = tide__cmd_auth_flags(&cfg, a.token_file, false)) != 0)
+    return rc;
   a.o.lifetime = staggered(a.o.lifetime, a.stagger);
   signal(SIGPIPE, SIG_IGN);
 

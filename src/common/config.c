@@ -78,6 +78,15 @@ static const key keys[] = {
     {"sge.log-directory", K_STRING, F(sge.log_directory),
      sizeof((tide__config *)0)->sge.log_directory, 0},
     {"sge.max-pending", K_INT, F(sge.max_pending), 0, 1},
+    {"auth.token-file", K_STRING, F(auth.token_file), sizeof((tide__config *)0)->auth.token_file,
+     0},
+    {"auth.dashboard", K_BOOL, F(auth.dashboard), 0, 0},
+    {"auth.generate", K_BOOL, F(auth.generate), 0, 0},
+    {"limits.handshake-timeout", K_POSDUR, F(limits.handshake_timeout), 0, 0},
+    {"limits.idle-timeout", K_POSDUR, F(limits.idle_timeout), 0, 0},
+    {"limits.connections-per-source", K_INT, F(limits.connections_per_source), 0, 1},
+    {"limits.handshake-frame", K_SIZE, F(limits.handshake_frame), 0, 0},
+    {"limits.handshake-memory", K_SIZE, F(limits.handshake_memory), 0, 0},
 };
 #undef F
 
@@ -90,6 +99,8 @@ void tide__config_defaults(tide__config *cfg)
   cfg->adaptive.wait_count = 3;
   cfg->adaptive.target_duration = 5;
   cfg->cluster.max_workers = 1000;
+  cfg->limits = (tide__limits)TIDE__LIMITS_DEFAULT;
+  cfg->auth.generate = true;
   cfg->scheduler.unknown_task_duration = 0.5;
   cfg->scheduler.bandwidth = 100e6;
   cfg->scheduler.worker_saturation = 1.1;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/limits.h"
 #include "tide/error.h"
 
 /* The most plugins worker.preload (and `--preload`) may name. */
@@ -51,6 +52,13 @@ typedef struct tide__config {
      * worker was started to allow it. */
     bool allow_exec;
   } worker;
+  struct {
+    /* auth.token-file: the shared token (docs/security.md); "" = none */
+    char token_file[1024];
+    bool dashboard; /* auth.dashboard: GET routes of the HTTP API need it too */
+    bool generate;  /* auth.generate: `tide cluster` makes one when none is given (true) */
+  } auth;
+  tide__limits limits; /* limits.*: the connection limits table */
   struct {
     char partition[128]; /* "" = site default */
     char account[128];

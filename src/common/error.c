@@ -22,6 +22,7 @@ const char *tide_strerror(int code)
   case TIDE_EBACKEND: return "resource manager failed";
   case TIDE_EPLUGIN: return "plugin error";
   case TIDE_EREFUSED: return "request refused";
+  case TIDE_EAUTH: return "authentication failed";
   default: break;
   }
   if (code < 0 && code > -4096)

@@ -8,9 +8,11 @@
 #include "common/schedfile.h"
 #include "common/util.h"
 
-int tide__schedfile_read(const char *path, char **address, tide_error *err)
+int tide__schedfile_read(const char *path, char **address, char **token, tide_error *err)
 {
   *address = NULL;
+  if (token)
+    *token = NULL;
   /* open it ourselves so that a missing file reports its errno, which
    * jansson's message would hide */
   FILE *fp = fopen(path, "r");
@@ -27,6 +29,9 @@ int tide__schedfile_read(const char *path, char **address, tide_error *err)
   const char *a = json_string_value(json_object_get(root, "address"));
   if (a)
     *address = tide__xstrdup(a);
+  const char *t = json_string_value(json_object_get(root, "token"));
+  if (t && token && a)
+    *token = tide__xstrdup(t);
   json_decref(root);
   if (!*address)
     return tide_errprintf(err, TIDE_EPROTO, "%s: scheduler file has no \"address\"", path);

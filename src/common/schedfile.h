@@ -5,10 +5,12 @@
 
 #include "tide/error.h"
 
-/* Set *address to a malloc'd copy of the file's "address". Returns 0, a
+/* Set *address to a malloc'd copy of the file's "address", and *token (when
+ * not NULL) to a malloc'd copy of its "token" or NULL (docs/security.md).
+ * Returns 0, a
  * negative errno when the file cannot be read (a worker waits for it to
  * appear), or TIDE_EPROTO when it is not JSON or has no "address"; err
  * names the file either way. */
-int tide__schedfile_read(const char *path, char **address, tide_error *err);
+int tide__schedfile_read(const char *path, char **address, char **token, tide_error *err);
 
 #endif

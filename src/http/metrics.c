@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/conn.h"
 #include "common/util.h"
 #include "http/internal.h"
 
@@ -181,12 +182,30 @@ char *tide__metrics_text(tide__api *a, size_t *len)
       "Jobs stopped in the resource manager.",
       "tide_workers_replaced_total",
       "Workers replaced after dying or reaching their lifetime.",
+      "tide_auth_refused_total",
+      "Connections refused for a missing or wrong token.",
+      "tide_handshake_refused_total",
+      "Connections closed for not finishing the handshake in time, going silent in it, "
+      "or holding too much memory before it.",
+      "tide_source_refused_total",
+      "Connections refused because their address held too many already.",
   };
-  const double vals[] = {
-      (double)k.tasks_completed,   (double)k.tasks_erred,   (double)k.recomputed,
-      (double)k.retired,           (double)k.retire_failed, (double)k.workers_removed_unexpected,
-      (double)k.bytes_transferred, (double)m.submissions,   (double)m.submit_failures,
-      (double)m.jobs_stopped,      (double)m.replaced};
+  tide__net_counters nc;
+  tide__net_counters_get(&nc);
+  const double vals[] = {(double)k.tasks_completed,
+                         (double)k.tasks_erred,
+                         (double)k.recomputed,
+                         (double)k.retired,
+                         (double)k.retire_failed,
+                         (double)k.workers_removed_unexpected,
+                         (double)k.bytes_transferred,
+                         (double)m.submissions,
+                         (double)m.submit_failures,
+                         (double)m.jobs_stopped,
+                         (double)m.replaced,
+                         (double)nc.auth_refused,
+                         (double)nc.handshake_timeouts,
+                         (double)nc.source_refused};
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
     family(f, help[2 * i], "counter", help[2 * i + 1]);
     sample(f, help[2 * i], vals[i]);

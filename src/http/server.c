@@ -13,10 +13,12 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@
 #include "common/util.h"
 #include "common/vec.h"
 #include "http/internal.h"
+#include "scheduler/scheduler.h"
 
 enum {
   BODY_LIMIT = 1 << 20,
@@ -290,6 +293,24 @@ static enum MHD_Result forward(tide__http *h, struct MHD_Connection *conn, const
                         status == 405 ? tide__api_allow(url) : NULL);
 }
 
+/* With a token (docs/security.md), POST routes need "Authorization: Bearer
+ * TOKEN", and GET routes too under auth.dashboard; the page's own files do
+ * not (they hold no data). Compared in constant time. */
+static bool authorized(tide__http *h, struct MHD_Connection *conn, const char *method, bool asset)
+{
+  const tide__auth *a = tide__sched_auth(h->api->sched);
+  if (!a)
+    return true;
+  bool read = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+  if (read && (asset || !tide__sched_config(h->api->sched)->auth.dashboard))
+    return true;
+  const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+  if (!v || strncasecmp(v, "Bearer ", 7) != 0)
+    return false;
+  v += 7;
+  return strlen(v) == a->len && CRYPTO_memcmp(v, a->key, a->len) == 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -331,6 +352,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (cs->too_large)
     return send_error(conn, 413, "request body larger than 1 MiB");
   const tide__asset *as = tide__asset_find(url);
+  if (!authorized(h, conn, method, as != NULL))
+    return send_error(conn, 401,
+                      "this cluster needs its token: send the header Authorization: Bearer "
+                      "TOKEN (the token is in the scheduler file)");
   if (as && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
     return send_buf(conn, 200, as->ctype, (char *)as->data, as->len, MHD_RESPMEM_PERSISTENT);
   }

@@ -147,8 +147,9 @@ tide__conn *tide__conn_new(uv_loop_t *loop)
   uv_tcp_init(loop, &c->tcp);
   uv_prepare_init(loop, &c->prep);
   uv_timer_init(loop, &c->timer);
-  c->tcp.data = c->prep.data = c->timer.data = c;
-  c->handles_open = 3;
+  uv_timer_init(loop, &c->guard);
+  c->tcp.data = c->prep.data = c->timer.data = c->guard.data = c;
+  c->handles_open = 4;
   tide__framer_init(&c->fr, g_max_frame);
   c->zone_chunk = ZONE_CHUNK_MIN;
   msgpack_zone_init(&c->zone, c->zone_chunk);
@@ -159,6 +160,7 @@ tide__conn *tide__conn_new(uv_loop_t *loop)
 
 static void conn_free(tide__conn *c)
 {
+  tide__conn_hs_release(c);
   tide__framer_free(&c->fr);
   msgpack_zone_destroy(&c->zone);
   tide__batch_destroy(&c->batch);
@@ -197,6 +199,7 @@ static void conn_hard_close(tide__conn *c)
   c->tp->close(c);
   close_once((uv_handle_t *)&c->prep);
   close_once((uv_handle_t *)&c->timer);
+  close_once((uv_handle_t *)&c->guard);
 }
 
 void tide__conn_abort(tide__conn *c, int status)
@@ -227,7 +230,8 @@ void tide__conn_close(tide__conn *c, int status, const char *reason)
   c->status = status;
   c->tp->read_stop(c);
   /* Errors on the socket itself leave nothing worth flushing. */
-  bool graceful = status == 0 || status == TIDE_EPROTO || status == TIDE_ECLOSED;
+  bool graceful =
+      status == 0 || status == TIDE_EPROTO || status == TIDE_ECLOSED || status == TIDE_EAUTH;
   if (graceful && !c->connecting) {
     tide__conn_flush(c);
     c->closing = true;
@@ -300,7 +304,7 @@ void tide__conn_flush(tide__conn *c)
     uv_timer_stop(&c->timer);
     c->defer_active = false;
   }
-  if (c->batch.count == 0 || c->closing)
+  if (c->batch.count == 0 || c->closing || c->held)
     return;
   c->last_flush_ms = uv_now(c->loop);
   tide__wreq *w = c->free_reqs;
@@ -387,11 +391,14 @@ static void send_error(tide__conn *c, const char *text)
 /* Handshake rule of conn.h, then delivery. */
 static void deliver(tide__conn *c, const msgpack_object *m)
 {
+  if (tide__conn_auth_msg(c, m))
+    return;
   if (!c->ready) {
     tide__op op = tide__mp_op(m);
     int64_t proto = -1;
     if (op == TIDE_OP_HELLO && tide__mp_int(m, "proto", &proto) && proto == TIDE_PROTO_VERSION) {
       c->ready = true;
+      tide__conn_hs_done(c);
     } else if (op == TIDE_OP_ERROR) {
       /* The peer refuses us: let the application print why. */
     } else {
@@ -432,7 +439,8 @@ static void conn_on_bytes(tide__conn *c, ssize_t nread)
     return;
   }
   tide__framer_commit(&c->fr, (size_t)nread);
-  c->fr.max = g_max_frame;
+  if (!tide__conn_hs_bytes(c))
+    return;
   while (!c->closing) {
     const char *payload;
     size_t len;
@@ -485,10 +493,12 @@ void tide__conn_setup(tide__conn *c)
       struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
       uv_ip6_name(a, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "[%s]:%d", ip, ntohs(a->sin6_port));
+      snprintf(c->source, sizeof c->source, "%s", ip);
     } else {
       struct sockaddr_in *a = (struct sockaddr_in *)&ss;
       uv_ip4_name(a, ip, sizeof ip);
       snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(a->sin_port));
+      snprintf(c->source, sizeof c->source, "%s", ip);
     }
   }
 }

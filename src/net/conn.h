@@ -12,6 +12,19 @@
  * refusing us, e.g. a duplicate worker name), so the application can print
  * it; on a bad handshake this side sends such an "error" before closing.
  *
+ * Authentication (docs/security.md) runs before the hello rule, in this
+ * layer, so it is the same over any transport: every accepted connection
+ * first gets {"op": "challenge", "nonce", "auth"}; when the server has a
+ * token, nothing reaches its application until the peer answered
+ * {"op": "auth", "nonce", "mac"} with the right MAC, and the server proves
+ * the token back with {"op": "auth-ok", "mac"}. A connecting side given a
+ * token holds everything it sends until the server proved the token, and
+ * refuses a server that does not. None of these messages reach on_msg.
+ *
+ * Accepted connections obey the limits table (common/limits.h): the
+ * handshake must finish within a timeout and may not go silent, frames
+ * before it are small, and one source address may hold only so many.
+ *
  * The byte stream sits behind a small transport table (tcp now; TLS later)
  * so that encryption slots in without touching users of this header. */
 #ifndef TIDE_NET_CONN_H
@@ -21,6 +34,8 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "common/limits.h"
+#include "proto/auth.h"
 #include "proto/msg.h"
 #include "tide/error.h"
 
@@ -53,15 +68,21 @@ int tide__server_listen(uv_loop_t *loop, const char *host, int port, tide__accep
 /* The bound port (useful after port 0) and "tcp://host:port". */
 int tide__server_port(const tide__server *s);
 const char *tide__server_address(const tide__server *s);
+/* Require the token of auth (borrowed; must outlive the server) from every
+ * connection accepted later; NULL or an empty token (read at each accept,
+ * so it may be filled in later): no authentication. */
+void tide__server_set_auth(tide__server *s, const tide__auth *auth);
 /* Stop listening and close the listening handle (accepted conns stay). */
 void tide__server_close(tide__server *s);
 
 /* Called when an outgoing connection is established (status 0, c usable) or
  * failed (status < 0, c NULL). */
 typedef void (*tide__connect_fn)(tide__conn *c, int status, void *arg);
-/* Connect to "tcp://host:port". If this returns an error, cb never runs. */
-int tide__conn_connect(uv_loop_t *loop, const char *address, const tide__conn_ops *ops, void *arg,
-                       tide__connect_fn cb, tide_error *err);
+/* Connect to "tcp://host:port", proving the token of auth (borrowed; must
+ * outlive the connection; NULL or empty: none). If this returns an error,
+ * cb never runs. */
+int tide__conn_connect(uv_loop_t *loop, const char *address, const tide__auth *auth,
+                       const tide__conn_ops *ops, void *arg, tide__connect_fn cb, tide_error *err);
 
 /* Queue a message: returns a packer into this connection's pending batch
  * after packing the map header and "op"; pack exactly nfields key/value
@@ -98,5 +119,18 @@ uint64_t tide__conn_frames_received(const tide__conn *c);
  * (default TIDE_FRAME_MAX_DEFAULT; tests lower it). */
 void tide__net_set_max_frame(size_t bytes);
 size_t tide__net_max_frame(void);
+
+/* The limits for connections accepted from now on, for the process
+ * (default TIDE__LIMITS_DEFAULT). */
+void tide__net_set_limits(const tide__limits *l);
+/* Process-wide counts for /metrics: connections refused for a missing or
+ * wrong token, closed for not finishing the handshake in time (or going
+ * silent in it), and refused by the per-source cap. */
+typedef struct tide__net_counters {
+  uint64_t auth_refused;
+  uint64_t handshake_timeouts;
+  uint64_t source_refused;
+} tide__net_counters;
+void tide__net_counters_get(tide__net_counters *out);
 
 #endif

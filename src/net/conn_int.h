@@ -49,10 +49,19 @@ typedef struct tide__connecting {
   int port;
 } tide__connecting;
 
+/* Where a connection is in the authentication step of conn.h. */
+typedef enum tide__auth_state {
+  TIDE_AUTH_DONE = 0,       /* authenticated, or no token on either side */
+  TIDE_AUTH_WAIT_PROOF,     /* accepted: waiting for the peer's "auth" */
+  TIDE_AUTH_WAIT_CHALLENGE, /* connecting with a token: for "challenge" */
+  TIDE_AUTH_WAIT_SERVER,    /* connecting with a token: for "auth-ok" */
+} tide__auth_state;
+
 struct tide__conn {
   uv_tcp_t tcp;
   uv_prepare_t prep; /* flushes the batch once per loop iteration */
   uv_timer_t timer;  /* bounds a graceful close; else a deferred flush */
+  uv_timer_t guard;  /* handshake and idle timeouts of accepted conns */
   uv_shutdown_t shut;
   uv_loop_t *loop;
   const tide__transport *tp;
@@ -73,6 +82,17 @@ struct tide__conn {
   bool ready, closing, handles_closing, prep_active, defer_active;
   uint64_t last_flush_ms; /* loop time of the last frame sent */
   char peer[80];
+  char source[64]; /* remote IP, the key of the per-source cap */
+  /* authentication and the limits of the handshake */
+  const tide__auth *auth;
+  tide__auth_state auth_state;
+  bool accepted;     /* by a server: the limits apply until ready */
+  bool held;         /* connecting with a token: batch waits for auth-ok */
+  bool counted;      /* holds a slot of the per-source cap */
+  size_t hs_mem;     /* frame buffer counted in the handshake memory total */
+  uint64_t hs_start; /* loop time the connection was accepted */
+  uint64_t last_rx;  /* loop time bytes last arrived */
+  unsigned char snonce[TIDE_AUTH_NONCE], cnonce[TIDE_AUTH_NONCE];
 };
 
 /* A conn with its handles initialised (not connected). */
@@ -83,6 +103,21 @@ void tide__conn_setup(tide__conn *c);
 int tide__conn_start(tide__conn *c);
 /* Close at once with status (no flush). */
 void tide__conn_abort(tide__conn *c, int status);
+/* An accepted connection (after setup, before start): count it against its
+ * source, send the challenge, arm the handshake timeout. Returns 0, or
+ * TIDE_EREFUSED when its source holds too many connections already. */
+int tide__conn_accepted(tide__conn *c, const tide__auth *auth);
+/* A connecting one: prove auth's token before anything else goes out. */
+void tide__conn_connecting_auth(tide__conn *c, const tide__auth *auth);
+/* handshake.c, for conn.c: take a message of the authentication step
+ * (true: consumed, not for the application); account bytes just received
+ * (false: the connection was refused); the handshake finished; the
+ * connection is gone (frees its slot of the per-source cap). */
+bool tide__conn_auth_msg(tide__conn *c, const msgpack_object *m);
+bool tide__conn_hs_bytes(tide__conn *c);
+void tide__conn_hs_done(tide__conn *c);
+void tide__conn_hs_release(tide__conn *c);
+const tide__limits *tide__net_limits(void);
 /* Set ops and arg (NULL ops: ignore messages). */
 void tide__conn_set_ops(tide__conn *c, const tide__conn_ops *ops, void *arg);
 

@@ -66,8 +66,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   uv_freeaddrinfo(res);
 }
 
-int tide__conn_connect(uv_loop_t *loop, const char *address, const tide__conn_ops *ops, void *arg,
-                       tide__connect_fn cb, tide_error *err)
+int tide__conn_connect(uv_loop_t *loop, const char *address, const tide__auth *auth,
+                       const tide__conn_ops *ops, void *arg, tide__connect_fn cb, tide_error *err)
 {
   char host[256], port_s[16];
   int port, r;
@@ -86,6 +86,7 @@ int tide__conn_connect(uv_loop_t *loop, const char *address, const tide__conn_op
   p->sync = true;
   c->connecting = p;
   tide__conn_set_ops(c, ops, arg);
+  tide__conn_connecting_auth(c, auth);
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) {
     r = start_connect(c, (struct sockaddr *)&ss);

@@ -14,6 +14,7 @@ struct tide__server {
   void *arg;
   int port;
   bool closing;
+  const tide__auth *auth;
   char host[256];
   char address[300];
 };
@@ -38,6 +39,10 @@ static void on_connection(uv_stream_t *ls, int status)
     return;
   }
   tide__conn_setup(c);
+  if (tide__conn_accepted(c, s->auth) < 0) {
+    tide__conn_abort(c, UV_ECONNREFUSED);
+    return;
+  }
   const tide__conn_ops *ops = NULL;
   void *arg = NULL;
   s->on_accept(s, c, s->arg, &ops, &arg);
@@ -143,6 +148,11 @@ int tide__server_port(const tide__server *s)
 const char *tide__server_address(const tide__server *s)
 {
   return s->address;
+}
+
+void tide__server_set_auth(tide__server *s, const tide__auth *auth)
+{
+  s->auth = auth; /* its length is read at each accept */
 }
 
 void tide__server_close(tide__server *s)

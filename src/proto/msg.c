@@ -39,6 +39,9 @@ static const struct {
     OP(TIDE_OP_LIST_DATASETS, "list-datasets"),
     OP(TIDE_OP_REPLY, "reply"),
     OP(TIDE_OP_API, "api"),
+    OP(TIDE_OP_CHALLENGE, "challenge"),
+    OP(TIDE_OP_AUTH, "auth"),
+    OP(TIDE_OP_AUTH_OK, "auth-ok"),
 #undef OP
 };
 

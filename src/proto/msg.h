@@ -45,6 +45,10 @@ typedef enum tide__op {
   TIDE_OP_LIST_DATASETS,
   TIDE_OP_REPLY,
   TIDE_OP_API,
+  /* authentication inside the handshake (docs/security.md) */
+  TIDE_OP_CHALLENGE,
+  TIDE_OP_AUTH,
+  TIDE_OP_AUTH_OK,
   TIDE_OP__COUNT
 } tide__op;
 

@@ -10,6 +10,7 @@
 
 #include "common/vec.h"
 #include "proto/msg.h"
+#include "proto/auth.h"
 #include "scheduler/scheduler.h"
 
 typedef struct sworker sworker;
@@ -213,8 +214,9 @@ struct tide__sched {
   uv_loop_t *loop;
   tide__config cfg;
   const tide__sched_tx *tx;
-  void *server; /* tide__server */
-  sconn *conns; /* accepted connections not yet closed */
+  void *server;    /* tide__server */
+  tide__auth auth; /* the token workers and clients prove; len 0 = none */
+  sconn *conns;    /* accepted connections not yet closed */
   char address[256];
   char id[64];
   char *dashboard;

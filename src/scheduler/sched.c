@@ -82,6 +82,14 @@ int tide__sched_create(uv_loop_t *loop, const tide__config *cfg, tide__sched **o
     s->cfg = *cfg;
   else
     tide__config_defaults(&s->cfg);
+  if (s->cfg.auth.token_file[0]) {
+    int rc = tide__auth_load(&s->auth, s->cfg.auth.token_file, err);
+    if (rc < 0) {
+      free(s);
+      return rc;
+    }
+  }
+  tide__net_set_limits(&s->cfg.limits);
   s->tx = &net_tx;
   s->started = tide__wall();
   unsigned char rnd[8] = {0};
@@ -114,6 +122,11 @@ const char *tide__sched_id(const tide__sched *s)
 {
   return s->id;
 }
+const tide__auth *tide__sched_auth(const tide__sched *s)
+{
+  return s->auth.len ? &s->auth : NULL;
+}
+
 double tide__sched_started(const tide__sched *s)
 {
   return s->started;
@@ -482,6 +495,7 @@ int tide__sched_listen(tide__sched *s, const char *host, int port, tide_error *e
   if (rc < 0)
     return rc;
   s->server = srv;
+  tide__server_set_auth(srv, &s->auth);
   snprintf(s->address, sizeof s->address, "%s", tide__server_address(srv));
   double hb = s->cfg.scheduler.heartbeat_timeout / 5;
   if (!(hb > 0.05))

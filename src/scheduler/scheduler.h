@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "common/config.h"
+#include "proto/auth.h"
 #include "scheduler/policy.h"
 #include "tide/error.h"
 
@@ -42,6 +43,9 @@ void tide__sched_announce(tide__sched *s);
 const char *tide__sched_address(const tide__sched *s);
 const char *tide__sched_id(const tide__sched *s);
 double tide__sched_started(const tide__sched *s);
+/* The token of auth.token-file (loaded at create), or NULL when
+ * authentication is off. Immutable: any thread may read it. */
+const tide__auth *tide__sched_auth(const tide__sched *s);
 /* Set the dashboard URL told to clients in the hello (may be NULL). */
 void tide__sched_set_dashboard(tide__sched *s, const char *url);
 /* Stop listening, tell every worker to close if close_workers, close all
@@ -141,10 +145,12 @@ typedef void (*tide__api_fn)(void *arg, const char *method, const char *path, co
                              size_t len, tide__api_reply_fn reply, void *rctx);
 void tide__sched_set_api(tide__sched *s, tide__api_fn fn, void *arg);
 
-/* Write the scheduler file (docs/design.md §10) atomically: temp file + rename.
+/* Write the scheduler file (docs/design.md §10) atomically: temp file + rename;
+ * with auth, the token goes in as "token" and the file is made 0600 before
+ * it appears (docs/security.md).
  * Returns 0 or a negative errno with err naming the file. */
 int tide__schedfile_write(const char *path, const char *address, const char *dashboard,
-                          const char *id, tide_error *err);
+                          const char *id, const tide__auth *auth, tide_error *err);
 /* Remove the scheduler file (NULL or "" ok). */
 void tide__schedfile_remove(const char *path);
 

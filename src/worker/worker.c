@@ -46,6 +46,14 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
       return rc;
   }
   tide__wk *w = tide__xcalloc(1, sizeof *w);
+  if (cfg->auth.token_file[0]) {
+    int rc = tide__auth_load(&w->auth, cfg->auth.token_file, err);
+    if (rc < 0) {
+      free(w);
+      return rc;
+    }
+  }
+  tide__net_set_limits(&cfg->limits);
   w->loop = loop;
   w->cfg = *cfg;
   w->reg = reg;
@@ -436,6 +444,7 @@ static int ensure_listening(tide__wk *w, tide_error *err)
   int rc = tide__server_listen(w->loop, w->host, 0, tide__transfer_accept, w, &w->server, err);
   if (rc != 0)
     return rc;
+  tide__server_set_auth(w->server, &w->auth); /* only peers with the token get data */
   w->address = tide__xstrdup(tide__server_address(w->server));
   return 0;
 }
@@ -446,19 +455,27 @@ static void try_connect(tide__wk *w)
   if (w->closing)
     return;
   if (w->sched_file) {
-    char *a;
-    if (tide__schedfile_read(w->sched_file, &a, &err) < 0) {
+    char *a, *token;
+    if (tide__schedfile_read(w->sched_file, &a, &token, &err) < 0) {
       retry_later(w, err.text);
       return;
     }
     free(w->sched_address);
     w->sched_address = a;
+    /* the file's token unless a token file was given */
+    if (token && !w->cfg.auth.token_file[0] &&
+        tide__auth_set(&w->auth, token, strlen(token), &err) < 0) {
+      free(token);
+      fatal(w, 2, "scheduler file %s: %s", w->sched_file, err.text);
+      return;
+    }
+    free(token);
   }
   if (ensure_listening(w, &err) != 0) {
     fatal(w, 1, "cannot listen for peers on %s: %s", w->host, err.text);
     return;
   }
-  int rc = tide__conn_connect(w->loop, w->sched_address, &sched_ops, w, connected, &err);
+  int rc = tide__conn_connect(w->loop, w->sched_address, &w->auth, &sched_ops, w, connected, &err);
   if (rc != 0) {
     if (w->sched_file) {
       retry_later(w, err.text);

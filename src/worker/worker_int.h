@@ -8,6 +8,7 @@
 #include <uthash.h>
 #include <uv.h>
 
+#include "proto/auth.h"
 #include "common/config.h"
 #include "common/vec.h"
 #include "net/conn.h"
@@ -103,6 +104,7 @@ struct tide__wk {
   tide__exec *exec;
   tide__server *server;
   char *name, *host, *job, *address, *sched_address, *sched_file;
+  tide__auth auth; /* proven to the scheduler and peers, asked of peers */
   int nthreads;
   int64_t memory_limit;
   double lifetime, death_timeout, started;

@@ -86,8 +86,12 @@ try {
   const wait = (what, fn, arg, ms) => page.waitForFunction(fn, arg, { timeout: ms, polling: 100 })
     .catch((e) => { throw new Error(`timed out after ${ms / 1000} s waiting for ${what} (${e.message.split("\n")[0]})`); });
 
-  await page.goto(DASH_URL + "/", { waitUntil: "load", timeout: 15000 });
+  // the cluster runs with --dashboard-auth: every API request of the page
+  // needs the token it gets once in the URL, as `tide cluster` prints it
+  const TOKEN = process.env.TOKEN || "";
+  await page.goto(DASH_URL + "/" + (TOKEN ? "?token=" + TOKEN : ""), { waitUntil: "load", timeout: 15000 });
   log("page loaded: " + await page.title());
+  check(!page.url().includes("token="), "the token is taken out of the address bar");
   check(await page.evaluate(() => typeof window.uPlot === "function"), "uPlot is embedded (charts available)");
 
   // idle cluster from 0: the page is live and shows no workers

@@ -27,7 +27,7 @@ rm -f "$ART_DIR"/dashboard*.png
 SCHED_FILE="$T_DIR/scheduler.json"
 bg cluster "$TIDE_BIN" cluster --backend local --name dash --adapt --minimum 0 --maximum 4 \
   --interval 200ms --wait-count 3 --target-duration 1s \
-  --host 127.0.0.1 --port 0 --dashboard-port 0 --scheduler-file "$SCHED_FILE"
+  --host 127.0.0.1 --port 0 --dashboard-port 0 --scheduler-file "$SCHED_FILE" --dashboard-auth
 wait_for 15 test -s "$SCHED_FILE"
 DASH_URL=$(jq -r .dashboard "$SCHED_FILE")
 wait_for 10 api /api/v1/identity
@@ -38,7 +38,7 @@ jq -n '{tasks: ([range(60)] | map({key: "nap-\(.)", value: {fn: "tide.sleep", ar
         | from_entries), outputs: [range(60) | "nap-\(.)"]}' > "$T_DIR/burst.json"
 
 set +e
-DASH_URL="$DASH_URL" SCHED_FILE="$SCHED_FILE" TIDE_BIN="$TIDE_BIN" GRAPH="$T_DIR/burst.json" \
+DASH_URL="$DASH_URL" SCHED_FILE="$SCHED_FILE" TIDE_BIN="$TIDE_BIN" GRAPH="$T_DIR/burst.json" TOKEN="$(t_token)" \
   PROFILE_DIR="$T_DIR/chromium-profile" SHOT="$ART_DIR/dashboard.png" CHROMIUM="$CHROMIUM" \
   timeout 80 node "$BROWSER_DIR/dashboard.test.mjs" 2>&1 | tee "$T_DIR/browser.log"
 rc=${PIPESTATUS[0]}

@@ -127,6 +127,25 @@ start_worker() {
   WORKER_PID=$BG_PID
 }
 
+# The cluster token of the scheduler file in use ($SCHED_FILE, else $CF),
+# empty when authentication is off (docs/security.md).
+t_token() {
+  local f=${SCHED_FILE:-${CF:-}}
+  [ -n "$f" ] && [ -s "$f" ] && jq -r '.token // empty' "$f" 2>/dev/null
+  return 0
+}
+# Every curl of a test talks to the dashboard as the user's own tools do:
+# with the token as a bearer token when the cluster has one. A test that
+# means to go without it calls `command curl`.
+curl() {
+  local tok; tok=$(t_token)
+  if [ -n "$tok" ]; then
+    command curl -H "Authorization: Bearer $tok" "$@"
+  else
+    command curl "$@"
+  fi
+}
+
 # api PATH: GET a route of the dashboard API.
 api() { curl -sf --max-time 5 "$DASH_URL$1"; }
 # api_post PATH JSON

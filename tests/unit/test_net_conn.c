@@ -187,7 +187,7 @@ static void client_connect(world *w, client *cl, const char *first_op, int64_t p
   cl->p.order_ok = true;
   cl->first_op = first_op;
   cl->proto = proto;
-  assert_int_equal(tide__conn_connect(&w->loop, tide__server_address(w->srv), &peer_ops, cl,
+  assert_int_equal(tide__conn_connect(&w->loop, tide__server_address(w->srv), NULL, &peer_ops, cl,
                                       client_connected, &err),
                    0);
   RUN_UNTIL(w, cl->done);
@@ -522,14 +522,14 @@ static void test_connect_and_listen_errors(void **state)
   tide__server_close(w.srv);
   w.srv = NULL;
   uv_run(&w.loop, UV_RUN_NOWAIT);
-  assert_int_equal(tide__conn_connect(&w.loop, addr, &peer_ops, &w, connect_cb, &err), 0);
+  assert_int_equal(tide__conn_connect(&w.loop, addr, NULL, &peer_ops, &w, connect_cb, &err), 0);
   RUN_UNTIL(&w, w.connect_done);
   assert_int_equal(w.connect_status, UV_ECONNREFUSED);
   /* Bad addresses fail at once, without a callback. */
   w.connect_done = false;
-  assert_int_equal(tide__conn_connect(&w.loop, "tls://x:1", &peer_ops, &w, connect_cb, &err),
+  assert_int_equal(tide__conn_connect(&w.loop, "tls://x:1", NULL, &peer_ops, &w, connect_cb, &err),
                    TIDE_EUSAGE);
-  assert_int_equal(tide__conn_connect(&w.loop, "nohost", &peer_ops, &w, connect_cb, &err),
+  assert_int_equal(tide__conn_connect(&w.loop, "nohost", NULL, &peer_ops, &w, connect_cb, &err),
                    TIDE_EUSAGE);
   /* A host name goes through the resolver. */
   world w2;
@@ -539,7 +539,8 @@ static void test_connect_and_listen_errors(void **state)
   memset(&cl, 0, sizeof cl);
   cl.first_op = "hello";
   cl.proto = 1;
-  assert_int_equal(tide__conn_connect(&w2.loop, addr, &peer_ops, &cl, client_connected, &err), 0);
+  assert_int_equal(tide__conn_connect(&w2.loop, addr, NULL, &peer_ops, &cl, client_connected, &err),
+                   0);
   RUN_UNTIL(&w2, cl.done);
   assert_int_equal(cl.status, 0);
   RUN_UNTIL(&w2, cl.p.hellos == 1);

@@ -45,6 +45,9 @@ static void test_op_table(void **state)
       {TIDE_OP_LIST_DATASETS, "list-datasets"},
       {TIDE_OP_REPLY, "reply"},
       {TIDE_OP_API, "api"},
+      {TIDE_OP_CHALLENGE, "challenge"},
+      {TIDE_OP_AUTH, "auth"},
+      {TIDE_OP_AUTH_OK, "auth-ok"},
   };
   size_t n = sizeof want / sizeof want[0];
   assert_int_equal(n, TIDE_OP__COUNT - 1); /* every op is listed */

@@ -73,8 +73,30 @@
     return c;
   }
 
+  // The cluster token (docs/security.md): `tide cluster` prints the page's
+  // URL with ?token=...; the page keeps it for this tab only, takes it out
+  // of the address bar (and so out of history and Referer headers), and
+  // sends it as a bearer token, which a cluster started with
+  // --dashboard-auth requires of every API request.
+  const TOKEN = (function () {
+    let t = null;
+    try {
+      const u = new URL(window.location.href);
+      t = u.searchParams.get("token");
+      if (t) {
+        window.sessionStorage.setItem("tide-token", t);
+        u.searchParams.delete("token");
+        window.history.replaceState(null, "", u.pathname + u.search + u.hash);
+      } else {
+        t = window.sessionStorage.getItem("tide-token");
+      }
+    } catch (e) { /* no storage: the token lasts as long as the page */ }
+    return t;
+  })();
+  const AUTH = TOKEN ? { Authorization: "Bearer " + TOKEN } : {};
+
   async function getJSON(path) {
-    const r = await fetch(path, { cache: "no-store" });
+    const r = await fetch(path, { cache: "no-store", headers: AUTH });
     if (!r.ok) throw new Error(path + ": HTTP " + r.status);
     return r.json();
   }

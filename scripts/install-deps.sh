@@ -20,7 +20,9 @@ demo=(jq curl)
 # lint /metrics, and chromium for the dashboard browser test (driven by
 # node, which the build's npm brings).
 # clang-format checks the C style (.clang-format) in test_layout_format.
-tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format)
+# The multi-host tests run sshd in network namespaces (scripts/hosts-up.sh).
+tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format
+       openssh-server openssh-client iproute2)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
 bench=(jq curl procps python3 python3-distributed python3-psutil)
 

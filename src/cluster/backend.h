@@ -78,5 +78,6 @@ char *tide__command_expand(const char *tmpl, const tide_job *job, const char *jo
 extern const tide__backend_def tide__backend_local;
 extern const tide__backend_def tide__backend_command;
 extern const tide__backend_def tide__backend_slurm;
+extern const tide__backend_def tide__backend_ssh;
 
 #endif

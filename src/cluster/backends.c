@@ -7,6 +7,7 @@ static const tide__backend_def *const registry[] = {
     &tide__backend_local,
     &tide__backend_command,
     &tide__backend_slurm,
+    &tide__backend_ssh,
 };
 
 const tide__backend_def *tide__backend_at(size_t i)

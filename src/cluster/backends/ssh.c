@@ -404,8 +404,11 @@ static int ssh_create(const tide__backend_args *a, const tide_backend_ops **ops,
       rc = read_file(v, &text, err);
       if (rc == 0) {
         rc = tide__ssh_parse_hosts(text, &b->hosts, &b->nhosts, err);
-        if (rc < 0)
-          tide_errprintf(err, TIDE_EUSAGE, "--hosts-file %s: %s", v, err->text);
+        if (rc < 0) {
+          char why[sizeof err->text];
+          snprintf(why, sizeof why, "%s", err->text);
+          tide_errprintf(err, TIDE_EUSAGE, "--hosts-file %s: %s", v, why);
+        }
       }
       free(text);
       any_hosts = true;

@@ -19,5 +19,8 @@ for h in $RIG_HOSTS; do
   done
   ip netns del "$nsn" 2>/dev/null
 done
+# the root side of each veth pair: it outlives a namespace that something
+# (a socket being torn down) still holds
+for i in $(seq 1 $(echo $RIG_HOSTS | wc -w)); do ip link del "tide$RIG_ID-$i" 2>/dev/null; done
 ip link del "$RIG_BRIDGE" 2>/dev/null
 exit 0

@@ -32,7 +32,8 @@ exec 9>/run/lock/tide-hosts.lock
 flock 9
 k=
 for c in $(seq 1 254); do
-  if ! ip link show "tidebr$c" >/dev/null 2>&1 && ! ip -4 -o addr show | grep -q " 10\.213\.$c\."; then
+  if ! ip link show "tidebr$c" >/dev/null 2>&1 && ! ip -o link show | grep -q ": tide$c-" &&
+    ! ip -4 -o addr show | grep -q " 10\.213\.$c\." && ! ip netns list | grep -q "^tide$c-"; then
     k=$c
     break
   fi

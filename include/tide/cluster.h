@@ -92,6 +92,11 @@ typedef struct tide_cluster_opts {
    * tide_job (copied). Give absolute paths: workers may start elsewhere. */
   const char *const *preload;
   int npreload;
+  /* Optional: the scheduler address workers and clients dial
+   * ("tcp://HOST:PORT", or HOST for the bound port) when it is not host:
+   * a NAT or a wildcard bind. NULL: host (a wildcard host advertises this
+   * machine's first non-loopback IPv4 address). */
+  const char *contact_address;
 } tide_cluster_opts;
 
 /* Create a cluster with its scheduler (listening, dashboard started) and

@@ -69,15 +69,21 @@ static void job_end(sjob *j, int64_t status, int sig)
   tide__ssh_host *h = &b->hosts[j->host];
   h->used -= j->nworkers;
   HASH_DEL(b->jobs, j);
-  if (!j->stopping && status == 255) {
-    /* ssh itself failed: the host did not answer or let us in */
+  if (status == 255) {
+    /* ssh itself failed: the host did not answer, let us in, or went
+     * away; even a session being stopped says the host is unreachable */
     h->failures++;
     double d = tide__ssh_host_backoff(h->failures);
     h->retry_at = tide__now() + d;
     char why[1400];
     snprintf(why, sizeof why, "ssh to %s failed (not used for %.0f s)%s%s", h->name, d,
              j->tail[0] ? ": " : "", j->tail);
-    tide_cluster_job_failed(b->c, j->name, why);
+    if (!j->stopping) {
+      tide_cluster_job_failed(b->c, j->name, why);
+      return;
+    }
+    tide__log(TIDE_LOG_WARNING, "backend", "job %s: %s", j->name, why);
+    tide_cluster_job_state(b->c, j->name, TIDE_JOB_GONE);
     return;
   }
   if (!j->stopping && (status != 0 || sig))

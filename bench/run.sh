@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,startup,auth,sched_mem,burst,burst_slurm,policy,cmd_array  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,startup,auth,sched_mem,burst,burst_slurm,burst_ssh,policy,cmd_array  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,auth,sched_mem,burst,burst_slurm,policy,cmd_array}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,auth,sched_mem,burst,burst_slurm,burst_ssh,policy,cmd_array}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -35,6 +35,7 @@ cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
   sleep 0.5
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+  [ -f "$W/rig/rig.env" ] && bash "$SRC/scripts/hosts-down.sh" "$W/rig" >/dev/null 2>&1
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -349,6 +350,7 @@ burst_tide() {
   local profile=$1 backend=$2; shift 2
   local cpid spid t0 tfirst tlast lat=() b ts rc extra=()
   [ "$backend" = slurm ] && extra=(--walltime 10m --log-directory "$W/slurm-logs")
+  [ "$backend" = ssh ] && extra=(--hosts h1,h2,h3 --ssh-config "$RIG_SSH_CONFIG" --host "$RIG_GW")
   SF="$W/burst-$profile-$backend.json"
   rm -f "$SF"
   "$TIDE" cluster --backend "$backend" --name "b$profile" --port 0 --dashboard-port 0 \
@@ -520,6 +522,24 @@ bench_cmd_array() {
     '{pending_elements: $n, bytes_per_element: ((($a - $b) * 1024 / $n) | round), rss_before_kib: $b, rss_after_kib: $a}')"
 }
 
+# The responsive burst through --backend ssh over 3 hosts: network
+# namespaces with sshd on this machine (scripts/hosts-up.sh, root only).
+bench_burst_ssh() {
+  local res
+  if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/sshd ]; then
+    log "burst_ssh: skipped (needs root and openssh-server for scripts/hosts-up.sh)"
+    return 0
+  fi
+  bash "$SRC/scripts/hosts-up.sh" 3 "$W/rig" >"$W/hosts-up.log" 2>&1 ||
+    { log "burst_ssh: hosts-up failed: $(tail -1 "$W/hosts-up.log")"; return 0; }
+  # shellcheck disable=SC1091
+  source "$W/rig/rig.env"
+  log "burst through ssh, 3 hosts (responsive profile)"
+  res=$(burst_tide responsive ssh --interval 100ms --target-duration 1s --wait-count 3) &&
+    record burst_ssh tide "$res" || log "burst (ssh): tide failed"
+  bash "$SRC/scripts/hosts-down.sh" "$W/rig" >/dev/null 2>&1
+}
+
 want throughput && bench_throughput
 want throughput_polled && bench_throughput_polled
 want startup && bench_startup
@@ -529,6 +549,7 @@ want burst && bench_burst
 want burst_slurm && bench_burst_slurm
 want policy && bench_policy
 want cmd_array && bench_cmd_array
+want burst_ssh && bench_burst_ssh
 
 # ---- table -------------------------------------------------------------------
 echo
@@ -557,7 +578,7 @@ table_row startup worker_start_s_median -1
 table_row auth independent_cost_pct 0
 table_row auth chain_cost_pct 0
 table_row sched_mem bytes_per_task -1
-for p in burst_defaults burst_responsive burst_slurm; do
+for p in burst_defaults burst_responsive burst_slurm burst_ssh; do
   table_row $p burst_latency_s -1
   table_row $p first_worker_s -1
   table_row $p worker_seconds -1

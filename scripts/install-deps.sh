@@ -22,8 +22,10 @@ demo=(jq curl)
 # clang-format checks the C style (.clang-format) in test_layout_format.
 # Grid Engine (qmaster, execd, qsub/qstat/qdel) for the SGE tests; its
 # debconf questions are answered below (scripts/sge-up.sh makes its own cell).
+# The multi-host tests run sshd in network namespaces (scripts/hosts-up.sh).
 tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format
-       gridengine-master gridengine-exec gridengine-client)
+       gridengine-master gridengine-exec gridengine-client
+       openssh-server openssh-client iproute2)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
 # and GNU parallel beside tide submit (cmd_array).
 bench=(jq curl procps python3 python3-distributed python3-psutil parallel)

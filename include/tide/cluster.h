@@ -97,6 +97,11 @@ typedef struct tide_cluster_opts {
   /* Nonzero: workers are started with `--allow-exec`, so tide.exec runs on
    * them; off by default (a task could run any command as the user). */
   int allow_exec;
+  /* Optional: the scheduler address workers and clients dial
+   * ("tcp://HOST:PORT", or HOST for the bound port) when it is not host:
+   * a NAT or a wildcard bind. NULL: host (a wildcard host advertises this
+   * machine's first non-loopback IPv4 address). */
+  const char *contact_address;
 } tide_cluster_opts;
 
 /* Create a cluster with its scheduler (listening, dashboard started) and

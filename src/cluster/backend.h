@@ -79,5 +79,6 @@ extern const tide__backend_def tide__backend_local;
 extern const tide__backend_def tide__backend_command;
 extern const tide__backend_def tide__backend_slurm;
 extern const tide__backend_def tide__backend_sge;
+extern const tide__backend_def tide__backend_ssh;
 
 #endif

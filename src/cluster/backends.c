@@ -4,10 +4,8 @@
 #include "cluster/backend.h"
 
 static const tide__backend_def *const registry[] = {
-    &tide__backend_local,
-    &tide__backend_command,
-    &tide__backend_slurm,
-    &tide__backend_sge,
+    &tide__backend_local, &tide__backend_command, &tide__backend_slurm,
+    &tide__backend_sge,   &tide__backend_ssh,
 };
 
 const tide__backend_def *tide__backend_at(size_t i)

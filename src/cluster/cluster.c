@@ -9,6 +9,7 @@
 
 #include "cluster/cluster_int.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "common/util.h"
 #include "http/api.h"
 
@@ -99,6 +100,7 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
   c->opts.scheduler_file = c->scheduler_file;
   c->opts.config_file = NULL;
   c->opts.backoff = NULL;
+  c->opts.contact_address = NULL; /* used once, below */
   if (opts->npreload > 0 && !opts->preload) {
     c->ops = NULL;
     tide_cluster_destroy(c);
@@ -134,13 +136,21 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
   if (rc >= 0)
     rc = tide__sched_listen(c->sched, c->host, opts->port, err);
   if (rc >= 0)
+    rc = tide__sched_set_contact(c->sched, opts->contact_address, err);
+  /* the dashboard is told under the host the scheduler is reached at */
+  char dhost[256];
+  int dport;
+  if (rc < 0 ||
+      tide__parse_address(tide__sched_address(c->sched), dhost, sizeof dhost, &dport, NULL) < 0)
+    snprintf(dhost, sizeof dhost, "%s", c->host);
+  if (rc >= 0)
     rc = tide__api_create(c->sched, &tide__cluster_api_ops, c, &c->api);
   if (rc >= 0) {
     if (opts->dashboard_port >= 0) {
       rc = tide__http_start(c->api, c->loop, c->host, opts->dashboard_port, &c->http, err);
       if (rc >= 0) {
         tide__http_set_hosts(c->http, c->cfg.dashboard.hosts);
-        c->dashboard = tide__xasprintf("http://%s:%d", c->host, tide__http_port(c->http));
+        c->dashboard = tide__xasprintf("http://%s:%d", dhost, tide__http_port(c->http));
         tide__sched_set_dashboard(c->sched, c->dashboard);
       }
     }

@@ -24,6 +24,7 @@ static const char usage_text[] =
     "                    [--max-pending N] [--processes P] [--nthreads T] [--memory-limit SIZE]\n"
     "                    [--lifetime D] [--lifetime-stagger D] [--scheduler-file F]\n"
     "                    [--host H] [--port P] [--dashboard-port P] [--config F]\n"
+    "                    [--contact-address ADDR]\n"
     "                    [--log-level L] [--backoff D,D,...] [--pause-after N]\n"
     "                    [--kill-grace D] [--preload LIB.so]... [--max-workers N]\n"
     "                    [--allow-exec] [--auth-token-file F | --no-auth] [--dashboard-auth]\n"
@@ -196,6 +197,8 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
     a->o.scheduler_file = v;
   else if (F("host"))
     a->o.host = v;
+  else if (F("contact-address"))
+    a->o.contact_address = v;
   else if (F("port"))
     return port_flag(f, v, &a->o.port);
   else if (F("dashboard-port"))

@@ -9,20 +9,36 @@
 #include "cmd/cmd.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "common/util.h"
 #include "http/api.h"
 #include "scheduler/scheduler.h"
 
 static const char usage_text[] =
     "usage: tide scheduler [--host 127.0.0.1] [--port 8786] [--dashboard-port 8787]\n"
-    "                      [--scheduler-file F] [--config F] [--log-level L]\n"
-    "                      [--auth-token-file F] [--dashboard-auth]\n"
+    "                      [--contact-address ADDR] [--scheduler-file F] [--config F]\n"
+    "                      [--log-level L] [--auth-token-file F] [--dashboard-auth]\n"
+    "  --contact-address: the address clients and workers dial (tcp://HOST:PORT, or\n"
+    "  HOST for the bound port) when it is not --host; with --host 0.0.0.0 the\n"
+    "  default is this machine's first non-loopback IPv4 address.\n"
     "  --dashboard-port -1 serves no HTTP API; port 0 picks a free port.\n";
 
-enum { O_HOST = 256, O_PORT, O_DASH, O_FILE, O_CONFIG, O_LOG, O_TOKEN, O_DASH_AUTH, O_HELP };
+enum {
+  O_HOST = 256,
+  O_PORT,
+  O_DASH,
+  O_FILE,
+  O_CONFIG,
+  O_LOG,
+  O_TOKEN,
+  O_DASH_AUTH,
+  O_HELP,
+  O_CONTACT
+};
 
 static const struct option options[] = {
     {"host", required_argument, NULL, O_HOST},
+    {"contact-address", required_argument, NULL, O_CONTACT},
     {"port", required_argument, NULL, O_PORT},
     {"dashboard-port", required_argument, NULL, O_DASH},
     {"scheduler-file", required_argument, NULL, O_FILE},
@@ -35,7 +51,7 @@ static const struct option options[] = {
 };
 
 typedef struct args {
-  const char *host, *file, *config, *log_level, *token_file;
+  const char *host, *file, *config, *log_level, *token_file, *contact;
   int port, dash_port;
   bool dashboard_auth;
 } args;
@@ -72,6 +88,7 @@ static int parse_args(int argc, char **argv, args *a)
   while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
     switch (c) {
     case O_HOST: a->host = optarg; break;
+    case O_CONTACT: a->contact = optarg; break;
     case O_PORT:
       if ((rc = port_flag("port", optarg, false, &a->port)))
         return rc;
@@ -131,6 +148,13 @@ static int serve(runner *r, const args *a, tide__config *cfg)
       return tide__cmd_fail(1, "port %d is in use", a->port);
     return tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text[0] ? err.text : uv_strerror(rc));
   }
+  if (tide__sched_set_contact(r->sched, a->contact, &err) < 0)
+    return tide__cmd_fail(2, "--contact-address: %s", err.text);
+  /* the dashboard is told under the host the scheduler is reached at */
+  char dhost[256];
+  int dport;
+  if (tide__parse_address(tide__sched_address(r->sched), dhost, sizeof dhost, &dport, &err) < 0)
+    snprintf(dhost, sizeof dhost, "%s", a->host);
   if (a->dash_port >= 0) {
     /* no cluster manager: no ops, so scale and adapt answer 400 */
     if ((rc = tide__api_create(r->sched, NULL, NULL, &r->api)) < 0)
@@ -142,18 +166,18 @@ static int serve(runner *r, const args *a, tide__config *cfg)
       return tide__cmd_fail(1, "%s", err.text[0] ? err.text : tide_strerror(rc));
     }
     tide__http_set_hosts(r->http, cfg->dashboard.hosts);
-    char *url = tide__xasprintf("http://%s:%d", a->host, tide__http_port(r->http));
+    char *url = tide__xasprintf("http://%s:%d", dhost, tide__http_port(r->http));
     tide__sched_set_dashboard(r->sched, url);
     free(url);
   }
   tide__sched_announce(r->sched); /* every port is bound */
   if (r->http)
-    tide__info("sched", "dashboard at http://%s:%d", a->host, tide__http_port(r->http));
+    tide__info("sched", "dashboard at http://%s:%d", dhost, tide__http_port(r->http));
   if (a->file) {
     const char *dash = NULL;
     char *url = NULL;
     if (r->http)
-      dash = url = tide__xasprintf("http://%s:%d", a->host, tide__http_port(r->http));
+      dash = url = tide__xasprintf("http://%s:%d", dhost, tide__http_port(r->http));
     rc = tide__schedfile_write(a->file, tide__sched_address(r->sched), dash ? dash : "",
                                tide__sched_id(r->sched), tide__sched_auth(r->sched), &err);
     free(url);

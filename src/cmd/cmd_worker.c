@@ -21,7 +21,11 @@ static const char usage_text[] =
     "usage: tide worker (ADDRESS | --scheduler-file F) [--name NAME] [--nthreads 1]\n"
     "                   [--memory-limit SIZE] [--preload LIB.so]... [--lifetime D]\n"
     "                   [--lifetime-stagger D] [--death-timeout D] [--host H] [--job JOB]\n"
-    "                   [--allow-exec] [--config F] [--log-level L] [--auth-token-file F]\n";
+    "                   [--allow-exec] [--port P] [--contact-address ADDR] [--config F]\n"
+    "                   [--log-level L] [--auth-token-file F]\n"
+    "  --host/--port: where the data server listens (default: the address that\n"
+    "  routes to the scheduler, any port); --contact-address: what peers and the\n"
+    "  scheduler dial instead (tcp://HOST:PORT, or HOST for the bound port).\n";
 
 enum {
   O_SCHED = 256,
@@ -34,6 +38,8 @@ enum {
   O_STAGGER,
   O_DEATH,
   O_HOST,
+  O_PORT,
+  O_CONTACT,
   O_JOB,
   O_CONFIG,
   O_LOG,
@@ -53,6 +59,8 @@ static const struct option options[] = {
     {"lifetime-stagger", required_argument, NULL, O_STAGGER},
     {"death-timeout", required_argument, NULL, O_DEATH},
     {"host", required_argument, NULL, O_HOST},
+    {"port", required_argument, NULL, O_PORT},
+    {"contact-address", required_argument, NULL, O_CONTACT},
     {"job", required_argument, NULL, O_JOB},
     {"config", required_argument, NULL, O_CONFIG},
     {"log-level", required_argument, NULL, O_LOG},
@@ -130,6 +138,16 @@ static int parse_args(int argc, char **argv, args *a)
         return rc;
       break;
     case O_HOST: a->o.host = optarg; break;
+    case O_PORT: {
+      char *end;
+      long n = strtol(optarg, &end, 10);
+      if (*end || end == optarg || n < 0 || n > 65535)
+        return tide__cmd_fail(2, "worker: --port: expected a port from 0 to 65535, got \"%s\"",
+                              optarg);
+      a->o.port = (int)n;
+      break;
+    }
+    case O_CONTACT: a->o.contact = optarg; break;
     case O_JOB: a->o.job = optarg; break;
     case O_CONFIG: a->config = optarg; break;
     case O_LOG: a->log_level = optarg; break;

@@ -222,6 +222,50 @@ int tide__parse_number(const char *s, double *out, tide_error *err)
   return 0;
 }
 
+static bool is_wildcard(const char *host)
+{
+  return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || !*host;
+}
+
+static void format_address(char *out, size_t len, const char *host, int port)
+{
+  bool v6 = strchr(host, ':') != NULL;
+  snprintf(out, len, "tcp://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+int tide__contact_address(const char *bound, const char *contact, const char *wildcard_host,
+                          char *out, size_t len, tide_error *err)
+{
+  char host[256], chost[256];
+  int port, cport;
+  int rc = tide__parse_address(bound, host, sizeof host, &port, err);
+  if (rc < 0)
+    return rc;
+  if (contact && *contact) {
+    const char *h = strncmp(contact, "tcp://", 6) == 0 ? contact + 6 : contact;
+    const char *colon = strrchr(h, ':');
+    /* a bare host (an IPv6 one has ':' but no "]:") keeps the bound port */
+    bool bare = !colon || (strchr(h, ':') != colon && !strstr(h, "]:"));
+    if (bare) {
+      if (!*h || strstr(h, "://") || strlen(h) >= sizeof chost)
+        return tide_errprintf(err, TIDE_EUSAGE, "bad contact address \"%s\"", contact);
+      snprintf(chost, sizeof chost, "%s", h);
+      cport = port;
+    } else if (tide__parse_address(contact, chost, sizeof chost, &cport, err) < 0) {
+      return tide_errprintf(err, TIDE_EUSAGE, "bad contact address \"%s\" (use tcp://HOST:PORT)",
+                            contact);
+    }
+    if (is_wildcard(chost) || cport == 0)
+      return tide_errprintf(err, TIDE_EUSAGE,
+                            "contact address \"%s\": give a host and port others can dial",
+                            contact);
+    format_address(out, len, chost, cport);
+    return 0;
+  }
+  format_address(out, len, is_wildcard(host) && wildcard_host ? wildcard_host : host, port);
+  return 0;
+}
+
 int tide__parse_address(const char *s, char *host, size_t hostlen, int *port, tide_error *err)
 {
   const char *p = s, *colon;

@@ -35,6 +35,14 @@ int tide__parse_number(const char *s, double *out, tide_error *err);
 /* "tcp://HOST:PORT" (or "HOST:PORT") into host (caller-sized) and port. */
 int tide__parse_address(const char *s, char *host, size_t hostlen, int *port, tide_error *err);
 
+/* The address to advertise for a server bound at `bound` ("tcp://H:P"),
+ * into out: `contact` when given ("tcp://H:P", "H:P" or just "H", which
+ * keeps the bound port), so that a server behind an address others cannot
+ * dial names one they can; else bound, with a wildcard host (0.0.0.0, ::)
+ * replaced by wildcard_host (the address never dials a wildcard). */
+int tide__contact_address(const char *bound, const char *contact, const char *wildcard_host,
+                          char *out, size_t len, tide_error *err);
+
 /* Format a size as "8.00 GiB" into buf. */
 void tide__format_size(int64_t bytes, char *buf, size_t len);
 

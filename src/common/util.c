@@ -1,4 +1,8 @@
 /* Clocks, allocation, hashing. */
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,6 +92,24 @@ void tide__sha256_hex(const void *data, size_t len, char out[65])
   for (unsigned i = 0; i < 32; i++)
     sprintf(out + 2 * i, "%02x", md[i]);
   out[64] = '\0';
+}
+
+const char *tide__outward_ipv4(void)
+{
+  static char out[INET_ADDRSTRLEN];
+  struct ifaddrs *ifs = NULL;
+  snprintf(out, sizeof out, "127.0.0.1");
+  if (getifaddrs(&ifs) != 0)
+    return out;
+  for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+        !(i->ifa_flags & IFF_UP))
+      continue;
+    inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out, sizeof out);
+    break;
+  }
+  freeifaddrs(ifs);
+  return out;
 }
 
 const char *tide__hostname(void)

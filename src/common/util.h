@@ -23,5 +23,8 @@ void tide__sha256_hex(const void *data, size_t len, char out[65]);
 
 /* This machine's host name (static buffer). */
 const char *tide__hostname(void);
+/* This machine's first non-loopback IPv4 address (static buffer), or
+ * "127.0.0.1": what a server bound to a wildcard advertises by default. */
+const char *tide__outward_ipv4(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/parse.h"
 #include "common/util.h"
 #include "net/conn.h"
 #include "proto/frame.h"
@@ -504,6 +505,15 @@ int tide__sched_listen(tide__sched *s, const char *host, int port, tide_error *e
     hb = 1;
   uv_timer_start(s->heartbeat_timer, heartbeat_cb, (uint64_t)(hb * 1000), (uint64_t)(hb * 1000));
   return 0;
+}
+
+int tide__sched_set_contact(tide__sched *s, const char *contact, tide_error *err)
+{
+  char out[sizeof s->address];
+  int rc = tide__contact_address(s->address, contact, tide__outward_ipv4(), out, sizeof out, err);
+  if (rc == 0)
+    snprintf(s->address, sizeof s->address, "%s", out);
+  return rc;
 }
 
 void tide__sched_announce(tide__sched *s)

@@ -41,6 +41,10 @@ int tide__sched_listen(tide__sched *s, const char *host, int port, tide_error *e
 void tide__sched_announce(tide__sched *s);
 /* "tcp://host:port" once listening; the scheduler's id; start epoch. */
 const char *tide__sched_address(const tide__sched *s);
+/* After listen: the address clients and workers are told to dial (the
+ * scheduler file, identity, jobs), when it is not the bound one: a
+ * wildcard bind or a --contact-address (tide__contact_address). */
+int tide__sched_set_contact(tide__sched *s, const char *contact, tide_error *err);
 const char *tide__sched_id(const tide__sched *s);
 double tide__sched_started(const tide__sched *s);
 /* The token of auth.token-file (loaded at create), or NULL when

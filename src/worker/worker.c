@@ -38,6 +38,14 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
     return tide_errprintf(err, TIDE_EUSAGE, "a scheduler address or --scheduler-file is required");
   if (o->nthreads < 1)
     return tide_errprintf(err, TIDE_EUSAGE, "--nthreads must be at least 1, got %d", o->nthreads);
+  if (o->contact) {
+    /* checked now, with a stand-in for the port bound later */
+    char probe[300];
+    tide_error e;
+    if (tide__contact_address("tcp://0.0.0.0:1", o->contact, "127.0.0.1", probe, sizeof probe, &e) <
+        0)
+      return tide_errprintf(err, TIDE_EUSAGE, "--contact-address: %s", e.text);
+  }
   if (o->scheduler) {
     char host[256];
     int port;
@@ -60,6 +68,8 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
   w->name =
       o->name ? tide__xstrdup(o->name) : tide__xasprintf("%s-%d", tide__hostname(), (int)getpid());
   w->host = o->host ? tide__xstrdup(o->host) : NULL; /* NULL: chosen from the scheduler's */
+  w->port = o->port;
+  w->contact = o->contact ? tide__xstrdup(o->contact) : NULL;
   w->job = tide__xstrdup(o->job ? o->job : "");
   w->sched_address = o->scheduler ? tide__xstrdup(o->scheduler) : NULL;
   w->sched_file = o->scheduler_file ? tide__xstrdup(o->scheduler_file) : NULL;
@@ -434,6 +444,17 @@ static char *route_host(const char *sched_address)
   return tide__xstrdup(out);
 }
 
+/* What a wildcard bind advertises: the address that routes to the
+ * scheduler (static, for tide__contact_address). */
+static const char *route_wildcard(const tide__wk *w)
+{
+  static char buf[64];
+  char *h = route_host(w->sched_address);
+  snprintf(buf, sizeof buf, "%s", h);
+  free(h);
+  return buf;
+}
+
 /* Open the data server once the scheduler's address is known. */
 static int ensure_listening(tide__wk *w, tide_error *err)
 {
@@ -441,11 +462,18 @@ static int ensure_listening(tide__wk *w, tide_error *err)
     return 0;
   if (!w->host)
     w->host = route_host(w->sched_address);
-  int rc = tide__server_listen(w->loop, w->host, 0, tide__transfer_accept, w, &w->server, err);
+  int rc =
+      tide__server_listen(w->loop, w->host, w->port, tide__transfer_accept, w, &w->server, err);
   if (rc != 0)
     return rc;
   tide__server_set_auth(w->server, &w->auth); /* only peers with the token get data */
-  w->address = tide__xstrdup(tide__server_address(w->server));
+  /* peers on other hosts dial what this worker advertises */
+  char addr[300];
+  rc = tide__contact_address(tide__server_address(w->server), w->contact, route_wildcard(w), addr,
+                             sizeof addr, err);
+  if (rc != 0)
+    return rc;
+  w->address = tide__xstrdup(addr);
   return 0;
 }
 
@@ -539,6 +567,7 @@ void tide__wk_destroy(tide__wk *w)
   tide__vec_free(&w->starting);
   free(w->name);
   free(w->host);
+  free(w->contact);
   free(w->job);
   free(w->address);
   free(w->sched_address);

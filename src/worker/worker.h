@@ -20,6 +20,9 @@ typedef struct tide__wk_opts {
   const char *name;           /* NULL: "HOST-PID" */
   const char *host;           /* data server host; NULL: the local address that routes
                                * to the scheduler (127.0.0.1 for a loopback scheduler) */
+  int port;                   /* data server port; 0 picks one */
+  const char *contact;        /* the data address peers and the scheduler dial, when not
+                               * the bound one (tide__contact_address); NULL: bound */
   const char *job;            /* cluster job name; NULL: "" */
   int nthreads;               /* >= 1 */
   int64_t memory_limit;       /* bytes, 0 = none */

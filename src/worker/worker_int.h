@@ -105,6 +105,8 @@ struct tide__wk {
   tide__server *server;
   char *name, *host, *job, *address, *sched_address, *sched_file;
   tide__auth auth; /* proven to the scheduler and peers, asked of peers */
+  char *contact;   /* --contact-address, or NULL */
+  int port;        /* data server port, 0 = any */
   int nthreads;
   int64_t memory_limit;
   double lifetime, death_timeout, started;

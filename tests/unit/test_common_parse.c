@@ -203,12 +203,48 @@ static void test_format_size(void **state)
   assert_string_equal(buf, "4096.00 TiB");
 }
 
+static void test_contact_address(void **state)
+{
+  char out[128];
+  tide_error err;
+  /* no contact: the bound address, a wildcard host replaced */
+  assert_int_equal(
+      tide__contact_address("tcp://10.0.0.5:8786", NULL, "192.0.2.9", out, sizeof out, &err), 0);
+  assert_string_equal(out, "tcp://10.0.0.5:8786");
+  assert_int_equal(
+      tide__contact_address("tcp://0.0.0.0:4000", NULL, "192.0.2.9", out, sizeof out, &err), 0);
+  assert_string_equal(out, "tcp://192.0.2.9:4000");
+  assert_int_equal(tide__contact_address("tcp://[::]:4000", "", "::1", out, sizeof out, &err), 0);
+  assert_string_equal(out, "tcp://[::1]:4000");
+  /* a contact: full, without scheme, or a bare host keeping the bound port */
+  assert_int_equal(tide__contact_address("tcp://0.0.0.0:4000", "tcp://203.0.113.7:30000", "x", out,
+                                         sizeof out, &err),
+                   0);
+  assert_string_equal(out, "tcp://203.0.113.7:30000");
+  assert_int_equal(
+      tide__contact_address("tcp://0.0.0.0:4000", "gw.example:31", "x", out, sizeof out, &err), 0);
+  assert_string_equal(out, "tcp://gw.example:31");
+  assert_int_equal(
+      tide__contact_address("tcp://0.0.0.0:4000", "10.1.2.3", "x", out, sizeof out, &err), 0);
+  assert_string_equal(out, "tcp://10.1.2.3:4000");
+  assert_int_equal(
+      tide__contact_address("tcp://0.0.0.0:4000", "fd00::7", "x", out, sizeof out, &err), 0);
+  assert_string_equal(out, "tcp://[fd00::7]:4000");
+  /* refused: nothing others could dial */
+  const char *bad[] = {"0.0.0.0", "tcp://0.0.0.0:5", "h:0", "h:x", "tls://h:5", "tcp://"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(
+        tide__contact_address("tcp://0.0.0.0:4000", bad[i], "x", out, sizeof out, &err),
+        TIDE_EUSAGE);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_duration), cmocka_unit_test(test_walltime),
-      cmocka_unit_test(test_size),     cmocka_unit_test(test_count_number),
-      cmocka_unit_test(test_address),  cmocka_unit_test(test_format_size),
+      cmocka_unit_test(test_duration),    cmocka_unit_test(test_walltime),
+      cmocka_unit_test(test_size),        cmocka_unit_test(test_count_number),
+      cmocka_unit_test(test_address),     cmocka_unit_test(test_contact_address),
+      cmocka_unit_test(test_format_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

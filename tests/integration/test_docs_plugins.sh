@@ -26,11 +26,11 @@ fi
 # The driver: every block in document order; a step's stdout goes to
 # $T_DIR/step-N.out, an output block to $T_DIR/step-N.want.
 OUT="$T_DIR/steps"
-mkdir -p "$OUT" "$T_DIR/work"
+mkdir -p "$OUT" "$T_DIR/wd"
 driver="$T_DIR/driver.sh"
 {
   echo 'set -e'
-  echo "cd '$T_DIR/work'"
+  echo "cd '$T_DIR/wd'"
 } >"$driver"
 n=0 kind="" nsh=0 nfile=0 nout=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -69,7 +69,7 @@ done <"$DOC"
 
 PATH="$P/bin:$PATH" PKG_CONFIG_PATH="$P/lib/pkgconfig" LD_LIBRARY_PATH="" \
   timeout 240 bash "$driver" >"$T_DIR/driver.log" 2>&1 ||
-  fail "the documented commands failed (exit $?): $(tail -5 "$T_DIR/driver.log"); cluster: $(tail -5 "$T_DIR"/work/myplugin/cluster*.log 2>/dev/null)"
+  fail "the documented commands failed (exit $?): $(tail -5 "$T_DIR/driver.log"); cluster: $(tail -5 "$T_DIR"/wd/myplugin/cluster*.log 2>/dev/null)"
 
 checked=0
 for want in "$OUT"/step-*.want; do
@@ -81,5 +81,5 @@ for want in "$OUT"/step-*.want; do
   checked=$((checked + 1))
 done
 [ $checked -ge 1 ] || fail "no output block checked"
-[ -z "$(pgrep -f "$T_DIR/work" || true)" ] || fail "a documented cluster or worker is still running"
+[ -z "$(pgrep -f "$T_DIR/wd" || true)" ] || fail "a documented cluster or worker is still running"
 pass "docs/plugins.md: $nsh shell blocks ran against the installed prefix, $checked outputs match"

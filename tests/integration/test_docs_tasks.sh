@@ -8,11 +8,11 @@ DOC="$TIDE_SRC/docs/tasks.md"
 [ -f "$DOC" ] || fail "$DOC is missing"
 
 OUT="$T_DIR/steps"
-mkdir -p "$OUT" "$T_DIR/work"
+mkdir -p "$OUT" "$T_DIR/wd"
 driver="$T_DIR/driver.sh"
 {
   echo 'set -e'
-  echo "cd '$T_DIR/work'"
+  echo "cd '$T_DIR/wd'"
 } >"$driver"
 n=0 kind="" nsh=0 nfile=0 nout=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -43,7 +43,7 @@ done <"$DOC"
   fail "found $nsh sh, $nfile file and $nout output blocks in $DOC: the markers changed?"
 
 PATH="$TIDE_BUILD:$PATH" timeout 240 bash "$driver" >"$T_DIR/driver.log" 2>&1 ||
-  fail "the documented commands failed (exit $?): $(tail -5 "$T_DIR/driver.log"); cluster: $(tail -3 "$T_DIR/work/cluster.log" 2>/dev/null)"
+  fail "the documented commands failed (exit $?): $(tail -5 "$T_DIR/driver.log"); cluster: $(tail -3 "$T_DIR/wd/cluster.log" 2>/dev/null)"
 
 checked=0
 for want in "$OUT"/step-*.want; do
@@ -54,5 +54,5 @@ for want in "$OUT"/step-*.want; do
   checked=$((checked + 1))
 done
 [ $checked = $nout ] || fail "checked $checked of $nout outputs"
-[ -z "$(pgrep -f "$T_DIR/work" || true)" ] || fail "a documented cluster or worker is still running"
+[ -z "$(pgrep -f "$T_DIR/wd" || true)" ] || fail "a documented cluster or worker is still running"
 pass "docs/tasks.md: $nsh shell blocks ran, $checked outputs match"

@@ -707,6 +707,11 @@ int tide__batch_backend_create(const tide__batch_rm *rm, tide__slurm_opts *o,
   s->ops.max_pending = o->max_pending; /* the controller's default (docs/design.md §7) */
   s->o = *o;
   memset(o, 0, sizeof *o);
+  /* the workers prove the cluster's token (docs/security.md): the job
+   * script exports where it is, whatever the resource manager passes on */
+  const char *tf = getenv("TIDE_AUTH__TOKEN_FILE");
+  if (!s->o.token_file && tf && *tf)
+    s->o.token_file = tide__xstrdup(tf);
   if (!s->o.log_directory && getcwd(cwd, sizeof cwd))
     s->o.log_directory = tide__xstrdup(cwd);
   if (s->o.log_directory && !s->o.dry_run)

@@ -25,6 +25,7 @@ typedef struct tide__slurm_opts {
   int max_pending;       /* jobs submitted and not yet running, at most */
   bool dry_run;          /* print the job script and exit 0 */
   char *tide_bin;        /* the tide executable the workers run */
+  char *token_file;      /* exported to the workers when set: the cluster's token (a path) */
   tide__strvec extra;    /* --job-extra-directive, repeatable */
   tide__strvec skip;     /* --job-directives-skip, repeatable */
   tide__strvec prologue; /* --job-script-prologue, repeatable */

@@ -52,6 +52,7 @@ void tide__slurm_opts_free(tide__slurm_opts *o)
   free(o->log_directory);
   free(o->pe);
   free(o->tide_bin);
+  free(o->token_file);
   tide__strvec_free(&o->extra);
   tide__strvec_free(&o->skip);
   tide__strvec_free(&o->prologue);
@@ -239,6 +240,11 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
     fprintf(f, "%s\n", o->prologue.v[i]);
   if (o->prologue.n)
     fputc('\n', f);
+  if (o->token_file) {
+    fputs("export TIDE_AUTH__TOKEN_FILE=", f);
+    shq(f, o->token_file);
+    fputs("\n\n", f);
+  }
 
   tide__slurm_lifetime(o->walltime, &lifetime, &stagger);
   if (job->lifetime > 0 && (lifetime == 0 || job->lifetime < lifetime)) {

@@ -456,6 +456,14 @@ static int ssh_create(const tide__backend_args *a, const tide_backend_ops **ops,
     buf[len > 0 ? len : 0] = '\0';
     b->remote_tide = tide__xstrdup(len > 0 ? buf : "tide");
   }
+  /* where this cluster's token is (docs/security.md): a path, never the
+   * token itself; the hosts share the file system, as for --remote-tide */
+  const char *tf = getenv("TIDE_AUTH__TOKEN_FILE");
+  if (tf && *tf) {
+    char *kv = tide__xasprintf("TIDE_AUTH__TOKEN_FILE=%s", tf);
+    add_arg(&b->env, &b->nenv, kv);
+    free(kv);
+  }
   b->grace = a->kill_grace > 0 ? a->kill_grace : 2.0;
   b->stagger = a->opts ? a->opts->lifetime_stagger : 0;
   b->ops.kind = "SSHCluster";

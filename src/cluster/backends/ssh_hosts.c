@@ -143,14 +143,6 @@ char *tide__ssh_remote_command(const tide_job *job, const char *tide_path, const
     putq(&b, env[i]);
     put(&b, "\n");
   }
-  /* where this cluster's token is: a path, never the token itself (the
-   * hosts are expected to share the file system, as --remote-tide) */
-  const char *tf = getenv("TIDE_AUTH__TOKEN_FILE");
-  if (tf && *tf) {
-    put(&b, "export TIDE_AUTH__TOKEN_FILE=");
-    putq(&b, tf);
-    put(&b, "\n");
-  }
   for (int i = 0; i < job->nworkers; i++) {
     putq(&b, tide_path);
     put(&b, " worker ");

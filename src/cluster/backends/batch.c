@@ -720,3 +720,84 @@ int tide__batch_backend_create(const tide__batch_rm *rm, tide__slurm_opts *o,
   *self = s;
   return 0;
 }
+
+/* ---- creation from the command line ---------------------------------------- */
+
+/* --dry-run: the script of the first job, as `tide cluster` would submit
+ * it (malloc'd); the command prints it and ends (exit 0) without starting
+ * anything. */
+static char *dry_run(const tide__batch_rm *rm, const tide__slurm_opts *o,
+                     const tide__backend_args *a)
+{
+  const tide_cluster_opts *co = a->opts;
+  int p = co && co->processes > 0 ? co->processes : 1;
+  const char *name = co && co->name ? co->name : "tide";
+  char job_name[256], addr[300];
+  char **workers = tide__xcalloc((size_t)p + 1, sizeof *workers);
+  tide_job job;
+  char *text;
+
+  snprintf(job_name, sizeof job_name, "%s-0", name);
+  for (int i = 0; i < p; i++)
+    workers[i] = p > 1 ? tide__xasprintf("%s-%d", job_name, i) : tide__xstrdup(job_name);
+  snprintf(addr, sizeof addr, "tcp://%s:%d", co && co->host ? co->host : "127.0.0.1",
+           co ? co->port : 8786);
+  memset(&job, 0, sizeof job);
+  job.name = job_name;
+  job.workers = (const char *const *)workers;
+  job.nworkers = p;
+  job.nthreads = co && co->nthreads > 0 ? co->nthreads : 1;
+  job.memory_limit = co ? co->memory_limit : 0;
+  job.lifetime = co ? co->lifetime : 0;
+  job.preload = co ? co->preload : NULL;
+  job.npreload = co ? co->npreload : 0;
+  job.allow_exec = co ? co->allow_exec : 0;
+  job.scheduler = addr;
+  text = rm->script(o, &job);
+  for (int i = 0; i < p; i++)
+    free(workers[i]);
+  free(workers);
+  return text;
+}
+
+int tide__batch_create(const tide__batch_rm *rm, const tide__backend_def *def, tide__slurm_opts *o,
+                       const tide__backend_args *a, const tide_backend_ops **ops, void **self,
+                       tide_error *err)
+{
+  int rc;
+
+  if (a->tide_path) {
+    /* resolve "/proc/self/exe": the job runs elsewhere, as another process */
+    char *real = realpath(a->tide_path, NULL);
+    free(o->tide_bin);
+    o->tide_bin = real ? real : tide__xstrdup(a->tide_path);
+  }
+  for (size_t i = 0; i < a->n; i++) {
+    const char *v = a->values[i];
+    if (strcmp(a->keys[i], "dry-run") == 0) {
+      o->dry_run = !v || !(strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0);
+      continue;
+    }
+    /* the shared setter knows every batch system's names: only this one's */
+    rc = tide__backend_has_flag(def, a->keys[i]) ? tide__slurm_opts_set(o, a->keys[i], v, err) : 0;
+    if (rc <= 0) {
+      tide__slurm_opts_free(o);
+      return rc < 0
+                 ? rc
+                 : tide_errprintf(err, TIDE_EUSAGE, "unknown %s flag --%s", def->name, a->keys[i]);
+    }
+  }
+  if (o->dry_run) {
+    char *text = dry_run(rm, o, a);
+    tide__slurm_opts_free(o);
+    if (a->output)
+      *a->output = text;
+    else
+      free(text);
+    return TIDE__BACKEND_DONE;
+  }
+  rc = tide__batch_backend_create(rm, o, ops, self, err);
+  if (rc < 0)
+    tide__slurm_opts_free(o);
+  return rc;
+}

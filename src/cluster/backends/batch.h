@@ -9,6 +9,7 @@
 #ifndef TIDE_CLUSTER_BACKENDS_BATCH_H
 #define TIDE_CLUSTER_BACKENDS_BATCH_H
 
+#include "cluster/backend.h"
 #include "cluster/backends/slurm.h"
 #include "tide/cluster.h"
 
@@ -32,5 +33,13 @@ typedef struct tide__batch_rm {
  * (o is zeroed). rm must outlive the backend (static). */
 int tide__batch_backend_create(const tide__batch_rm *rm, tide__slurm_opts *o,
                                const tide_backend_ops **ops, void **self, tide_error *err);
+
+/* A backend from `tide cluster` flags: o (initialised by the caller from
+ * the config) takes the flags def lists, then --dry-run prints the first
+ * job's script (TIDE__BACKEND_DONE) or the backend is created. o's contents
+ * are taken on success and freed on failure. */
+int tide__batch_create(const tide__batch_rm *rm, const tide__backend_def *def, tide__slurm_opts *o,
+                       const tide__backend_args *a, const tide_backend_ops **ops, void **self,
+                       tide_error *err);
 
 #endif

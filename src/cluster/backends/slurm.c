@@ -1,14 +1,8 @@
 /* The SLURM backend (SLURMCluster): sbatch to submit (script on stdin),
  * scancel to stop, one squeue per poll for every job's state, driven by the
  * batch engine (batch.c); here are its table, flags and --dry-run. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "cluster/backend.h"
 #include "cluster/backends/batch.h"
-#include "common/util.h"
-#include "common/vec.h"
 
 static const tide__batch_rm slurm_rm = {
     .tag = "slurm",
@@ -21,84 +15,12 @@ static const tide__batch_rm slurm_rm = {
     .script = tide__slurm_job_script,
 };
 
-/* --dry-run: the script of the first job, as `tide cluster` would submit
- * it (malloc'd); the command prints it and ends (exit 0) without starting
- * anything. */
-static char *dry_run(const tide__slurm_opts *o, const tide__backend_args *a)
-{
-  const tide_cluster_opts *co = a->opts;
-  int p = co && co->processes > 0 ? co->processes : 1;
-  const char *name = co && co->name ? co->name : "tide";
-  char job_name[256], addr[300];
-  char **workers = tide__xcalloc((size_t)p + 1, sizeof *workers);
-  tide_job job;
-  char *text;
-
-  snprintf(job_name, sizeof job_name, "%s-0", name);
-  for (int i = 0; i < p; i++)
-    workers[i] = p > 1 ? tide__xasprintf("%s-%d", job_name, i) : tide__xstrdup(job_name);
-  snprintf(addr, sizeof addr, "tcp://%s:%d", co && co->host ? co->host : "127.0.0.1",
-           co ? co->port : 8786);
-  memset(&job, 0, sizeof job);
-  job.name = job_name;
-  job.workers = (const char *const *)workers;
-  job.nworkers = p;
-  job.nthreads = co && co->nthreads > 0 ? co->nthreads : 1;
-  job.memory_limit = co ? co->memory_limit : 0;
-  job.lifetime = co ? co->lifetime : 0;
-  job.preload = co ? co->preload : NULL;
-  job.npreload = co ? co->npreload : 0;
-  job.allow_exec = co ? co->allow_exec : 0;
-  job.scheduler = addr;
-  text = tide__slurm_job_script(o, &job);
-  for (int i = 0; i < p; i++)
-    free(workers[i]);
-  free(workers);
-  return text;
-}
-
 static int slurm_create(const tide__backend_args *a, const tide_backend_ops **ops, void **self,
                         tide_error *err)
 {
   tide__slurm_opts o;
-  int rc;
-
   tide__slurm_opts_init(&o, a->cfg);
-  if (a->tide_path) {
-    /* resolve "/proc/self/exe": the job runs elsewhere, as another process */
-    char *real = realpath(a->tide_path, NULL);
-    free(o.tide_bin);
-    o.tide_bin = real ? real : tide__xstrdup(a->tide_path);
-  }
-  for (size_t i = 0; i < a->n; i++) {
-    const char *v = a->values[i];
-    if (strcmp(a->keys[i], "dry-run") == 0) {
-      o.dry_run = !v || !(strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0);
-      continue;
-    }
-    rc = tide__slurm_opts_set(&o, a->keys[i], v, err);
-    if (rc < 0) {
-      tide__slurm_opts_free(&o);
-      return rc;
-    }
-    if (rc == 0) {
-      tide__slurm_opts_free(&o);
-      return tide_errprintf(err, TIDE_EUSAGE, "unknown slurm flag --%s", a->keys[i]);
-    }
-  }
-  if (o.dry_run) {
-    char *text = dry_run(&o, a);
-    tide__slurm_opts_free(&o);
-    if (a->output)
-      *a->output = text;
-    else
-      free(text);
-    return TIDE__BACKEND_DONE;
-  }
-  rc = tide__batch_backend_create(&slurm_rm, &o, ops, self, err);
-  if (rc < 0)
-    tide__slurm_opts_free(&o);
-  return rc;
+  return tide__batch_create(&slurm_rm, &tide__backend_slurm, &o, a, ops, self, err);
 }
 
 const tide__backend_def tide__backend_slurm = {

@@ -230,10 +230,10 @@ int tide__parse_address(const char *s, char *host, size_t hostlen, int *port, ti
 
   if (!s || !*s)
     return tide_errprintf(err, TIDE_EUSAGE, "missing address");
-  if (strncmp(p, "tcp://", 6) == 0)
+  if (strncmp(p, "tcp://", 6) == 0 || strncmp(p, "tls://", 6) == 0)
     p += 6;
   else if (strstr(p, "://"))
-    return tide_errprintf(err, TIDE_EUSAGE, "bad address \"%s\" (only tcp:// is supported)", s);
+    return tide_errprintf(err, TIDE_EUSAGE, "bad address \"%s\" (use tcp:// or tls://)", s);
   colon = strrchr(p, ':');
   if (!colon || colon == p || (size_t)(colon - p) >= hostlen)
     return tide_errprintf(err, TIDE_EUSAGE, "bad address \"%s\" (use tcp://HOST:PORT)", s);

@@ -169,9 +169,10 @@ static void test_address(void **state)
       {"localhost:0", "localhost", 0},
       {"tcp://[::1]:9000", "::1", 9000},
       {"tcp://node-3.cluster:65535", "node-3.cluster", 65535},
+      {"tls://127.0.0.1:8786", "127.0.0.1", 8786},
   };
   static const char *bad[] = {"",           "tcp://",  "tcp://host", "host:",     "tcp://:80",
-                              "host:70000", "host:-1", "tls://h:1",  "udp://h:1", "host:12ab"};
+                              "host:70000", "host:-1", "tls://",     "udp://h:1", "host:12ab"};
   char host[64];
   int port;
   tide_error err;

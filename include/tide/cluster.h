@@ -35,6 +35,10 @@ typedef struct tide_job {
    * paths or library names; npreload may be 0. */
   const char *const *preload;
   int npreload;
+  /* TLS (docs/security.md "TLS"): PEM paths each worker gets as
+   * `--tls-ca-file`, `--tls-cert`, `--tls-key`; NULL when TLS is off. Paths
+   * only: key material never goes on a command line. */
+  const char *tls_ca_file, *tls_cert, *tls_key;
 } tide_job;
 
 /* Job states a backend reports through tide_cluster_job_state(). */
@@ -92,6 +96,9 @@ typedef struct tide_cluster_opts {
    * tide_job (copied). Give absolute paths: workers may start elsewhere. */
   const char *const *preload;
   int npreload;
+  /* Optional: TLS files handed to every worker in each tide_job (copied);
+   * absolute paths. NULL: none. */
+  const char *tls_ca_file, *tls_cert, *tls_key;
 } tide_cluster_opts;
 
 /* Create a cluster with its scheduler (listening, dashboard started) and

@@ -16,6 +16,7 @@
 #include "common/schedfile.h"
 #include "common/util.h"
 #include "net/conn.h"
+#include "net/tls.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
 #include "tide/client.h"
@@ -178,6 +179,12 @@ static void release_held(tide_client *c)
   c->nheld = 0;
 }
 
+int tide_tls_configure(const char *ca_file, const char *cert, const char *key, tide_error *err)
+{
+  tide__tls_files f = {ca_file, cert, key};
+  return tide__tls_configure(&f, err);
+}
+
 int tide_client_connect(const char *address, const char *scheduler_file, double timeout,
                         tide_client **out, tide_error *err)
 {
@@ -190,8 +197,11 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
     target = tide__xstrdup(address);
   else if (!scheduler_file)
     return tide_errprintf(err, TIDE_EUSAGE, "no scheduler address or scheduler file given");
-  else if ((rc = tide__schedfile_read(scheduler_file, &target, err)) < 0)
+  else if ((rc = tide__schedfile_read(scheduler_file, &target, err)) < 0 ||
+           (rc = tide__tls_adopt_schedfile(scheduler_file, err)) < 0) {
+    free(target);
     return rc;
+  }
   if (timeout <= 0)
     timeout = 10;
 

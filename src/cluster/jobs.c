@@ -102,6 +102,9 @@ static tide__cjob *job_new(tide_cluster *c)
   j->pub.scheduler_file = c->scheduler_file;
   j->pub.preload = c->opts.preload;
   j->pub.npreload = c->opts.npreload;
+  j->pub.tls_ca_file = c->opts.tls_ca_file;
+  j->pub.tls_cert = c->opts.tls_cert;
+  j->pub.tls_key = c->opts.tls_key;
   j->phase = TIDE__JOB_SUBMITTING;
   j->created = tide__now();
   DL_APPEND(c->jobs, j);

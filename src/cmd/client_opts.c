@@ -50,14 +50,18 @@ int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cfla
     }
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       printf("usage: %s\n  common flags: --scheduler ADDRESS | --scheduler-file FILE,"
-             " --timeout D, --log-level LEVEL\n",
+             " --timeout D, --log-level LEVEL,\n"
+             "    --tls-ca-file F, --tls-cert F, --tls-key F\n",
              usage);
       return -1;
     }
     if ((r = take_value(argc, argv, &i, "--scheduler", &o->address)) ||
         (r = take_value(argc, argv, &i, "--scheduler-file", &o->scheduler_file)) ||
         (r = take_value(argc, argv, &i, "--timeout", &timeout)) ||
-        (r = take_value(argc, argv, &i, "--log-level", &o->log_level))) {
+        (r = take_value(argc, argv, &i, "--log-level", &o->log_level)) ||
+        (r = take_value(argc, argv, &i, "--tls-ca-file", &o->tls_ca_file)) ||
+        (r = take_value(argc, argv, &i, "--tls-cert", &o->tls_cert)) ||
+        (r = take_value(argc, argv, &i, "--tls-key", &o->tls_key))) {
       if (r > 1)
         return r;
       continue;
@@ -124,6 +128,10 @@ int tide__copts_connect(const tide__copts *o, tide_client **c)
 
   if (!addr && !o->scheduler_file)
     addr = TIDE_DEFAULT_SCHEDULER;
+  if (o->tls_ca_file || o->tls_cert || o->tls_key) {
+    if (tide_tls_configure(o->tls_ca_file, o->tls_cert, o->tls_key, &err) < 0)
+      return tide__cmd_fail(2, "%s", err.text);
+  }
   rc = tide_client_connect(addr, o->scheduler_file, ct, c, &err);
   if (rc < 0)
     return tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);

@@ -1,6 +1,7 @@
 /* Flags and connection set-up shared by the client subcommands (run, get,
  * unpublish, datasets, scale, adapt, retire, status, logs): --scheduler,
- * --scheduler-file, --timeout, --log-level, --help. */
+ * --scheduler-file, --timeout, --log-level, --tls-ca-file, --tls-cert,
+ * --tls-key, --help. */
 #ifndef TIDE_CMD_CLIENT_OPTS_H
 #define TIDE_CMD_CLIENT_OPTS_H
 
@@ -22,6 +23,9 @@ typedef struct tide__copts {
   const char *scheduler_file; /* --scheduler-file */
   double timeout;             /* --timeout, seconds; 0 = none */
   const char *log_level;      /* --log-level */
+  const char *tls_ca_file;    /* --tls-ca-file */
+  const char *tls_cert;       /* --tls-cert */
+  const char *tls_key;        /* --tls-key */
   char **pos;                 /* positional arguments (borrowed from argv) */
   int npos;
 } tide__copts;

@@ -32,6 +32,13 @@ int tide__cmd_status_for(int err);
  * exit status after printing. */
 int tide__cmd_log_level(const char *role, const char *level);
 
+struct tide__config;
+/* --tls-ca-file, --tls-cert, --tls-key (each may be NULL: not given) set
+ * tls.* over what the file and environment said, then the process takes
+ * those credentials (net/tls.h). Returns 0 or an exit status after
+ * printing (tls_opts.c). */
+int tide__cmd_tls(struct tide__config *cfg, const char *ca_file, const char *cert, const char *key);
+
 /* Descriptors a scheduler or cluster needs: a base plus some per worker. */
 enum { TIDE_NOFILE_BASE = 256, TIDE_NOFILE_PER_WORKER = 4 };
 

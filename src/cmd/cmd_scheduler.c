@@ -16,9 +16,21 @@
 static const char usage_text[] =
     "usage: tide scheduler [--host 127.0.0.1] [--port 8786] [--dashboard-port 8787]\n"
     "                      [--scheduler-file F] [--config F] [--log-level L]\n"
+    "                      [--tls-ca-file F] [--tls-cert F] [--tls-key F]\n"
     "  --dashboard-port -1 serves no HTTP API; port 0 picks a free port.\n";
 
-enum { O_HOST = 256, O_PORT, O_DASH, O_FILE, O_CONFIG, O_LOG, O_HELP };
+enum {
+  O_HOST = 256,
+  O_PORT,
+  O_DASH,
+  O_FILE,
+  O_CONFIG,
+  O_LOG,
+  O_TLS_CA,
+  O_TLS_CERT,
+  O_TLS_KEY,
+  O_HELP
+};
 
 static const struct option options[] = {
     {"host", required_argument, NULL, O_HOST},
@@ -27,12 +39,16 @@ static const struct option options[] = {
     {"scheduler-file", required_argument, NULL, O_FILE},
     {"config", required_argument, NULL, O_CONFIG},
     {"log-level", required_argument, NULL, O_LOG},
+    {"tls-ca-file", required_argument, NULL, O_TLS_CA},
+    {"tls-cert", required_argument, NULL, O_TLS_CERT},
+    {"tls-key", required_argument, NULL, O_TLS_KEY},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct args {
   const char *host, *file, *config, *log_level;
+  const char *tls_ca, *tls_cert, *tls_key;
   int port, dash_port;
 } args;
 
@@ -79,6 +95,9 @@ static int parse_args(int argc, char **argv, args *a)
     case O_FILE: a->file = optarg; break;
     case O_CONFIG: a->config = optarg; break;
     case O_LOG: a->log_level = optarg; break;
+    case O_TLS_CA: a->tls_ca = optarg; break;
+    case O_TLS_CERT: a->tls_cert = optarg; break;
+    case O_TLS_KEY: a->tls_key = optarg; break;
     case 'h':
     case O_HELP: fputs(usage_text, stdout); return -1;
     case ':': return tide__cmd_fail(2, "scheduler: %s needs a value", argv[optind - 1]);
@@ -148,7 +167,7 @@ static int serve(runner *r, const args *a, tide__config *cfg)
     if (r->http)
       dash = url = tide__xasprintf("http://%s:%d", a->host, tide__http_port(r->http));
     rc = tide__schedfile_write(a->file, tide__sched_address(r->sched), dash ? dash : "",
-                               tide__sched_id(r->sched), &err);
+                               tide__sched_id(r->sched), NULL, &err);
     free(url);
     if (rc < 0)
       return tide__cmd_fail(1, "%s", err.text);
@@ -175,6 +194,8 @@ int tide__cmd_scheduler(int argc, char **argv)
   tide_error err = {{0}};
   if (tide__config_load(&cfg, a.config, NULL, &err) != 0)
     return tide__cmd_fail(2, "%s", err.text);
+  if ((rc = tide__cmd_tls(&cfg, a.tls_ca, a.tls_cert, a.tls_key)) != 0)
+    return rc;
   tide__cmd_raise_nofile("scheduler",
                          TIDE_NOFILE_BASE +
                              TIDE_NOFILE_PER_WORKER * (unsigned long)cfg.cluster.max_workers);

@@ -21,6 +21,7 @@ static const char usage_text[] =
     "usage: tide worker (ADDRESS | --scheduler-file F) [--name NAME] [--nthreads 1]\n"
     "                   [--memory-limit SIZE] [--preload LIB.so]... [--lifetime D]\n"
     "                   [--lifetime-stagger D] [--death-timeout D] [--host H] [--job JOB]\n"
+    "                   [--tls-ca-file F] [--tls-cert F] [--tls-key F]\n"
     "                   [--config F] [--log-level L]\n";
 
 enum {
@@ -37,6 +38,9 @@ enum {
   O_JOB,
   O_CONFIG,
   O_LOG,
+  O_TLS_CA,
+  O_TLS_CERT,
+  O_TLS_KEY,
   O_HELP
 };
 
@@ -54,6 +58,9 @@ static const struct option options[] = {
     {"job", required_argument, NULL, O_JOB},
     {"config", required_argument, NULL, O_CONFIG},
     {"log-level", required_argument, NULL, O_LOG},
+    {"tls-ca-file", required_argument, NULL, O_TLS_CA},
+    {"tls-cert", required_argument, NULL, O_TLS_CERT},
+    {"tls-key", required_argument, NULL, O_TLS_KEY},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -64,6 +71,7 @@ typedef struct args {
   int npreload;
   double stagger;
   const char *config, *log_level;
+  const char *tls_ca, *tls_cert, *tls_key;
 } args;
 
 static int duration_flag(const char *flag, const char *v, double *out)
@@ -128,6 +136,9 @@ static int parse_args(int argc, char **argv, args *a)
     case O_JOB: a->o.job = optarg; break;
     case O_CONFIG: a->config = optarg; break;
     case O_LOG: a->log_level = optarg; break;
+    case O_TLS_CA: a->tls_ca = optarg; break;
+    case O_TLS_CERT: a->tls_cert = optarg; break;
+    case O_TLS_KEY: a->tls_key = optarg; break;
     case 'h':
     case O_HELP: fputs(usage_text, stdout); return -1;
     case ':': return tide__cmd_fail(2, "worker: %s needs a value", argv[optind - 1]);
@@ -173,6 +184,8 @@ int tide__cmd_worker(int argc, char **argv)
   tide__config cfg;
   if ((rc = tide__config_load(&cfg, a.config, NULL, &err)) != 0)
     return tide__cmd_fail(2, "%s", err.text);
+  if ((rc = tide__cmd_tls(&cfg, a.tls_ca, a.tls_cert, a.tls_key)) != 0)
+    return rc;
   a.o.lifetime = staggered(a.o.lifetime, a.stagger);
   signal(SIGPIPE, SIG_IGN);
 

@@ -64,6 +64,9 @@ static const key keys[] = {
     {"slurm.log-directory", K_STRING, F(slurm.log_directory),
      sizeof((tide__config *)0)->slurm.log_directory, 0},
     {"slurm.max-pending", K_INT, F(slurm.max_pending), 0, 1},
+    {"tls.ca-file", K_STRING, F(tls.ca_file), sizeof((tide__config *)0)->tls.ca_file, 0},
+    {"tls.cert", K_STRING, F(tls.cert), sizeof((tide__config *)0)->tls.cert, 0},
+    {"tls.key", K_STRING, F(tls.key), sizeof((tide__config *)0)->tls.key, 0},
 };
 #undef F
 

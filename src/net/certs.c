@@ -88,7 +88,8 @@ static char *to_pem(X509 *x, EVP_PKEY *key)
   BIO *b = BIO_new(BIO_s_mem());
   if (!b)
     return NULL;
-  int ok = x ? PEM_write_bio_X509(b, x) : PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
+  int ok =
+      x ? PEM_write_bio_X509(b, x) : PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
   char *s = NULL, *data;
   long n = BIO_get_mem_data(b, &data);
   if (ok && n > 0)

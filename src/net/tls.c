@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "common/schedfile.h"
 #include "common/util.h"
 #include "net/conn_int.h"
 #include "net/tls.h"
@@ -144,6 +145,19 @@ bool tide__tls_unset(void)
   bool r = !g_set;
   pthread_mutex_unlock(&g_lock);
   return r;
+}
+
+int tide__tls_adopt_schedfile(const char *path, tide_error *err)
+{
+  char *ca, *cert, *key;
+  if (!path || !tide__tls_unset() || !tide__schedfile_read_tls(path, &ca, &cert, &key))
+    return 0;
+  tide__tls_files f = {ca, cert, key};
+  int rc = tide__tls_configure(&f, err);
+  free(ca);
+  free(cert);
+  free(key);
+  return rc;
 }
 
 SSL_CTX *tide__tls_server_ctx(void)

@@ -29,4 +29,11 @@ bool tide__tls_serving(void);
  * scheduler file's credentials). */
 bool tide__tls_unset(void);
 
+/* When nothing is configured yet and the scheduler file at path names TLS
+ * files (a TLS cluster writes them, docs/design.md §10), take them: a
+ * client or worker given only the scheduler file connects as it must.
+ * Returns 0 (also when there is nothing to take) or an error naming the
+ * file. */
+int tide__tls_adopt_schedfile(const char *path, tide_error *err);
+
 #endif

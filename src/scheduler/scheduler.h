@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "common/config.h"
+#include "net/tls.h"
 #include "scheduler/policy.h"
 #include "tide/error.h"
 
@@ -133,9 +134,11 @@ typedef void (*tide__api_fn)(void *arg, const char *method, const char *path, co
 void tide__sched_set_api(tide__sched *s, tide__api_fn fn, void *arg);
 
 /* Write the scheduler file (docs/design.md §10) atomically: temp file + rename.
- * Returns 0 or a negative errno with err naming the file. */
+ * tls (may be NULL) adds {"tls": {"ca-file", "cert", "key"}}: the paths a
+ * client of a TLS cluster connects with. Returns 0 or a negative errno with
+ * err naming the file. */
 int tide__schedfile_write(const char *path, const char *address, const char *dashboard,
-                          const char *id, tide_error *err);
+                          const char *id, const tide__tls_files *tls, tide_error *err);
 /* Remove the scheduler file (NULL or "" ok). */
 void tide__schedfile_remove(const char *path);
 

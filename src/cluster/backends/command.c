@@ -5,7 +5,8 @@
  * when P = 1), {job}, {workers} (space-separated worker names),
  * {scheduler}, {scheduler_file}, {nthreads}, {memory_limit}, {processes},
  * {lifetime}, {job_id}, {preload} (`--preload PATH` for each plugin, or
- * nothing). A start command that exits non-zero (or cannot be
+ * nothing), {tls} (`--tls-ca-file P --tls-cert P --tls-key P` when the
+ * cluster runs TLS, or nothing). A start command that exits non-zero (or cannot be
  * run) is a resource-manager failure: the core backs off. */
 #include <ctype.h>
 #include <signal.h>
@@ -122,6 +123,16 @@ char *tide__command_expand(const char *tmpl, const tide_job *job, const char *jo
         append(&out, &len, i ? " --preload " : "--preload ", i ? 11 : 10);
         append_value(&out, &len, job->preload[i], true);
       }
+    } else if (IS("tls")) {
+      const char *flags[3] = {"--tls-ca-file ", "--tls-cert ", "--tls-key "};
+      const char *paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
+      for (int i = 0; i < 3; i++)
+        if (paths[i]) {
+          if (len && out[len - 1] != ' ')
+            append(&out, &len, " ", 1);
+          append(&out, &len, flags[i], strlen(flags[i]));
+          append_value(&out, &len, paths[i], true);
+        }
     } else {
       append(&out, &len, p, klen + 2);
     }
@@ -379,6 +390,10 @@ static int cmd_create(const tide__backend_args *a, const tide_backend_ops **ops,
     return tide_errprintf(err, TIDE_EUSAGE,
                           "--start-cmd: plugins are to be preloaded (--preload or worker.preload) "
                           "but the command has no {preload} placeholder");
+  if (a->opts && a->opts->tls_cert && !strstr(start, "{tls}"))
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "--start-cmd: the cluster runs TLS but the command has no {tls} "
+                          "placeholder for the workers' certificate flags");
   command *cmd = tide__xcalloc(1, sizeof *cmd);
   cmd->start = tide__xstrdup(start);
   cmd->stop = stop && *stop ? tide__xstrdup(stop) : NULL;

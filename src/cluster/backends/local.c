@@ -90,7 +90,7 @@ static void on_kill(uv_timer_t *t)
 static int spawn_one(local *l, const tide_job *job, int i, lproc *p, tide_error *err)
 {
   char nthreads[16], mem[32], life[32], stag[32];
-  const char **argv = tide__xcalloc(24 + 2 * (size_t)job->npreload, sizeof *argv);
+  const char **argv = tide__xcalloc(30 + 2 * (size_t)job->npreload, sizeof *argv);
   int k = 0;
   argv[k++] = l->exe;
   argv[k++] = "worker";
@@ -121,6 +121,13 @@ static int spawn_one(local *l, const tide_job *job, int i, lproc *p, tide_error 
     argv[k++] = "--preload";
     argv[k++] = job->preload[q];
   }
+  const char *tls_flags[3] = {"--tls-ca-file", "--tls-cert", "--tls-key"};
+  const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
+  for (int q = 0; q < 3; q++)
+    if (tls_paths[q]) {
+      argv[k++] = tls_flags[q];
+      argv[k++] = tls_paths[q];
+    }
   argv[k] = NULL;
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE},
                                    {.flags = UV_INHERIT_FD, .data.fd = 2},

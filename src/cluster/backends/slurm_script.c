@@ -291,6 +291,13 @@ char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job)
       fputs(" --preload ", f);
       shq(f, job->preload[k]);
     }
+    const char *tls_flags[3] = {" --tls-ca-file ", " --tls-cert ", " --tls-key "};
+    const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
+    for (int k = 0; k < 3; k++)
+      if (tls_paths[k]) {
+        fputs(tls_flags[k], f);
+        shq(f, tls_paths[k]);
+      }
     /* a worker whose scheduler is gone (cluster killed) leaves the queue */
     fprintf(f, " --death-timeout 60s --job ");
     shq(f, job->name);

@@ -19,8 +19,9 @@ demo=(jq curl)
 # starts slurmctld, slurmd and munged), promtool (package prometheus) to
 # lint /metrics, and chromium for the dashboard browser test (driven by
 # node, which the build's npm brings).
-# clang-format checks the C style (.clang-format) in test_layout_format.
-tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format)
+# clang-format checks the C style (.clang-format) in test_layout_format;
+# the openssl tool makes certificates and plays foreign peers in test_tls_*.
+tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format openssl)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
 bench=(jq curl procps python3 python3-distributed python3-psutil)
 

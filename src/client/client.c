@@ -34,6 +34,7 @@ struct tide_client {
   char *address;   /* scheduler's own address from its hello */
   char *dashboard;
   char *sched_error; /* "error" message from the scheduler */
+  char *tls_error;   /* why TLS failed, when it did */
   double timeout;    /* request timeout, 0 = none */
   int64_t next_id;
 
@@ -112,6 +113,9 @@ static void on_closed(tide__conn *conn, int status, void *arg)
   c->closed = true;
   if (status)
     c->conn_status = status;
+  const char *tls = tide__conn_tls_error(conn);
+  if (tls && !c->tls_error)
+    c->tls_error = tide__xstrdup(tls);
 }
 
 static void on_connect(tide__conn *conn, int status, void *arg)
@@ -233,6 +237,9 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
     if (c->sched_error)
       rc = tide_errprintf(err, TIDE_ECLOSED, "the scheduler at %s refused the connection: %s",
                           target, c->sched_error);
+    else if (c->tls_error)
+      rc = tide_errprintf(err, TIDE_ECLOSED, "cannot reach the scheduler at %s: %s", target,
+                          c->tls_error);
     else if (rc == TIDE_ETIMEOUT)
       rc = tide_errprintf(err, TIDE_ETIMEOUT,
                           "cannot reach the scheduler at %s: timed out after %gs", target, timeout);
@@ -271,6 +278,7 @@ void tide_client_destroy(tide_client *c)
   free(c->address);
   free(c->dashboard);
   free(c->sched_error);
+  free(c->tls_error);
   free(c);
 }
 

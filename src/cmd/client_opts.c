@@ -5,6 +5,7 @@
 
 #include "cmd/client_opts.h"
 #include "cmd/cmd.h"
+#include "common/config.h"
 #include "common/parse.h"
 #include "common/util.h"
 
@@ -128,10 +129,13 @@ int tide__copts_connect(const tide__copts *o, tide_client **c)
 
   if (!addr && !o->scheduler_file)
     addr = TIDE_DEFAULT_SCHEDULER;
-  if (o->tls_ca_file || o->tls_cert || o->tls_key) {
-    if (tide_tls_configure(o->tls_ca_file, o->tls_cert, o->tls_key, &err) < 0)
-      return tide__cmd_fail(2, "%s", err.text);
-  }
+  /* TLS: the flags over the tls: section of the configuration (file and
+   * TIDE_TLS__* environment); with neither, a TLS cluster's scheduler file */
+  tide__config cfg;
+  if (tide__config_load(&cfg, NULL, NULL, &err) != 0)
+    return tide__cmd_fail(2, "%s", err.text);
+  if ((rc = tide__cmd_tls(&cfg, o->tls_ca_file, o->tls_cert, o->tls_key)) != 0)
+    return rc;
   rc = tide_client_connect(addr, o->scheduler_file, ct, c, &err);
   if (rc < 0)
     return tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);

@@ -48,7 +48,9 @@ void tide__copts_free(tide__copts *o);
 int tide__copts_npos(const tide__copts *o, const char *cmd, const char *usage, int min, int max);
 
 /* Connect (default address TIDE_DEFAULT_SCHEDULER) and apply --timeout to
- * every request. Returns 0 with *c, or an exit status after printing. */
+ * every request; TLS from the --tls-* flags, else the configuration's tls.*
+ * keys, else the scheduler file. Returns 0 with *c, or an exit status after
+ * printing. */
 int tide__copts_connect(const tide__copts *o, tide_client **c);
 
 /* Call a JSON route of the HTTP API; on 2xx returns 0 with *json (caller

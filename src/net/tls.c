@@ -37,6 +37,7 @@ struct tide__tls {
   char rbuf[CIPHER_CHUNK];
   bool server, started, handshaken;
   pending *head, *tail;
+  char why[200]; /* the failure, for tide__conn_tls_error */
 };
 
 /* Ciphertext handed to uv_write; w (may be NULL) completes with it. */
@@ -294,9 +295,10 @@ static void tls_fail(tide__conn *c, const char *what)
   char why[160];
   ssl_why(why, sizeof why);
   long v = SSL_get_verify_result(c->tls->ssl);
-  if (v != X509_V_OK)
+  if (v != X509_V_OK && (SSL_get_verify_mode(c->tls->ssl) & SSL_VERIFY_PEER))
     snprintf(why, sizeof why, "%s", X509_verify_cert_error_string(v));
   tide__warn("net", "TLS %s with %s failed: %s", what, c->peer, why);
+  snprintf(c->tls->why, sizeof c->tls->why, "TLS %s failed: %s", what, why);
   flush_out(c, NULL); /* the alert tells the peer why */
   tide__conn_abort(c, TIDE_EPROTO);
 }
@@ -338,7 +340,7 @@ static void pump(tide__conn *c)
     if (e == SSL_ERROR_ZERO_RETURN)
       tide__conn_received(c, UV_EOF); /* close_notify */
     else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-      tls_fail(c, "read");
+      tls_fail(c, "session"); /* TLS 1.3 refuses a client certificate here */
     break;
   }
   /* reading may have produced records to send (a key update's answer) */
@@ -426,6 +428,11 @@ static const tide__transport tls_transport = {
     .close = tls_close,
     .destroy = tls_destroy,
 };
+
+const char *tide__conn_tls_error(const tide__conn *c)
+{
+  return c->tls && c->tls->why[0] ? c->tls->why : NULL;
+}
 
 void tide__tls_attach(tide__conn *c, SSL_CTX *ctx, bool server)
 {

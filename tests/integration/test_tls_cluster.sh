@@ -60,13 +60,16 @@ wait_workers 0 20
 wait_for 10 procs_eq 0
 
 # Refusals. Plain tcp to the TLS port:
-expect_fail_only 1 "cannot reach the scheduler" "$TIDE_BIN" status --scheduler "${SCHED_ADDR/tls:/tcp:}"
+expect_fail_only 1 "cannot reach the scheduler at tcp://.*: it closed the connection" \
+  "$TIDE_BIN" status --scheduler "${SCHED_ADDR/tls:/tcp:}"
 # a client that trusts the CA but has no certificate:
-expect_fail_only 1 "cannot reach the scheduler" "$TIDE_BIN" status --scheduler "$SCHED_ADDR" --tls-ca-file "$CA"
+expect_fail_only 1 "cannot reach the scheduler at tls://.*: TLS .* failed: .*certificate required" \
+  "$TIDE_BIN" status --scheduler "$SCHED_ADDR" --tls-ca-file "$CA"
 # a certificate from another CA (self-signed here):
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=evil \
   -keyout "$T_DIR/evil.key" -out "$T_DIR/evil.pem" 2>/dev/null
-expect_fail_only 1 "cannot reach the scheduler" "$TIDE_BIN" run "$T_DIR/burst.json" \
+expect_fail_only 1 "cannot reach the scheduler at tls://.*: TLS .* failed: .*unknown ca" \
+  "$TIDE_BIN" run "$T_DIR/burst.json" \
   --scheduler "$SCHED_ADDR" --tls-ca-file "$CA" --tls-cert "$T_DIR/evil.pem" --tls-key "$T_DIR/evil.key"
 # (TLS 1.2: the refusal ends the handshake itself, so s_client's status
 # shows it; under 1.3 the alert may come after s_client has quit)
@@ -75,6 +78,9 @@ if timeout 10 openssl s_client -tls1_2 -connect "${SCHED_ADDR#tls://}" -CAfile "
   fail "openssl s_client with a foreign certificate was let in: $(tail -3 "$T_DIR/s_client.out")"
 fi
 grep -q "alert unknown ca" "$T_DIR/s_client.out" || fail "s_client: $(tail -3 "$T_DIR/s_client.out")"
+# and a client that trusts another CA refuses the scheduler
+expect_fail_only 1 "TLS handshake failed: self-signed certificate in certificate chain" \
+  "$TIDE_BIN" status --scheduler "$SCHED_ADDR" --tls-ca-file "$T_DIR/evil.pem"
 # fake workers, plain and with the foreign certificate, never register
 bg fake-tcp "$TIDE_BIN" worker "${SCHED_ADDR/tls:/tcp:}" --name fake-tcp --death-timeout 2s
 P1=$BG_PID

@@ -23,7 +23,7 @@ demo=(jq curl)
 # the openssl tool makes certificates and plays foreign peers in test_tls_*.
 tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format openssl)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
-bench=(jq curl procps python3 python3-distributed python3-psutil)
+bench=(jq curl procps openssl python3 python3-distributed python3-psutil)
 
 for a in "$@"; do
   case "$a" in

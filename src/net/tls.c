@@ -206,21 +206,33 @@ static void out_done(uv_write_t *req, int status)
   free(o);
 }
 
-/* Send what OpenSSL wrote; w completes when it is written. On an error w
- * is left to the caller. */
+/* Send what OpenSSL wrote; w completes when it is written. When nothing is
+ * queued the kernel usually takes it all at once, as over tcp: no request,
+ * no copy, no callback. On an error w is left to the caller. */
 static int flush_out(tide__conn *c, tide__wreq *w)
 {
-  size_t n = BIO_ctrl_pending(c->tls->wbio);
-  if (n == 0) {
+  char *p;
+  long n = BIO_get_mem_data(c->tls->wbio, &p);
+  size_t done = 0;
+  if (n > 0 && c->tcp.write_queue_size == 0) {
+    uv_buf_t b = uv_buf_init(p, (unsigned)n);
+    int k = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (k < 0 && k != UV_EAGAIN)
+      return k;
+    done = k > 0 ? (size_t)k : 0;
+  }
+  if (n <= 0 || done == (size_t)n) {
+    (void)BIO_reset(c->tls->wbio);
     if (w)
       tide__conn_write_done(c, w, 0);
     return 0;
   }
-  out *o = tide__xmalloc(sizeof *o + n);
+  out *o = tide__xmalloc(sizeof *o + ((size_t)n - done));
   o->c = c;
   o->w = w;
-  int got = BIO_read(c->tls->wbio, o->data, (int)n);
-  uv_buf_t b = uv_buf_init(o->data, got > 0 ? (unsigned)got : 0);
+  memcpy(o->data, p + done, (size_t)n - done);
+  (void)BIO_reset(c->tls->wbio);
+  uv_buf_t b = uv_buf_init(o->data, (unsigned)((size_t)n - done));
   int r = uv_write(&o->req, (uv_stream_t *)&c->tcp, &b, 1, out_done);
   if (r < 0)
     free(o);

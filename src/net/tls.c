@@ -206,9 +206,25 @@ static void out_done(uv_write_t *req, int status)
   free(o);
 }
 
+/* Take n bytes out of the write BIO. BIO_read only advances its read
+ * position; BIO_reset would memset the whole buffer, every frame. */
+static void drain(BIO *b, size_t n, char *into)
+{
+  char sink[16384];
+  while (n > 0) {
+    size_t k = into ? n : (n < sizeof sink ? n : sizeof sink);
+    int got = BIO_read(b, into ? into : sink, (int)k);
+    if (got <= 0)
+      break;
+    n -= (size_t)got;
+    if (into)
+      into += got;
+  }
+}
+
 /* Send what OpenSSL wrote; w completes when it is written. When nothing is
  * queued the kernel usually takes it all at once, as over tcp: no request,
- * no copy, no callback. On an error w is left to the caller. */
+ * no callback. On an error w is left to the caller. */
 static int flush_out(tide__conn *c, tide__wreq *w)
 {
   char *p;
@@ -221,18 +237,18 @@ static int flush_out(tide__conn *c, tide__wreq *w)
       return k;
     done = k > 0 ? (size_t)k : 0;
   }
+  drain(c->tls->wbio, done, NULL);
   if (n <= 0 || done == (size_t)n) {
-    (void)BIO_reset(c->tls->wbio);
     if (w)
       tide__conn_write_done(c, w, 0);
     return 0;
   }
-  out *o = tide__xmalloc(sizeof *o + ((size_t)n - done));
+  size_t left = (size_t)n - done;
+  out *o = tide__xmalloc(sizeof *o + left);
   o->c = c;
   o->w = w;
-  memcpy(o->data, p + done, (size_t)n - done);
-  (void)BIO_reset(c->tls->wbio);
-  uv_buf_t b = uv_buf_init(o->data, (unsigned)((size_t)n - done));
+  drain(c->tls->wbio, left, o->data);
+  uv_buf_t b = uv_buf_init(o->data, (unsigned)left);
   int r = uv_write(&o->req, (uv_stream_t *)&c->tcp, &b, 1, out_done);
   if (r < 0)
     free(o);

@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,startup,auth,sched_mem,burst,burst_slurm,burst_ssh,policy,cmd_array  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_ssh,policy,cmd_array  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,startup,auth,sched_mem,burst,burst_slurm,burst_ssh,policy,cmd_array}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_ssh,policy,cmd_array}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -81,7 +81,7 @@ build_helper() {
   local lib="$BUILD/libtide.a"
   [ -f "$lib" ] || { log "no $lib; throughput falls back to timing 'tide run'"; return 1; }
   cc -O2 -I"$SRC/include" -o "$BENCHBIN" "$SRC/bench/tide_bench.c" "$lib" \
-    $(pkg-config --libs libuv jansson yaml-0.1 libmicrohttpd libcrypto) -lmsgpackc -lpthread -lm -ldl \
+    $(pkg-config --libs libuv jansson yaml-0.1 libmicrohttpd libssl libcrypto) -lmsgpackc -lpthread -lm -ldl \
     2>"$W/cc.log" || { log "cannot build bench/tide_bench.c:"; cat "$W/cc.log" >&2; return 1; }
 }
 HELPER=0
@@ -147,6 +147,86 @@ bench_throughput() {
     res=$(timeout 900 "$PY" "$PEERS/dask_throughput.py" "$n" 2 2>/dev/null | tail -n1) &&
       record throughput dask "$res" || log "throughput: dask failed"
   fi
+}
+
+# ---- throughput with TLS against without --------------------------------------
+# Two schedulers with two one-thread workers each, one plain and one with
+# TLS and mutual authentication (a CA and certificate made with openssl),
+# the same tide_bench throughput runs alternating between them; then the
+# same 256 MiB of tide.bytes results gathered by `tide run` from each.
+# cost_pct = 1 - TLS / plain (medians).
+bench_throughput_tls() {
+  local n=20000 r=${BENCH_THROUGHPUT_RUNS:-3} res i
+  [ "$QUICK" = 1 ] && { n=2000; r=1; }
+  if [ "$HELPER" != 1 ] || ! command -v openssl >/dev/null; then
+    log "throughput_tls: skipped (needs bench/tide_bench.c built and the openssl tool)"
+    return 0
+  fi
+  local C="$W/tls"
+  mkdir -p "$C"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=bench-ca \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+    -keyout "$C/ca.key" -out "$C/ca.pem" 2>/dev/null &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=bench \
+      -keyout "$C/key.pem" -out "$C/req.csr" 2>/dev/null &&
+    openssl x509 -req -in "$C/req.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 1 \
+      -out "$C/cert.pem" 2>/dev/null || { log "throughput_tls: openssl failed"; return 0; }
+  log "throughput_tls: $n independent tasks then a chain of $((n / 10)), $r runs each without and with TLS, alternating"
+  local sf_plain sf_tls pids=()
+  start_sched tpt-plain || return 0
+  sf_plain=$SF; pids+=("$SPID")
+  TIDE_TLS__CA_FILE="$C/ca.pem" TIDE_TLS__CERT="$C/cert.pem" TIDE_TLS__KEY="$C/key.pem" \
+    start_sched tpt-tls || return 0
+  sf_tls=$SF; pids+=("$SPID")
+  for s in plain tls; do
+    local sf=$sf_plain
+    [ $s = tls ] && sf=$sf_tls
+    for k in 1 2; do
+      if [ $s = tls ]; then
+        TIDE_TLS__CA_FILE="$C/ca.pem" TIDE_TLS__CERT="$C/cert.pem" TIDE_TLS__KEY="$C/key.pem" \
+          "$TIDE" worker --scheduler-file "$sf" --name "tpt-$s-$k" --nthreads 1 >"$W/tpt-$s-$k.log" 2>&1 &
+      else
+        "$TIDE" worker --scheduler-file "$sf" --name "tpt-$s-$k" --nthreads 1 >"$W/tpt-$s-$k.log" 2>&1 &
+      fi
+      pids+=($!); PIDS+=($!)
+    done
+  done
+  for sf in "$sf_plain" "$sf_tls"; do
+    SF=$sf
+    for ((i = 0; i < 200; i++)); do [ "$(nworkers 2>/dev/null)" = 2 ] && break; sleep 0.05; done
+  done
+  : >"$W/tpt-plain"; : >"$W/tpt-tls"
+  for ((i = 0; i < r; i++)); do
+    "$BENCHBIN" throughput "$sf_plain" "$n" >>"$W/tpt-plain" || log "throughput_tls: a plain run failed"
+    TIDE_BENCH_TLS_DIR="$C" "$BENCHBIN" throughput "$sf_tls" "$n" >>"$W/tpt-tls" ||
+      log "throughput_tls: a TLS run failed"
+  done
+  # 16 results of 16 MiB, gathered by the client: the bytes cross TLS twice
+  # (worker to client through the scheduler's gather)
+  awk 'BEGIN { printf "{\"tasks\": {"; for (i = 0; i < 16; i++) printf "%s\"b%d\": {\"fn\": \"tide.bytes\", \"args\": [16777216, %d]}", (i ? ", " : ""), i, i;
+    printf "}, \"outputs\": ["; for (i = 0; i < 16; i++) printf "%s\"b%d\"", (i ? ", " : ""), i; print "]}" }' >"$W/bytes.json"
+  local tb_plain=() tb_tls=() t0
+  for ((i = 0; i < r; i++)); do
+    t0=$(now); "$TIDE" run --scheduler-file "$sf_plain" "$W/bytes.json" >/dev/null && tb_plain+=("$(since "$t0")")
+    t0=$(now)
+    TIDE_TLS__CA_FILE="$C/ca.pem" TIDE_TLS__CERT="$C/cert.pem" TIDE_TLS__KEY="$C/key.pem" \
+      "$TIDE" run --scheduler-file "$sf_tls" "$W/bytes.json" >/dev/null && tb_tls+=("$(since "$t0")")
+  done
+  for p in "${pids[@]}"; do stop_pid "$p"; done
+  res=$(jq -nc --slurpfile p "$W/tpt-plain" --slurpfile t "$W/tpt-tls" --argjson bp "$(printf '%s\n' "${tb_plain[@]:-}" | jq -sc 'map(select(. != null))')" \
+    --argjson bt "$(printf '%s\n' "${tb_tls[@]:-}" | jq -sc 'map(select(. != null))')" '
+    def med: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+    ($p | map(.independent_tasks_per_s) | med) as $pi | ($t | map(.independent_tasks_per_s) | med) as $ti |
+    ($p | map(.chain_tasks_per_s) | med) as $pc | ($t | map(.chain_tasks_per_s) | med) as $tc |
+    ($bp | med) as $pb | ($bt | med) as $tb |
+    {system: "tide", independent_tasks_per_s: $ti, plain_independent_tasks_per_s: $pi,
+     chain_tasks_per_s: $tc, plain_chain_tasks_per_s: $pc,
+     cost_pct: (if $pi then ((1 - $ti / $pi) * 1000 | round / 10) else null end),
+     chain_cost_pct: (if $pc then ((1 - $tc / $pc) * 1000 | round / 10) else null end),
+     gather_256mib_s: $tb, plain_gather_256mib_s: $pb,
+     gather_cost_pct: (if $pb then ((1 - $pb / $tb) * 1000 | round / 10) else null end),
+     repeats: ($p | length)}' 2>/dev/null) || res=""
+  [ -n "$res" ] && record throughput_tls tide "$res" || log "throughput_tls: no result"
 }
 
 # ---- throughput while the dashboard page polls ------------------------------
@@ -542,6 +622,7 @@ bench_burst_ssh() {
 
 want throughput && bench_throughput
 want throughput_polled && bench_throughput_polled
+want throughput_tls && bench_throughput_tls
 want startup && bench_startup
 want auth && bench_auth
 want sched_mem && bench_sched_mem
@@ -574,6 +655,11 @@ table_row throughput_polled independent_tasks_per_s 1
 table_row throughput_polled loss_pct 0
 table_row throughput_polled chain_loss_pct 0
 table_row throughput_polled sched_cpu_ms_per_poll 0
+table_row throughput_tls plain_independent_tasks_per_s 0
+table_row throughput_tls independent_tasks_per_s 0
+table_row throughput_tls cost_pct 0
+table_row throughput_tls chain_cost_pct 0
+table_row throughput_tls gather_cost_pct 0
 table_row startup worker_start_s_median -1
 table_row auth independent_cost_pct 0
 table_row auth chain_cost_pct 0

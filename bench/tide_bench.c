@@ -3,7 +3,9 @@
  *   tide_bench throughput SCHED_FILE N      N independent tide.inc, then a chain of N/10
  *   tide_bench startup SCHED_FILE TIDE R    spawn `tide worker` R times, median to registered
  *   tide_bench sample SCHED_FILE SECONDS    print "T WORKERS" every SECONDS until killed
- * Each prints one JSON line (sample prints lines) on stdout. */
+ * Each prints one JSON line (sample prints lines) on stdout. With
+ * TIDE_BENCH_TLS_DIR set, the client connects with DIR/ca.pem, DIR/cert.pem
+ * and DIR/key.pem (the TLS side of throughput_tls). */
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
@@ -217,6 +219,16 @@ static int cmd_sample(const char *sched_file, double every)
 
 int main(int argc, char **argv)
 {
+  const char *tls = getenv("TIDE_BENCH_TLS_DIR");
+  if (tls && *tls) {
+    char ca[1024], cert[1024], key[1024];
+    tide_error err;
+    snprintf(ca, sizeof ca, "%s/ca.pem", tls);
+    snprintf(cert, sizeof cert, "%s/cert.pem", tls);
+    snprintf(key, sizeof key, "%s/key.pem", tls);
+    if (tide_tls_configure(ca, cert, key, &err) < 0)
+      return die("TLS", &err);
+  }
   if (argc >= 4 && strcmp(argv[1], "throughput") == 0)
     return cmd_throughput(argv[2], (size_t)atol(argv[3]));
   if (argc >= 5 && strcmp(argv[1], "startup") == 0)

@@ -19,16 +19,17 @@ demo=(jq curl)
 # starts slurmctld, slurmd and munged), promtool (package prometheus) to
 # lint /metrics, and chromium for the dashboard browser test (driven by
 # node, which the build's npm brings).
-# clang-format checks the C style (.clang-format) in test_layout_format.
+# clang-format checks the C style (.clang-format) in test_layout_format;
+# the openssl tool makes certificates and plays foreign peers in test_tls_*.
 # Grid Engine (qmaster, execd, qsub/qstat/qdel) for the SGE tests; its
 # debconf questions are answered below (scripts/sge-up.sh makes its own cell).
 # The multi-host tests run sshd in network namespaces (scripts/hosts-up.sh).
-tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format
+tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format openssl
        gridengine-master gridengine-exec gridengine-client
        openssh-server openssh-client iproute2)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
 # and GNU parallel beside tide submit (cmd_array).
-bench=(jq curl procps python3 python3-distributed python3-psutil parallel)
+bench=(jq curl procps openssl python3 python3-distributed python3-psutil parallel)
 
 for a in "$@"; do
   case "$a" in

@@ -18,8 +18,17 @@ extern "C" {
 typedef struct tide_client tide_client;
 typedef struct tide_graph tide_graph;
 
-/* Connect to "tcp://host:port", or when address is NULL, to the address in
- * scheduler_file. Fails after timeout seconds (<= 0: 10 s). */
+/* TLS credentials for every connection this process makes (PEM paths; NULL
+ * for none): "tls://" addresses then present cert/key and, with ca_file,
+ * verify the scheduler against it (docs/security.md "TLS"). Call before
+ * connecting. A client given a TLS cluster's scheduler file needs no call:
+ * it takes the files the scheduler file names. */
+TIDE_API int tide_tls_configure(const char *ca_file, const char *cert, const char *key,
+                                tide_error *err);
+
+/* Connect to "tcp://host:port" (or "tls://host:port"), or when address is
+ * NULL, to the address in scheduler_file. Fails after timeout seconds
+ * (<= 0: 10 s). */
 TIDE_API int tide_client_connect(const char *address, const char *scheduler_file, double timeout,
                                  tide_client **out, tide_error *err);
 /* Disconnect; the scheduler releases everything this client held that is

@@ -37,6 +37,10 @@ typedef struct tide_job {
   int npreload;
   /* Nonzero: each worker starts with `--allow-exec` (tide.exec runs). */
   int allow_exec;
+  /* TLS (docs/security.md "TLS"): PEM paths each worker gets as
+   * `--tls-ca-file`, `--tls-cert`, `--tls-key`; NULL when TLS is off. Paths
+   * only: key material never goes on a command line. */
+  const char *tls_ca_file, *tls_cert, *tls_key;
 } tide_job;
 
 /* Job states a backend reports through tide_cluster_job_state(). */
@@ -102,6 +106,9 @@ typedef struct tide_cluster_opts {
    * a NAT or a wildcard bind. NULL: host (a wildcard host advertises this
    * machine's first non-loopback IPv4 address). */
   const char *contact_address;
+  /* Optional: TLS files handed to every worker in each tide_job (copied);
+   * absolute paths. NULL: none. */
+  const char *tls_ca_file, *tls_cert, *tls_key;
 } tide_cluster_opts;
 
 /* Create a cluster with its scheduler (listening, dashboard started) and

@@ -16,6 +16,7 @@
 #include "common/schedfile.h"
 #include "common/util.h"
 #include "net/conn.h"
+#include "net/tls.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
 #include "tide/client.h"
@@ -34,6 +35,7 @@ struct tide_client {
   char *address;   /* scheduler's own address from its hello */
   char *dashboard;
   char *sched_error; /* "error" message from the scheduler */
+  char *tls_error;   /* why TLS failed, when it did */
   double timeout;    /* request timeout, 0 = none */
   int64_t next_id;
 
@@ -112,6 +114,9 @@ static void on_closed(tide__conn *conn, int status, void *arg)
   c->closed = true;
   if (status)
     c->conn_status = status;
+  const char *tls = tide__conn_tls_error(conn);
+  if (tls && !c->tls_error)
+    c->tls_error = tide__xstrdup(tls);
 }
 
 static void on_connect(tide__conn *conn, int status, void *arg)
@@ -179,6 +184,12 @@ static void release_held(tide_client *c)
   c->nheld = 0;
 }
 
+int tide_tls_configure(const char *ca_file, const char *cert, const char *key, tide_error *err)
+{
+  tide__tls_files f = {ca_file, cert, key};
+  return tide__tls_configure(&f, err);
+}
+
 int tide_client_connect(const char *address, const char *scheduler_file, double timeout,
                         tide_client **out, tide_error *err)
 {
@@ -202,6 +213,9 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
   else if (tf && *tf)
     rc = tide__auth_load(&auth, tf, err);
   free(token);
+  /* and the TLS files the scheduler file names (docs/security.md "TLS") */
+  if (rc == 0)
+    rc = tide__tls_adopt_schedfile(scheduler_file, err);
   if (rc < 0) {
     free(target);
     return rc;
@@ -238,6 +252,9 @@ int tide_client_connect(const char *address, const char *scheduler_file, double 
     if (c->sched_error)
       rc = tide_errprintf(err, TIDE_ECLOSED, "the scheduler at %s refused the connection: %s",
                           target, c->sched_error);
+    else if (c->tls_error)
+      rc = tide_errprintf(err, TIDE_ECLOSED, "cannot reach the scheduler at %s: %s", target,
+                          c->tls_error);
     else if (rc == TIDE_ETIMEOUT)
       rc = tide_errprintf(err, TIDE_ETIMEOUT,
                           "cannot reach the scheduler at %s: timed out after %gs", target, timeout);
@@ -276,6 +293,7 @@ void tide_client_destroy(tide_client *c)
   free(c->address);
   free(c->dashboard);
   free(c->sched_error);
+  free(c->tls_error);
   free(c);
 }
 

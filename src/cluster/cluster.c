@@ -111,6 +111,12 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
   for (int i = 0; i < opts->npreload; i++)
     c->preload[i] = tide__xstrdup(opts->preload[i]);
   c->opts.preload = (const char *const *)c->preload;
+  const char *tls[3] = {opts->tls_ca_file, opts->tls_cert, opts->tls_key};
+  for (int i = 0; i < 3; i++)
+    c->tls[i] = tls[i] && *tls[i] ? tide__xstrdup(tls[i]) : NULL;
+  c->opts.tls_ca_file = c->tls[0];
+  c->opts.tls_cert = c->tls[1];
+  c->opts.tls_key = c->tls[2];
   if (c->opts.processes < 1)
     c->opts.processes = 1;
   if (c->opts.nthreads < 1)
@@ -342,6 +348,8 @@ void tide_cluster_destroy(tide_cluster *c)
   for (int i = 0; c->preload && i < c->opts.npreload; i++)
     free(c->preload[i]);
   free(c->preload);
+  for (int i = 0; i < 3; i++)
+    free(c->tls[i]);
   free(c);
 }
 

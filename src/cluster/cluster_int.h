@@ -71,6 +71,7 @@ struct tide_cluster {
   tide_cluster_opts opts; /* strings below are copies */
   char *name, *host, *scheduler_file;
   char **preload; /* opts.npreload copies, NULL-terminated */
+  char *tls[3];   /* copies of opts.tls_ca_file, tls_cert, tls_key */
   tide__sched *sched;
   tide__api *api;
   tide__http *http;

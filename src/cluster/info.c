@@ -158,8 +158,12 @@ void tide__cluster_metrics_get(tide_cluster *c, tide__cluster_metrics *m)
 
 int tide__cluster_write_scheduler_file(tide_cluster *c, tide_error *err)
 {
+  /* a TLS cluster names its files (paths only), so that clients given the
+   * scheduler file connect with TLS as they are */
+  tide__tls_files tls = {c->opts.tls_ca_file, c->opts.tls_cert, c->opts.tls_key};
   return tide__schedfile_write(c->scheduler_file, tide__sched_address(c->sched), c->dashboard,
-                               tide__sched_id(c->sched), tide__sched_auth(c->sched), err);
+                               tide__sched_id(c->sched), tide__sched_auth(c->sched),
+                               c->opts.tls_cert ? &tls : NULL, err);
 }
 
 void tide__cluster_remove_scheduler_file(tide_cluster *c)

@@ -96,6 +96,9 @@ static tide__cjob *job_new(tide_cluster *c)
   j->pub.preload = c->opts.preload;
   j->pub.npreload = c->opts.npreload;
   j->pub.allow_exec = c->opts.allow_exec;
+  j->pub.tls_ca_file = c->opts.tls_ca_file;
+  j->pub.tls_cert = c->opts.tls_cert;
+  j->pub.tls_key = c->opts.tls_key;
   j->phase = TIDE__JOB_SUBMITTING;
   j->created = tide__now();
   DL_APPEND(c->jobs, j);

@@ -5,6 +5,7 @@
 
 #include "cmd/client_opts.h"
 #include "cmd/cmd.h"
+#include "common/config.h"
 #include "common/parse.h"
 #include "common/util.h"
 #include "proto/auth.h"
@@ -51,7 +52,8 @@ int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cfla
     }
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       printf("usage: %s\n  common flags: --scheduler ADDRESS | --scheduler-file FILE,"
-             " --timeout D, --log-level LEVEL,\n                --auth-token-file F\n",
+             " --timeout D, --log-level LEVEL,\n                --auth-token-file F,\n"
+             "    --tls-ca-file F, --tls-cert F, --tls-key F\n",
              usage);
       return -1;
     }
@@ -59,7 +61,10 @@ int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cfla
         (r = take_value(argc, argv, &i, "--scheduler-file", &o->scheduler_file)) ||
         (r = take_value(argc, argv, &i, "--timeout", &timeout)) ||
         (r = take_value(argc, argv, &i, "--log-level", &o->log_level)) ||
-        (r = take_value(argc, argv, &i, "--auth-token-file", &token_file))) {
+        (r = take_value(argc, argv, &i, "--auth-token-file", &token_file)) ||
+        (r = take_value(argc, argv, &i, "--tls-ca-file", &o->tls_ca_file)) ||
+        (r = take_value(argc, argv, &i, "--tls-cert", &o->tls_cert)) ||
+        (r = take_value(argc, argv, &i, "--tls-key", &o->tls_key))) {
       if (r > 1)
         return r;
       continue;
@@ -134,6 +139,13 @@ int tide__copts_connect(const tide__copts *o, tide_client **c)
 
   if (!addr && !o->scheduler_file)
     addr = TIDE_DEFAULT_SCHEDULER;
+  /* TLS: the flags over the tls: section of the configuration (file and
+   * TIDE_TLS__* environment); with neither, a TLS cluster's scheduler file */
+  tide__config cfg;
+  if (tide__config_load(&cfg, NULL, NULL, &err) != 0)
+    return tide__cmd_fail(2, "%s", err.text);
+  if ((rc = tide__cmd_tls(&cfg, o->tls_ca_file, o->tls_cert, o->tls_key)) != 0)
+    return rc;
   rc = tide_client_connect(addr, o->scheduler_file, ct, c, &err);
   if (rc < 0)
     return tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);

@@ -1,6 +1,7 @@
 /* Flags and connection set-up shared by the client subcommands (run, get,
  * unpublish, datasets, scale, adapt, retire, status, logs): --scheduler,
- * --scheduler-file, --timeout, --log-level, --help. */
+ * --scheduler-file, --timeout, --log-level, --auth-token-file, --tls-ca-file,
+ * --tls-cert, --tls-key, --help. */
 #ifndef TIDE_CMD_CLIENT_OPTS_H
 #define TIDE_CMD_CLIENT_OPTS_H
 
@@ -22,6 +23,9 @@ typedef struct tide__copts {
   const char *scheduler_file; /* --scheduler-file */
   double timeout;             /* --timeout, seconds; 0 = none */
   const char *log_level;      /* --log-level */
+  const char *tls_ca_file;    /* --tls-ca-file */
+  const char *tls_cert;       /* --tls-cert */
+  const char *tls_key;        /* --tls-key */
   char **pos;                 /* positional arguments (borrowed from argv) */
   int npos;
 } tide__copts;
@@ -44,7 +48,9 @@ void tide__copts_free(tide__copts *o);
 int tide__copts_npos(const tide__copts *o, const char *cmd, const char *usage, int min, int max);
 
 /* Connect (default address TIDE_DEFAULT_SCHEDULER) and apply --timeout to
- * every request. Returns 0 with *c, or an exit status after printing. */
+ * every request; TLS from the --tls-* flags, else the configuration's tls.*
+ * keys, else the scheduler file. Returns 0 with *c, or an exit status after
+ * printing. */
 int tide__copts_connect(const tide__copts *o, tide_client **c);
 
 /* Call a JSON route of the HTTP API; on 2xx returns 0 with *json (caller

@@ -46,6 +46,12 @@ int tide__cmd_auth_flags(tide__config *cfg, const char *token_file, bool dashboa
  * *path is malloc'd for the caller to remove at exit. */
 int tide__cmd_auth_generate(tide__config *cfg, const char *scheduler_file, char **path);
 
+/* --tls-ca-file, --tls-cert, --tls-key (each may be NULL: not given) set
+ * tls.* over what the file and environment said, then the process takes
+ * those credentials (net/tls.h). Returns 0 or an exit status after
+ * printing (tls_opts.c). */
+int tide__cmd_tls(tide__config *cfg, const char *ca_file, const char *cert, const char *key);
+
 /* Descriptors a scheduler or cluster needs: a base plus some per worker. */
 enum { TIDE_NOFILE_BASE = 256, TIDE_NOFILE_PER_WORKER = 4 };
 

@@ -1,6 +1,7 @@
 /* `tide cluster`: a scheduler, its HTTP API, a cluster manager with a
  * backend and (with --adapt or any adaptive flag) the Adaptive controller,
  * in one process on one loop until SIGINT/SIGTERM (docs/design.md §1). */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "net/certs.h"
 #include "worker/plugin.h"
 
 static const char usage_text[] =
@@ -28,6 +30,7 @@ static const char usage_text[] =
     "                    [--log-level L] [--backoff D,D,...] [--pause-after N]\n"
     "                    [--kill-grace D] [--preload LIB.so]... [--max-workers N]\n"
     "                    [--allow-exec] [--auth-token-file F | --no-auth] [--dashboard-auth]\n"
+    "                    [--security temporary | --tls-ca-file F --tls-cert F --tls-key F]\n"
     "                    [backend flags]\n";
 
 typedef struct cargs {
@@ -44,6 +47,8 @@ typedef struct cargs {
   bool mem_set;
   const char **preload; /* --preload values, in order */
   int npreload;
+  const char *tls[3]; /* --tls-ca-file, --tls-cert, --tls-key */
+  bool temporary;     /* --security temporary */
 } cargs;
 
 /* Dask's LocalCluster memory_limit="auto": the machine's memory shared by
@@ -217,7 +222,17 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
     return int_flag(f, v, 1, &a->o.pause_after);
   else if (F("kill-grace"))
     return dur_flag(f, v, true, &a->kill_grace);
-  else if (F("preload")) {
+  else if (F("tls-ca-file"))
+    a->tls[0] = v;
+  else if (F("tls-cert"))
+    a->tls[1] = v;
+  else if (F("tls-key"))
+    a->tls[2] = v;
+  else if (F("security")) {
+    if (strcmp(v, "temporary") != 0)
+      return tide__cmd_fail(2, "--security: expected \"temporary\", got \"%s\"", v);
+    a->temporary = true;
+  } else if (F("preload")) {
     if (a->npreload == TIDE__CONFIG_MAX_PRELOAD)
       return tide__cmd_fail(2, "--preload: at most %d plugins", TIDE__CONFIG_MAX_PRELOAD);
     a->preload[a->npreload++] = v;
@@ -319,6 +334,65 @@ static int resolve_preload(cargs *a, const tide__config *cfg, char (*abs)[PATH_M
   return 0;
 }
 
+/* --security temporary: a throwaway CA and certificate in a new 0700
+ * directory (removed at exit by remove_temporary), used like --tls-* flags. */
+static int make_temporary(cargs *a, char *dir, size_t len)
+{
+  tide_error e;
+  tide__certs certs;
+  const char *tmp = getenv("TMPDIR");
+  snprintf(dir, len, "%s/tide-security-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(dir)) {
+    int rc = tide__cmd_fail(1, "--security temporary: cannot create %s: %s", dir, strerror(errno));
+    dir[0] = '\0';
+    return rc;
+  }
+  if (tide__certs_generate("tide", 30, &certs, &e) < 0 || tide__certs_write(&certs, dir, &e) < 0) {
+    tide__certs_free(&certs);
+    return tide__cmd_fail(1, "--security temporary: %s", e.text);
+  }
+  tide__certs_free(&certs);
+  static char paths[3][PATH_MAX];
+  const char *names[3] = {"ca.pem", "cert.pem", "key.pem"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(paths[i], sizeof paths[i], "%s/%s", dir, names[i]);
+    a->tls[i] = paths[i];
+  }
+  tide__info("cluster", "temporary TLS credentials in %s", dir);
+  return 0;
+}
+
+static void remove_temporary(const char *dir)
+{
+  const char *names[3] = {"ca.pem", "cert.pem", "key.pem"};
+  char p[PATH_MAX];
+  if (!dir[0])
+    return;
+  for (int i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    unlink(p);
+  }
+  rmdir(dir);
+}
+
+/* The TLS files workers get: absolute, since they may start elsewhere. */
+static int tls_for_workers(cargs *a, const tide__config *cfg, char (*abs)[PATH_MAX])
+{
+  const char *given[3] = {cfg->tls.ca_file, cfg->tls.cert, cfg->tls.key};
+  const char *flag[3] = {"--tls-ca-file", "--tls-cert", "--tls-key"};
+  const char **out[3] = {&a->o.tls_ca_file, &a->o.tls_cert, &a->o.tls_key};
+  if (!given[1][0]) /* no certificate: the scheduler speaks plain tcp */
+    return 0;
+  for (int i = 0; i < 3; i++) {
+    if (!given[i][0])
+      continue;
+    if (!realpath(given[i], abs[i]))
+      return tide__cmd_fail(2, "%s %s: %s", flag[i], given[i], strerror(errno));
+    *out[i] = abs[i];
+  }
+  return 0;
+}
+
 int tide__cmd_cluster(int argc, char **argv)
 {
   cargs a;
@@ -334,6 +408,8 @@ int tide__cmd_cluster(int argc, char **argv)
   const char *preload_paths[TIDE__CONFIG_MAX_PRELOAD];
   char **fbuf = calloc((size_t)argc + 1, sizeof *fbuf);
   char *generated = NULL; /* the token file this run made, removed at exit */
+  char tmpdir[PATH_MAX] = "";
+  char(*tls_abs)[PATH_MAX] = calloc(3, sizeof *tls_abs);
   tide_cluster *c = NULL;
   void *self = NULL;
   const tide_backend_ops *ops = NULL;
@@ -390,6 +466,15 @@ int tide__cmd_cluster(int argc, char **argv)
            (status = tide__cmd_auth_generate(&cfg, a.o.scheduler_file, &generated)) != 0)
     goto out;
   if ((status = tide__cmd_auth_flags(&cfg, a.token_file, a.dashboard_auth)) != 0)
+    goto out;
+  if (a.temporary && (a.tls[0] || a.tls[1] || a.tls[2])) {
+    status = tide__cmd_fail(2, "--security temporary: give it or --tls-* files, not both");
+    goto out;
+  }
+  if (a.temporary && (status = make_temporary(&a, tmpdir, sizeof tmpdir)) != 0)
+    goto out;
+  if ((status = tide__cmd_tls(&cfg, a.tls[0], a.tls[1], a.tls[2])) != 0 ||
+      (status = tls_for_workers(&a, &cfg, tls_abs)) != 0)
     goto out;
   tide__cmd_raise_nofile("cluster", TIDE_NOFILE_BASE + TIDE_NOFILE_PER_WORKER *
                                                            (unsigned long)cfg.cluster.max_workers);
@@ -461,5 +546,7 @@ out:
   free(a.bvals);
   free(a.preload);
   free(preload_abs);
+  free(tls_abs);
+  remove_temporary(tmpdir);
   return status < 0 ? 0 : status;
 }

@@ -18,6 +18,7 @@ static const char usage_text[] =
     "usage: tide scheduler [--host 127.0.0.1] [--port 8786] [--dashboard-port 8787]\n"
     "                      [--contact-address ADDR] [--scheduler-file F] [--config F]\n"
     "                      [--log-level L] [--auth-token-file F] [--dashboard-auth]\n"
+    "                      [--tls-ca-file F] [--tls-cert F] [--tls-key F]\n"
     "  --contact-address: the address clients and workers dial (tcp://HOST:PORT, or\n"
     "  HOST for the bound port) when it is not --host; with --host 0.0.0.0 the\n"
     "  default is this machine's first non-loopback IPv4 address.\n"
@@ -32,6 +33,9 @@ enum {
   O_LOG,
   O_TOKEN,
   O_DASH_AUTH,
+  O_TLS_CA,
+  O_TLS_CERT,
+  O_TLS_KEY,
   O_HELP,
   O_CONTACT
 };
@@ -46,12 +50,16 @@ static const struct option options[] = {
     {"log-level", required_argument, NULL, O_LOG},
     {"auth-token-file", required_argument, NULL, O_TOKEN},
     {"dashboard-auth", no_argument, NULL, O_DASH_AUTH},
+    {"tls-ca-file", required_argument, NULL, O_TLS_CA},
+    {"tls-cert", required_argument, NULL, O_TLS_CERT},
+    {"tls-key", required_argument, NULL, O_TLS_KEY},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct args {
   const char *host, *file, *config, *log_level, *token_file, *contact;
+  const char *tls_ca, *tls_cert, *tls_key;
   int port, dash_port;
   bool dashboard_auth;
 } args;
@@ -102,6 +110,9 @@ static int parse_args(int argc, char **argv, args *a)
     case O_LOG: a->log_level = optarg; break;
     case O_TOKEN: a->token_file = optarg; break;
     case O_DASH_AUTH: a->dashboard_auth = true; break;
+    case O_TLS_CA: a->tls_ca = optarg; break;
+    case O_TLS_CERT: a->tls_cert = optarg; break;
+    case O_TLS_KEY: a->tls_key = optarg; break;
     case 'h':
     case O_HELP: fputs(usage_text, stdout); return -1;
     case ':': return tide__cmd_fail(2, "scheduler: %s needs a value", argv[optind - 1]);
@@ -179,7 +190,7 @@ static int serve(runner *r, const args *a, tide__config *cfg)
     if (r->http)
       dash = url = tide__xasprintf("http://%s:%d", dhost, tide__http_port(r->http));
     rc = tide__schedfile_write(a->file, tide__sched_address(r->sched), dash ? dash : "",
-                               tide__sched_id(r->sched), tide__sched_auth(r->sched), &err);
+                               tide__sched_id(r->sched), tide__sched_auth(r->sched), NULL, &err);
     free(url);
     if (rc < 0)
       return tide__cmd_fail(1, "%s", err.text);
@@ -207,6 +218,8 @@ int tide__cmd_scheduler(int argc, char **argv)
   if (tide__config_load(&cfg, a.config, NULL, &err) != 0)
     return tide__cmd_fail(2, "%s", err.text);
   if ((rc = tide__cmd_auth_flags(&cfg, a.token_file, a.dashboard_auth)) != 0)
+    return rc;
+  if ((rc = tide__cmd_tls(&cfg, a.tls_ca, a.tls_cert, a.tls_key)) != 0)
     return rc;
   tide__cmd_raise_nofile("scheduler",
                          TIDE_NOFILE_BASE +

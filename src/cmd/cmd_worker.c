@@ -23,6 +23,7 @@ static const char usage_text[] =
     "                   [--lifetime-stagger D] [--death-timeout D] [--host H] [--job JOB]\n"
     "                   [--allow-exec] [--port P] [--contact-address ADDR] [--config F]\n"
     "                   [--log-level L] [--auth-token-file F]\n"
+    "                   [--tls-ca-file F] [--tls-cert F] [--tls-key F]\n"
     "  --host/--port: where the data server listens (default: the address that\n"
     "  routes to the scheduler, any port); --contact-address: what peers and the\n"
     "  scheduler dial instead (tcp://HOST:PORT, or HOST for the bound port).\n";
@@ -45,6 +46,9 @@ enum {
   O_LOG,
   O_EXEC,
   O_TOKEN,
+  O_TLS_CA,
+  O_TLS_CERT,
+  O_TLS_KEY,
   O_HELP
 };
 
@@ -66,6 +70,9 @@ static const struct option options[] = {
     {"log-level", required_argument, NULL, O_LOG},
     {"allow-exec", no_argument, NULL, O_EXEC},
     {"auth-token-file", required_argument, NULL, O_TOKEN},
+    {"tls-ca-file", required_argument, NULL, O_TLS_CA},
+    {"tls-cert", required_argument, NULL, O_TLS_CERT},
+    {"tls-key", required_argument, NULL, O_TLS_KEY},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -77,6 +84,7 @@ typedef struct args {
   double stagger;
   const char *config, *log_level, *token_file;
   bool allow_exec;
+  const char *tls_ca, *tls_cert, *tls_key;
 } args;
 
 static int duration_flag(const char *flag, const char *v, double *out)
@@ -153,6 +161,9 @@ static int parse_args(int argc, char **argv, args *a)
     case O_LOG: a->log_level = optarg; break;
     case O_EXEC: a->allow_exec = true; break;
     case O_TOKEN: a->token_file = optarg; break;
+    case O_TLS_CA: a->tls_ca = optarg; break;
+    case O_TLS_CERT: a->tls_cert = optarg; break;
+    case O_TLS_KEY: a->tls_key = optarg; break;
     case 'h':
     case O_HELP: fputs(usage_text, stdout); return -1;
     case ':': return tide__cmd_fail(2, "worker: %s needs a value", argv[optind - 1]);
@@ -199,6 +210,8 @@ int tide__cmd_worker(int argc, char **argv)
   if ((rc = tide__config_load(&cfg, a.config, NULL, &err)) != 0)
     return tide__cmd_fail(2, "%s", err.text);
   if ((rc = tide__cmd_auth_flags(&cfg, a.token_file, false)) != 0)
+    return rc;
+  if ((rc = tide__cmd_tls(&cfg, a.tls_ca, a.tls_cert, a.tls_key)) != 0)
     return rc;
   a.o.lifetime = staggered(a.o.lifetime, a.stagger);
   signal(SIGPIPE, SIG_IGN);

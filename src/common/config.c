@@ -87,6 +87,9 @@ static const key keys[] = {
     {"limits.connections-per-source", K_INT, F(limits.connections_per_source), 0, 1},
     {"limits.handshake-frame", K_SIZE, F(limits.handshake_frame), 0, 0},
     {"limits.handshake-memory", K_SIZE, F(limits.handshake_memory), 0, 0},
+    {"tls.ca-file", K_STRING, F(tls.ca_file), sizeof((tide__config *)0)->tls.ca_file, 0},
+    {"tls.cert", K_STRING, F(tls.cert), sizeof((tide__config *)0)->tls.cert, 0},
+    {"tls.key", K_STRING, F(tls.key), sizeof((tide__config *)0)->tls.key, 0},
 };
 #undef F
 

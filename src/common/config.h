@@ -78,6 +78,14 @@ typedef struct tide__config {
     char log_directory[512]; /* default "" = current directory */
     int max_pending;         /* default 8 */
   } sge;
+  struct {
+    /* PEM files (docs/security.md "TLS"); "" = not given. With cert and key
+     * the process's servers speak TLS only; with ca_file both ends of every
+     * TLS connection verify the other against it. */
+    char ca_file[1024];
+    char cert[1024];
+    char key[1024];
+  } tls;
 } tide__config;
 
 /* Fill cfg with the built-in defaults. */

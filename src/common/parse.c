@@ -227,10 +227,10 @@ static bool is_wildcard(const char *host)
   return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || !*host;
 }
 
-static void format_address(char *out, size_t len, const char *host, int port)
+static void format_address(char *out, size_t len, const char *scheme, const char *host, int port)
 {
   bool v6 = strchr(host, ':') != NULL;
-  snprintf(out, len, "tcp://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+  snprintf(out, len, "%s://%s%s%s:%d", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
 int tide__contact_address(const char *bound, const char *contact, const char *wildcard_host,
@@ -241,8 +241,16 @@ int tide__contact_address(const char *bound, const char *contact, const char *wi
   int rc = tide__parse_address(bound, host, sizeof host, &port, err);
   if (rc < 0)
     return rc;
+  /* the scheme is what the server speaks: a TLS server is dialled with tls:// */
+  const char *scheme = strncmp(bound, "tls://", 6) == 0 ? "tls" : "tcp";
   if (contact && *contact) {
-    const char *h = strncmp(contact, "tcp://", 6) == 0 ? contact + 6 : contact;
+    const char *h = contact;
+    if (strncmp(contact, "tcp://", 6) == 0 || strncmp(contact, "tls://", 6) == 0) {
+      if (strncmp(contact, scheme, 3) != 0)
+        return tide_errprintf(err, TIDE_EUSAGE, "contact address \"%s\": this server speaks %s://",
+                              contact, scheme);
+      h = contact + 6;
+    }
     const char *colon = strrchr(h, ':');
     /* a bare host (an IPv6 one has ':' but no "]:") keeps the bound port */
     bool bare = !colon || (strchr(h, ':') != colon && !strstr(h, "]:"));
@@ -259,10 +267,10 @@ int tide__contact_address(const char *bound, const char *contact, const char *wi
       return tide_errprintf(err, TIDE_EUSAGE,
                             "contact address \"%s\": give a host and port others can dial",
                             contact);
-    format_address(out, len, chost, cport);
+    format_address(out, len, scheme, chost, cport);
     return 0;
   }
-  format_address(out, len, is_wildcard(host) && wildcard_host ? wildcard_host : host, port);
+  format_address(out, len, scheme, is_wildcard(host) && wildcard_host ? wildcard_host : host, port);
   return 0;
 }
 
@@ -274,10 +282,10 @@ int tide__parse_address(const char *s, char *host, size_t hostlen, int *port, ti
 
   if (!s || !*s)
     return tide_errprintf(err, TIDE_EUSAGE, "missing address");
-  if (strncmp(p, "tcp://", 6) == 0)
+  if (strncmp(p, "tcp://", 6) == 0 || strncmp(p, "tls://", 6) == 0)
     p += 6;
   else if (strstr(p, "://"))
-    return tide_errprintf(err, TIDE_EUSAGE, "bad address \"%s\" (only tcp:// is supported)", s);
+    return tide_errprintf(err, TIDE_EUSAGE, "bad address \"%s\" (use tcp:// or tls://)", s);
   colon = strrchr(p, ':');
   if (!colon || colon == p || (size_t)(colon - p) >= hostlen)
     return tide_errprintf(err, TIDE_EUSAGE, "bad address \"%s\" (use tcp://HOST:PORT)", s);

@@ -39,7 +39,9 @@ int tide__parse_address(const char *s, char *host, size_t hostlen, int *port, ti
  * into out: `contact` when given ("tcp://H:P", "H:P" or just "H", which
  * keeps the bound port), so that a server behind an address others cannot
  * dial names one they can; else bound, with a wildcard host (0.0.0.0, ::)
- * replaced by wildcard_host (the address never dials a wildcard). */
+ * replaced by wildcard_host (the address never dials a wildcard). The
+ * scheme is bound's (tcp:// or tls://); a contact naming the other one is
+ * refused. */
 int tide__contact_address(const char *bound, const char *contact, const char *wildcard_host,
                           char *out, size_t len, tide_error *err);
 

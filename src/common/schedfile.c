@@ -37,3 +37,24 @@ int tide__schedfile_read(const char *path, char **address, char **token, tide_er
     return tide_errprintf(err, TIDE_EPROTO, "%s: scheduler file has no \"address\"", path);
   return 0;
 }
+
+static char *dup_or_null(json_t *o, const char *k)
+{
+  const char *v = json_string_value(json_object_get(o, k));
+  return v && *v ? tide__xstrdup(v) : NULL;
+}
+
+int tide__schedfile_read_tls(const char *path, char **ca_file, char **cert, char **key)
+{
+  *ca_file = *cert = *key = NULL;
+  json_error_t jerr;
+  json_t *root = json_load_file(path, 0, &jerr);
+  json_t *t = json_object_get(root, "tls");
+  if (json_is_object(t)) {
+    *ca_file = dup_or_null(t, "ca-file");
+    *cert = dup_or_null(t, "cert");
+    *key = dup_or_null(t, "key");
+  }
+  json_decref(root);
+  return *cert ? 1 : 0;
+}

@@ -13,4 +13,8 @@
  * names the file either way. */
 int tide__schedfile_read(const char *path, char **address, char **token, tide_error *err);
 
+/* The file's "tls" paths, each malloc'd (NULL when absent). Returns 1 when
+ * the file names a certificate, 0 when it has none or cannot be read. */
+int tide__schedfile_read_tls(const char *path, char **ca_file, char **cert, char **key);
+
 #endif

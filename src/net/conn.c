@@ -38,8 +38,6 @@ void tide__net_set_max_frame(size_t bytes)
 }
 
 static void conn_hard_close(tide__conn *c);
-static void conn_write_done(tide__conn *c, tide__wreq *w, int status);
-static void conn_on_bytes(tide__conn *c, ssize_t nread);
 
 /* --- tcp transport -------------------------------------------------------- */
 
@@ -56,7 +54,7 @@ static void tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-  conn_on_bytes(s->data, nread);
+  tide__conn_received(s->data, nread);
 }
 
 static int tcp_read_start(tide__conn *c)
@@ -72,7 +70,7 @@ static void tcp_read_stop(tide__conn *c)
 static void tcp_write_cb(uv_write_t *req, int status)
 {
   tide__wreq *w = (tide__wreq *)req;
-  conn_write_done(w->conn, w, status);
+  tide__conn_write_done(w->conn, w, status);
 }
 
 static int tcp_write(tide__conn *c, tide__wreq *w, const uv_buf_t *bufs, unsigned n)
@@ -112,7 +110,7 @@ static void tcp_close(tide__conn *c)
   close_once((uv_handle_t *)&c->tcp);
 }
 
-static const tide__transport tcp_transport = {
+const tide__transport tide__tcp_transport = {
     .scheme = "tcp",
     .read_start = tcp_read_start,
     .read_stop = tcp_read_stop,
@@ -142,7 +140,7 @@ tide__conn *tide__conn_new(uv_loop_t *loop)
   pthread_once(&once, ignore_sigpipe);
   tide__conn *c = tide__xcalloc(1, sizeof *c);
   c->loop = loop;
-  c->tp = &tcp_transport;
+  c->tp = &tide__tcp_transport;
   c->ops = &noop_ops;
   uv_tcp_init(loop, &c->tcp);
   uv_prepare_init(loop, &c->prep);
@@ -161,6 +159,8 @@ tide__conn *tide__conn_new(uv_loop_t *loop)
 static void conn_free(tide__conn *c)
 {
   tide__conn_hs_release(c);
+  if (c->tp->destroy)
+    c->tp->destroy(c); /* may hand back queued write requests */
   tide__framer_free(&c->fr);
   msgpack_zone_destroy(&c->zone);
   tide__batch_destroy(&c->batch);
@@ -337,7 +337,7 @@ void tide__conn_flush(tide__conn *c)
      * (the common case for small frames). */
     int n = c->tp->try_write(c, bufs, 2);
     if (n >= 0 && (size_t)n == w->nbytes) {
-      conn_write_done(c, w, 0);
+      tide__conn_write_done(c, w, 0);
       return;
     }
     if (n > 0) {
@@ -356,12 +356,12 @@ void tide__conn_flush(tide__conn *c)
   }
   int r = c->tp->write(c, w, b, nb);
   if (r < 0) {
-    conn_write_done(c, w, UV_ECANCELED);
+    tide__conn_write_done(c, w, UV_ECANCELED);
     tide__conn_abort(c, r);
   }
 }
 
-static void conn_write_done(tide__conn *c, tide__wreq *w, int status)
+void tide__conn_write_done(tide__conn *c, tide__wreq *w, int status)
 {
   c->inflight -= w->nbytes;
   if (!c->spare && !c->closing && w->cap <= SPARE_MAX) {
@@ -424,7 +424,7 @@ static void protocol_error(tide__conn *c, const char *why)
   tide__conn_abort(c, TIDE_EPROTO);
 }
 
-static void conn_on_bytes(tide__conn *c, ssize_t nread)
+void tide__conn_received(tide__conn *c, ssize_t nread)
 {
   if (nread == 0)
     return;

@@ -108,6 +108,9 @@ void tide__conn_set_arg(tide__conn *c, void *arg);
 const char *tide__conn_peer(const tide__conn *c);
 /* Bytes queued but not yet written to the socket (for back-pressure). */
 size_t tide__conn_pending_bytes(const tide__conn *c);
+/* Why TLS failed on this connection ("TLS handshake failed: unknown ca"),
+ * or NULL; meant for on_closed, where the application reports it. */
+const char *tide__conn_tls_error(const tide__conn *c);
 /* True once the peer's hello has been accepted. */
 bool tide__conn_ready(const tide__conn *c);
 

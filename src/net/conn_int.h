@@ -20,8 +20,9 @@ typedef struct tide__wreq {
   struct tide__wreq *next;
 } tide__wreq;
 
-/* The byte stream under a connection (tcp now, tls later). Every member is
- * required and non-blocking; they run on the loop thread. */
+/* The byte stream under a connection (tcp, or tls over tcp in tls.c).
+ * Every member is required unless marked optional, and non-blocking; they
+ * run on the loop thread. */
 typedef struct tide__transport {
   const char *scheme;
   /* Start delivering received bytes to the conn (via the framer). */
@@ -36,7 +37,15 @@ typedef struct tide__transport {
   int (*shutdown)(tide__conn *c);
   /* Close the stream handle now; its close callback counts down handles. */
   void (*close)(tide__conn *c);
+  /* Optional: free the transport's state once every handle is closed. */
+  void (*destroy)(tide__conn *c);
 } tide__transport;
+
+/* The plain transport; tls.c runs its handles through it. */
+extern const tide__transport tide__tcp_transport;
+
+struct tide__tls;  /* a connection's TLS session (tls.c) */
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 
 /* An outgoing connection being set up. */
 typedef struct tide__connecting {
@@ -65,6 +74,7 @@ struct tide__conn {
   uv_shutdown_t shut;
   uv_loop_t *loop;
   const tide__transport *tp;
+  struct tide__tls *tls; /* NULL on a plain tcp connection */
   const tide__conn_ops *ops;
   void *arg;
   tide__connecting *connecting; /* non-NULL until connected */
@@ -120,5 +130,21 @@ void tide__conn_hs_release(tide__conn *c);
 const tide__limits *tide__net_limits(void);
 /* Set ops and arg (NULL ops: ignore messages). */
 void tide__conn_set_ops(tide__conn *c, const tide__conn_ops *ops, void *arg);
+/* What a transport reports: nread plaintext bytes written into the
+ * framer's reserved space (tide__framer_reserve), or UV_EOF / an error;
+ * and a write request done (status 0 or a negative libuv code). */
+void tide__conn_received(tide__conn *c, ssize_t nread);
+void tide__conn_write_done(tide__conn *c, tide__wreq *w, int status);
+
+/* The process's TLS contexts (tls.c): for accepting (NULL unless a
+ * certificate and key are configured) and for connecting (NULL until TLS
+ * is configured: a tls:// address then gets one that verifies nothing).
+ * Each returns a new reference; tide__tls_ctx_free drops one. */
+struct ssl_ctx_st *tide__tls_server_ctx(void);
+struct ssl_ctx_st *tide__tls_client_ctx(void);
+void tide__tls_ctx_free(struct ssl_ctx_st *ctx);
+/* Run c over TLS with ctx (server: the accepting side). Call before
+ * tide__conn_start; the handshake starts with the first read. */
+void tide__tls_attach(tide__conn *c, struct ssl_ctx_st *ctx, bool server);
 
 #endif

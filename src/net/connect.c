@@ -1,4 +1,5 @@
-/* Outgoing connections: resolve "tcp://host:port", connect, report. */
+/* Outgoing connections: resolve "tcp://host:port" (or "tls://"), connect,
+ * report. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,15 @@ int tide__conn_connect(uv_loop_t *loop, const char *address, const tide__auth *a
   p->sync = true;
   c->connecting = p;
   tide__conn_set_ops(c, ops, arg);
+  if (strncmp(address, "tls://", 6) == 0) {
+    struct ssl_ctx_st *ctx = tide__tls_client_ctx();
+    if (!ctx) {
+      fail(c, UV_ENOMEM);
+      return tide_errprintf(err, UV_ENOMEM, "cannot connect to %s: no TLS context", address);
+    }
+    tide__tls_attach(c, ctx, false);
+    tide__tls_ctx_free(ctx); /* the session holds its own reference */
+  }
   tide__conn_connecting_auth(c, auth);
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) {

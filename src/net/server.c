@@ -12,6 +12,7 @@ struct tide__server {
   uv_loop_t *loop;
   tide__accept_fn on_accept;
   void *arg;
+  struct ssl_ctx_st *tls; /* NULL: plain tcp */
   int port;
   bool closing;
   const tide__auth *auth;
@@ -21,7 +22,9 @@ struct tide__server {
 
 static void server_closed(uv_handle_t *h)
 {
-  free(h->data);
+  tide__server *s = h->data;
+  tide__tls_ctx_free(s->tls);
+  free(s);
 }
 
 static void on_connection(uv_stream_t *ls, int status)
@@ -39,6 +42,8 @@ static void on_connection(uv_stream_t *ls, int status)
     return;
   }
   tide__conn_setup(c);
+  if (s->tls)
+    tide__tls_attach(c, s->tls, true);
   if (tide__conn_accepted(c, s->auth) < 0) {
     tide__conn_abort(c, UV_ECONNREFUSED);
     return;
@@ -120,6 +125,7 @@ int tide__server_listen(uv_loop_t *loop, const char *host, int port, tide__accep
   s->arg = arg;
   s->port = port;
   snprintf(s->host, sizeof s->host, "%s", host);
+  s->tls = tide__tls_server_ctx(); /* docs/security.md "TLS": configured means TLS only */
   uv_tcp_init(loop, &s->tcp);
   s->tcp.data = s;
   r = uv_tcp_bind(&s->tcp, (struct sockaddr *)&ss, 0);
@@ -132,10 +138,11 @@ int tide__server_listen(uv_loop_t *loop, const char *host, int port, tide__accep
   if (uv_tcp_getsockname(&s->tcp, (struct sockaddr *)&ss, &len) == 0)
     s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                              : ((struct sockaddr_in *)&ss)->sin_port);
+  const char *scheme = s->tls ? "tls" : "tcp";
   if (strchr(s->host, ':'))
-    snprintf(s->address, sizeof s->address, "tcp://[%s]:%d", s->host, s->port);
+    snprintf(s->address, sizeof s->address, "%s://[%s]:%d", scheme, s->host, s->port);
   else
-    snprintf(s->address, sizeof s->address, "tcp://%s:%d", s->host, s->port);
+    snprintf(s->address, sizeof s->address, "%s://%s:%d", scheme, s->host, s->port);
   *out = s;
   return 0;
 }

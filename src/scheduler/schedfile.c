@@ -12,13 +12,19 @@
 #include "scheduler/scheduler.h"
 
 int tide__schedfile_write(const char *path, const char *address, const char *dashboard,
-                          const char *id, const tide__auth *auth, tide_error *err)
+                          const char *id, const tide__auth *auth, const tide__tls_files *tls,
+                          tide_error *err)
 {
   json_t *o =
       json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "Scheduler", "address", address, "dashboard",
                 dashboard ? dashboard : "", "id", id ? id : "", "pid", (json_int_t)getpid());
   if (auth && auth->len)
     json_object_set_new(o, "token", json_stringn((const char *)auth->key, auth->len));
+  if (tls)
+    json_object_set_new(o, "tls",
+                        json_pack("{s:s, s:s, s:s}", "ca-file", tls->ca_file ? tls->ca_file : "",
+                                  "cert", tls->cert ? tls->cert : "", "key",
+                                  tls->key ? tls->key : ""));
   char *tmp = tide__xasprintf("%s.tmp.%d", path, (int)getpid());
   /* created 0600 so the token is never readable by others, not even for a
    * moment */

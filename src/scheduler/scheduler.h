@@ -13,6 +13,7 @@
 
 #include "common/config.h"
 #include "proto/auth.h"
+#include "net/tls.h"
 #include "scheduler/policy.h"
 #include "tide/error.h"
 
@@ -151,10 +152,12 @@ void tide__sched_set_api(tide__sched *s, tide__api_fn fn, void *arg);
 
 /* Write the scheduler file (docs/design.md §10) atomically: temp file + rename;
  * with auth, the token goes in as "token" and the file is made 0600 before
- * it appears (docs/security.md).
+ * it appears (docs/security.md). tls (may be NULL) adds {"tls": {"ca-file",
+ * "cert", "key"}}: the paths a client of a TLS cluster connects with.
  * Returns 0 or a negative errno with err naming the file. */
 int tide__schedfile_write(const char *path, const char *address, const char *dashboard,
-                          const char *id, const tide__auth *auth, tide_error *err);
+                          const char *id, const tide__auth *auth, const tide__tls_files *tls,
+                          tide_error *err);
 /* Remove the scheduler file (NULL or "" ok). */
 void tide__schedfile_remove(const char *path);
 

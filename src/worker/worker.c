@@ -18,6 +18,7 @@
 #include "common/schedfile.h"
 #include "common/util.h"
 #include "proto/frame.h"
+#include "net/tls.h"
 #include "proto/msg.h"
 #include "worker/registry.h"
 #include "worker/worker_int.h"
@@ -498,6 +499,10 @@ static void try_connect(tide__wk *w)
       return;
     }
     free(token);
+    if (tide__tls_adopt_schedfile(w->sched_file, &err) < 0) {
+      fatal(w, 2, "%s", err.text);
+      return;
+    }
   }
   if (ensure_listening(w, &err) != 0) {
     fatal(w, 1, "cannot listen for peers on %s: %s", w->host, err.text);

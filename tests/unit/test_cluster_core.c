@@ -286,6 +286,17 @@ static void test_registry_and_templates(void **unused)
   s = tide__command_expand("w {preload}", &job, NULL);
   assert_string_equal(s, "w --preload /opt/p/liba.so --preload '/home/my dir/it'\\''s.so'");
   free(s);
+  /* {tls}: nothing when TLS is off, else the three flags with quoted paths */
+  s = tide__command_expand("w {tls}.", &job, NULL);
+  assert_string_equal(s, "w .");
+  free(s);
+  job.tls_ca_file = "/s/ca.pem";
+  job.tls_cert = "/s/my cert.pem";
+  job.tls_key = "/s/it's.key";
+  s = tide__command_expand("w {tls}", &job, NULL);
+  assert_string_equal(
+      s, "w --tls-ca-file /s/ca.pem --tls-cert '/s/my cert.pem' --tls-key '/s/it'\\''s.key'");
+  free(s);
 }
 
 int main(void)

@@ -107,6 +107,32 @@ static void test_script_minimal(void **state)
   tide__slurm_opts_free(&o);
 }
 
+/* A TLS cluster's workers get the three paths as quoted flags (the batch
+ * engine's script body, shared with SLURM), with --allow-exec beside them. */
+static void test_script_tls(void **state)
+{
+  static const char *const workers[] = {"tide-3"};
+  tide__slurm_opts o;
+  tide_job job = make_job(workers, 1);
+  (void)state;
+
+  tide__sge_opts_init(&o, NULL);
+  free(o.tide_bin);
+  o.tide_bin = strdup("tide");
+  o.walltime = 0;
+  job.memory_limit = 0;
+  job.allow_exec = 1;
+  job.tls_ca_file = "/sec/ca.pem";
+  job.tls_cert = "/sec/my cert.pem";
+  job.tls_key = "/sec/key.pem";
+  char *text = tide__sge_job_script(&o, &job);
+  assert_non_null(strstr(text, "'tide' worker 'tcp://10.0.0.1:8786' --name 'tide-3' --nthreads 2 "
+                               "--allow-exec --tls-ca-file '/sec/ca.pem' --tls-cert "
+                               "'/sec/my cert.pem' --tls-key '/sec/key.pem' --death-timeout 60s"));
+  free(text);
+  tide__slurm_opts_free(&o);
+}
+
 static void test_config(void **state)
 {
   tide__config cfg;
@@ -261,7 +287,7 @@ int main(void)
       cmocka_unit_test(test_script_lines),  cmocka_unit_test(test_script_minimal),
       cmocka_unit_test(test_config),        cmocka_unit_test(test_walltime),
       cmocka_unit_test(test_states),        cmocka_unit_test(test_parse_qstat),
-      cmocka_unit_test(test_dry_run_flags),
+      cmocka_unit_test(test_dry_run_flags), cmocka_unit_test(test_script_tls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,28 @@ static void test_script(void **state)
   tide__slurm_opts_free(&o);
 }
 
+/* TLS files reach each worker line as quoted paths, never as contents. */
+static void test_script_tls(void **state)
+{
+  static const char *const workers[] = {"tide-3-0", "tide-3-1"};
+  tide__slurm_opts o;
+  tide_job j = make_job(workers, 2);
+  (void)state;
+  j.tls_ca_file = "/s/ca.pem";
+  j.tls_cert = "/s/my cert.pem";
+  j.tls_key = "/s/it's.key";
+  tide__slurm_opts_init(&o, NULL);
+  char *text = tide__slurm_job_script(&o, &j);
+  const char *flags =
+      " --tls-ca-file '/s/ca.pem' --tls-cert '/s/my cert.pem' --tls-key '/s/it'\\''s.key' ";
+  const char *p = strstr(text, flags);
+  assert_non_null(p);
+  assert_non_null(strstr(p + 1, flags)); /* both workers */
+  assert_null(strstr(text, "BEGIN"));
+  free(text);
+  tide__slurm_opts_free(&o);
+}
+
 static void test_states(void **state)
 {
   (void)state;
@@ -285,13 +307,10 @@ static void test_logs(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_flags),
-      cmocka_unit_test(test_lifetime),
-      cmocka_unit_test(test_walltime_format),
-      cmocka_unit_test(test_script),
-      cmocka_unit_test(test_states),
-      cmocka_unit_test(test_dry_run_returns),
-      cmocka_unit_test(test_logs),
+      cmocka_unit_test(test_flags),           cmocka_unit_test(test_lifetime),
+      cmocka_unit_test(test_walltime_format), cmocka_unit_test(test_script),
+      cmocka_unit_test(test_script_tls),      cmocka_unit_test(test_states),
+      cmocka_unit_test(test_dry_run_returns), cmocka_unit_test(test_logs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

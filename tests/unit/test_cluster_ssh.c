@@ -89,7 +89,7 @@ static void test_quote(void **state)
 
 /* The remote command, run by a real shell with a fake "tide" that prints
  * its arguments one per line: every string arrives intact, once per
- * worker, and the environment is exported. */
+ * worker (the TLS files by path), and the environment is exported. */
 static void test_remote_command_roundtrip(void **state)
 {
   char dir[] = "/tmp/tide-ssh-unit.XXXXXX";
@@ -114,7 +114,10 @@ static void test_remote_command_roundtrip(void **state)
                   .nthreads = 3,
                   .scheduler = "tcp://10.0.0.1:8786",
                   .preload = preload,
-                  .npreload = 1};
+                  .npreload = 1,
+                  .tls_ca_file = "/t s/ca.pem",
+                  .tls_cert = "/t s/it's.pem",
+                  .tls_key = "/t s/k $x.pem"};
   const char *env[] = {"WEIRD=a 'b' $c"};
   char *cmd = tide__ssh_remote_command(&job, tide, env, 1, 0, 1);
   /* as sshd runs it: in a session of its own, the remote shell gets the
@@ -145,7 +148,8 @@ static void test_remote_command_roundtrip(void **state)
   fclose(f);
   /* both workers ran (in either order), with every argument intact */
   assert_non_null(strstr(buf, "worker\ntcp://10.0.0.1:8786\n--name\nw 'one'\n--nthreads\n3\n--job\n"
-                              "job $(x)\n--preload\n/p a/$HOME.so\n"));
+                              "job $(x)\n--preload\n/p a/$HOME.so\n--tls-ca-file\n/t s/ca.pem\n"
+                              "--tls-cert\n/t s/it's.pem\n--tls-key\n/t s/k $x.pem\n"));
   assert_non_null(strstr(buf, "--name\nw;two\n"));
   const char *e = buf;
   int nenv = 0;

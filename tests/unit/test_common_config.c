@@ -100,7 +100,11 @@ static const char *full_yaml = "# every section\n"
                                "  cores: 4\n"
                                "  memory: 16GiB\n"
                                "  log-directory: /tmp/logs\n"
-                               "  max-pending: 2\n";
+                               "  max-pending: 2\n"
+                               "tls:\n"
+                               "  ca-file: /etc/tide/ca.pem\n"
+                               "  cert: /etc/tide/node.pem\n"
+                               "  key: /etc/tide/node.key\n";
 
 static void test_file(void **state)
 {
@@ -129,6 +133,9 @@ static void test_file(void **state)
   assert_int_equal(c.slurm.memory, 16LL << 30);
   assert_string_equal(c.slurm.log_directory, "/tmp/logs");
   assert_int_equal(c.slurm.max_pending, 2);
+  assert_string_equal(c.tls.ca_file, "/etc/tide/ca.pem");
+  assert_string_equal(c.tls.cert, "/etc/tide/node.pem");
+  assert_string_equal(c.tls.key, "/etc/tide/node.key");
 
   /* Empty and comment-only files are fine. */
   assert_int_equal(tide__config_load(&c, write_file("empty.yaml", ""), empty_env, &err), 0);
@@ -192,6 +199,7 @@ static void test_env(void **state)
       "TIDE_WORKER__MEMORY__TARGET=0.7",
       "TIDE_SLURM__LOG_DIRECTORY=/var/log/tide",
       "TIDE_SCHEDULER__RETIRE_TIMEOUT=90s",
+      "TIDE_TLS__CA_FILE=/run/ca.pem",
       NULL,
   };
   assert_int_equal(tide__config_load(&c, NULL, env, &err), 0);
@@ -200,6 +208,8 @@ static void test_env(void **state)
   assert_true(c.worker.memory_target == 0.7);
   assert_string_equal(c.slurm.log_directory, "/var/log/tide");
   assert_true(c.scheduler.retire_timeout == 90);
+  assert_string_equal(c.tls.ca_file, "/run/ca.pem");
+  assert_string_equal(c.tls.cert, ""); /* not given: TLS off */
 
   char *bad[] = {"TIDE_ADAPTIVE__WAIT_COUNT=many", NULL};
   assert_int_equal(tide__config_load(&c, "/dev/null", bad, &err), TIDE_ECONFIG);

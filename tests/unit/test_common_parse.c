@@ -169,9 +169,10 @@ static void test_address(void **state)
       {"localhost:0", "localhost", 0},
       {"tcp://[::1]:9000", "::1", 9000},
       {"tcp://node-3.cluster:65535", "node-3.cluster", 65535},
+      {"tls://127.0.0.1:8786", "127.0.0.1", 8786},
   };
   static const char *bad[] = {"",           "tcp://",  "tcp://host", "host:",     "tcp://:80",
-                              "host:70000", "host:-1", "tls://h:1",  "udp://h:1", "host:12ab"};
+                              "host:70000", "host:-1", "tls://",     "udp://h:1", "host:12ab"};
   char host[64];
   int port;
   tide_error err;
@@ -230,6 +231,19 @@ static void test_contact_address(void **state)
   assert_int_equal(
       tide__contact_address("tcp://0.0.0.0:4000", "fd00::7", "x", out, sizeof out, &err), 0);
   assert_string_equal(out, "tcp://[fd00::7]:4000");
+  /* a TLS server keeps its scheme, with or without a contact address */
+  assert_int_equal(
+      tide__contact_address("tls://0.0.0.0:4000", NULL, "192.0.2.9", out, sizeof out, &err), 0);
+  assert_string_equal(out, "tls://192.0.2.9:4000");
+  assert_int_equal(
+      tide__contact_address("tls://0.0.0.0:4000", "10.1.2.3", "x", out, sizeof out, &err), 0);
+  assert_string_equal(out, "tls://10.1.2.3:4000");
+  assert_int_equal(
+      tide__contact_address("tls://0.0.0.0:4000", "tls://gw:31", "x", out, sizeof out, &err), 0);
+  assert_string_equal(out, "tls://gw:31");
+  assert_int_equal(
+      tide__contact_address("tls://0.0.0.0:4000", "tcp://gw:31", "x", out, sizeof out, &err),
+      TIDE_EUSAGE);
   /* refused: nothing others could dial */
   const char *bad[] = {"0.0.0.0", "tcp://0.0.0.0:5", "h:0", "h:x", "tls://h:5", "tcp://"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

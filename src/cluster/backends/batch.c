@@ -740,8 +740,8 @@ static char *dry_run(const tide__batch_rm *rm, const tide__slurm_opts *o,
   snprintf(job_name, sizeof job_name, "%s-0", name);
   for (int i = 0; i < p; i++)
     workers[i] = p > 1 ? tide__xasprintf("%s-%d", job_name, i) : tide__xstrdup(job_name);
-  snprintf(addr, sizeof addr, "tcp://%s:%d", co && co->host ? co->host : "127.0.0.1",
-           co ? co->port : 8786);
+  snprintf(addr, sizeof addr, "%s://%s:%d", co && co->tls_cert ? "tls" : "tcp",
+           co && co->host ? co->host : "127.0.0.1", co ? co->port : 8786);
   memset(&job, 0, sizeof job);
   job.name = job_name;
   job.workers = (const char *const *)workers;
@@ -752,6 +752,9 @@ static char *dry_run(const tide__batch_rm *rm, const tide__slurm_opts *o,
   job.preload = co ? co->preload : NULL;
   job.npreload = co ? co->npreload : 0;
   job.allow_exec = co ? co->allow_exec : 0;
+  job.tls_ca_file = co ? co->tls_ca_file : NULL;
+  job.tls_cert = co ? co->tls_cert : NULL;
+  job.tls_key = co ? co->tls_key : NULL;
   job.scheduler = addr;
   text = rm->script(o, &job);
   for (int i = 0; i < p; i++)

@@ -6,10 +6,11 @@
  * {scheduler}, {scheduler_file}, {nthreads}, {memory_limit}, {processes},
  * {lifetime}, {job_id}, {preload} (`--preload PATH` for each plugin, or
  * nothing), {allow_exec} (`--allow-exec` when `tide cluster --allow-exec`,
- * else nothing). Values are single-quoted for the shell. A start command
- * that exits non-zero (or cannot be run) is a resource-manager failure: the
- * core backs off. Commands are started off the adaptive round through the
- * start queue (pump.h). */
+ * else nothing), {tls} (`--tls-ca-file P --tls-cert P --tls-key P` when the
+ * cluster runs TLS, or nothing). Values are single-quoted for the shell. A
+ * start command that exits non-zero (or cannot be run) is a resource-manager
+ * failure: the core backs off. Commands are started off the adaptive round
+ * through the start queue (pump.h). */
 #include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
@@ -135,6 +136,16 @@ char *tide__command_expand(const char *tmpl, const tide_job *job, const char *jo
     } else if (IS("allow_exec")) {
       if (job->allow_exec)
         append(&out, "--allow-exec", 12);
+    } else if (IS("tls")) {
+      const char *flags[3] = {"--tls-ca-file ", "--tls-cert ", "--tls-key "};
+      const char *paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
+      for (int i = 0; i < 3; i++)
+        if (paths[i]) {
+          if (out.n && out.v[out.n - 1] != ' ')
+            append(&out, " ", 1);
+          append(&out, flags[i], strlen(flags[i]));
+          append_value(&out, paths[i], true);
+        }
     } else {
       append(&out, p, klen + 2);
     }
@@ -429,6 +440,10 @@ static int cmd_create(const tide__backend_args *a, const tide_backend_ops **ops,
     return tide_errprintf(err, TIDE_EUSAGE,
                           "--start-cmd: workers are to allow tide.exec (--allow-exec) but the "
                           "command has no {allow_exec} placeholder");
+  if (a->opts && a->opts->tls_cert && !strstr(start, "{tls}"))
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "--start-cmd: the cluster runs TLS but the command has no {tls} "
+                          "placeholder for the workers' certificate flags");
   command *cmd = tide__xcalloc(1, sizeof *cmd);
   cmd->start = tide__xstrdup(start);
   cmd->stop = stop && *stop ? tide__xstrdup(stop) : NULL;

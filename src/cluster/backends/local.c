@@ -18,6 +18,7 @@
 #include "cluster/backends/pump.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vec.h"
 
 typedef struct lproc {
   uv_process_t h;
@@ -116,37 +117,43 @@ static void on_kill(uv_timer_t *t)
 /* The command line of worker i of job, kept until it is started. */
 static char **worker_argv(const local *l, const tide_job *job, int i)
 {
-  char **argv = tide__xcalloc(24 + 2 * (size_t)job->npreload, sizeof *argv);
-  int k = 0;
-  argv[k++] = tide__xstrdup(l->exe);
-  argv[k++] = tide__xstrdup("worker");
-  argv[k++] = tide__xstrdup(job->scheduler);
-  argv[k++] = tide__xstrdup("--name");
-  argv[k++] = tide__xstrdup(job->workers[i]);
-  argv[k++] = tide__xstrdup("--nthreads");
-  argv[k++] = tide__xasprintf("%d", job->nthreads);
+  tide__strvec argv = {0};
+  tide__vec_push(&argv, tide__xstrdup(l->exe));
+  tide__vec_push(&argv, tide__xstrdup("worker"));
+  tide__vec_push(&argv, tide__xstrdup(job->scheduler));
+  tide__vec_push(&argv, tide__xstrdup("--name"));
+  tide__vec_push(&argv, tide__xstrdup(job->workers[i]));
+  tide__vec_push(&argv, tide__xstrdup("--nthreads"));
+  tide__vec_push(&argv, tide__xasprintf("%d", job->nthreads));
   if (job->memory_limit > 0) {
-    argv[k++] = tide__xstrdup("--memory-limit");
-    argv[k++] = tide__xasprintf("%lld", (long long)job->memory_limit);
+    tide__vec_push(&argv, tide__xstrdup("--memory-limit"));
+    tide__vec_push(&argv, tide__xasprintf("%lld", (long long)job->memory_limit));
   }
-  argv[k++] = tide__xstrdup("--job");
-  argv[k++] = tide__xstrdup(job->name);
+  tide__vec_push(&argv, tide__xstrdup("--job"));
+  tide__vec_push(&argv, tide__xstrdup(job->name));
   if (job->lifetime > 0) {
-    argv[k++] = tide__xstrdup("--lifetime");
-    argv[k++] = tide__xasprintf("%.3f", job->lifetime);
+    tide__vec_push(&argv, tide__xstrdup("--lifetime"));
+    tide__vec_push(&argv, tide__xasprintf("%.3f", job->lifetime));
     if (l->stagger > 0) {
-      argv[k++] = tide__xstrdup("--lifetime-stagger");
-      argv[k++] = tide__xasprintf("%.3f", l->stagger);
+      tide__vec_push(&argv, tide__xstrdup("--lifetime-stagger"));
+      tide__vec_push(&argv, tide__xasprintf("%.3f", l->stagger));
     }
   }
   for (int q = 0; q < job->npreload; q++) {
-    argv[k++] = tide__xstrdup("--preload");
-    argv[k++] = tide__xstrdup(job->preload[q]);
+    tide__vec_push(&argv, tide__xstrdup("--preload"));
+    tide__vec_push(&argv, tide__xstrdup(job->preload[q]));
   }
   if (job->allow_exec)
-    argv[k++] = tide__xstrdup("--allow-exec");
-  argv[k] = NULL;
-  return argv;
+    tide__vec_push(&argv, tide__xstrdup("--allow-exec"));
+  const char *tls_flags[3] = {"--tls-ca-file", "--tls-cert", "--tls-key"};
+  const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
+  for (int q = 0; q < 3; q++)
+    if (tls_paths[q]) {
+      tide__vec_push(&argv, tide__xstrdup(tls_flags[q]));
+      tide__vec_push(&argv, tide__xstrdup(tls_paths[q]));
+    }
+  tide__vec_push(&argv, NULL); /* execv's terminator */
+  return argv.v;
 }
 
 static int spawn_one(local *l, lproc *p, tide_error *err)

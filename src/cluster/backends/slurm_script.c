@@ -269,6 +269,13 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
     }
     if (job->allow_exec)
       fputs(" --allow-exec", f);
+    const char *tls_flags[3] = {" --tls-ca-file ", " --tls-cert ", " --tls-key "};
+    const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
+    for (int k = 0; k < 3; k++)
+      if (tls_paths[k]) {
+        fputs(tls_flags[k], f);
+        shq(f, tls_paths[k]);
+      }
     /* a worker whose scheduler is gone (cluster killed) leaves the queue */
     fprintf(f, " --death-timeout 60s --job ");
     shq(f, job->name);

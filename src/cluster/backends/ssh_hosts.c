@@ -171,6 +171,14 @@ char *tide__ssh_remote_command(const tide_job *job, const char *tide_path, const
     }
     if (job->allow_exec)
       put(&b, " --allow-exec");
+    /* TLS files by path, like the token: never the key itself */
+    const char *tls_flags[3] = {" --tls-ca-file ", " --tls-cert ", " --tls-key "};
+    const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
+    for (int q = 0; q < 3; q++)
+      if (tls_paths[q]) {
+        put(&b, tls_flags[q]);
+        putq(&b, tls_paths[q]);
+      }
     snprintf(num, sizeof num, " 3<&- & p%d=$!\n", i);
     put(&b, num);
   }

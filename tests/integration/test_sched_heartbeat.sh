@@ -26,8 +26,9 @@ t0=$(date +%s.%N)
 kill -STOP "$A_PID"
 wait_workers 1 10
 t1=$(date +%s.%N)
-kill -CONT "$A_PID" 2>/dev/null || true
 api /api/v1/identity | jq -e '[.workers[].name] == ["b"]' >/dev/null || fail "b should remain"
+# woken up, a reconnects as a new registration (docs/design.md §6)
+kill -CONT "$A_PID" 2>/dev/null || true
 # removed after about 1 s (the timeout), not at once and not after 10 s; the
 # timeout runs from the last heartbeat, up to one 0.5 s interval before STOP
 awk -v a="$t0" -v b="$t1" 'BEGIN{d=b-a; exit !(d >= 0.45 && d < 6)}' \

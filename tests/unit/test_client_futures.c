@@ -369,7 +369,7 @@ static void test_errors(void **state)
   tide_future_release(ok);
 
   /* refused before anything runs */
-  tide_future *f = NULL, *g[1];
+  tide_future *f = NULL, *g[2];
   assert_int_equal(tide_submit(C, "tide.nope", "[]", NULL, 0, &f, &err), TIDE_EGRAPH);
   assert_non_null(strstr(err.text, "tide.nope"));
   assert_int_equal(tide_submit(C, "no.such.fn", "[]", NULL, 0, &f, &err), TIDE_EGRAPH);

@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_ssh,policy,cmd_array  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_sge,burst_ssh,policy,cmd_array  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_ssh,policy,cmd_array}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_sge,burst_ssh,policy,cmd_array}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -431,6 +431,7 @@ burst_tide() {
   local cpid spid t0 tfirst tlast lat=() b ts rc extra=()
   [ "$backend" = slurm ] && extra=(--walltime 10m --log-directory "$W/slurm-logs")
   [ "$backend" = ssh ] && extra=(--hosts h1,h2,h3 --ssh-config "$RIG_SSH_CONFIG" --host "$RIG_GW")
+  [ "$backend" = sge ] && extra=(--queue tide.q --pe tide-pe --walltime 10m --log-directory "$W/sge-logs" --host "$SGE_HOST")
   SF="$W/burst-$profile-$backend.json"
   rm -f "$SF"
   "$TIDE" cluster --backend "$backend" --name "b$profile" --port 0 --dashboard-port 0 \
@@ -526,6 +527,34 @@ bench_burst_slurm() {
   log "burst through SLURM (responsive profile)"
   res=$(burst_tide responsive slurm --interval 100ms --target-duration 1s --wait-count 3) &&
     record burst_slurm tide "$res" || log "burst (slurm): tide failed"
+}
+
+# The responsive burst through --backend sge: the one-host Grid Engine of
+# scripts/sge-up.sh DIR (qmaster and execd in a network namespace of their
+# own), found as the SGE tests find it (TIDE_SGE_DIR, default the one of
+# `make test`, or TIDE_SGE_SETTINGS); the scheduler listens on the root side
+# of that namespace's veth, where the workers reach it.
+bench_burst_sge() {
+  local res settings DIR
+  settings=${TIDE_SGE_SETTINGS:-${TIDE_SGE_DIR:-/tmp/tide-ci-sge}/root/default/common/settings.sh}
+  if [ ! -f "$settings" ] || ! command -v qsub >/dev/null; then
+    log "burst_sge: skipped (Grid Engine not up: run scripts/sge-up.sh DIR and export TIDE_SGE_DIR=DIR)"
+    return 0
+  fi
+  # shellcheck source=/dev/null
+  source "$settings"
+  if ! timeout 10 qstat >/dev/null 2>&1; then
+    log "burst_sge: skipped (Grid Engine of $settings does not answer qstat)"
+    return 0
+  fi
+  DIR=$(cd "$(dirname "$settings")/../../.." && pwd)
+  # shellcheck source=scripts/sge-names.sh
+  source "$SRC/scripts/sge-names.sh"
+  SGE_HOST=$SGE_ADDR_ROOT
+  mkdir -p "$W/sge-logs"
+  log "burst through Grid Engine (responsive profile)"
+  res=$(burst_tide responsive sge --interval 100ms --target-duration 1s --wait-count 3) &&
+    record burst_sge tide "$res" || log "burst (sge): tide failed"
 }
 
 # ---- command arrays: tide submit against xargs -P and GNU parallel -----------
@@ -628,6 +657,7 @@ want auth && bench_auth
 want sched_mem && bench_sched_mem
 want burst && bench_burst
 want burst_slurm && bench_burst_slurm
+want burst_sge && bench_burst_sge
 want policy && bench_policy
 want cmd_array && bench_cmd_array
 want burst_ssh && bench_burst_ssh
@@ -664,7 +694,7 @@ table_row startup worker_start_s_median -1
 table_row auth independent_cost_pct 0
 table_row auth chain_cost_pct 0
 table_row sched_mem bytes_per_task -1
-for p in burst_defaults burst_responsive burst_slurm burst_ssh; do
+for p in burst_defaults burst_responsive burst_slurm burst_sge burst_ssh; do
   table_row $p burst_latency_s -1
   table_row $p first_worker_s -1
   table_row $p worker_seconds -1

@@ -41,16 +41,9 @@ char *tide__sge_job_script(const tide__slurm_opts *o, const tide_job *job)
 {
   char *text = NULL, wt[32];
   size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  int p = job->nworkers > 0 ? job->nworkers : 1;
-  int t = job->nthreads > 0 ? job->nthreads : 1;
-  int cores = o->cores > 0 ? o->cores : p * t;
-  int64_t mem = o->memory > 0 ? o->memory : (int64_t)p * job->memory_limit;
-  const char *logdir = o->log_directory ? o->log_directory : ".";
+  FILE *f = tide__batch_script_open(&text, &len);
+  tide__batch_shape sh = tide__batch_job_shape(o, job);
 
-  if (!f)
-    abort();
-  fprintf(f, "#!/usr/bin/env bash\n\n");
   directive(f, o, "-N %s", job->name);
   if (o->partition)
     directive(f, o, "-q %s", o->partition);
@@ -58,16 +51,16 @@ char *tide__sge_job_script(const tide__slurm_opts *o, const tide_job *job)
     directive(f, o, "-P %s", o->account);
   /* slots come from a parallel environment; without one the job has one */
   if (o->pe)
-    directive(f, o, "-pe %s %d", o->pe, cores);
+    directive(f, o, "-pe %s %d", o->pe, sh.cores);
   if (o->walltime > 0) {
     tide__sge_format_walltime(o->walltime, wt, sizeof wt);
     directive(f, o, "-l h_rt=%s", wt);
   }
-  if (mem > 0)
-    directive(f, o, "-l mem_free=%lldM", (long long)((mem + 1048575) / 1048576));
+  if (sh.memory > 0)
+    directive(f, o, "-l mem_free=%lldM", (long long)((sh.memory + 1048575) / 1048576));
   /* $JOB_ID is expanded by qsub: the same NAME-ID file names as SLURM's */
-  directive(f, o, "-o %s/%s-$JOB_ID.out", logdir, job->name);
-  directive(f, o, "-e %s/%s-$JOB_ID.err", logdir, job->name);
+  directive(f, o, "-o %s/%s-$JOB_ID.out", sh.logdir, job->name);
+  directive(f, o, "-e %s/%s-$JOB_ID.err", sh.logdir, job->name);
   for (size_t i = 0; i < o->extra.n; i++)
     directive(f, o, "%s", o->extra.v[i]);
   tide__batch_write_body(f, o, job);

@@ -60,6 +60,20 @@ void tide__batch_directive(FILE *f, const tide__slurm_opts *o, const char *prefi
  * prologue, one `tide worker` line per worker of job, and `wait`. */
 void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *job);
 
+/* A job script being written into *text (closed with fclose, then the
+ * caller owns *text); the interpreter line is already in. */
+FILE *tide__batch_script_open(char **text, size_t *len);
+
+/* What a job asks its resource manager for: cores (--cores, or processes x
+ * threads), memory in bytes (--memory, or processes x the worker limit; 0:
+ * none) and the log directory. */
+typedef struct tide__batch_shape {
+  int cores;
+  int64_t memory;
+  const char *logdir; /* borrowed from the options */
+} tide__batch_shape;
+tide__batch_shape tide__batch_job_shape(const tide__slurm_opts *o, const tide_job *job);
+
 /* The job script for job (malloc'd text). */
 char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job);
 

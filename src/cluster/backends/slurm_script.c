@@ -284,35 +284,49 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
   fprintf(f, "wait\n");
 }
 
+FILE *tide__batch_script_open(char **text, size_t *len)
+{
+  FILE *f = open_memstream(text, len);
+  if (!f)
+    abort();
+  fprintf(f, "#!/usr/bin/env bash\n\n");
+  return f;
+}
+
+tide__batch_shape tide__batch_job_shape(const tide__slurm_opts *o, const tide_job *job)
+{
+  int p = job->nworkers > 0 ? job->nworkers : 1;
+  int t = job->nthreads > 0 ? job->nthreads : 1;
+  tide__batch_shape sh = {
+      .cores = o->cores > 0 ? o->cores : p * t,
+      .memory = o->memory > 0 ? o->memory : (int64_t)p * job->memory_limit,
+      .logdir = o->log_directory ? o->log_directory : ".",
+  };
+  return sh;
+}
+
 char *tide__slurm_job_script(const tide__slurm_opts *o, const tide_job *job)
 {
   char *text = NULL, wt[32];
   size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  int p = job->nworkers > 0 ? job->nworkers : 1;
-  int t = job->nthreads > 0 ? job->nthreads : 1;
-  int cores = o->cores > 0 ? o->cores : p * t;
-  int64_t mem = o->memory > 0 ? o->memory : (int64_t)p * job->memory_limit;
-  const char *logdir = o->log_directory ? o->log_directory : ".";
+  FILE *f = tide__batch_script_open(&text, &len);
+  tide__batch_shape sh = tide__batch_job_shape(o, job);
 
-  if (!f)
-    abort();
-  fprintf(f, "#!/usr/bin/env bash\n\n");
   directive(f, o, "-J %s", job->name);
   if (o->partition)
     directive(f, o, "-p %s", o->partition);
   if (o->account)
     directive(f, o, "-A %s", o->account);
   directive(f, o, "-n 1");
-  directive(f, o, "--cpus-per-task=%d", cores);
-  if (mem > 0)
-    directive(f, o, "--mem=%lldM", (long long)((mem + 1048575) / 1048576));
+  directive(f, o, "--cpus-per-task=%d", sh.cores);
+  if (sh.memory > 0)
+    directive(f, o, "--mem=%lldM", (long long)((sh.memory + 1048575) / 1048576));
   if (o->walltime > 0) {
     tide__slurm_format_walltime(o->walltime, wt, sizeof wt);
     directive(f, o, "-t %s", wt);
   }
-  directive(f, o, "-o %s/%s-%%j.out", logdir, job->name);
-  directive(f, o, "-e %s/%s-%%j.err", logdir, job->name);
+  directive(f, o, "-o %s/%s-%%j.out", sh.logdir, job->name);
+  directive(f, o, "-e %s/%s-%%j.err", sh.logdir, job->name);
   for (size_t i = 0; i < o->extra.n; i++)
     directive(f, o, "%s", o->extra.v[i]);
   tide__batch_write_body(f, o, job);

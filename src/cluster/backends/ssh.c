@@ -309,6 +309,14 @@ static void ssh_destroy(void *self)
     if (!j->exited)
       uv_process_kill(&j->proc, SIGKILL);
     HASH_DEL(b->jobs, j);
+    /* no callback may reach b from here on: the job's handles close now and
+     * the last close frees it (the cluster runs the loop once more) */
+    j->ended = true;
+    uv_handle_t *hs[] = {(uv_handle_t *)&j->in, (uv_handle_t *)&j->err, (uv_handle_t *)&j->kill,
+                         (uv_handle_t *)&j->proc};
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+      if (!uv_is_closing(hs[i]))
+        uv_close(hs[i], sjob_closed);
   }
   tide__ssh_free_hosts(b->hosts, b->nhosts);
   for (size_t i = 0; i < b->nssh_args; i++)

@@ -9,7 +9,7 @@ hosts_up() {
   [ "$(id -u)" = 0 ] || skip "the multi-host rig needs root (network namespaces)"
   [ -x /usr/sbin/sshd ] || skip "openssh-server is missing (scripts/install-deps.sh --test)"
   HOSTS_DIR="$T_DIR/rig"
-  trap 'hosts_rc=$?; hosts_down; (exit $hosts_rc); t_cleanup' EXIT
+  trap 'hosts_rc=$?; hosts_down; t_cleanup "$hosts_rc"' EXIT
   if ! bash "$TIDE_SRC/scripts/hosts-up.sh" "$1" "$HOSTS_DIR" >"$T_DIR/hosts-up.log" 2>&1; then
     grep -q "Operation not permitted" "$T_DIR/hosts-up.log" &&
       skip "no network namespaces here: $(tail -1 "$T_DIR/hosts-up.log")"

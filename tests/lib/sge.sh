@@ -40,7 +40,7 @@ sge_cleanup() {
   ids=$(sge_our_jobs | awk '{print $1}') || true
   [ -n "$ids" ] && qdel $ids >/dev/null 2>&1 || true
 }
-trap 'rc=$?; sge_cleanup; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; sge_cleanup; t_cleanup "$rc"' EXIT
 
 # start_sge_cluster [FLAGS...]: `tide cluster --backend sge` on port 0 with a
 # scheduler file, listening where the execution host reaches it; job output

@@ -41,7 +41,7 @@ slurm_cleanup() {
   ids=$(slurm_our_jobs | awk '{print $1}') || true
   [ -n "$ids" ] && scancel $ids 2>/dev/null || true
 }
-trap 'rc=$?; slurm_cleanup; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; slurm_cleanup; t_cleanup "$rc"' EXIT
 
 # start_slurm_cluster [FLAGS...]: `tide cluster --backend slurm` on port 0
 # with a scheduler file; job output in $T_DIR/slurm-logs. Sets SCHED_FILE,

@@ -52,6 +52,7 @@ static const key keys[] = {
     {"scheduler.unknown-task-duration", K_DURATION, F(scheduler.unknown_task_duration), 0, 0},
     {"scheduler.bandwidth", K_SIZE_D, F(scheduler.bandwidth), 0, 0},
     {"scheduler.worker-saturation", K_NUMBER, F(scheduler.worker_saturation), 0, 0},
+    {"scheduler.round-trip", K_DURATION, F(scheduler.round_trip), 0, 0},
     {"scheduler.allowed-failures", K_INT, F(scheduler.allowed_failures), 0, 0},
     {"scheduler.retire-timeout", K_DURATION, F(scheduler.retire_timeout), 0, 0},
     {"scheduler.heartbeat-timeout", K_POSDUR, F(scheduler.heartbeat_timeout), 0, 0},
@@ -107,6 +108,7 @@ void tide__config_defaults(tide__config *cfg)
   cfg->scheduler.unknown_task_duration = 0.5;
   cfg->scheduler.bandwidth = 100e6;
   cfg->scheduler.worker_saturation = 1.1;
+  cfg->scheduler.round_trip = 1e-3;
   cfg->scheduler.allowed_failures = 3;
   cfg->scheduler.retire_timeout = 60;
   cfg->scheduler.heartbeat_timeout = 10;

@@ -34,6 +34,7 @@ typedef struct tide__config {
     double unknown_task_duration; /* seconds, default 0.5 */
     double bandwidth;             /* bytes/s, default 100e6 */
     double worker_saturation;     /* default 1.1 */
+    double round_trip;            /* seconds, default 1e-3; 0: no deeper queue */
     int allowed_failures;         /* default 3 */
     double retire_timeout;        /* seconds, default 60 */
     double heartbeat_timeout;     /* seconds, default 10: missed heartbeats */

@@ -26,6 +26,7 @@ sprefix *tide__prefix_get(tide__sched *s, const char *name, size_t len)
   p = tide__xcalloc(1, sizeof *p + len + 1);
   memcpy(p->name, name, len);
   p->avg = -1;
+  p->out_avg = -1;
   HASH_ADD_KEYPTR(hh, s->prefixes, p->name, len, p);
   return p;
 }
@@ -44,9 +45,12 @@ double tide__prefix_expected(const tide__sched *s, const sprefix *p)
   return p->max_exec > 0 ? 2 * p->max_exec : unknown;
 }
 
-/* A finished task took d seconds: first sample d, then 0.5*d + 0.5*old. */
-void tide__prefix_sample(sprefix *p, double d)
+/* A finished task took d seconds and left nbytes: first sample d, then
+ * 0.5*d + 0.5*old; the result size likewise. */
+void tide__prefix_sample(sprefix *p, double d, int64_t nbytes)
 {
+  double b = nbytes > 0 ? (double)nbytes : 0;
+  p->out_avg = p->out_avg < 0 ? b : 0.5 * b + 0.5 * p->out_avg;
   if (d < 0)
     d = 0;
   if (p->avg < 0)

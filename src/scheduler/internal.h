@@ -30,6 +30,7 @@ struct sprefix {
   UT_hash_handle hh;
   double avg;      /* duration_average; < 0 when none (never seen or dropped) */
   double max_exec; /* longest running reported since the average dropped */
+  double out_avg;  /* result bytes, averaged as avg; < 0 before the first */
   uint64_t count;  /* completed samples */
   uint32_t nstates[TIDE_TS__COUNT];
   char name[];
@@ -64,6 +65,7 @@ enum {
   TF_ANYWHERE = 16,  /* a builtin ("tide.*"): every worker runs it */
   TF_RELEASING = 32, /* on the release worklist: not to be freed yet */
   TF_PINNED = 64,    /* held by an update-graph in progress: not to be freed */
+  TF_DEEP = 128,     /* processing within a deeper saturation depth (§4) */
 };
 
 /* A task. One allocation holds the struct, deps[], the key and the args. */
@@ -123,6 +125,8 @@ struct sworker {
   const char **ifns; /* the same names, interned: compared by pointer */
   size_t nfunctions;
   int nthreads, limit, nprocessing;
+  int deep;   /* saturation depth of the last deep task sent (docs/design.md §4) */
+  int nplain; /* processing tasks sent under the plain limit, not TF_DEEP */
   int64_t memory_limit, nbytes, rss, executed;
   double occupancy, connected_at, last_seen, retire_requested_at, replicas_sent_at;
   tide__wstatus status;
@@ -302,7 +306,7 @@ void tide__sched_worker_msg(tide__sched *s, sworker *w, const msgpack_object *ms
 /* durations.c (docs/design.md §4) */
 sprefix *tide__prefix_get(tide__sched *s, const char *name, size_t len);
 double tide__prefix_expected(const tide__sched *s, const sprefix *p);
-void tide__prefix_sample(sprefix *p, double d);
+void tide__prefix_sample(sprefix *p, double d, int64_t nbytes);
 void tide__prefix_running(sprefix *p, double elapsed);
 
 /* tasks.c */

@@ -13,19 +13,17 @@ enum { ROOM_SCAN = 32 };
 
 int tide__sw_limit(const tide__sched *s, int nthreads)
 {
-  double sat = s->cfg.scheduler.worker_saturation;
-  if (!isfinite(sat) || sat <= 0)
-    return INT_MAX;
-  double l = ceil(sat * (nthreads > 0 ? nthreads : 1) - 1e-9);
-  if (l < 1)
-    l = 1;
-  return l > INT_MAX ? INT_MAX : (int)l;
+  return tide__policy_saturation_depth(s->cfg.scheduler.worker_saturation, nthreads, -1, -1, 0);
 }
 
-/* Keep w in the room list iff it is running and below its limit. */
+/* Keep w in the room list iff it is running and below its limit: the
+ * deeper one while everything it processes was sent under it (docs/design.md
+ * §4 "Saturation"), so one task of real duration brings it back to the
+ * plain limit. */
 void tide__room_update(tide__sched *s, sworker *w)
 {
-  bool want = !w->removed && w->status == TIDE_W_RUNNING && w->nprocessing < w->limit;
+  int limit = w->nplain == 0 && w->deep > w->limit ? w->deep : w->limit;
+  bool want = !w->removed && w->status == TIDE_W_RUNNING && w->nprocessing < limit;
   if (want == w->in_room)
     return;
   if (want) {
@@ -157,6 +155,16 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
 
 void tide__proc_add(tide__sched *s, sworker *w, stask *t, double occ)
 {
+  const tide__config *c = &s->cfg;
+  int depth = tide__policy_saturation_depth(c->scheduler.worker_saturation, w->nthreads,
+                                            tide__prefix_expected(s, t->pfx),
+                                            t->pfx ? t->pfx->out_avg : -1, c->scheduler.round_trip);
+  if (depth > w->limit) {
+    t->flags |= TF_DEEP;
+    w->deep = depth;
+  } else {
+    w->nplain++;
+  }
   t->proc = w;
   t->occ = (float)occ;
   t->prev = w->proc_tail;
@@ -187,7 +195,9 @@ void tide__proc_remove(tide__sched *s, stask *t)
   else
     w->proc_tail = t->prev;
   t->prev = t->next = NULL;
-  t->flags &= ~TF_IN_LIST;
+  if (!(t->flags & TF_DEEP))
+    w->nplain--;
+  t->flags &= ~(TF_IN_LIST | TF_DEEP);
   t->proc = NULL;
   w->nprocessing--;
   w->occupancy -= t->occ;

@@ -1,5 +1,6 @@
 /* Pure scheduler policy: the adaptive_target formula (docs/design.md §5) and
  * workers_to_close (docs/design.md §6). No clock, no sockets. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,4 +242,27 @@ double tide__policy_heartbeat_timeout(double timeout, double base, double interv
   if (!(interval > base))
     return timeout;
   return timeout > 10 * interval ? timeout : 10 * interval;
+}
+
+int tide__policy_saturation_depth(double saturation, int nthreads, double duration,
+                                  double out_bytes, double round_trip)
+{
+  if (!isfinite(saturation) || saturation <= 0)
+    return INT_MAX;
+  double n = nthreads > 0 ? nthreads : 1;
+  double base = ceil(saturation * n - 1e-9);
+  if (base < 1)
+    base = 1;
+  if (base >= INT_MAX)
+    return INT_MAX;
+  /* unknown output size or duration, or results too large: the plain ratio,
+   * so root tasks of large outputs are never produced ahead of need */
+  if (!(round_trip > 0) || !(duration >= 0) || !(out_bytes >= 0) ||
+      out_bytes > TIDE__SATURATION_SMALL_OUTPUT)
+    return (int)base;
+  double per = duration > 0 ? ceil(round_trip / duration - 1e-9) : TIDE__SATURATION_DEPTH_MAX;
+  if (per > TIDE__SATURATION_DEPTH_MAX)
+    per = TIDE__SATURATION_DEPTH_MAX;
+  double deep = per * n;
+  return deep > base ? (deep >= INT_MAX ? INT_MAX : (int)deep) : (int)base;
 }

@@ -93,4 +93,21 @@ double tide__policy_heartbeat_interval(size_t nworkers, double base);
  * ten intervals once it has grown (as Dask's worker TTL check). */
 double tide__policy_heartbeat_timeout(double timeout, double base, double interval);
 
+/* Saturation depth (docs/design.md §4 "Saturation"): at most this many
+ * tasks per thread of one prefix wait on a worker to cover a round trip. */
+enum { TIDE__SATURATION_DEPTH_MAX = 64 };
+/* A prefix whose results average more than this keeps the plain ratio: a
+ * deeper queue of it would hold results ahead of their consumers. */
+#define TIDE__SATURATION_SMALL_OUTPUT (64 * 1024)
+
+/* How many tasks a worker of nthreads threads may process at once while it
+ * processes tasks of one prefix: ceil(saturation · nthreads) (at least 1;
+ * INT_MAX when saturation is not a finite positive number), raised to
+ * nthreads · min(TIDE__SATURATION_DEPTH_MAX, ceil(round_trip / duration))
+ * when the prefix's expected duration is far below round_trip and its
+ * learned output size (out_bytes, < 0 unknown) is at most
+ * TIDE__SATURATION_SMALL_OUTPUT. round_trip <= 0 turns the deeper queue off. */
+int tide__policy_saturation_depth(double saturation, int nthreads, double duration,
+                                  double out_bytes, double round_trip);
+
 #endif

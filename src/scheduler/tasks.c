@@ -333,7 +333,7 @@ void tide__task_finished(tide__sched *s, sworker *w, stask *t, int64_t nbytes, d
     return;
   }
   tide__proc_remove(s, t);
-  tide__prefix_sample(t->pfx, stop - start);
+  tide__prefix_sample(t->pfx, stop - start, nbytes);
   t->duration = (float)(stop - start);
   t->nbytes = nbytes;
   t->resends = 0;

@@ -88,9 +88,9 @@ static void test_duration_learning(void **st)
   fixture *f = fx_new(NULL);
   sprefix *p = tide__prefix_get(f->s, "x", 1);
   assert_true(tide__prefix_expected(f->s, p) == 0.5); /* unknown-task-duration */
-  tide__prefix_sample(p, 2.0);
+  tide__prefix_sample(p, 2.0, 0);
   assert_true(p->avg == 2.0);
-  tide__prefix_sample(p, 1.0);
+  tide__prefix_sample(p, 1.0, 0);
   assert_true(p->avg == 1.5);
   tide__prefix_running(p, 2.9); /* not beyond 2 * 1.5 */
   assert_true(p->avg == 1.5);
@@ -99,7 +99,7 @@ static void test_duration_learning(void **st)
   assert_true(tide__prefix_expected(f->s, p) == 7.0);
   tide__prefix_running(p, 4.0);
   assert_true(tide__prefix_expected(f->s, p) == 8.0);
-  tide__prefix_sample(p, 5.0); /* next sample: first sample again */
+  tide__prefix_sample(p, 5.0, 0); /* next sample: first sample again */
   assert_true(p->avg == 5.0);
   assert_true(tide__prefix_expected(f->s, p) == 5.0);
   assert_int_equal(p->count, 3);

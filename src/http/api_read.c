@@ -35,6 +35,7 @@ static json_t *worker_json(const tide__sw_view *w, bool with_address)
   json_object_set_new(o, "nthreads", json_integer(w->nthreads));
   json_object_set_new(o, "memory_limit", json_integer(w->memory_limit));
   json_object_set_new(o, "nbytes", json_integer(w->nbytes));
+  json_object_set_new(o, "nbytes_peak", json_integer(w->nbytes_peak));
   json_object_set_new(o, "rss", json_integer(w->rss));
   json_object_set_new(o, "processing", json_integer(w->nprocessing));
   json_object_set_new(o, "occupancy", json_real(w->occupancy));

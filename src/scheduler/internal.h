@@ -128,6 +128,7 @@ struct sworker {
   int deep;   /* saturation depth of the last deep task sent (docs/design.md §4) */
   int nplain; /* processing tasks sent under the plain limit, not TF_DEEP */
   int64_t memory_limit, nbytes, rss, executed;
+  int64_t nbytes_peak; /* most bytes of results it held at once */
   double occupancy, connected_at, last_seen, retire_requested_at, replicas_sent_at;
   tide__wstatus status;
   stask *proc_head, *proc_tail;

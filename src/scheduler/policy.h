@@ -28,6 +28,7 @@ typedef struct tide__sw_view {
   int nthreads;
   int64_t memory_limit; /* 0 = none */
   int64_t nbytes;       /* bytes of results held */
+  int64_t nbytes_peak;  /* most bytes of results held at once since it joined */
   int64_t rss;          /* process memory from the last heartbeat */
   int nprocessing;      /* tasks sent to it and not finished */
   double occupancy;     /* seconds of expected work (docs/design.md §4) */

@@ -21,6 +21,7 @@ static void fill_view(const sworker *w, tide__sw_view *v)
   v->nthreads = w->nthreads;
   v->memory_limit = w->memory_limit;
   v->nbytes = w->nbytes;
+  v->nbytes_peak = w->nbytes_peak;
   v->rss = w->rss;
   v->nprocessing = w->nprocessing;
   v->occupancy = w->occupancy;

@@ -27,6 +27,8 @@ static void sw_set_nbytes(tide__sched *s, sworker *w, int64_t nbytes)
       s->least_valid = false;
   }
   w->nbytes = nbytes;
+  if (nbytes > w->nbytes_peak)
+    w->nbytes_peak = nbytes;
 }
 
 void tide__holder_add(tide__sched *s, stask *t, sworker *w)

@@ -153,16 +153,11 @@ void tide__arrival_cap(const tide__arrival_in *in, tide__arrival_out *out)
   double left = in->work - done;
   out->left = left > 0 ? left : 0;
 
-  double td = in->target_duration > 0 ? in->target_duration : 5.0;
   double per = in->nthreads > 0 ? in->nthreads : 1;
   double tasks_left = ceil_eps((double)in->ntasks * out->left / in->work);
-  double cpu = ceil_eps(out->left / td);
-  if (cpu > tasks_left)
-    cpu = tasks_left;
-  double need = ceil_eps(cpu / per);
+  double need = ceil_eps(tasks_left / per);
   int others = in->npresent + (int)in->npending;
-  if (others == 0 && tasks_left > 0 && need < 1)
-    need = 1; /* nobody else would ever run it */
+  out->tasks = tasks_left > 1e9 ? 1000000000 : (int)tasks_left;
   out->need = need > 1e6 ? 1000000 : (int)need;
   long allowed = (long)out->need - others;
   out->allowed = allowed > 0 ? (int)allowed : 0;
@@ -178,6 +173,7 @@ void tide__arrival_explain(int asked, int capped, const tide__arrival_in *in,
     snprintf(dr, sizeof dr, "drains in %.2f s", out->drain);
   snprintf(buf, len,
            "asked %d, capped to %d: queue %s, workers arrive in %.2f s "
-           "(%.2f s of work left then needs %d worker(s), %d present, %zu pending)",
-           asked, capped, dr, in->startup, out->left, out->need, in->npresent, in->npending);
+           "(then %.2f s of work in %d task(s) left for %d worker(s): %d present, %zu pending)",
+           asked, capped, dr, in->startup, out->left, out->tasks, out->need, in->npresent,
+           in->npending);
 }

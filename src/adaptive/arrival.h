@@ -49,15 +49,15 @@ typedef struct tide__arrival_in {
   const double *pending; /* seconds from now until each asked-for, not-arrived worker
                             is expected (0: overdue, due now) */
   size_t npending;
-  double nthreads;        /* threads of one worker (present average, or the cluster's) */
-  double startup;         /* expected seconds until a worker asked now registers */
-  double target_duration; /* the controller's, seconds */
+  double nthreads; /* threads of one worker (present average, or the cluster's) */
+  double startup;  /* expected seconds until a worker asked now registers */
 } tide__arrival_in;
 
 typedef struct tide__arrival_out {
   double drain;  /* seconds until the present and pending workers finish the work (inf: never) */
   double left;   /* seconds of work left when a worker asked now would arrive */
-  int need;      /* workers the work left then needs (the §5 formula on it) */
+  int tasks;     /* tasks left then (in proportion to the work) */
+  int need;      /* workers that would each find a task then, present and pending included */
   int allowed;   /* workers worth asking for now (INT_MAX: no cap) */
   bool uncapped; /* no cap applies (no work estimate, nobody to drain the queue) */
 } tide__arrival_out;
@@ -65,11 +65,14 @@ typedef struct tide__arrival_out {
 /* A worker asked for now starts working after `startup` seconds. Until then
  * the queue drains at the rate of the threads present, growing as each
  * pending worker arrives (a fluid model: work flows to every free thread).
- * What is left at that moment, and the tasks left in proportion, are fed to
- * the §5 formula: need = ceil(min(ceil(left / target_duration), tasks left)
- * / nthreads), at least 1 while tasks are left and no worker is present or
- * pending. Workers beyond need - present - pending would arrive to find no
- * work (left = 0 when the queue drains first) and are not asked for. */
+ * The tasks left at that moment, in proportion to the work left, can keep
+ * need = ceil(tasks left / nthreads) workers busy; the present and pending
+ * ones come first, and allowed = need - present - pending more would each
+ * still find a task. Any more would arrive to find nothing to run (none at
+ * all when the queue drains before they arrive), so they are not asked
+ * for. Every worker that is asked for still shortens the queue, so in this
+ * model the cap costs no latency; the controller's target (§5) still
+ * decides how many of the allowed ones it wants. */
 void tide__arrival_cap(const tide__arrival_in *in, tide__arrival_out *out);
 
 /* One line for the decision log: "asked 40, capped to 3: queue drains in

@@ -190,7 +190,6 @@ static bool arrival_in(tide__adaptive *a, const tide__target_inputs *in, tide__a
                   : c->opts.nthreads > 0 ? c->opts.nthreads
                                          : 1;
   arr->startup = startup;
-  arr->target_duration = a->target_duration;
   return true;
 }
 

@@ -169,6 +169,9 @@ void tide__cluster_metrics_get(tide_cluster *c, tide__cluster_metrics *m)
   m->requested = tide__cluster_nplan(c);
   m->target = tide__adaptive_last_target(c->adaptive);
   m->capped = tide__adaptive_capped(c->adaptive);
+  double now = tide__now();
+  for (const tide__cjob *j = c->jobs; j; j = j->next)
+    m->rm_worker_seconds += (now - j->created) * j->pub.nworkers;
   m->startup = tide__cluster_startup_json(c);
 }
 

@@ -114,6 +114,7 @@ static tide__cjob *job_new(tide_cluster *c)
 
 static void job_remove(tide_cluster *c, tide__cjob *j)
 {
+  c->m.rm_worker_seconds += (tide__now() - j->created) * j->pub.nworkers;
   DL_DELETE(c->jobs, j);
   HASH_DELETE(hh, c->jobs_by_name, j);
   for (int i = 0; i < j->pub.nworkers; i++) {

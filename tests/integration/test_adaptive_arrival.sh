@@ -74,6 +74,9 @@ echo "$why" | grep -Eq '^asked [0-9]+, capped to [0-9]+: queue drains in [0-9.]+
 [ "$(echo "$a" | jq '[.log[] | select(.capped) | .capped.asked > .capped.allowed] | all')" = true ] ||
   fail "a capped entry asked no more than it got: $(echo "$a" | jq -c '[.log[] | select(.capped)]')"
 [ "$(api /metrics | awk '$1 == "tide_adaptive_capped_total" {print $2}')" = "$capped" ] || fail "tide_adaptive_capped_total"
+# the warm worker has been held since its request, 2 s before it registered
+rmws=$(api /metrics | awk '$1 == "tide_rm_worker_seconds_total" {print $2}')
+echo "$rmws" | awk '{exit !($1 >= 3)}' || fail "tide_rm_worker_seconds_total: '$rmws'"
 s=$("$TIDE_BIN" status --scheduler-file "$SCHED_FILE")
 echo "$s" | grep -q '^  arrival-aware on' || fail "tide status: $s"
 echo "$s" | grep -Eq '^  startup   CommandCluster [2-5]\.[0-9]+s' || fail "tide status: $s"

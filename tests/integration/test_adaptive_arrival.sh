@@ -87,6 +87,12 @@ run_once --no-arrival-aware
 without_jobs=$JOBS without_s=$SECS
 [ "$(adaptive | jq .arrival_aware)" = false ] || fail "--no-arrival-aware not applied"
 [ "$(adaptive | jq '[.log[] | select(.capped)] | length')" = 0 ] || fail "capped while off"
+# over HTTP: a boolean turns it back on, anything else is a 400 that changes nothing
+expect 400 POST /api/v1/adapt '{"arrival_aware": "yes"}'
+body | jq -e '.error | test("arrival_aware: expected true or false")' >/dev/null || fail "400 body: $(body)"
+[ "$(adaptive | jq .arrival_aware)" = false ] || fail "a refused adapt changed arrival_aware"
+expect 200 POST /api/v1/adapt '{"arrival_aware": true}'
+[ "$(adaptive | jq .arrival_aware)" = true ] || fail "arrival_aware over HTTP not applied"
 stop_cluster
 
 echo "jobs asked in the burst: with the cap $with_jobs, without $without_jobs;" \

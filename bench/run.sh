@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_sge,burst_ssh,policy,cmd_array  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_sge,burst_ssh,policy,cmd_array}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -439,10 +439,10 @@ bench_sched_mem() {
 # ---- burst -----------------------------------------------------------------
 # burst_tide PROFILE BACKEND [ADAPT FLAGS...]: 3 bursts of 64 x tide.sleep 0.5,
 # 8 s apart, adaptive cluster 0..16 one-thread workers. One JSON line.
-BURSTS=3 NB=64 TS=0.5 IDLE=8 MAXW=16
+BURSTS=3 NB=64 TS=0.5 IDLE=8 MAXW=16 FLOOR=0 # FLOOR: the workers it shrinks back to
 burst_tide() {
   local profile=$1 backend=$2; shift 2
-  local cpid spid t0 tfirst tlast lat=() b ts rc extra=()
+  local cpid spid t0 tfirst tlast lat=() b ts rc extra=() i
   [ "$backend" = slurm ] && extra=(--walltime 10m --log-directory "$W/slurm-logs")
   [ "$backend" = ssh ] && extra=(--hosts h1,h2,h3 --ssh-config "$RIG_SSH_CONFIG" --host "$RIG_GW")
   [ "$backend" = sge ] && extra=(--queue tide.q --pe tide-pe --walltime 10m --log-directory "$W/sge-logs" --host "$SGE_HOST")
@@ -454,6 +454,11 @@ burst_tide() {
   cpid=$!
   PIDS+=("$cpid")
   wait_file "$SF" 20 || { log "burst: tide cluster did not start"; tail "$W/burst-$profile-$backend.log" >&2; return 1; }
+  # every burst starts from the same state: the minimum's workers present
+  for ((i = 0; FLOOR > 0 && i < 1200; i++)); do
+    [ "$(nworkers 2>/dev/null || echo 0)" -ge "$FLOOR" ] && break
+    sleep 0.05
+  done
   for b in $(seq 0 $((BURSTS - 1))); do gen_graph $NB sleep "b$b-" $TS >"$W/burst$b.json"; done
   if [ "$HELPER" = 1 ]; then
     "$BENCHBIN" sample "$SF" 0.05 >"$W/samples" & spid=$!
@@ -471,24 +476,25 @@ burst_tide() {
     sleep "$IDLE"
   done
   local tend; tend=$(now)
-  # then back to 0: the sampler keeps going, worker-seconds count only to tend
-  local i
+  # then back to FLOOR: the sampler keeps going, worker-seconds count only to tend
   for ((i = 0; i < 1200; i++)); do
-    [ "$(nworkers 2>/dev/null)" = 0 ] && break
+    [ "$(nworkers 2>/dev/null || echo 1000000)" -le "$FLOOR" ] && break
     sleep 0.05
   done
   sleep 0.1
   kill -TERM "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true
-  local m recomputed lost subs
+  local m recomputed lost subs rmws capped
   m=$(curl -sf --max-time 2 "$(jq -r .dashboard "$SF")/metrics" || true)
   msum() { awk -v k="$1" '$1 == k || index($1, k "{") == 1 {s += $2} END {print s + 0}' <<<"$m"; }
   recomputed=$(msum tide_recomputed_tasks_total)
   lost=$(msum tide_workers_removed_unexpected_total)
   subs=$(msum tide_rm_submissions_total)
+  rmws=$(msum tide_rm_worker_seconds_total)
+  capped=$(msum tide_adaptive_capped_total)
   stop_pid "$cpid"
   awk -v t0="$t0" -v tend="$tend" -v tf="$tfirst" -v ideal="$(awk -v a=$BURSTS -v b=$NB -v c=$TS 'BEGIN{print a*b*c}')" \
     -v maxw=$MAXW -v lat="${lat[*]}" -v tlast="$tlast" -v profile="$profile" -v backend="$backend" \
-    -v recomputed="${recomputed:-0}" -v lost="${lost:-0}" -v subs="${subs:-0}" '
+    -v recomputed="${recomputed:-0}" -v lost="${lost:-0}" -v subs="${subs:-0}" -v rmws="${rmws:-0}" -v capped="${capped:-0}" '
     { t[NR] = $1; w[NR] = $2 }
     END {
       ws = 0; peak = 0; first = "null"; tpeak = "null"; tzero = "null"
@@ -507,6 +513,7 @@ burst_tide() {
       printf "\"busy_seconds_ideal\": %s, \"utilisation\": %.3f, \"peak_workers\": %d, ", ideal, (ws > 0 ? ideal / ws : 0), peak
       printf "\"time_to_peak_s\": %s, \"time_back_to_zero_s\": %s, ", (tpeak == "null" ? "null" : sprintf("%.2f", tpeak)), tzero
       printf "\"restarted_tasks\": %d, \"workers_lost\": %d, \"jobs_submitted\": %d, ", recomputed, lost, subs
+      printf "\"rm_worker_seconds\": %.1f, \"capped_requests\": %d, ", rmws, capped
       printf "\"wall_s\": %.1f}\n", tend - t0
     }' "$W/samples"
   return ${rc:-0}
@@ -538,9 +545,51 @@ bench_burst_slurm() {
     log "burst_slurm: skipped (SLURM not up: run scripts/slurm-up.sh DIR and export SLURM_CONF)"
     return 0
   fi
+  # without the arrival-aware cap (docs/design.md §7), then with it (the
+  # default), in the same run: the first run after SLURM starts pays for a
+  # cold slurmd, so the default goes second as in arrival_pair
+  log "burst through SLURM (responsive profile, --no-arrival-aware)"
+  res=$(burst_tide responsive-nocap slurm --interval 100ms --target-duration 1s --wait-count 3 \
+    --no-arrival-aware) && record burst_slurm_nocap tide "$res" || log "burst (slurm, no cap): tide failed"
   log "burst through SLURM (responsive profile)"
   res=$(burst_tide responsive slurm --interval 100ms --target-duration 1s --wait-count 3) &&
     record burst_slurm tide "$res" || log "burst (slurm): tide failed"
+  # and the warm-worker short bursts of bench_burst_arrival, through SLURM
+  arrival_pair burst_slurm_arrival slurm
+}
+
+# Arrival-aware requests (docs/design.md §7) where they matter: one warm
+# worker of 2 threads (--minimum 1) and short bursts: 40 x tide.sleep 0.05
+# is 2 s of work, 1 s on the warm worker, 4 s apart; a latency-minded
+# policy (interval 100ms, target 100ms, wait 3). arrival_pair NAME BACKEND
+# [FLAGS...] runs it without the cap, then with it, and records NAME_nocap
+# and NAME. jobs_submitted counts the workers asked for, rm_worker_seconds
+# their time from request to gone; worker_seconds only counts them once
+# connected.
+arrival_pair() {
+  local name=$1 backend=$2 res; shift 2
+  local flags=(--minimum 1 --nthreads 2 --interval 100ms --target-duration 100ms --wait-count 3 "$@")
+  local saved="$NB $TS $IDLE $FLOOR"
+  NB=40 TS=0.05 IDLE=4 FLOOR=1
+  log "$name: $BURSTS x $NB tide.sleep $TS on a warm worker, --no-arrival-aware"
+  res=$(burst_tide "$name-nocap" "$backend" "${flags[@]}" --no-arrival-aware) &&
+    record "${name}_nocap" tide "$res" || log "$name (no cap): tide failed"
+  log "$name: the same with the cap"
+  res=$(burst_tide "$name" "$backend" "${flags[@]}") && record "$name" tide "$res" ||
+    log "$name: tide failed"
+  read -r NB TS IDLE FLOOR <<<"$saved"
+}
+
+# ... through a resource manager whose workers take 2 s to register: a
+# command backend whose start command sleeps 2 s.
+bench_burst_arrival() {
+  cat >"$W/start2s.sh" <<EOF2
+#!/bin/sh
+sh -c 'sleep 2; exec "\$0" worker "\$1" --name "\$2" --job "\$2" --nthreads 2' "$TIDE" "\$1" "\$2" >/dev/null 2>&1 &
+echo "\$!"
+EOF2
+  chmod +x "$W/start2s.sh"
+  arrival_pair burst_arrival command --start-cmd "$W/start2s.sh {scheduler} {name}" --stop-cmd 'kill {job_id}'
 }
 
 # The responsive burst through --backend sge: the one-host Grid Engine of
@@ -671,6 +720,7 @@ want auth && bench_auth
 want sched_mem && bench_sched_mem
 want burst && bench_burst
 want burst_slurm && bench_burst_slurm
+want burst_arrival && bench_burst_arrival
 want burst_sge && bench_burst_sge
 want policy && bench_policy
 want cmd_array && bench_cmd_array

@@ -25,6 +25,7 @@ typedef enum tide_adapt_field {
   TIDE_ADAPT_TARGET_DURATION = 1 << 4,
   TIDE_ADAPT_WORKER_KEY = 1 << 5,
   TIDE_ADAPT_MAX_PENDING = 1 << 6,
+  TIDE_ADAPT_ARRIVAL_AWARE = 1 << 7,
 } tide_adapt_field;
 
 /* A replacement for the controller's target(): return the desired number
@@ -50,6 +51,11 @@ typedef struct tide_adapt_opts {
   /* NULL: the scheduler's workers_to_close(target, key=worker_key). */
   tide_adapt_close_fn workers_to_close;
   void *close_arg;
+  /* Non-zero: ask for no worker that would arrive, after the resource
+   * manager's learned startup latency, to find the queue drained
+   * (docs/design.md §7 "Arrival-aware requests"); default
+   * adaptive.arrival-aware (on). */
+  int arrival_aware;
 } tide_adapt_opts;
 
 /* Start adapting (or replace the running controller, keeping the options

@@ -290,6 +290,38 @@ static void update_counts(tide__rec_state *st, char *const *cand, size_t ncand, 
   }
 }
 
+/* Lower out->n to the workers that would still find work on arrival
+ * (arrival.h), never below the minimum. */
+static void cap_up(const tide__rec_in *in, tide__rec_out *out)
+{
+  tide__arrival_in a = *in->arrival;
+  double *pend = tide__xcalloc(in->nnot_arrived + 1, sizeof *pend);
+  for (size_t i = 0; i < in->nnot_arrived; i++) {
+    double at = in->not_arrived[i].requested + a.startup - in->now;
+    pend[i] = at > 0 ? at : 0;
+  }
+  a.pending = pend;
+  a.npending = in->nnot_arrived;
+  tide__arrival_cap(&a, &out->arrival);
+  if (!out->arrival.uncapped) {
+    long room = (long)tide__rec_round_jobs(out->arrival.allowed, in->processes) + in->nplan;
+    int floor = tide__rec_clip(0, in->minimum, in->maximum, in->processes);
+    int n = out->n;
+    if (room < n)
+      n = (int)room;
+    if (n < floor)
+      n = floor < out->n ? floor : out->n;
+    if (n < out->n) {
+      out->capped = true;
+      out->asked = out->n;
+      tide__arrival_explain(out->n - in->nplan, n > in->nplan ? n - in->nplan : 0, &a,
+                            &out->arrival, out->why, sizeof out->why);
+      out->n = n;
+    }
+  }
+  free(pend);
+}
+
 static void recommend_up(const tide__rec_in *in, tide__rec_out *out)
 {
   out->status = TIDE__REC_UP;
@@ -303,6 +335,14 @@ static void recommend_up(const tide__rec_in *in, tide__rec_out *out)
     out->status = TIDE__REC_SAME;
     out->n = 0;
     out->blocked = "max-pending";
+    return;
+  }
+  if (in->arrival)
+    cap_up(in, out);
+  if (out->n <= in->nplan) {
+    out->status = TIDE__REC_SAME;
+    out->n = 0;
+    out->blocked = "arrival";
   }
 }
 

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "adaptive/arrival.h"
+
 typedef enum tide__rec_status {
   TIDE__REC_SAME = 0,
   TIDE__REC_UP,
@@ -76,6 +78,7 @@ void tide__rec_state_clear(tide__rec_state *st);
 typedef struct tide__rec_member {
   const char *name;
   const char *job;
+  double requested; /* when its job was asked for (the caller's clock) */
 } tide__rec_member;
 
 /* workers_to_close(target=target, key=worker_key) (docs/design.md §6): returns the count
@@ -109,6 +112,9 @@ typedef struct tide__rec_in {
   bool down_blocked;            /* a retirement is still running: no down step */
   tide__rec_close_fn to_close;
   void *to_close_arg;
+  /* Arrival-aware cap on up (arrival.h), NULL: none. Its pending offsets
+   * are computed here from not_arrived[].requested + startup - now. */
+  const tide__arrival_in *arrival;
 } tide__rec_in;
 
 typedef struct tide__rec_out {
@@ -119,7 +125,13 @@ typedef struct tide__rec_out {
   size_t nworkers;
   size_t ncandidates;  /* close candidates this round (down path) */
   const char *blocked; /* UP wanted but not possible now: "backoff",
-                          "paused", "max-pending" (static), else NULL */
+                          "paused", "max-pending", "arrival" (static), else NULL */
+  /* The arrival-aware cap lowered the plan size from asked to n (or to the
+   * plan itself: status SAME, blocked "arrival"). */
+  bool capped;
+  int asked;
+  tide__arrival_out arrival;
+  char why[256]; /* the explanation for the decision log */
 } tide__rec_out;
 
 /* One round of docs/design.md §7: compare the clipped target with the plan and

@@ -27,6 +27,7 @@ struct tide__adaptive {
   /* resolved options */
   double minimum, maximum, interval, target_duration;
   int wait_count, max_pending;
+  bool arrival_aware;
   char worker_key[16];
   tide_adapt_target_fn target;
   void *target_arg;
@@ -41,6 +42,9 @@ struct tide__adaptive {
   uint64_t rounds;
   json_t *log[LOG_CAP]; /* ring of decisions, oldest at head */
   size_t head, count;
+  uint64_t capped;  /* capped decisions logged */
+  int capped_asked; /* the last one logged: asked, plan (-1 none) */
+  int capped_plan;
   json_t *errors;        /* recent errors, newest last */
   sample hist[HIST_CAP]; /* ring, one point per tick round */
   size_t hhead, hcount;
@@ -75,6 +79,8 @@ tide__adaptive *tide__adaptive_create(tide_cluster *c)
   a->wait_count = c->cfg.adaptive.wait_count > 0 ? c->cfg.adaptive.wait_count : 3;
   a->target_duration = c->cfg.adaptive.target_duration > 0 ? c->cfg.adaptive.target_duration : 5;
   a->max_pending = c->ops->max_pending;
+  a->arrival_aware = c->cfg.adaptive.arrival_aware;
+  a->capped_asked = -1;
   snprintf(a->worker_key, sizeof a->worker_key, "%s", c->opts.processes > 1 ? "job" : "none");
   uv_timer_init(c->loop, &a->tick);
   a->tick.data = a;
@@ -102,6 +108,11 @@ int tide__adaptive_last_target(const tide__adaptive *a)
 double tide__adaptive_target_duration(const tide__adaptive *a)
 {
   return a->target_duration;
+}
+
+uint64_t tide__adaptive_capped(const tide__adaptive *a)
+{
+  return a ? a->capped : 0;
 }
 
 static void push_log(tide__adaptive *a, json_t *e)
@@ -160,6 +171,60 @@ static json_t *entry(tide__adaptive *a, const char *status, const tide__target_i
   return e;
 }
 
+/* docs/design.md §7 "Arrival-aware requests": the cap's inputs from the
+ * scheduler's figures behind this round's target, when the cap is on and
+ * this backend's startup latency is known. */
+static bool arrival_in(tide__adaptive *a, const tide__target_inputs *in, tide__arrival_in *arr)
+{
+  tide_cluster *c = a->c;
+  double startup = 0;
+  if (!a->arrival_aware ||
+      !tide__startup_get(c->startup, tide__cluster_startup_key(c), &startup, NULL))
+    return false;
+  memset(arr, 0, sizeof *arr);
+  arr->work = in->total_occupancy + in->queued_occupancy;
+  arr->ntasks = in->nqueued + in->nprocessing;
+  arr->npresent = (int)in->nworkers;
+  arr->threads = (double)in->nworkers * in->avg_nthreads;
+  arr->nthreads = in->avg_nthreads > 0   ? in->avg_nthreads
+                  : c->opts.nthreads > 0 ? c->opts.nthreads
+                                         : 1;
+  arr->startup = startup;
+  return true;
+}
+
+/* The numbers behind a capped request, and its explanation, on entry e. */
+static void add_capped(tide__adaptive *a, json_t *e, const tide__rec_in *ri,
+                       const tide__rec_out *out)
+{
+  const tide__arrival_out *o = &out->arrival;
+  int allowed = out->status == TIDE__REC_UP ? out->n - ri->nplan : 0;
+  json_object_set_new(
+      e, "capped",
+      json_pack("{s:i, s:i, s:o, s:f, s:f, s:i, s:i, s:I}", "asked", out->asked - ri->nplan,
+                "allowed", allowed, "drain", isinf(o->drain) ? json_null() : json_real(o->drain),
+                "arrive", ri->arrival->startup, "work_left", o->left, "need", o->need, "present",
+                ri->arrival->npresent, "pending", (json_int_t)ri->nnot_arrived));
+  json_object_set_new(e, "why", json_string(out->why));
+  a->capped++;
+  a->capped_asked = out->asked;
+  a->capped_plan = ri->nplan;
+  tide__log(TIDE_LOG_INFO, "adaptive", "%s", out->why);
+}
+
+/* A request capped to nothing: logged once while the same request stays
+ * capped, since reactive rounds repeat it every 10 ms of a burst. */
+static json_t *capped_entry(tide__adaptive *a, const tide__target_inputs *in, int raw,
+                            const tide__rec_in *ri, const tide__rec_out *out, bool reactive)
+{
+  if (out->asked == a->capped_asked && ri->nplan == a->capped_plan)
+    return NULL;
+  json_t *e = entry(a, "capped", in, raw, out, reactive);
+  json_object_set_new(e, "n", json_integer(ri->nplan));
+  add_capped(a, e, ri, out);
+  return e;
+}
+
 static void run_round(tide__adaptive *a, bool reactive)
 {
   tide_cluster *c = a->c;
@@ -181,6 +246,8 @@ static void run_round(tide__adaptive *a, bool reactive)
   }
   tide__rec_member *na = NULL;
   size_t nna = tide__cluster_not_arrived(c, &na);
+  tide__arrival_in arr;
+  bool capping = !a->target && arrival_in(a, &in, &arr);
   tide__rec_in ri = {
       .now = tide__now(),
       .target = raw,
@@ -198,6 +265,7 @@ static void run_round(tide__adaptive *a, bool reactive)
       .down_blocked = c->retiring > 0,
       .to_close = close_cb,
       .to_close_arg = a,
+      .arrival = capping ? &arr : NULL,
   };
   tide__rec_out out;
   tide__recommend(a->st, &ri, &out);
@@ -210,9 +278,13 @@ static void run_round(tide__adaptive *a, bool reactive)
   tide_error err = {{0}};
   int rc = 0;
   json_t *e = NULL;
-  if (out.status == TIDE__REC_UP) {
+  if (out.status == TIDE__REC_SAME && out.capped) {
+    e = capped_entry(a, &in, raw, &ri, &out, reactive);
+  } else if (out.status == TIDE__REC_UP) {
     e = entry(a, "up", &in, raw, &out, reactive);
     json_object_set_new(e, "n", json_integer(out.n));
+    if (out.capped)
+      add_capped(a, e, &ri, &out);
     tide__log(TIDE_LOG_INFO, "adaptive", "up: %d -> %d worker(s) (target %d%s)", ri.nplan, out.n,
               out.target, reactive ? ", reactive" : "");
     rc = tide__cluster_scale_to(c, out.n, &err);
@@ -235,6 +307,8 @@ static void run_round(tide__adaptive *a, bool reactive)
   }
   if (e)
     push_log(a, e);
+  if (e && !out.capped)
+    a->capped_asked = -1; /* the next capped request is news again */
   tide__rec_out_free(&out);
   a->in_round = false;
 }
@@ -328,6 +402,8 @@ int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *o, tide_error *er
     a->max_pending = o->max_pending;
   if (o->set & TIDE_ADAPT_WORKER_KEY)
     snprintf(a->worker_key, sizeof a->worker_key, "%s", o->worker_key);
+  if (o->set & TIDE_ADAPT_ARRIVAL_AWARE)
+    a->arrival_aware = o->arrival_aware != 0;
   if (o->target) {
     a->target = o->target;
     a->target_arg = o->target_arg;
@@ -347,9 +423,9 @@ int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *o, tide_error *er
   snprintf(mx, sizeof mx, isinf(a->maximum) ? "inf" : "%g", a->maximum);
   tide__log(TIDE_LOG_INFO, "adaptive",
             "%s: minimum=%g maximum=%s interval=%gs wait_count=%d target_duration=%gs "
-            "worker_key=%s max_pending=%d",
+            "worker_key=%s max_pending=%d arrival_aware=%s",
             again ? "adapting again" : "adapting", a->minimum, mx, a->interval, a->wait_count,
-            a->target_duration, a->worker_key, a->max_pending);
+            a->target_duration, a->worker_key, a->max_pending, a->arrival_aware ? "on" : "off");
   uint64_t ms = (uint64_t)ceil(a->interval * 1000);
   uv_timer_start(&a->tick, on_tick, 0, ms ? ms : 1);
   return 0;
@@ -381,6 +457,8 @@ json_t *tide__adaptive_json(tide__adaptive *a)
   json_object_set_new(o, "target_duration", json_real(a->target_duration));
   json_object_set_new(o, "worker_key", json_string(a->worker_key));
   json_object_set_new(o, "max_pending", json_integer(a->max_pending));
+  json_object_set_new(o, "arrival_aware", json_boolean(a->arrival_aware));
+  json_object_set_new(o, "capped", json_integer((json_int_t)a->capped));
   json_object_set_new(o, "target",
                       a->last_target >= 0 ? json_integer(a->last_target) : json_null());
   json_object_set_new(o, "rounds", json_integer((json_int_t)a->rounds));

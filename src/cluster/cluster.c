@@ -126,6 +126,7 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
   c->self = self;
   c->kill_grace = 2.0;
   tide__backoff_init(&c->backoff);
+  c->startup = tide__startup_create();
   if (opts->backoff && opts->nbackoff > 0 &&
       tide__backoff_set_delays(&c->backoff, opts->backoff, opts->nbackoff) < 0) {
     c->ops = NULL;
@@ -332,6 +333,7 @@ void tide_cluster_destroy(tide_cluster *c)
     uv_run(c->loop, UV_RUN_NOWAIT);
   }
   tide__adaptive_destroy(c->adaptive);
+  tide__startup_destroy(c->startup);
   if (c->sched)
     tide__sched_destroy(c->sched);
   if (c->api)

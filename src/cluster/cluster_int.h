@@ -86,6 +86,7 @@ struct tide_cluster {
   unsigned long next_job;
 
   tide__backoff backoff;
+  tide__startup *startup; /* request -> registered, learned per key (arrival.h) */
   tide__cluster_metrics m;
   int retiring; /* internal retirements in flight */
   int wanted;   /* size asked by scale(), kept when not adapting; -1 none */
@@ -131,6 +132,9 @@ void tide__cluster_worker_event(tide_cluster *c, tide__sched_event ev, const cha
 void tide__cluster_maintain(tide_cluster *c);
 void tide__cluster_stop_all_jobs(tide_cluster *c);
 void tide__cluster_free_jobs(tide_cluster *c);
+/* The key this cluster's startup latency is learned under: the backend's
+ * kind. Pools key theirs by pool name in the same table. */
+const char *tide__cluster_startup_key(const tide_cluster *c);
 /* Group key function for worker_key ("none" -> NULL, "job", "host"). */
 tide__group_key_fn tide__cluster_key_fn(const char *worker_key);
 /* Append a line to the cluster's log (and stderr). */
@@ -152,6 +156,10 @@ void tide__adaptive_set_max_pending(tide__adaptive *a, int n);
 int tide__adaptive_last_target(const tide__adaptive *a);
 /* The target_duration adapting uses (seconds). */
 double tide__adaptive_target_duration(const tide__adaptive *a);
+/* Capped requests logged so far (docs/design.md §7 "Arrival-aware requests"). */
+uint64_t tide__adaptive_capped(const tide__adaptive *a);
+/* {KEY: {"seconds", "samples", "last"}}: the learned startup latencies. */
+json_t *tide__cluster_startup_json(const tide_cluster *c);
 
 /* What the HTTP API serves of the cluster (serve.c); self is the cluster. */
 extern const tide__api_ops tide__cluster_api_ops;

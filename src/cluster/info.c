@@ -47,6 +47,7 @@ json_t *tide__cluster_adaptive_json(tide_cluster *c)
   json_object_set_new(o, "backend", json_string(c->ops->kind));
   json_object_set_new(o, "processes", json_integer(tide__cluster_processes(c)));
   json_object_set_new(o, "pending_jobs", json_integer(tide__cluster_pending_jobs(c)));
+  json_object_set_new(o, "startup", tide__cluster_startup_json(c));
   const tide__backoff *b = &c->backoff;
   double now = tide__now();
   json_object_set_new(o, "paused", json_boolean(b->paused));
@@ -80,10 +81,10 @@ json_t *tide__cluster_info_json(tide_cluster *c)
                                           tide__job_phase_name(j->phase), "backend_id",
                                           j->pub.backend_id, "workers", ws));
   }
-  return json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:o}", "repr", repr, "backend", c->ops->kind,
-                   "name", c->name, "processes", tide__cluster_processes(c), "nthreads",
-                   c->opts.nthreads, "memory_limit", (json_int_t)c->opts.memory_limit, "jobs",
-                   jobs);
+  return json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:o, s:o}", "repr", repr, "backend",
+                   c->ops->kind, "name", c->name, "processes", tide__cluster_processes(c),
+                   "nthreads", c->opts.nthreads, "memory_limit", (json_int_t)c->opts.memory_limit,
+                   "jobs", jobs, "startup", tide__cluster_startup_json(c));
 }
 
 void tide_cluster_repr(const tide_cluster *c, char *buf, size_t len)
@@ -147,11 +148,31 @@ void tide__cluster_logs_json(tide_cluster *c, json_t *out)
   }
 }
 
+static void startup_one(const char *key, double seconds, unsigned long samples, double last,
+                        void *arg)
+{
+  json_object_set_new(arg, key,
+                      json_pack("{s:f, s:I, s:f}", "seconds", seconds, "samples",
+                                (json_int_t)samples, "last", last));
+}
+
+json_t *tide__cluster_startup_json(const tide_cluster *c)
+{
+  json_t *o = json_object();
+  tide__startup_each(c->startup, startup_one, o);
+  return o;
+}
+
 void tide__cluster_metrics_get(tide_cluster *c, tide__cluster_metrics *m)
 {
   *m = c->m;
   m->requested = tide__cluster_nplan(c);
   m->target = tide__adaptive_last_target(c->adaptive);
+  m->capped = tide__adaptive_capped(c->adaptive);
+  double now = tide__now();
+  for (const tide__cjob *j = c->jobs; j; j = j->next)
+    m->rm_worker_seconds += (now - j->created) * j->pub.nworkers;
+  m->startup = tide__cluster_startup_json(c);
 }
 
 /* ---- scheduler file (docs/design.md §10): written atomically, removed at exit */

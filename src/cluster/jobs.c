@@ -22,6 +22,11 @@ const char *tide__job_phase_name(tide__job_phase p)
   }
 }
 
+const char *tide__cluster_startup_key(const tide_cluster *c)
+{
+  return c->ops->kind;
+}
+
 int tide__cluster_processes(const tide_cluster *c)
 {
   return c->opts.processes > 0 ? c->opts.processes : 1;
@@ -65,7 +70,8 @@ size_t tide__cluster_not_arrived(tide_cluster *c, tide__rec_member **out)
       continue;
     for (int i = 0; i < j->pub.nworkers; i++)
       if (!j->w[i].arrived && !j->w[i].retiring)
-        tide__vec_push(&m, ((tide__rec_member){.name = j->w[i].name, .job = j->name}));
+        tide__vec_push(&m, ((tide__rec_member){
+                               .name = j->w[i].name, .job = j->name, .requested = j->created}));
   }
   *out = m.v;
   return m.n;
@@ -108,6 +114,7 @@ static tide__cjob *job_new(tide_cluster *c)
 
 static void job_remove(tide_cluster *c, tide__cjob *j)
 {
+  c->m.rm_worker_seconds += (tide__now() - j->created) * j->pub.nworkers;
   DL_DELETE(c->jobs, j);
   HASH_DELETE(hh, c->jobs_by_name, j);
   for (int i = 0; i < j->pub.nworkers; i++) {
@@ -300,6 +307,11 @@ void tide__cluster_worker_event(tide_cluster *c, tide__sched_event ev, const cha
   case TIDE_SEV_WORKER_ADDED:
     if (!w)
       return;
+    /* docs/design.md §7 "Arrival-aware requests": request -> registered,
+     * once per worker (a worker that reconnects says nothing of startup) */
+    if (!w->ever_arrived)
+      tide__startup_observe(c->startup, tide__cluster_startup_key(c),
+                            tide__now() - w->job->created);
     w->arrived = w->ever_arrived = true;
     w->died_at = 0;
     if (w->job->phase == TIDE__JOB_SUBMITTING || w->job->phase == TIDE__JOB_PENDING)

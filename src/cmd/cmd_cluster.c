@@ -23,7 +23,8 @@ static const char usage_text[] =
     "usage: tide cluster [--backend local|command|slurm] [--name tide] [--workers N]\n"
     "                    [--adapt] [--minimum N] [--maximum N|inf] [--interval D]\n"
     "                    [--wait-count N] [--target-duration D] [--worker-key none|job|host]\n"
-    "                    [--max-pending N] [--processes P] [--nthreads T] [--memory-limit SIZE]\n"
+    "                    [--max-pending N] [--arrival-aware | --no-arrival-aware]\n"
+    "                    [--processes P] [--nthreads T] [--memory-limit SIZE]\n"
     "                    [--lifetime D] [--lifetime-stagger D] [--scheduler-file F]\n"
     "                    [--host H] [--port P] [--dashboard-port P] [--config F]\n"
     "                    [--contact-address ADDR]\n"
@@ -283,6 +284,14 @@ static int parse(int argc, char **argv, cargs *a, char **fbuf)
       if (v)
         return tide__cmd_fail(2, "--%s takes no value", name);
       *sw = true;
+      continue;
+    }
+    if (strcmp(name, "arrival-aware") == 0 || strcmp(name, "no-arrival-aware") == 0) {
+      if (v)
+        return tide__cmd_fail(2, "--%s takes no value", name);
+      a->adapt = true;
+      a->a.set |= TIDE_ADAPT_ARRIVAL_AWARE;
+      a->a.arrival_aware = name[0] == 'a';
       continue;
     }
     if (strcmp(name, "allow-exec") == 0) {

@@ -80,6 +80,20 @@ static void print_adaptive(json_t *a)
     if (json_is_array(l))
       printf("  %-9s %zu\n", lists[i], json_array_size(l));
   }
+  json_t *aw = json_object_get(a, "arrival_aware");
+  if (json_is_boolean(aw))
+    printf("  arrival-aware %s (%lld request(s) capped)\n", json_is_true(aw) ? "on" : "off",
+           (long long)int_or(a, "capped"));
+  /* docs/design.md §7 "Arrival-aware requests": request -> registered */
+  const char *key;
+  json_t *s;
+  json_object_foreach(json_object_get(a, "startup"), key, s)
+  {
+    json_t *sec = json_object_get(s, "seconds");
+    printf("  startup   %s %.2fs (%lld worker(s), last %.2fs)\n", key,
+           json_is_number(sec) ? json_number_value(sec) : 0.0, (long long)int_or(s, "samples"),
+           json_number_value(json_object_get(s, "last")));
+  }
 }
 
 static void print_status(json_t *id, json_t *adaptive, json_t *cluster)

@@ -46,6 +46,7 @@ static const key keys[] = {
     {"adaptive.maximum", K_COUNT_INF, F(adaptive.maximum), 0, 0},
     {"adaptive.wait-count", K_INT, F(adaptive.wait_count), 0, 1},
     {"adaptive.target-duration", K_POSDUR, F(adaptive.target_duration), 0, 0},
+    {"adaptive.arrival-aware", K_BOOL, F(adaptive.arrival_aware), 0, 0},
     {"dashboard.hosts", K_STRING, F(dashboard.hosts), sizeof((tide__config *)0)->dashboard.hosts,
      0},
     {"cluster.max-workers", K_INT, F(cluster.max_workers), 0, 1},
@@ -102,6 +103,7 @@ void tide__config_defaults(tide__config *cfg)
   cfg->adaptive.maximum = INFINITY;
   cfg->adaptive.wait_count = 3;
   cfg->adaptive.target_duration = 5;
+  cfg->adaptive.arrival_aware = true;
   cfg->cluster.max_workers = 1000;
   cfg->limits = (tide__limits)TIDE__LIMITS_DEFAULT;
   cfg->auth.generate = true;

@@ -21,6 +21,7 @@ typedef struct tide__config {
     double maximum;         /* default INFINITY */
     int wait_count;         /* default 3 */
     double target_duration; /* seconds, default 5 */
+    bool arrival_aware;     /* default true: the cap of docs/design.md §7 */
   } adaptive;
   struct {
     /* dashboard.hosts: extra names (comma-separated) the dashboard answers

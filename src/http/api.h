@@ -23,6 +23,13 @@ typedef struct tide__api_figures {
   uint64_t submit_failures;
   uint64_t jobs_stopped;
   uint64_t replaced; /* workers replaced after dying / lifetime */
+  uint64_t capped;   /* scale-ups capped by arrival (docs/design.md §7) */
+  /* what the resource manager was asked for: each job's workers times its
+   * time from submission until it was gone (live jobs: until now) */
+  double rm_worker_seconds;
+  /* {KEY: {"seconds", "samples", "last"}}: startup latency learned per
+   * backend or pool, NULL none; the caller of figures() releases it. */
+  json_t *startup;
 } tide__api_figures;
 
 /* What the API serves besides the scheduler's own views: the one interface

@@ -96,6 +96,13 @@ static bool parse_adapt(tide__req *r, tide_adapt_opts *o, bool *stop)
         return false;
       o->max_pending = (int)d;
       o->set |= TIDE_ADAPT_MAX_PENDING;
+    } else if (field_is(key, "arrival_aware")) {
+      if (!json_is_boolean(v)) {
+        tide__req_error(r, 400, "arrival_aware: expected true or false");
+        return false;
+      }
+      o->arrival_aware = json_is_true(v);
+      o->set |= TIDE_ADAPT_ARRIVAL_AWARE;
     } else if (field_is(key, "worker_key")) {
       if (!json_is_string(v)) {
         tide__req_error(r, 400, "worker_key: expected \"none\", \"job\" or \"host\"");
@@ -106,7 +113,8 @@ static bool parse_adapt(tide__req *r, tide_adapt_opts *o, bool *stop)
     } else {
       tide__req_error(r, 400,
                       "unknown field \"%s\" (known: minimum, maximum, interval, "
-                      "wait_count, target_duration, worker_key, max_pending, stop)",
+                      "wait_count, target_duration, worker_key, max_pending, arrival_aware, "
+                      "stop)",
                       key);
       return false;
     }
@@ -188,6 +196,7 @@ void tide__h_scale(tide__req *r)
   tide__api_figures m = {.requested = (int)d, .target = -1};
   if (ops->figures)
     ops->figures(r->api->self, &m);
+  json_decref(m.startup);
   tide__req_json(r, 200, json_pack("{s:i, s:i}", "n", (int)d, "requested", m.requested));
 }
 

@@ -150,6 +150,25 @@ char *tide__metrics_text(tide__api *a, size_t *len)
   prefix_families(f, prefixes);
   json_decref(prefixes);
 
+  family(f, "tide_worker_startup_seconds", "gauge",
+         "Learned seconds from asking a resource manager for a worker to its registration "
+         "(moving average, per backend or pool).");
+  const char *key;
+  json_t *v;
+  json_object_foreach(m.startup, key, v)
+  {
+    lsample(f, "tide_worker_startup_seconds", json_number_value(json_object_get(v, "seconds")),
+            "backend", key, NULL);
+  }
+  family(f, "tide_worker_startups_total", "counter",
+         "Workers whose startup latency was learned, per backend or pool.");
+  json_object_foreach(m.startup, key, v)
+  {
+    lsample(f, "tide_worker_startups_total",
+            (double)json_integer_value(json_object_get(v, "samples")), "backend", key, NULL);
+  }
+  json_decref(m.startup);
+
   family(f, "tide_memory_bytes", "gauge", "Bytes of task results held by all workers.");
   sample(f, "tide_memory_bytes", (double)nbytes);
   family(f, "tide_memory_limit_bytes", "gauge", "Summed memory limits of all workers.");
@@ -182,6 +201,11 @@ char *tide__metrics_text(tide__api *a, size_t *len)
       "Jobs stopped in the resource manager.",
       "tide_workers_replaced_total",
       "Workers replaced after dying or reaching their lifetime.",
+      "tide_adaptive_capped_total",
+      "Scale-ups the arrival-aware cap lowered (each logged with its reason).",
+      "tide_rm_worker_seconds_total",
+      "Worker-seconds asked of the resource manager: each job's workers times its time "
+      "from submission until it was gone.",
       "tide_auth_refused_total",
       "Connections refused for a missing or wrong token.",
       "tide_handshake_refused_total",
@@ -192,20 +216,13 @@ char *tide__metrics_text(tide__api *a, size_t *len)
   };
   tide__net_counters nc;
   tide__net_counters_get(&nc);
-  const double vals[] = {(double)k.tasks_completed,
-                         (double)k.tasks_erred,
-                         (double)k.recomputed,
-                         (double)k.retired,
-                         (double)k.retire_failed,
-                         (double)k.workers_removed_unexpected,
-                         (double)k.bytes_transferred,
-                         (double)m.submissions,
-                         (double)m.submit_failures,
-                         (double)m.jobs_stopped,
-                         (double)m.replaced,
-                         (double)nc.auth_refused,
-                         (double)nc.handshake_timeouts,
-                         (double)nc.source_refused};
+  const double vals[] = {
+      (double)k.tasks_completed,   (double)k.tasks_erred,   (double)k.recomputed,
+      (double)k.retired,           (double)k.retire_failed, (double)k.workers_removed_unexpected,
+      (double)k.bytes_transferred, (double)m.submissions,   (double)m.submit_failures,
+      (double)m.jobs_stopped,      (double)m.replaced,      (double)m.capped,
+      m.rm_worker_seconds,         (double)nc.auth_refused, (double)nc.handshake_timeouts,
+      (double)nc.source_refused};
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
     family(f, help[2 * i], "counter", help[2 * i + 1]);
     sample(f, help[2 * i], vals[i]);

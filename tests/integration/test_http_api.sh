@@ -121,7 +121,8 @@ m="$T_DIR/body"
 for f in tide_workers tide_workers_requested tide_adaptive_target tide_tasks \
          tide_task_prefix_duration_seconds tide_memory_bytes tide_worker_nbytes \
          tide_retired_workers_total tide_recomputed_tasks_total tide_tasks_by_prefix \
-         tide_retirements_failed_total tide_rm_submissions_total tide_rm_submit_failures_total; do
+         tide_retirements_failed_total tide_rm_submissions_total tide_rm_submit_failures_total \
+         tide_worker_startup_seconds tide_adaptive_capped_total tide_rm_worker_seconds_total; do
   grep -q "^# HELP $f " "$m" || fail "metrics: no HELP for $f"
   grep -q "^# TYPE $f " "$m" || fail "metrics: no TYPE for $f"
 done

@@ -50,6 +50,7 @@ static void test_defaults(void **state)
   assert_true(isinf(c.adaptive.maximum));
   assert_int_equal(c.adaptive.wait_count, 3);
   assert_true(c.adaptive.target_duration == 5);
+  assert_true(c.adaptive.arrival_aware);
   assert_true(c.scheduler.unknown_task_duration == 0.5);
   assert_true(c.scheduler.bandwidth == 100e6);
   assert_true(c.scheduler.worker_saturation == 1.1);
@@ -81,6 +82,7 @@ static const char *full_yaml = "# every section\n"
                                "  maximum: .inf\n"
                                "  wait-count: 8\n"
                                "  target-duration: 1m\n"
+                               "  arrival-aware: false\n"
                                "scheduler:\n"
                                "  unknown-task-duration: 2s\n"
                                "  bandwidth: 1GB\n"
@@ -117,6 +119,7 @@ static void test_file(void **state)
   assert_true(isinf(c.adaptive.maximum));
   assert_int_equal(c.adaptive.wait_count, 8);
   assert_true(c.adaptive.target_duration == 60);
+  assert_false(c.adaptive.arrival_aware);
   assert_true(c.scheduler.unknown_task_duration == 2);
   assert_true(c.scheduler.bandwidth == 1e9);
   assert_true(isinf(c.scheduler.worker_saturation));
@@ -164,6 +167,8 @@ static void test_file_errors(void **state)
   expect_error("adaptive:\n  interval: 1s\n  wait-count: lots\n", want, "adaptive.wait-count");
   expect_error("adaptive:\n  interval: 1s\n  wait-count: 0\n", want, "adaptive.wait-count");
   expect_error("worker:\n  memory:\n    target: 1.5\n", want, "worker.memory.target");
+  expect_error("adaptive:\n  interval: 1s\n  arrival-aware: maybe\n", want,
+               "adaptive.arrival-aware");
   expect_error("scheduler:\n  bandwidth: 1GB\n  heartbeat-timeout: soon\n", want,
                "scheduler.heartbeat-timeout");
   expect_error("slurm:\n  cores: 1\n  walltime: 1:xx:00\n", want, "slurm.walltime");

@@ -60,6 +60,8 @@ static const key keys[] = {
     {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},
     {"worker.preload", K_PATHS, F(worker.preload), 0, 0},
     {"worker.allow-exec", K_BOOL, F(worker.allow_exec), 0, 0},
+    {"worker.resources", K_STRING, F(worker.resources), sizeof((tide__config *)0)->worker.resources,
+     0},
     {"slurm.partition", K_STRING, F(slurm.partition), sizeof((tide__config *)0)->slurm.partition,
      0},
     {"slurm.account", K_STRING, F(slurm.account), sizeof((tide__config *)0)->slurm.account, 0},

@@ -51,6 +51,9 @@ typedef struct tide__config {
      * false, so a task cannot run commands as the worker's user unless the
      * worker was started to allow it. */
     bool allow_exec;
+    /* worker.resources: what the worker advertises ("GPU=1,MEM=64e9",
+     * docs/tasks.md "Resources"); `--resources` overrides it; "" none */
+    char resources[512];
   } worker;
   struct {
     /* auth.token-file: the shared token (docs/security.md); "" = none */

@@ -42,6 +42,8 @@ static json_t *worker_json(const tide__sw_view *w, bool with_address)
   json_object_set_new(o, "connected_at", json_real(w->connected_at));
   json_object_set_new(o, "last_seen", json_real(w->last_seen));
   json_object_set_new(o, "executed", json_integer(w->executed));
+  json_object_set_new(o, "pool", json_string(w->pool ? w->pool : ""));
+  json_object_set_new(o, "resources", json_string(w->resources ? w->resources : ""));
   return o;
 }
 

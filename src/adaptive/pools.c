@@ -64,20 +64,28 @@ void tide__pools_inputs(const tide__pool_in *p, size_t np, const tide__demand *d
   if (plain_n == 0)
     return;
   size_t *order = tide__xcalloc(np, sizeof *order);
-  for (size_t i = 0; i < np; i++) { /* insertion sort: a few pools */
-    size_t j = i;
-    for (; j > 0 && cheaper(&p[i], i, &p[order[j - 1]], order[j - 1]); j--)
-      order[j] = order[j - 1];
-    order[j] = i;
-  }
+  /* plain work goes to pools without resources, cheapest first; pools
+   * advertising resources get it only when there is no other pool, so a
+   * few GPU tasks never make small work grow the expensive workers */
+  size_t no = 0;
+  for (int pass = 0; pass < 2 && no == 0; pass++)
+    for (size_t i = 0; i < np; i++) {
+      bool special = p[i].res && p[i].res->n > 0;
+      if (pass == 0 && special)
+        continue;
+      size_t j = no++; /* insertion sort: a few pools */
+      for (; j > 0 && cheaper(&p[i], i, &p[order[j - 1]], order[j - 1]); j--)
+        order[j] = order[j - 1];
+      order[j] = i;
+    }
   double occ_left = plain_occ;
   size_t n_left = plain_n;
-  for (size_t o = 0; o < np && n_left > 0; o++) {
+  for (size_t o = 0; o < no && n_left > 0; o++) {
     size_t i = order[o];
     double th = p[i].nthreads > 0 ? p[i].nthreads : 1;
     /* workers its own work wants, and what is left below its maximum */
-    double own = ceil((out[i].total_occupancy + out[i].queued_occupancy) / target_duration / th -
-                      1e-9);
+    double own =
+        ceil((out[i].total_occupancy + out[i].queued_occupancy) / target_duration / th - 1e-9);
     double room = p[i].maximum - own;
     if (!(room > 0))
       continue;

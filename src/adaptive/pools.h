@@ -2,7 +2,7 @@
  * serves a set of task resources, and the adaptive_target inputs of each
  * pool: its own workers' load, the queued tasks only it (or it most
  * cheaply) can serve, and a share of the tasks without resources, which go
- * to the cheapest pool with room first. No clock, no socket. */
+ * to the cheapest plain pool with room first. No clock, no socket. */
 #ifndef TIDE_ADAPTIVE_POOLS_H
 #define TIDE_ADAPTIVE_POOLS_H
 
@@ -30,7 +30,8 @@ int tide__pools_serve(const tide__pool_in *p, size_t np, const tide__res *need);
 
 /* Fill out[np] (adaptive_target inputs, nclose 0) from the pools and the
  * queued demand by resource set (tide__sched_demand). Tasks with resources
- * count for the pool tide__pools_serve picks; tasks without go to pools in
+ * count for the pool tide__pools_serve picks; tasks without go to the pools
+ * without resources (to the others only when every pool has some), in
  * tide__pools_serve's order, each taking the share it has room for below
  * its maximum after its own work; what no pool has room for stays with the
  * first. plain_share[np] (may be NULL) gets the plain tasks each took. */

@@ -12,6 +12,7 @@
 #include "tide/error.h"
 
 /* The most plugins worker.preload (and `--preload`) may name. */
+#define TIDE__CONFIG_MAX_POOLS   16
 #define TIDE__CONFIG_MAX_PRELOAD 16
 
 typedef struct tide__config {
@@ -55,6 +56,11 @@ typedef struct tide__config {
      * docs/tasks.md "Resources"); `--resources` overrides it; "" none */
     char resources[512];
   } worker;
+  /* pools: worker pools of `tide cluster`, each as a --pool value
+   * ("big:backend=local,resources=BIG=1,max=2"; docs/adaptive.md "Pools"):
+   * a YAML list, or values joined with ';'; default none */
+  char pools[TIDE__CONFIG_MAX_POOLS][512];
+  int npools;
   struct {
     /* auth.token-file: the shared token (docs/security.md); "" = none */
     char token_file[1024];

@@ -301,6 +301,37 @@ void tide__h_cluster(tide__req *r)
   tide__req_json(r, 200, o);
 }
 
+/* GET /api/v1/pools[?name=NAME] (docs/adaptive.md "Pools"): the cluster's
+ * pools, or one by name (404 for a name no pool has). */
+void tide__h_pools(tide__req *r)
+{
+  json_t *info = r->api->ops->info_json ? r->api->ops->info_json(r->api->self) : NULL;
+  json_t *pools = json_incref(json_object_get(info, "pools"));
+  json_decref(info);
+  if (!json_is_array(pools)) {
+    json_decref(pools);
+    pools = json_array();
+  }
+  char name[128];
+  if (!tide__req_query(r, "name", name, sizeof name)) {
+    tide__req_json(r, 200, json_pack("{s:o}", "pools", pools));
+    return;
+  }
+  size_t i;
+  json_t *p;
+  json_array_foreach(pools, i, p)
+  {
+    if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0) {
+      json_incref(p);
+      json_decref(pools);
+      tide__req_json(r, 200, p);
+      return;
+    }
+  }
+  json_decref(pools);
+  tide__req_error(r, 404, "no pool named \"%s\"", name);
+}
+
 /* /api/v1/logs: scheduler lines now, worker lines over the wire, then the
  * cluster's. The scheduler may answer the worker fetch later. */
 static void logs_done(tide__sched *s, json_t *workers_logs, void *arg)

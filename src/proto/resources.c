@@ -70,8 +70,7 @@ int tide__res_parse(const char *text, tide__res *res, tide_error *err)
     /* a plain number (64e9) first, then a size (64GB) */
     if (tide__parse_number(val, &amount, &e2) < 0) {
       if (tide__parse_size(val, &bytes, &e2) < 0)
-        return tide_errprintf(err, TIDE_EUSAGE, "\"%s\" is not a number or a size",
-                              val);
+        return tide_errprintf(err, TIDE_EUSAGE, "\"%s\" is not a number or a size", val);
       amount = (double)bytes;
     }
     int rc = tide__res_add(res, p, (size_t)(eq - p), amount, err);

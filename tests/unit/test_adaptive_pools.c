@@ -65,28 +65,34 @@ static void test_inputs_split(void **st)
 }
 
 /* The small pool (max 2) has room for 2 workers of the 8 the plain work
- * wants: it takes a quarter, the rest spills to the big pool. */
+ * wants: it takes a quarter, the rest spills to the medium pool (cost 3),
+ * never to the big pool that advertises resources. */
 static void test_plain_spills_when_full(void **st)
 {
   tide__res none = R(""), big = R("BIG=1");
-  tide__pool_in p[2] = {
+  tide__pool_in p[3] = {
+      {.res = &big, .cost = 0.5, .maximum = 8, .nthreads = 1},
+      {.res = &none, .cost = 3, .maximum = 8, .nthreads = 1},
       {.res = &none, .cost = 1, .maximum = 2, .nthreads = 1},
-      {.res = &big, .cost = 10, .maximum = 8, .nthreads = 1},
   };
   tide__demand d[1] = {{.nqueued = 400, .queued_occupancy = 40.0}};
-  tide__target_inputs in[2];
-  size_t share[2];
-  tide__pools_inputs(p, 2, d, 1, 5.0, 0.6, in, share);
-  assert_int_equal(share[0], 100);
+  tide__target_inputs in[3];
+  size_t share[3];
+  tide__pools_inputs(p, 3, d, 1, 5.0, 0.6, in, share);
+  assert_int_equal(share[2], 100);
   assert_int_equal(share[1], 300);
-  assert_true(fabs(in[0].queued_occupancy - 10.0) < 1e-9);
+  assert_int_equal(share[0], 0);
+  assert_true(fabs(in[2].queued_occupancy - 10.0) < 1e-9);
   assert_true(fabs(in[1].queued_occupancy - 30.0) < 1e-9);
   /* a busy small pool (its own load fills its maximum) spills it all */
-  p[0].occupancy = 10.0;
-  p[0].nworkers = 2;
-  tide__pools_inputs(p, 2, d, 1, 5.0, 0.6, in, share);
-  assert_int_equal(share[0], 0);
+  p[2].occupancy = 10.0;
+  p[2].nworkers = 2;
+  tide__pools_inputs(p, 3, d, 1, 5.0, 0.6, in, share);
+  assert_int_equal(share[2], 0);
   assert_int_equal(share[1], 400);
+  /* only pools with resources: the cheapest of them takes it */
+  tide__pools_inputs(p, 1, d, 1, 5.0, 0.6, in, share);
+  assert_int_equal(share[0], 400);
 }
 
 /* Exclusive work is never given away, even when its pool is full. */

@@ -79,8 +79,8 @@ static void test_parse_and_format(void **st)
 static void test_resources_held_while_running(void **st)
 {
   fixture *f = fx_new(NULL);
-  fx_worker(f, 1, 8, 0);                        /* plain, 8 threads */
-  sworker *g = res_worker(f, 2, 8, "GPU=2");    /* 8 threads, 2 GPUs */
+  fx_worker(f, 1, 8, 0);                     /* plain, 8 threads */
+  sworker *g = res_worker(f, 2, 8, "GPU=2"); /* 8 threads, 2 GPUs */
   res_task(f, "g1", "GPU=1");
   res_task(f, "g2", "GPU=1");
   res_task(f, "g3", "GPU=1");

@@ -89,8 +89,13 @@ static const char *avoided(const tide__sched *s, const stask *t)
 static bool usable(const tide__sched *s, const sworker *w, const stask *t, const char *avoid,
                    bool plain_only)
 {
+  /* docs/tasks.md "Resources": a task without resources takes only an idle
+   * thread of a worker that advertises some, never a place in its queue,
+   * where it would wait behind a long task that needs the resources */
+  if (w->res && !t->resi && (plain_only || w->nprocessing >= w->nthreads))
+    return false;
   return tide__sw_can_run(w, t) && (!avoid || strcmp(w->address, avoid) != 0) &&
-         (!plain_only || !w->res) && tide__sres_free(s, w, t);
+         tide__sres_free(s, w, t);
 }
 
 /* The worker for a ready task among those with room, and the occupancy the

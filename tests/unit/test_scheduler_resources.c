@@ -103,7 +103,8 @@ static void test_resources_held_while_running(void **st)
 }
 
 /* Tasks without resources go to the plain worker while it has room (its
- * limit: ceil(1.1 * 2) = 3), and only then to the GPU worker. */
+ * limit: ceil(1.1 * 2) = 3), and only then to the GPU worker's idle
+ * threads. */
 static void test_plain_tasks_keep_off_resource_workers(void **st)
 {
   fixture *f = fx_new(NULL);
@@ -119,7 +120,19 @@ static void test_plain_tasks_keep_off_resource_workers(void **st)
   assert_int_equal(sent_to("p1"), 1);
   assert_int_equal(sent_to("p2"), 1);
   assert_int_equal(sent_to("p3"), 2); /* the plain worker is full */
-  /* the GPU task still fits on the GPU worker (1 of its 3 slots taken) */
+  /* the GPU worker's second thread is idle: p4 takes it; p5 waits rather
+   * than queue there behind a GPU task */
+  fx_task(f, "p4", "tide.bytes", NULL, NULL);
+  run(f, "p4");
+  assert_int_equal(sent_to("p4"), 2);
+  fx_task(f, "p5", "tide.bytes", NULL, NULL);
+  run(f, "p5");
+  assert_int_equal(sent_to("p5"), 0);
+  assert_int_equal(tstate(f, "p5"), TIDE_TS_QUEUED);
+  fx_finish(f, "p4", 1, 0.01);
+  /* p4 done: p5 took the idle thread; the GPU task still fits on the GPU
+   * worker (2 of its 3 slots taken) */
+  assert_int_equal(sent_to("p5"), 2);
   res_task(f, "g", "GPU=1");
   run(f, "g");
   assert_int_equal(sent_to("g"), 2);

@@ -142,6 +142,8 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
   c->own_loop = true;
   int rc = tide__sched_create(c->loop, &c->cfg, &c->sched, err);
   if (rc >= 0)
+    rc = tide__cluster_implicit_pool(c, err);
+  if (rc >= 0)
     rc = tide__sched_listen(c->sched, c->host, opts->port, err);
   if (rc >= 0)
     rc = tide__sched_set_contact(c->sched, opts->contact_address, err);

@@ -201,6 +201,10 @@ int tide__pool_specs_check(const tide__pool_spec *p, size_t n, int max_workers, 
 void tide__cluster_set_pools(tide_cluster *c, const tide__pool_spec *p,
                              const tide_backend_ops *const *ops, void *const *self, size_t n);
 tide__cpool *tide__cluster_pool_find(tide_cluster *c, const char *name);
+/* Before any pool is set: the cluster's workers advertise the
+ * configuration's worker.resources, so the scheduler takes those as
+ * provided (TIDE_EUSAGE when they do not parse). */
+int tide__cluster_implicit_pool(tide_cluster *c, tide_error *err);
 /* workers_to_close (docs/design.md §6) among pool's workers only. */
 size_t tide__cluster_pool_close(tide_cluster *c, const tide__cpool *pool, int target,
                                 char ***names);

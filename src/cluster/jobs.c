@@ -109,7 +109,10 @@ static tide__cjob *job_new(tide_cluster *c)
   j->pub.tls_cert = c->opts.tls_cert;
   j->pub.tls_key = c->opts.tls_key;
   j->pub.pool = j->pool ? j->pool->name : NULL;
-  j->pub.resources = j->pool && j->pool->res_text[0] ? j->pool->res_text : NULL;
+  /* without pools the workers advertise the configuration's worker.resources */
+  j->pub.resources = j->pool ? (j->pool->res_text[0] ? j->pool->res_text : NULL)
+                     : c->cfg.worker.resources[0] ? c->cfg.worker.resources
+                                                  : NULL;
   j->phase = TIDE__JOB_SUBMITTING;
   j->created = tide__now();
   DL_APPEND(c->jobs, j);

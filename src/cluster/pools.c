@@ -138,12 +138,23 @@ void tide__cluster_set_pools(tide_cluster *c, const tide__pool_spec *p,
     res[i] = p[i].res;
     char mx[32];
     snprintf(mx, sizeof mx, isinf(q->maximum) ? "inf" : "%g", q->maximum);
-    tide__clog(TIDE_LOG_INFO, "pool %s: %s backend, resources %s, min %g, max %s, cost %g",
-               q->name, q->ops->kind, q->res_text[0] ? q->res_text : "none", q->minimum, mx,
-               q->cost);
+    tide__clog(TIDE_LOG_INFO, "pool %s: %s backend, resources %s, min %g, max %s, cost %g", q->name,
+               q->ops->kind, q->res_text[0] ? q->res_text : "none", q->minimum, mx, q->cost);
   }
   tide__sched_set_pools(c->sched, res, n);
   free(res);
+}
+
+int tide__cluster_implicit_pool(tide_cluster *c, tide_error *err)
+{
+  tide__res res;
+  tide_error e;
+  if (!c->cfg.worker.resources[0])
+    return 0;
+  if (tide__res_parse(c->cfg.worker.resources, &res, &e) < 0)
+    return tide_errprintf(err, TIDE_EUSAGE, "worker.resources: %s", e.text);
+  tide__sched_set_pools(c->sched, &res, 1);
+  return 0;
 }
 
 tide__cpool *tide__cluster_pool_find(tide_cluster *c, const char *name)
@@ -176,8 +187,8 @@ void tide__cluster_pools_poll(tide_cluster *c, double now, double min_gap)
     tide_error e = {{0}};
     int rc = q->ops->poll(q->self, c, &e);
     if (rc < 0 && c->shutdown_phase == TIDE__SHUTDOWN_NONE)
-      tide__clog(TIDE_LOG_WARNING, "polling pool %s's %s backend failed: %s", q->name,
-                 q->ops->kind, e.text[0] ? e.text : tide_strerror(rc));
+      tide__clog(TIDE_LOG_WARNING, "polling pool %s's %s backend failed: %s", q->name, q->ops->kind,
+                 e.text[0] ? e.text : tide_strerror(rc));
   }
 }
 
@@ -214,8 +225,7 @@ static size_t pool_views(tide_cluster *c, const tide__cpool *pool, tide__sw_view
   return k;
 }
 
-size_t tide__cluster_pool_close(tide_cluster *c, const tide__cpool *pool, int target,
-                                char ***names)
+size_t tide__cluster_pool_close(tide_cluster *c, const tide__cpool *pool, int target, char ***names)
 {
   tide__sw_view *v;
   size_t n = pool_views(c, pool, &v);
@@ -341,10 +351,10 @@ int tide__cluster_pools_round(tide_cluster *c, bool reactive, int wait_count, in
     int rc = 0;
     json_t *e = NULL;
     if (out.status == TIDE__REC_UP || out.status == TIDE__REC_DOWN) {
-      e = json_pack("{s:f, s:s, s:s, s:i, s:i, s:i, s:i, s:b, s:s}", "time", tide__wall(),
-                    "status", tide__rec_status_name(out.status), "pool", q->name, "target",
-                    out.target, "raw_target", raw, "plan", ri.nplan, "observed",
-                    (int)in[i].nworkers, "reactive", reactive, "reason", q->reason);
+      e = json_pack("{s:f, s:s, s:s, s:i, s:i, s:i, s:i, s:b, s:s}", "time", tide__wall(), "status",
+                    tide__rec_status_name(out.status), "pool", q->name, "target", out.target,
+                    "raw_target", raw, "plan", ri.nplan, "observed", (int)in[i].nworkers,
+                    "reactive", reactive, "reason", q->reason);
       json_object_set_new(e, "queued", json_integer((json_int_t)in[i].nqueued));
       json_object_set_new(e, "queued_exclusive", json_integer((json_int_t)excl[i]));
       json_object_set_new(e, "queued_share", json_integer((json_int_t)share[i]));
@@ -403,11 +413,11 @@ json_t *tide__cluster_pools_json(tide_cluster *c)
     int plan = tide__cluster_nplan(c);
     c->scope = NULL;
     json_t *o = json_pack("{s:s, s:s, s:s, s:f, s:o, s:f, s:i, s:i}", "name", q->name, "backend",
-                          q->ops->kind, "resources", q->res_text, "minimum", q->minimum,
-                          "maximum", isinf(q->maximum) ? json_string("inf") : json_real(q->maximum),
-                          "cost", q->cost, "workers", observed, "plan", plan);
-    json_object_set_new(o, "target", q->last_target >= 0 ? json_integer(q->last_target)
-                                                         : json_null());
+                          q->ops->kind, "resources", q->res_text, "minimum", q->minimum, "maximum",
+                          isinf(q->maximum) ? json_string("inf") : json_real(q->maximum), "cost",
+                          q->cost, "workers", observed, "plan", plan);
+    json_object_set_new(o, "target",
+                        q->last_target >= 0 ? json_integer(q->last_target) : json_null());
     json_object_set_new(o, "reason", json_string(q->reason));
     json_array_append_new(a, o);
   }

@@ -45,8 +45,9 @@ int tide__cmd_pools_build(const char *const *texts, size_t n, const char *backen
                             s->name, bname);
     for (size_t k = 0; k < s->nopts; k++)
       if (!tide__backend_has_flag(def, s->keys[k]))
-        return tide__cmd_fail(2, "--pool %s: unknown option \"%s\" for the %s backend (min, max, "
-                                 "cost, resources, backend, or one of its flags)",
+        return tide__cmd_fail(2,
+                              "--pool %s: unknown option \"%s\" for the %s backend (min, max, "
+                              "cost, resources, backend, or one of its flags)",
                               s->name, s->keys[k], def->name);
     /* the cluster's own backend flags apply to the pools of that backend,
      * the pool's after them (the last value wins) */

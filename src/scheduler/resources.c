@@ -27,16 +27,13 @@ static bool same(const tide__res *a, const tide__res *b)
   return true;
 }
 
-/* Does any pool (with pools) or any connected worker (without) provide res
- * whole? A worker's resources are its total, not what is free now. */
+/* Does any pool of the cluster or any connected worker provide res whole?
+ * A worker's resources are its total, not what is free now. */
 static bool provided(const tide__sched *s, const tide__res *res)
 {
-  if (s->has_pools) {
-    for (size_t i = 0; i < s->pool_res.n; i++)
-      if (tide__res_fits(res, &s->pool_res.v[i], NULL))
-        return true;
-    return false;
-  }
+  for (size_t i = 0; i < s->pool_res.n; i++)
+    if (tide__res_fits(res, &s->pool_res.v[i], NULL))
+      return true;
   for (const sworker *w = s->workers; w; w = w->hh.next)
     if (!w->removed && tide__res_fits(res, w->res, NULL))
       return true;

@@ -6,6 +6,7 @@
 # worker is idle; every value is right; the pools show in the API and in
 # `tide status`; no worker is left. Then the bad input: a task needing a
 # resource no pool provides, an unknown pool option, contradictory limits.
+# Without pools, the workers' worker.resources are what the cluster provides.
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"
 
@@ -115,5 +116,14 @@ grep -qF 'needs resources GPU=1, which no pool of the cluster provides' "$T_DIR/
 # both pools back to 0
 wait_workers 0 20
 [ "$(api /api/v1/cluster | jq -c '[.pools[] | .workers]')" = '[0,0]' ] || fail "pools not empty"
+stop_cluster
+
+# without pools: the implicit pool's workers advertise worker.resources, so
+# a BIG task is accepted at 0 workers and runs on a worker that has BIG=1
+TIDE_WORKER__RESOURCES=BIG=1 start_cluster --adapt --interval 0.2s --maximum 2
+echo '{"tasks": {"x": {"fn": "tide.inc", "args": [1], "resources": {"BIG": 1}}}, "outputs": ["x"]}' > "$T_DIR/one.json"
+[ "$(run_graph "$T_DIR/one.json" | jq .x)" = 2 ] || fail "a BIG task on a cluster whose workers have BIG=1"
+api /api/v1/get_workers | jq -e '[.workers[] | select(.resources == "BIG=1")] | length >= 1' >/dev/null \
+  || fail "no worker advertises BIG=1: $(api /api/v1/get_workers)"
 stop_cluster
 pass "big pool peak $peak_big for 4 BIG tasks, back to 0; $small_on_big small task(s) on big workers, none while one of the small workers ($checked checks) was idle; 204 values right"

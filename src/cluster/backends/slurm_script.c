@@ -272,6 +272,8 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
     if (job->pool) { /* docs/adaptive.md "Pools" */
       fputs(" --pool ", f);
       shq(f, job->pool);
+    }
+    if (job->pool || job->resources) {
       fputs(" --resources ", f);
       shq(f, job->resources ? job->resources : "");
     }

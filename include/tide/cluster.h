@@ -41,6 +41,10 @@ typedef struct tide_job {
    * `--tls-ca-file`, `--tls-cert`, `--tls-key`; NULL when TLS is off. Paths
    * only: key material never goes on a command line. */
   const char *tls_ca_file, *tls_cert, *tls_key;
+  /* Pools (docs/adaptive.md "Pools"): each worker starts with `--pool
+   * POOL --resources RESOURCES`; NULL when the cluster has no pools (or
+   * the pool advertises no resources). */
+  const char *pool, *resources;
 } tide_job;
 
 /* Job states a backend reports through tide_cluster_job_state(). */

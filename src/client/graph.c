@@ -14,6 +14,7 @@
 #include "common/vec.h"
 #include "proto/graphcheck.h"
 #include "proto/msg.h"
+#include "proto/resources.h"
 #include "worker/builtins.h"
 
 typedef struct gtask {
@@ -23,7 +24,8 @@ typedef struct gtask {
   json_t *args;       /* borrowed array from root */
   size_t *deps;       /* indexes into tasks, sorted, unique */
   size_t ndeps;
-  int retries; /* reruns after it errs, elsewhere when possible */
+  int retries;    /* reruns after it errs, elsewhere when possible */
+  tide__res *res; /* what it holds while it runs (docs/tasks.md "Resources"); NULL none */
   UT_hash_handle hh;
 } gtask;
 
@@ -241,7 +243,7 @@ static int check_fn(const tide_graph *g, const gtask *t, msgpack_sbuffer *scratc
 static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, tide_error *err)
 {
   const char *field;
-  json_t *v, *fn, *args, *prefix, *retries;
+  json_t *v, *fn, *args, *prefix, *retries, *resources;
 
   t->key = key;
   if (!*key)
@@ -257,10 +259,11 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
   json_object_foreach(spec, field, v)
   {
     if (strcmp(field, "fn") && strcmp(field, "args") && strcmp(field, "prefix") &&
-        strcmp(field, "retries"))
-      return tide_errprintf(err, TIDE_EGRAPH,
-                            "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix, retries)",
-                            at(g, key), key, field);
+        strcmp(field, "retries") && strcmp(field, "resources"))
+      return tide_errprintf(
+          err, TIDE_EGRAPH,
+          "%s: task \"%s\": unknown field \"%s\" (fn, args, prefix, retries, resources)",
+          at(g, key), key, field);
   }
   fn = json_object_get(spec, "fn");
   if (!json_is_string(fn) || json_string_length(fn) == 0)
@@ -289,6 +292,21 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
                           "%s: task \"%s\": \"retries\" must be an integer from 0 to %d",
                           at(g, key), key, TIDE_RETRIES_MAX);
   t->retries = retries ? (int)json_integer_value(retries) : 0;
+  resources = json_object_get(spec, "resources");
+  if (resources && !json_is_object(resources))
+    return tide_errprintf(err, TIDE_EGRAPH,
+                          "%s: task \"%s\": \"resources\" must be an object of names to numbers",
+                          at(g, key), key);
+  const char *rname;
+  json_object_foreach(resources, rname, v)
+  {
+    tide_error why;
+    double amount = json_is_number(v) ? json_number_value(v) : -1;
+    if (!t->res)
+      t->res = tide__xcalloc(1, sizeof *t->res);
+    if (tide__res_add(t->res, rname, strlen(rname), amount, &why) < 0)
+      return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", at(g, key), key, why.text);
+  }
   return 0;
 }
 
@@ -489,8 +507,10 @@ void tide_graph_destroy(tide_graph *g)
   if (!g)
     return;
   HASH_CLEAR(hh, g->by_key);
-  for (size_t i = 0; i < g->ntasks; i++)
+  for (size_t i = 0; i < g->ntasks; i++) {
     free(g->tasks[i].deps);
+    free(g->tasks[i].res);
+  }
   free(g->tasks);
   free(g->outputs);
   json_decref(g->root);
@@ -536,7 +556,7 @@ void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_pack
   msgpack_pack_array(pk, (uint32_t)g->ntasks);
   for (size_t i = 0; i < g->ntasks; i++) {
     const gtask *t = &g->tasks[i];
-    msgpack_pack_map(pk, 5 + (t->retries > 0));
+    msgpack_pack_map(pk, 5 + (t->retries > 0) + (t->res != NULL));
     tide__pk_str(pk, "key");
     pack_prefixed(pk, token, tl, t->key);
     tide__pk_kstr(pk, "fn", t->fn);
@@ -549,6 +569,10 @@ void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_pack
     tide__pk_kstr(pk, "prefix", t->prefix);
     if (t->retries > 0)
       tide__pk_kint(pk, "retries", t->retries);
+    if (t->res) {
+      tide__pk_str(pk, "resources");
+      tide__res_pack(pk, t->res);
+    }
   }
   free(ref_prefix);
 }

@@ -232,6 +232,22 @@ static void run_round(tide__adaptive *a, bool reactive)
     return;
   a->in_round = true;
   a->rounds++;
+  if (c->npools) { /* docs/adaptive.md "Pools": a target per pool */
+    json_t *log = json_array();
+    a->last_target = tide__cluster_pools_round(c, reactive, a->wait_count, a->max_pending,
+                                               a->target_duration, a->maximum, log);
+    size_t i;
+    json_t *e;
+    json_array_foreach(log, i, e) push_log(a, json_incref(e));
+    json_decref(log);
+    if (!reactive) {
+      const tide__sw_view *ws;
+      push_sample(a, a->last_target, tide__cluster_nplan(c),
+                  (int)tide__sched_workers(c->sched, &ws));
+    }
+    a->in_round = false;
+    return;
+  }
   tide__target_inputs in;
   memset(&in, 0, sizeof in);
   int raw = a->target ? a->target(c, a->target_arg)
@@ -416,6 +432,7 @@ int tide_cluster_adapt(tide_cluster *c, const tide_adapt_opts *o, tide_error *er
   uv_timer_stop(&a->tick);
   uv_timer_stop(&a->react);
   tide__rec_state_clear(a->st);
+  tide__cluster_pools_reset(c);
   tide__backoff_ok(&c->backoff); /* a new adapt() lifts a pause */
   a->running = a->ever = true;
   c->wanted = -1;

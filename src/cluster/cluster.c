@@ -53,7 +53,9 @@ static void on_house(uv_timer_t *t)
     return;
   double now = tide__now();
   double pi = c->ops->poll_interval > 0 ? c->ops->poll_interval : 1.0;
-  if (c->ops->poll && now - c->last_poll >= pi) {
+  if (c->npools) {
+    tide__cluster_pools_poll(c, now, 0);
+  } else if (c->ops->poll && now - c->last_poll >= pi) {
     tide_error e = {{0}};
     c->last_poll = now;
     int rc = c->ops->poll(c->self, c, &e);
@@ -141,6 +143,8 @@ int tide__cluster_create_cfg(const tide_cluster_opts *opts, const tide__config *
   c->own_loop = true;
   int rc = tide__sched_create(c->loop, &c->cfg, &c->sched, err);
   if (rc >= 0)
+    rc = tide__cluster_implicit_pool(c, err);
+  if (rc >= 0)
     rc = tide__sched_listen(c->sched, c->host, opts->port, err);
   if (rc >= 0)
     rc = tide__sched_set_contact(c->sched, opts->contact_address, err);
@@ -218,7 +222,10 @@ static void on_shutdown_tick(uv_timer_t *t)
     uv_timer_start(&c->shutdown_timer, on_shutdown_tick, 20, 20);
     return;
   }
-  if (c->shutdown_phase == TIDE__SHUTDOWN_STOPPING && c->ops->poll && now - c->last_poll >= 0.1) {
+  if (c->shutdown_phase == TIDE__SHUTDOWN_STOPPING && c->npools) {
+    tide__cluster_pools_poll(c, now, 0.1);
+  } else if (c->shutdown_phase == TIDE__SHUTDOWN_STOPPING && c->ops->poll &&
+             now - c->last_poll >= 0.1) {
     c->last_poll = now; /* backends learn of exits by polling */
     c->ops->poll(c->self, c, NULL);
   }
@@ -325,7 +332,9 @@ void tide_cluster_destroy(tide_cluster *c)
     for (int i = 0; i < 8 && uv_run(c->loop, UV_RUN_NOWAIT); i++)
       ;
   }
-  if (c->ops && c->ops->destroy)
+  if (c->npools)
+    tide__cluster_pools_destroy(c); /* the first pool's backend is c->ops's */
+  else if (c->ops && c->ops->destroy)
     c->ops->destroy(c->self);
   if (c->loop) {
     uv_run(c->loop, UV_RUN_NOWAIT);

@@ -10,6 +10,7 @@
 #include "adaptive/recommend.h"
 #include "cluster/cluster.h"
 #include "common/config.h"
+#include "proto/resources.h"
 
 typedef struct tide__adaptive tide__adaptive;
 typedef struct tide__api tide__api;
@@ -44,8 +45,24 @@ typedef struct tide__cworker {
   UT_hash_handle hh; /* by name in tide_cluster.workers */
 } tide__cworker;
 
+/* A worker pool (docs/adaptive.md "Pools", pools.c): a backend instance of
+ * its own, the resources its workers advertise, its limits and cost. */
+typedef struct tide__cpool {
+  char *name;
+  const tide_backend_ops *ops;
+  void *self;
+  tide__res res;
+  char res_text[TIDE_RES_MAX * (TIDE_RES_NAME_MAX + 32)]; /* "" none */
+  double minimum, maximum, cost;
+  double last_poll;
+  tide__rec_state *st; /* its close counts (adaptive) */
+  int last_target;     /* -1 none */
+  char reason[768];    /* why its last target (decision log) */
+} tide__cpool;
+
 typedef struct tide__cjob {
-  tide_job pub; /* what backends see */
+  tide_job pub;      /* what backends see */
+  tide__cpool *pool; /* NULL: no pools */
   char *name;
   tide__cworker *w;    /* array of P */
   const char **wnames; /* pub.workers */
@@ -92,6 +109,13 @@ struct tide_cluster {
   int wanted;   /* size asked by scale(), kept when not adapting; -1 none */
 
   tide__adaptive *adaptive; /* the controller (created on first adapt) */
+
+  /* pools.c: the worker pools (none: one implicit pool, c->ops); the first
+   * one's backend is also c->ops/c->self. scope: while set, plan counts,
+   * new jobs and scale_to concern that pool only. */
+  tide__cpool *pools;
+  size_t npools;
+  tide__cpool *scope;
 
   uv_timer_t house; /* replacement checks, backend poll */
   double last_poll;
@@ -160,6 +184,53 @@ double tide__adaptive_target_duration(const tide__adaptive *a);
 uint64_t tide__adaptive_capped(const tide__adaptive *a);
 /* {KEY: {"seconds", "samples", "last"}}: the learned startup latencies. */
 json_t *tide__cluster_startup_json(const tide_cluster *c);
+
+/* ---- pools.c (docs/adaptive.md "Pools") */
+/* One pool as declared: `NAME:backend=local,min=0,max=2,cost=1,
+ * resources=BIG=1+GPU=2,FLAG=VALUE...` (FLAG: the backend's own flags). */
+enum { TIDE__POOL_MAX_OPTS = 32 };
+typedef struct tide__pool_spec {
+  char name[64];
+  char backend[32]; /* "" the cluster's --backend */
+  tide__res res;
+  double minimum, maximum, cost; /* maximum INFINITY when not given */
+  const char *keys[TIDE__POOL_MAX_OPTS], *values[TIDE__POOL_MAX_OPTS];
+  size_t nopts;
+  char buf[1024]; /* keys and values point into it */
+} tide__pool_spec;
+/* Parse one --pool value. TIDE_EUSAGE with err naming what is wrong. */
+int tide__pool_spec_parse(const char *text, tide__pool_spec *out, tide_error *err);
+/* Check the pools together: names unique, min <= max, min and max within
+ * the ceiling of max_workers, the minimums' sum too. */
+int tide__pool_specs_check(const tide__pool_spec *p, size_t n, int max_workers, tide_error *err);
+/* Give the cluster its pools: ops[i]/self[i] are pool i's backend (owned by
+ * the cluster from now on; ops[0]/self[0] are the ones it was created
+ * with). Tells the scheduler what the pools provide. */
+void tide__cluster_set_pools(tide_cluster *c, const tide__pool_spec *p,
+                             const tide_backend_ops *const *ops, void *const *self, size_t n);
+tide__cpool *tide__cluster_pool_find(tide_cluster *c, const char *name);
+/* Before any pool is set: the cluster's workers advertise the
+ * configuration's worker.resources, so the scheduler takes those as
+ * provided (TIDE_EUSAGE when they do not parse). */
+int tide__cluster_implicit_pool(tide_cluster *c, tide_error *err);
+/* workers_to_close (docs/design.md §6) among pool's workers only. */
+size_t tide__cluster_pool_close(tide_cluster *c, const tide__cpool *pool, int target,
+                                char ***names);
+/* The backend of a job (its pool's, else the cluster's). */
+const tide_backend_ops *tide__cluster_job_ops(const tide_cluster *c, const tide__cjob *j,
+                                              void **self);
+/* Poll every pool's backend that is due (house timer); destroy them all. */
+void tide__cluster_pools_poll(tide_cluster *c, double now, double min_gap);
+void tide__cluster_pools_destroy(tide_cluster *c);
+/* One adaptive round over the pools (adapt.c calls it when there are
+ * pools): per pool target, recommendation and action; appends a decision
+ * log entry per pool that moves to log. Returns the sum of the targets. */
+int tide__cluster_pools_round(tide_cluster *c, bool reactive, int wait_count, int max_pending,
+                              double target_duration, double maximum, json_t *log);
+void tide__cluster_pools_reset(tide_cluster *c);
+/* The pools as JSON: [{name, backend, resources, minimum, maximum, cost,
+ * workers, plan, target, reason}]. */
+json_t *tide__cluster_pools_json(tide_cluster *c);
 
 /* What the HTTP API serves of the cluster (serve.c); self is the cluster. */
 extern const tide__api_ops tide__cluster_api_ops;

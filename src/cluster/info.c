@@ -48,6 +48,7 @@ json_t *tide__cluster_adaptive_json(tide_cluster *c)
   json_object_set_new(o, "processes", json_integer(tide__cluster_processes(c)));
   json_object_set_new(o, "pending_jobs", json_integer(tide__cluster_pending_jobs(c)));
   json_object_set_new(o, "startup", tide__cluster_startup_json(c));
+  json_object_set_new(o, "pools", tide__cluster_pools_json(c));
   const tide__backoff *b = &c->backoff;
   double now = tide__now();
   json_object_set_new(o, "paused", json_boolean(b->paused));
@@ -77,14 +78,16 @@ json_t *tide__cluster_info_json(tide_cluster *c)
     json_t *ws = json_array();
     for (int i = 0; i < j->pub.nworkers; i++)
       json_array_append_new(ws, json_string(j->w[i].name));
-    json_array_append_new(jobs, json_pack("{s:s, s:s, s:s?, s:o}", "name", j->name, "state",
-                                          tide__job_phase_name(j->phase), "backend_id",
-                                          j->pub.backend_id, "workers", ws));
+    json_array_append_new(jobs,
+                          json_pack("{s:s, s:s, s:s?, s:o, s:s?}", "name", j->name, "state",
+                                    tide__job_phase_name(j->phase), "backend_id", j->pub.backend_id,
+                                    "workers", ws, "pool", j->pool ? j->pool->name : NULL));
   }
-  return json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:o, s:o}", "repr", repr, "backend",
+  return json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:o, s:o, s:o}", "repr", repr, "backend",
                    c->ops->kind, "name", c->name, "processes", tide__cluster_processes(c),
                    "nthreads", c->opts.nthreads, "memory_limit", (json_int_t)c->opts.memory_limit,
-                   "jobs", jobs, "startup", tide__cluster_startup_json(c));
+                   "jobs", jobs, "startup", tide__cluster_startup_json(c), "pools",
+                   tide__cluster_pools_json(c));
 }
 
 void tide_cluster_repr(const tide_cluster *c, char *buf, size_t len)
@@ -124,8 +127,6 @@ void tide__cluster_logs_json(tide_cluster *c, json_t *out)
       json_array_append_new(a, json_string(lines[i]));
   tide__log_free_lines(lines);
   json_object_set_new(out, "cluster", a);
-  if (!c->ops->logs)
-    return;
   json_t *workers = json_object_get(out, "workers");
   if (!json_is_object(workers)) {
     workers = json_object();
@@ -133,7 +134,9 @@ void tide__cluster_logs_json(tide_cluster *c, json_t *out)
   }
   for (tide__cjob *j = c->jobs; j; j = j->next) {
     char **jl = NULL;
-    if (c->ops->logs(c->self, c, &j->pub, &jl) < 0 || !jl)
+    void *self;
+    const tide_backend_ops *ops = tide__cluster_job_ops(c, j, &self);
+    if (!ops->logs || ops->logs(self, c, &j->pub, &jl) < 0 || !jl)
       continue;
     json_t *dst = json_object_get(workers, j->name);
     if (!json_is_array(dst)) {

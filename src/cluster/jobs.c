@@ -44,11 +44,17 @@ static bool job_leaving(const tide__cjob *j)
   return true;
 }
 
+/* Outside the pool in scope (pools.c), when one is. */
+static bool out_of_scope(const tide_cluster *c, const tide__cjob *j)
+{
+  return c->scope && j->pool != c->scope;
+}
+
 int tide__cluster_nplan(const tide_cluster *c)
 {
   int n = 0;
   for (const tide__cjob *j = c->jobs; j; j = j->next)
-    if (!job_leaving(j))
+    if (!job_leaving(j) && !out_of_scope(c, j))
       n += j->pub.nworkers;
   return n;
 }
@@ -57,7 +63,8 @@ int tide__cluster_pending_jobs(const tide_cluster *c)
 {
   int n = 0;
   for (const tide__cjob *j = c->jobs; j; j = j->next)
-    if (!job_leaving(j) && (j->phase == TIDE__JOB_SUBMITTING || j->phase == TIDE__JOB_PENDING))
+    if (!job_leaving(j) && !out_of_scope(c, j) &&
+        (j->phase == TIDE__JOB_SUBMITTING || j->phase == TIDE__JOB_PENDING))
       n++;
   return n;
 }
@@ -66,7 +73,7 @@ size_t tide__cluster_not_arrived(tide_cluster *c, tide__rec_member **out)
 {
   TIDE__VEC(tide__rec_member) m = {0};
   for (tide__cjob *j = c->jobs; j; j = j->next) {
-    if (job_leaving(j))
+    if (job_leaving(j) || out_of_scope(c, j))
       continue;
     for (int i = 0; i < j->pub.nworkers; i++)
       if (!j->w[i].arrived && !j->w[i].retiring)
@@ -81,7 +88,9 @@ static tide__cjob *job_new(tide_cluster *c)
 {
   int P = tide__cluster_processes(c);
   tide__cjob *j = tide__xcalloc(1, sizeof *j);
-  j->name = tide__xasprintf("%s-%lu", c->name, c->next_job++);
+  j->pool = c->scope ? c->scope : c->npools ? &c->pools[0] : NULL;
+  j->name = j->pool ? tide__xasprintf("%s-%s-%lu", c->name, j->pool->name, c->next_job++)
+                    : tide__xasprintf("%s-%lu", c->name, c->next_job++);
   j->w = tide__xcalloc((size_t)P, sizeof *j->w);
   j->wnames = tide__xcalloc((size_t)P + 1, sizeof *j->wnames);
   for (int i = 0; i < P; i++) {
@@ -105,6 +114,11 @@ static tide__cjob *job_new(tide_cluster *c)
   j->pub.tls_ca_file = c->opts.tls_ca_file;
   j->pub.tls_cert = c->opts.tls_cert;
   j->pub.tls_key = c->opts.tls_key;
+  j->pub.pool = j->pool ? j->pool->name : NULL;
+  /* without pools the workers advertise the configuration's worker.resources */
+  j->pub.resources = j->pool ? (j->pool->res_text[0] ? j->pool->res_text : NULL)
+                     : c->cfg.worker.resources[0] ? c->cfg.worker.resources
+                                                  : NULL;
   j->phase = TIDE__JOB_SUBMITTING;
   j->created = tide__now();
   DL_APPEND(c->jobs, j);
@@ -148,8 +162,12 @@ static int submit_jobs(tide_cluster *c, int k, tide_error *err)
 {
   if (k <= 0)
     return 0;
-  if (!c->ops->scale_up)
-    return tide_errprintf(err, TIDE_ENOSCALE, "the %s backend cannot scale", c->ops->kind);
+  void *self = c->self;
+  const tide_backend_ops *ops = c->scope ? c->scope->ops : c->ops;
+  if (c->scope)
+    self = c->scope->self;
+  if (!ops->scale_up)
+    return tide_errprintf(err, TIDE_ENOSCALE, "the %s backend cannot scale", ops->kind);
   tide__cjob **v = tide__xcalloc((size_t)k, sizeof *v);
   for (int i = 0; i < k; i++)
     v[i] = job_new(c);
@@ -157,7 +175,7 @@ static int submit_jobs(tide_cluster *c, int k, tide_error *err)
   for (int i = 0; i < k; i++)
     pub[i] = &v[i]->pub;
   tide_error e = {{0}};
-  int rc = c->ops->scale_up(c->self, c, (tide_job *const *)pub, (size_t)k, &e);
+  int rc = ops->scale_up(self, c, (tide_job *const *)pub, (size_t)k, &e);
   if (rc < 0) {
     if (!e.text[0])
       snprintf(e.text, sizeof e.text, "%s", tide_strerror(rc));
@@ -188,13 +206,15 @@ static void stop_job(tide_cluster *c, tide__cjob *j)
   j->phase = TIDE__JOB_STOPPING;
   c->m.jobs_stopped++;
   tide__clog(TIDE_LOG_INFO, "stopping job %s", j->name);
-  if (!c->ops->scale_down)
+  void *self;
+  const tide_backend_ops *ops = tide__cluster_job_ops(c, j, &self);
+  if (!ops->scale_down)
     return;
   /* the backend may report the job gone (and free it) before returning */
   char *name = tide__xstrdup(j->name);
   tide_job *pub = &j->pub;
   tide_error e = {{0}};
-  int rc = c->ops->scale_down(c->self, c, &pub, 1, &e);
+  int rc = ops->scale_down(self, c, &pub, 1, &e);
   if (rc < 0)
     tide__clog(TIDE_LOG_ERROR, "stopping job %s failed: %s", name,
                e.text[0] ? e.text : tide_strerror(rc));
@@ -541,6 +561,8 @@ tide__group_key_fn tide__cluster_key_fn(const char *worker_key)
 static size_t scale_close_cb(void *arg, int target, char ***names)
 {
   tide_cluster *c = arg;
+  if (c->scope)
+    return tide__cluster_pool_close(c, c->scope, target, names);
   tide__close_opts o = {.target = target,
                         .n = -1,
                         .memory_ratio = 0,

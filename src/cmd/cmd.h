@@ -5,6 +5,7 @@
 #define TIDE_CMD_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/config.h"
 #include "tide/error.h"
@@ -27,6 +28,25 @@ int tide__cmd_status(int argc, char **argv);    /* cmd_status.c */
 int tide__cmd_logs(int argc, char **argv);      /* cmd_status.c */
 
 /* Print "tide: MESSAGE" on stderr and return code (the exit status). */
+/* cluster_pools.c: the pools of `tide cluster --pool` (docs/adaptive.md
+ * "Pools") and their backends, built with base's arguments plus each
+ * pool's flags. Returns 0 or an exit status after printing one `tide: `
+ * line. Free with tide__cmd_pools_free (which destroys backends not yet
+ * handed to a cluster: set n to 0 after handing them over). */
+struct tide__backend_args;
+struct tide__pool_spec;
+struct tide_backend_ops;
+typedef struct tide__cmd_pools {
+  struct tide__pool_spec *spec;
+  const struct tide_backend_ops **ops;
+  void **self;
+  size_t n;
+} tide__cmd_pools;
+int tide__cmd_pools_build(const char *const *texts, size_t n, const char *backend,
+                          const struct tide__backend_args *base, int max_workers,
+                          tide__cmd_pools *out);
+void tide__cmd_pools_free(tide__cmd_pools *p);
+
 int tide__cmd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Exit status for an error code: 2 for usage/graph/config errors, else 1. */

@@ -32,6 +32,7 @@ static const char usage_text[] =
     "                    [--kill-grace D] [--preload LIB.so]... [--max-workers N]\n"
     "                    [--allow-exec] [--auth-token-file F | --no-auth] [--dashboard-auth]\n"
     "                    [--security temporary | --tls-ca-file F --tls-cert F --tls-key F]\n"
+    "                    [--pool NAME:backend=B,min=N,max=N,cost=X,resources=R+R,FLAG=V]...\n"
     "                    [backend flags]\n";
 
 typedef struct cargs {
@@ -48,8 +49,10 @@ typedef struct cargs {
   bool mem_set;
   const char **preload; /* --preload values, in order */
   int npreload;
-  const char *tls[3]; /* --tls-ca-file, --tls-cert, --tls-key */
-  bool temporary;     /* --security temporary */
+  const char *tls[3];                        /* --tls-ca-file, --tls-cert, --tls-key */
+  bool temporary;                            /* --security temporary */
+  const char *pools[TIDE__CONFIG_MAX_POOLS]; /* --pool values, in order */
+  size_t npools;
 } cargs;
 
 /* Dask's LocalCluster memory_limit="auto": the machine's memory shared by
@@ -143,7 +146,11 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
 #define F(s) (strcmp(f, s) == 0)
   if (F("backend"))
     a->backend = v;
-  else if (F("name")) {
+  else if (F("pool")) {
+    if (a->npools == TIDE__CONFIG_MAX_POOLS)
+      return tide__cmd_fail(2, "--pool: at most %d pools", TIDE__CONFIG_MAX_POOLS);
+    a->pools[a->npools++] = v;
+  } else if (F("name")) {
     if (!*v || strchr(v, ' ') || strchr(v, '/'))
       return tide__cmd_fail(2, "--name: expected a plain name, got \"%s\"", v);
     a->o.name = v;
@@ -422,6 +429,7 @@ int tide__cmd_cluster(int argc, char **argv)
   tide_cluster *c = NULL;
   void *self = NULL;
   const tide_backend_ops *ops = NULL;
+  tide__cmd_pools pools = {0};
   int status = parse(argc, argv, &a, fbuf);
   if (status)
     goto out;
@@ -500,8 +508,26 @@ int tide__cmd_cluster(int argc, char **argv)
                            .tide_path = "/proc/self/exe",
                            .kill_grace = a.kill_grace,
                            .output = &output};
+  /* docs/adaptive.md "Pools": --pool flags, else the configuration's */
+  const char *ptexts[TIDE__CONFIG_MAX_POOLS];
+  size_t np = a.npools;
+  for (size_t i = 0; i < np; i++)
+    ptexts[i] = a.pools[i];
+  for (int i = 0; np == 0 && i < cfg.npools; i++)
+    ptexts[i] = cfg.pools[i];
+  if (np == 0)
+    np = (size_t)cfg.npools;
+  if (np && (status = tide__cmd_pools_build(ptexts, np, a.backend, &ba, cfg.cluster.max_workers,
+                                            &pools)) != 0)
+    goto out;
   const tide__backend_def *def = tide__backend_find(a.backend);
-  rc = def->create(&ba, &ops, &self, &err);
+  if (np) {
+    ops = pools.ops[0];
+    self = pools.self[0];
+    rc = 0;
+  } else {
+    rc = def->create(&ba, &ops, &self, &err);
+  }
   if (rc == TIDE__BACKEND_DONE) { /* e.g. slurm --dry-run: print, exit 0 */
     if (output)
       fputs(output, stdout);
@@ -516,13 +542,17 @@ int tide__cmd_cluster(int argc, char **argv)
   }
   rc = tide__cluster_create_cfg(&a.o, &cfg, ops, self, &c, &err);
   if (rc < 0) {
-    if (ops->destroy)
+    if (!np && ops->destroy) /* the pools' are tide__cmd_pools_free's */
       ops->destroy(self);
     status =
         tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text[0] ? err.text : tide_strerror(rc));
     goto out;
   }
   c->kill_grace = a.kill_grace;
+  if (np) {
+    tide__cluster_set_pools(c, pools.spec, pools.ops, pools.self, np);
+    pools.n = 0; /* the cluster's now */
+  }
   if (a.adapt) {
     rc = tide_cluster_adapt(c, &a.a, &err);
     if (rc < 0) {
@@ -545,6 +575,7 @@ int tide__cmd_cluster(int argc, char **argv)
   status = tide_cluster_run(c) == 0 ? 0 : 1;
   tide_cluster_destroy(c);
 out:
+  tide__cmd_pools_free(&pools);
   if (generated)
     unlink(generated);
   free(generated);

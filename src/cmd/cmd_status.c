@@ -96,6 +96,31 @@ static void print_adaptive(json_t *a)
   }
 }
 
+/* docs/adaptive.md "Pools": one line per pool. */
+static void print_pools(json_t *pools)
+{
+  if (!json_is_array(pools) || json_array_size(pools) == 0)
+    return;
+  printf("%-12s %-16s %7s %6s %7s %7s  %s\n", "pool", "resources", "workers", "target", "minimum",
+         "maximum", "backend");
+  size_t i;
+  json_t *p;
+  json_array_foreach(pools, i, p)
+  {
+    char mn[32], mx[32], tg[32];
+    field_text(json_object_get(p, "minimum"), "", mn, sizeof mn);
+    field_text(json_object_get(p, "maximum"), "", mx, sizeof mx);
+    json_t *t = json_object_get(p, "target");
+    if (json_is_integer(t))
+      snprintf(tg, sizeof tg, "%lld", (long long)json_integer_value(t));
+    else
+      snprintf(tg, sizeof tg, "-");
+    const char *res = str_or(p, "resources", "");
+    printf("%-12s %-16s %7lld %6s %7s %7s  %s\n", str_or(p, "name", "?"), *res ? res : "-",
+           (long long)int_or(p, "workers"), tg, mn, mx, str_or(p, "backend", "-"));
+  }
+}
+
 static void print_status(json_t *id, json_t *adaptive, json_t *cluster)
 {
   json_t *workers = json_object_get(id, "workers"), *tasks = json_object_get(id, "tasks");
@@ -116,6 +141,7 @@ static void print_status(json_t *id, json_t *adaptive, json_t *cluster)
     print_workers(workers);
   if (adaptive)
     print_adaptive(adaptive);
+  print_pools(json_object_get(cluster, "pools"));
 }
 
 int tide__cmd_status(int argc, char **argv)

@@ -22,11 +22,12 @@
 #include "common/parse.h"
 #include "common/util.h"
 #include "proto/msg.h"
+#include "proto/resources.h"
 
 static const char usage[] =
     "tide submit [--array A-B[:STEP] | --each-line FILE | --each-json FILE] [--cwd DIR] "
     "[--env K=V]... [--stdout PATTERN] [--stderr PATTERN] [--max-retries N] [--time-limit D] "
-    "[--wait] [--progress] -- PROGRAM ARGS...";
+    "[--resources NAME=AMOUNT,...] [--wait] [--progress] -- PROGRAM ARGS...";
 
 enum { MAX_ENVS = 256 };
 
@@ -42,6 +43,7 @@ typedef struct sub {
   int nenv;
   int retries;
   double time_limit;
+  tide__res res; /* each task's (docs/tasks.md "Resources") */
   tide__elements el;
   char **keys;       /* "<JOB>-<INDEX>", one per element */
   tide__ckey **ents; /* their entries in the client's key table */
@@ -56,7 +58,7 @@ typedef struct sub {
 
 static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
 {
-  msgpack_pack_map(pk, 5 + (s->retries > 0));
+  msgpack_pack_map(pk, 5 + (s->retries > 0) + (s->res.n > 0));
   tide__pk_kstr(pk, "key", s->keys[i]);
   tide__pk_kstr(pk, "fn", "tide.exec");
   tide__pk_str(pk, "args");
@@ -99,6 +101,10 @@ static void pack_element(msgpack_packer *pk, const sub *s, size_t i)
    * (docs/design.md §2), rather than tide.exec on the same one */
   if (s->retries > 0)
     tide__pk_kint(pk, "retries", s->retries);
+  if (s->res.n > 0) {
+    tide__pk_str(pk, "resources");
+    tide__res_pack(pk, &s->res);
+  }
 }
 
 static void pack_tasks(msgpack_packer *pk, void *arg)
@@ -217,20 +223,15 @@ static int take_envs(int *argc, char **argv, sub *s)
 int tide__cmd_submit(int argc, char **argv)
 {
   const char *array = NULL, *each_line = NULL, *each_json = NULL, *cwd = NULL, *out = NULL,
-             *errp = NULL, *retries = NULL, *limit = NULL;
+             *errp = NULL, *retries = NULL, *limit = NULL, *resources = NULL;
   bool wait = false, progress = false;
   tide__cflag flags[] = {
-      {"--array", &array, NULL},
-      {"--each-line", &each_line, NULL},
-      {"--each-json", &each_json, NULL},
-      {"--cwd", &cwd, NULL},
-      {"--stdout", &out, NULL},
-      {"--stderr", &errp, NULL},
-      {"--max-retries", &retries, NULL},
-      {"--time-limit", &limit, NULL},
-      {"--wait", NULL, &wait},
-      {"--progress", NULL, &progress},
-      {NULL, NULL, NULL},
+      {"--array", &array, NULL},         {"--each-line", &each_line, NULL},
+      {"--each-json", &each_json, NULL}, {"--cwd", &cwd, NULL},
+      {"--stdout", &out, NULL},          {"--stderr", &errp, NULL},
+      {"--max-retries", &retries, NULL}, {"--time-limit", &limit, NULL},
+      {"--resources", &resources, NULL}, {"--wait", NULL, &wait},
+      {"--progress", NULL, &progress},   {NULL, NULL, NULL},
   };
   sub s = {0};
   tide__copts o = {0};
@@ -261,6 +262,10 @@ int tide__cmd_submit(int argc, char **argv)
       goto out;
     }
     s.retries = (int)r;
+  }
+  if (resources && tide__res_parse(resources, &s.res, &err) < 0) {
+    st = tide__cmd_fail(2, "--resources: %s", err.text);
+    goto out;
   }
   if (limit) {
     if (tide__parse_duration(limit, false, &s.time_limit, &err) < 0 || s.time_limit <= 0) {

@@ -23,6 +23,7 @@ static const char usage_text[] =
     "                   [--lifetime-stagger D] [--death-timeout D] [--host H] [--job JOB]\n"
     "                   [--allow-exec] [--port P] [--contact-address ADDR] [--config F]\n"
     "                   [--log-level L] [--auth-token-file F]\n"
+    "                   [--resources NAME=AMOUNT,...] [--pool NAME]\n"
     "                   [--tls-ca-file F] [--tls-cert F] [--tls-key F]\n"
     "  --host/--port: where the data server listens (default: the address that\n"
     "  routes to the scheduler, any port); --contact-address: what peers and the\n"
@@ -49,6 +50,8 @@ enum {
   O_TLS_CA,
   O_TLS_CERT,
   O_TLS_KEY,
+  O_RES,
+  O_POOL,
   O_HELP
 };
 
@@ -73,6 +76,8 @@ static const struct option options[] = {
     {"tls-ca-file", required_argument, NULL, O_TLS_CA},
     {"tls-cert", required_argument, NULL, O_TLS_CERT},
     {"tls-key", required_argument, NULL, O_TLS_KEY},
+    {"resources", required_argument, NULL, O_RES},
+    {"pool", required_argument, NULL, O_POOL},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -157,6 +162,8 @@ static int parse_args(int argc, char **argv, args *a)
     }
     case O_CONTACT: a->o.contact = optarg; break;
     case O_JOB: a->o.job = optarg; break;
+    case O_RES: a->o.resources = optarg; break;
+    case O_POOL: a->o.pool = optarg; break;
     case O_CONFIG: a->config = optarg; break;
     case O_LOG: a->log_level = optarg; break;
     case O_EXEC: a->allow_exec = true; break;

@@ -29,6 +29,7 @@ typedef enum kind {
   K_WALLTIME,  /* sbatch -t forms or a duration (tide__parse_walltime) */
   K_PATHS,     /* worker.preload: a YAML list, or paths joined with ':' */
   K_BOOL,      /* bool: true/false, yes/no, on/off, 1/0 */
+  K_POOLS,     /* pools: a YAML list, or --pool values joined with ';' */
 } kind;
 
 typedef struct key {
@@ -62,6 +63,9 @@ static const key keys[] = {
     {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},
     {"worker.preload", K_PATHS, F(worker.preload), 0, 0},
     {"worker.allow-exec", K_BOOL, F(worker.allow_exec), 0, 0},
+    {"pools", K_POOLS, F(pools), 0, 0},
+    {"worker.resources", K_STRING, F(worker.resources), sizeof((tide__config *)0)->worker.resources,
+     0},
     {"slurm.partition", K_STRING, F(slurm.partition), sizeof((tide__config *)0)->slurm.partition,
      0},
     {"slurm.account", K_STRING, F(slurm.account), sizeof((tide__config *)0)->slurm.account, 0},
@@ -145,20 +149,38 @@ static int set_paths(tide__config *cfg, const char *const *items, size_t n, tide
   return 0;
 }
 
+/* Replace the pools with items[0..n) (checked by `tide cluster`). */
+static int set_pools(tide__config *cfg, const char *const *items, size_t n, tide_error *err)
+{
+  int m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!*items[i])
+      continue;
+    if (m == TIDE__CONFIG_MAX_POOLS)
+      return tide_errprintf(err, TIDE_EUSAGE, "at most %d pools", TIDE__CONFIG_MAX_POOLS);
+    if (strlen(items[i]) >= sizeof cfg->pools[0])
+      return tide_errprintf(err, TIDE_EUSAGE, "pool too long: \"%.40s...\"", items[i]);
+    snprintf(cfg->pools[m++], sizeof cfg->pools[0], "%s", items[i]);
+  }
+  cfg->npools = m;
+  return 0;
+}
+
 /* "a.so:b.so" -> the list (the environment's one-string form). */
-static int parse_paths(tide__config *cfg, const char *v, tide_error *err)
+static int parse_paths(tide__config *cfg, const char *v, bool pools, tide_error *err)
 {
   char *copy = strdup(v), *save = NULL;
-  const char *items[TIDE__CONFIG_MAX_PRELOAD + 1];
-  size_t n = 0;
+  const char *items[TIDE__CONFIG_MAX_PRELOAD + TIDE__CONFIG_MAX_POOLS + 1];
+  size_t n = 0, max = pools ? TIDE__CONFIG_MAX_POOLS + 1 : TIDE__CONFIG_MAX_PRELOAD + 1;
   if (!copy)
     return tide_errprintf(err, -ENOMEM, "out of memory");
-  for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
-    if (n == TIDE__CONFIG_MAX_PRELOAD + 1)
+  for (char *t = strtok_r(copy, pools ? ";" : ":", &save); t;
+       t = strtok_r(NULL, pools ? ";" : ":", &save)) {
+    if (n == max)
       break;
     items[n++] = t;
   }
-  int r = set_paths(cfg, items, n, err);
+  int r = pools ? set_pools(cfg, items, n, err) : set_paths(cfg, items, n, err);
   free(copy);
   return r;
 }
@@ -230,7 +252,8 @@ static int parse_value(const key *k, void *field, const char *v, tide_error *err
     if (r == 0)
       *(double *)field = d;
     return r;
-  case K_PATHS: return parse_paths((tide__config *)((char *)field - k->off), v, err);
+  case K_PATHS: return parse_paths((tide__config *)((char *)field - k->off), v, false, err);
+  case K_POOLS: return parse_paths((tide__config *)((char *)field - k->off), v, true, err);
   case K_BOOL:
     if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1"))
       *(bool *)field = true;
@@ -265,7 +288,7 @@ static bool is_list_key(const char *name)
 {
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     if (strcmp(keys[i].name, name) == 0)
-      return keys[i].kind == K_PATHS;
+      return keys[i].kind == K_PATHS || keys[i].kind == K_POOLS;
   return false;
 }
 
@@ -273,8 +296,9 @@ static bool is_list_key(const char *name)
 static int set_list(tide__config *cfg, yaml_document_t *doc, yaml_node_t *seq, const char *name,
                     const char *file, size_t line, tide_error *err)
 {
-  const char *items[TIDE__CONFIG_MAX_PRELOAD + 1];
+  const char *items[TIDE__CONFIG_MAX_PRELOAD + TIDE__CONFIG_MAX_POOLS + 1];
   size_t n = 0;
+  bool pools = strcmp(name, "pools") == 0;
   for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
        it++) {
     yaml_node_t *e = yaml_document_get_node(doc, *it);
@@ -286,7 +310,7 @@ static int set_list(tide__config *cfg, yaml_document_t *doc, yaml_node_t *seq, c
     items[n++] = (const char *)e->data.scalar.value;
   }
   tide_error e;
-  if (set_paths(cfg, items, n, &e) < 0)
+  if ((pools ? set_pools(cfg, items, n, &e) : set_paths(cfg, items, n, &e)) < 0)
     return tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s: %s", file, line, name, e.text);
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "tide/error.h"
 
 /* The most plugins worker.preload (and `--preload`) may name. */
+#define TIDE__CONFIG_MAX_POOLS   16
 #define TIDE__CONFIG_MAX_PRELOAD 16
 
 typedef struct tide__config {
@@ -53,7 +54,15 @@ typedef struct tide__config {
      * false, so a task cannot run commands as the worker's user unless the
      * worker was started to allow it. */
     bool allow_exec;
+    /* worker.resources: what the worker advertises ("GPU=1,MEM=64e9",
+     * docs/tasks.md "Resources"); `--resources` overrides it; "" none */
+    char resources[512];
   } worker;
+  /* pools: worker pools of `tide cluster`, each as a --pool value
+   * ("big:backend=local,resources=BIG=1,max=2"; docs/adaptive.md "Pools"):
+   * a YAML list, or values joined with ';'; default none */
+  char pools[TIDE__CONFIG_MAX_POOLS][512];
+  int npools;
   struct {
     /* auth.token-file: the shared token (docs/security.md); "" = none */
     char token_file[1024];

@@ -28,6 +28,7 @@ static const struct route {
     {"GET", "/api/v1/task_stream", tide__h_task_stream},
     {"GET", "/api/v1/logs", tide__h_logs},
     {"GET", "/api/v1/cluster", tide__h_cluster},
+    {"GET", "/api/v1/pools", tide__h_pools},
     {"GET", "/metrics", tide__h_metrics},
 };
 enum { NROUTES = sizeof routes / sizeof routes[0] };

@@ -43,6 +43,8 @@ static json_t *worker_json(const tide__sw_view *w, bool with_address)
   json_object_set_new(o, "connected_at", json_real(w->connected_at));
   json_object_set_new(o, "last_seen", json_real(w->last_seen));
   json_object_set_new(o, "executed", json_integer(w->executed));
+  json_object_set_new(o, "pool", json_string(w->pool ? w->pool : ""));
+  json_object_set_new(o, "resources", json_string(w->resources ? w->resources : ""));
   return o;
 }
 
@@ -298,6 +300,37 @@ void tide__h_cluster(tide__req *r)
 {
   json_t *o = r->api->ops->info_json ? r->api->ops->info_json(r->api->self) : json_object();
   tide__req_json(r, 200, o);
+}
+
+/* GET /api/v1/pools[?name=NAME] (docs/adaptive.md "Pools"): the cluster's
+ * pools, or one by name (404 for a name no pool has). */
+void tide__h_pools(tide__req *r)
+{
+  json_t *info = r->api->ops->info_json ? r->api->ops->info_json(r->api->self) : NULL;
+  json_t *pools = json_incref(json_object_get(info, "pools"));
+  json_decref(info);
+  if (!json_is_array(pools)) {
+    json_decref(pools);
+    pools = json_array();
+  }
+  char name[128];
+  if (!tide__req_query(r, "name", name, sizeof name)) {
+    tide__req_json(r, 200, json_pack("{s:o}", "pools", pools));
+    return;
+  }
+  size_t i;
+  json_t *p;
+  json_array_foreach(pools, i, p)
+  {
+    if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0) {
+      json_incref(p);
+      json_decref(pools);
+      tide__req_json(r, 200, p);
+      return;
+    }
+  }
+  json_decref(pools);
+  tide__req_error(r, 404, "no pool named \"%s\"", name);
 }
 
 /* /api/v1/logs: scheduler lines now, worker lines over the wire, then the

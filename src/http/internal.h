@@ -59,6 +59,7 @@ void tide__h_adaptive(tide__req *r);
 void tide__h_tasks(tide__req *r);
 void tide__h_task_stream(tide__req *r);
 void tide__h_cluster(tide__req *r);
+void tide__h_pools(tide__req *r);
 void tide__h_logs(tide__req *r);
 void tide__h_adapt(tide__req *r);
 void tide__h_scale(tide__req *r);

@@ -4,6 +4,7 @@
 
 #include "proto/graphcheck.h"
 #include "proto/msg.h"
+#include "proto/resources.h"
 
 #include <msgpack/unpack_define.h>
 
@@ -73,23 +74,24 @@ static int check_value(const msgpack_object *o, const msgpack_object *deps, unsi
 int tide__wire_task_check(const msgpack_object *t, tide_error *err)
 {
   const msgpack_object *key = NULL, *fn = NULL, *args = NULL, *deps = NULL, *prefix = NULL,
-                       *retries = NULL;
+                       *retries = NULL, *resources = NULL;
   const char *why;
 
   if (t->type != MSGPACK_OBJECT_MAP)
     return tide_errprintf(err, TIDE_EGRAPH, "a task must be a map");
   for (uint32_t i = 0; i < t->via.map.size; i++) {
     const msgpack_object_kv *kv = &t->via.map.ptr[i];
-    const msgpack_object **slot = tide__mp_streq(&kv->key, "key")       ? &key
-                                  : tide__mp_streq(&kv->key, "fn")      ? &fn
-                                  : tide__mp_streq(&kv->key, "args")    ? &args
-                                  : tide__mp_streq(&kv->key, "deps")    ? &deps
-                                  : tide__mp_streq(&kv->key, "prefix")  ? &prefix
-                                  : tide__mp_streq(&kv->key, "retries") ? &retries
-                                                                        : NULL;
+    const msgpack_object **slot = tide__mp_streq(&kv->key, "key")         ? &key
+                                  : tide__mp_streq(&kv->key, "fn")        ? &fn
+                                  : tide__mp_streq(&kv->key, "args")      ? &args
+                                  : tide__mp_streq(&kv->key, "deps")      ? &deps
+                                  : tide__mp_streq(&kv->key, "prefix")    ? &prefix
+                                  : tide__mp_streq(&kv->key, "retries")   ? &retries
+                                  : tide__mp_streq(&kv->key, "resources") ? &resources
+                                                                          : NULL;
     if (!slot)
       return tide_errprintf(err, TIDE_EGRAPH,
-                            "unknown field (key, fn, args, deps, prefix, retries)");
+                            "unknown field (key, fn, args, deps, prefix, retries, resources)");
     if (*slot)
       return tide_errprintf(err, TIDE_EGRAPH, "a field appears twice");
     *slot = &kv->val;
@@ -109,6 +111,12 @@ int tide__wire_task_check(const msgpack_object *t, tide_error *err)
       (retries->type != MSGPACK_OBJECT_POSITIVE_INTEGER || retries->via.u64 > TIDE_RETRIES_MAX))
     return tide_errprintf(err, TIDE_EGRAPH, "\"retries\" must be an integer from 0 to %d",
                           TIDE_RETRIES_MAX);
+  if (resources) {
+    tide__res res;
+    tide_error why;
+    if (tide__res_from_mp(resources, &res, &why) < 0)
+      return tide_errprintf(err, TIDE_EGRAPH, "%s", why.text);
+  }
   if (deps && deps->type != MSGPACK_OBJECT_ARRAY)
     return tide_errprintf(err, TIDE_EGRAPH, "\"deps\" must be an array of keys");
   for (uint32_t i = 0; deps && i < deps->via.array.size; i++) {

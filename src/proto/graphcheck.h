@@ -28,7 +28,8 @@ const char *tide__key_problem(const char *k, size_t n, size_t max);
 
 /* Check one task of an update-graph message: a map of exactly the fields
  * key (str), fn (non-empty str), args (array), deps (array of keys),
- * prefix (non-empty str) and retries (0 to TIDE_RETRIES_MAX); key and deps pass tide__key_problem; args nest at
+ * prefix (non-empty str), retries (0 to TIDE_RETRIES_MAX) and resources
+ * (a map tide__res_from_mp accepts); key and deps pass tide__key_problem; args nest at
  * most TIDE_ARG_DEPTH_MAX deep; every {"ref": KEY} in args names one of
  * deps. Returns 0, or TIDE_EGRAPH with err saying what is wrong (without
  * naming the task: the caller knows how to show its key). */

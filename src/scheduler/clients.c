@@ -164,6 +164,12 @@ static long validate(tide__sched *s, sclient *c, int64_t id, const msgpack_objec
       tide__reply_err(s, c->conn, id, "task \"%.*s\" has no fn", sl, sk);
       return -1;
     }
+    const msgpack_object *ro = tide__mp_get(t, "resources");
+    tide__res res;
+    if (ro && (tide__res_from_mp(ro, &res, &why) < 0 || tide__sres_intern(s, &res, &why) < 0)) {
+      tide__reply_err(s, c->conn, id, "task \"%.*s\": %s", sl, sk, why.text);
+      return -1;
+    }
     if (!fn_known(s, fn, fl)) {
       tide__reply_err(s, c->conn, id, "task \"%.*s\": unknown function \"%.*s\"", sl, sk, (int)fl,
                       fn);
@@ -275,6 +281,10 @@ static void create_tasks(tide__sched *s, gnode *nodes, gnode *index, uint32_t *o
       int64_t r = 0;
       if (tide__mp_int(t, "retries", &r)) /* checked: 0 to TIDE_RETRIES_MAX */
         g->t->retries = (uint8_t)r;
+      const msgpack_object *ro = tide__mp_get(t, "resources");
+      tide__res res;
+      if (ro && tide__res_from_mp(ro, &res, NULL) == 0) /* checked and interned by validate */
+        g->t->resi = (uint8_t)tide__sres_intern(s, &res, NULL);
     } else {
       g->t = tide__task_find(s, g->key, g->klen);
     }

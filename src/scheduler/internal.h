@@ -11,6 +11,7 @@
 #include "common/vec.h"
 #include "proto/msg.h"
 #include "proto/auth.h"
+#include "proto/resources.h"
 #include "scheduler/scheduler.h"
 
 typedef struct sworker sworker;
@@ -93,6 +94,7 @@ struct stask {
   uint8_t state, failures, nholders, capholders, flags;
   uint8_t resends; /* compute-task resent after missing-data */
   uint8_t retries; /* reruns left after it errs (docs/design.md §2) */
+  uint8_t resi;    /* its resources: index into s->res_sets, 0 none (resources.c) */
   tedge deps[];
 };
 
@@ -141,6 +143,10 @@ struct sworker {
   double hb_interval;    /* heartbeat interval it was last told (seconds) */
   int64_t scratch_bytes; /* placement scratch */
   uint64_t scratch_epoch;
+  tide__res *res;                /* what it advertises, NULL none (resources.c) */
+  double res_used[TIDE_RES_MAX]; /* taken by its processing tasks, parallel to res->r */
+  char *res_text;                /* res as text, "" none */
+  char *pool;                    /* the cluster pool it belongs to, "" none */
 };
 
 /* A client's interest in a task: want (keeps it alive) and/or watch
@@ -289,6 +295,14 @@ struct tide__sched {
   void *logs;              /* pending worker_logs requests */
   TIDE__VEC(stask *) work; /* release worklist (tide__task_maybe_release) */
   bool releasing;
+
+  /* resources.c: the distinct resource sets tasks ask for (a task's resi
+   * is 1 + its index), how many workers advertise resources, and what the
+   * cluster's pools provide (checked at submission when there are pools) */
+  TIDE__VEC(tide__res *) res_sets;
+  size_t nres_workers;
+  TIDE__VEC(tide__res) pool_res;
+  bool has_pools;
 };
 
 /* sched.c */
@@ -404,6 +418,22 @@ void tide__client_release_keys(tide__sched *s, sclient *c, const msgpack_object 
 void tide__reply_ok(tide__sched *s, void *conn, int64_t id);
 void tide__reply_err(tide__sched *s, void *conn, int64_t id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* resources.c (docs/tasks.md "Resources") */
+/* The resource set of t, NULL none. */
+const tide__res *tide__sres_of(const tide__sched *s, const stask *t);
+/* The index (>= 1) of res among the scheduler's resource sets, adding it;
+ * 0 for no resources; < 0 with err when there are too many sets or no
+ * pool (nor connected worker, without pools) provides res. */
+int tide__sres_intern(tide__sched *s, const tide__res *res, tide_error *err);
+/* Has w res of t free now? */
+bool tide__sres_free(const tide__sched *s, const sworker *w, const stask *t);
+/* t starts (sign 1) or stops (-1) holding its resources on w. */
+void tide__sres_take(tide__sched *s, sworker *w, const stask *t, int sign);
+/* w advertises res (NULL none) and belongs to pool (NULL none): on join. */
+void tide__sres_worker_set(tide__sched *s, sworker *w, const tide__res *res, const char *pool);
+void tide__sres_worker_free(tide__sched *s, sworker *w);
+void tide__sres_destroy(tide__sched *s);
 
 /* views.c */
 void tide__stream_add(tide__sched *s, stask *t, sworker *w, int thread, double start, double stop);

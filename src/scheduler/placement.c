@@ -84,9 +84,16 @@ static const char *avoided(const tide__sched *s, const stask *t)
   return NULL;
 }
 
-static bool usable(const sworker *w, const stask *t, const char *avoid)
+static bool usable(const tide__sched *s, const sworker *w, const stask *t, const char *avoid,
+                   bool plain_only)
 {
-  return tide__sw_can_run(w, t) && (!avoid || strcmp(w->address, avoid) != 0);
+  /* docs/tasks.md "Resources": a task without resources takes only an idle
+   * thread of a worker that advertises some, never a place in its queue,
+   * where it would wait behind a long task that needs the resources */
+  if (w->res && !t->resi && (plain_only || w->nprocessing >= w->nthreads))
+    return false;
+  return tide__sw_can_run(w, t) && (!avoid || strcmp(w->address, avoid) != 0) &&
+         tide__sres_free(s, w, t);
 }
 
 /* The worker for a ready task among those with room, and the occupancy the
@@ -112,29 +119,36 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ)
       w->scratch_bytes += d->nbytes > 0 ? d->nbytes : 1;
     }
   }
-  for (uint32_t i = 0; i < t->ndeps; i++) {
-    stask *d = t->deps[i].t;
-    for (uint32_t j = 0; j < d->nholders; j++) {
-      sworker *w = d->holders[j].w;
-      if (w->in_room && better(w, w->scratch_bytes, best, best_bytes) && usable(w, t, avoid)) {
-        best = w;
-        best_bytes = w->scratch_bytes;
+  /* docs/tasks.md "Resources": a task without resources keeps off workers
+   * that advertise some while a worker without any has room for it */
+  bool plain_first = !t->resi && s->nres_workers > 0;
+  for (int pass = plain_first ? 0 : 1; pass < 2 && !best; pass++) {
+    bool plain_only = pass == 0;
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+      stask *d = t->deps[i].t;
+      for (uint32_t j = 0; j < d->nholders; j++) {
+        sworker *w = d->holders[j].w;
+        if (w->in_room && better(w, w->scratch_bytes, best, best_bytes) &&
+            usable(s, w, t, avoid, plain_only)) {
+          best = w;
+          best_bytes = w->scratch_bytes;
+        }
       }
     }
-  }
-  if (!best) {
+    if (best)
+      break;
     int n = 0;
     for (sworker *w = s->room_head; w && n < ROOM_SCAN; w = w->room_next, n++)
-      if (better(w, 0, best, 0) && usable(w, t, avoid))
+      if (better(w, 0, best, 0) && usable(s, w, t, avoid, plain_only))
         best = w;
-    /* a plugin function only some workers have: look further */
+    /* a plugin function or resources only some workers have: look further */
     for (sworker *w = s->room_head; !best && w; w = w->room_next)
-      if (usable(w, t, avoid))
+      if (usable(s, w, t, avoid, plain_only))
         best = w;
     best_bytes = 0;
-    if (!best)
-      return NULL;
   }
+  if (!best)
+    return NULL;
   int64_t fetch = total;
   if (best->scratch_epoch == ep) {
     /* scratch counts 1 byte for empty results: recount exactly */
@@ -176,6 +190,7 @@ void tide__proc_add(tide__sched *s, sworker *w, stask *t, double occ)
   w->proc_tail = t;
   t->flags |= TF_IN_LIST;
   w->nprocessing++;
+  tide__sres_take(s, w, t, 1);
   w->occupancy += occ;
   s->total_occupancy += occ;
   tide__room_update(s, w);
@@ -200,6 +215,7 @@ void tide__proc_remove(tide__sched *s, stask *t)
   t->flags &= ~(TF_IN_LIST | TF_DEEP);
   t->proc = NULL;
   w->nprocessing--;
+  tide__sres_take(s, w, t, -1);
   w->occupancy -= t->occ;
   s->total_occupancy -= t->occ;
   if (w->nprocessing == 0 || w->occupancy < 0)
@@ -292,7 +308,7 @@ void tide__task_ready(tide__sched *s, stask *t)
   } else {
     /* a plugin task that a worker with room could not run waits apart, so
      * it does not block the queue's head */
-    queue_push(s, t, s->room_head && !(t->flags & TF_ANYWHERE));
+    queue_push(s, t, s->room_head && (!(t->flags & TF_ANYWHERE) || t->resi));
     tide__task_set_state(s, t, s->nrunning ? TIDE_TS_QUEUED : TIDE_TS_NO_WORKER);
   }
   tide__sched_new_work(s);

@@ -33,9 +33,11 @@ typedef struct tide__sw_view {
   int nprocessing;      /* tasks sent to it and not finished */
   double occupancy;     /* seconds of expected work (docs/design.md §4) */
   tide__wstatus status;
-  double connected_at; /* wall-clock epoch */
-  double last_seen;    /* wall-clock epoch of the last message */
-  int64_t executed;    /* tasks completed there */
+  double connected_at;   /* wall-clock epoch */
+  double last_seen;      /* wall-clock epoch of the last message */
+  int64_t executed;      /* tasks completed there */
+  const char *pool;      /* the cluster pool it belongs to, "" none */
+  const char *resources; /* what it advertises ("GPU=1,MEM=6.4e+10"), "" none */
 } tide__sw_view;
 
 /* Inputs and parts of adaptive_target (docs/design.md §5), filled by the scheduler. */

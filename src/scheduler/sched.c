@@ -222,6 +222,12 @@ static void worker_hello(tide__sched *s, sconn *sc, const msgpack_object *msg)
   int64_t nthreads = 1, mem = 0;
   tide__mp_int(msg, "nthreads", &nthreads);
   tide__mp_int(msg, "memory_limit", &mem);
+  /* optional (docs/protocol.md): what it advertises and its cluster pool */
+  tide__res res = {0};
+  tide_error rerr = {{0}};
+  const msgpack_object *ro = tide__mp_get(msg, "resources");
+  int rrc = ro ? tide__res_from_mp(ro, &res, &rerr) : 0;
+  char *pool = tide__mp_strdup(msg, "pool");
   const msgpack_object_array *fa = tide__mp_array(msg, "functions");
   size_t nf = 0;
   char **fns = tide__xcalloc(fa ? fa->size + 1 : 1, sizeof *fns);
@@ -233,6 +239,8 @@ static void worker_hello(tide__sched *s, sconn *sc, const msgpack_object *msg)
   sworker *w = NULL;
   if (!name || !*name || !address || !*address) {
     tide_errprintf(&err, TIDE_EPROTO, "worker hello without name or address");
+  } else if (rrc < 0) {
+    tide_errprintf(&err, TIDE_EPROTO, "worker hello: %s", rerr.text);
   } else {
     w = tide__sw_add(s, sc->conn, name, address, host, job, (int)nthreads, mem, fns, nf, &err);
   }
@@ -248,8 +256,12 @@ static void worker_hello(tide__sched *s, sconn *sc, const msgpack_object *msg)
     sc->role = SC_WORKER;
     sc->obj = w;
     w->link = sc;
+    tide__sres_worker_set(s, w, &res, pool);
     tide__sw_keys_held(s, w, tide__mp_map(msg, "keys"), false);
+    if (res.n > 0)
+      tide__queue_drain(s); /* tasks that wait for its resources */
   }
+  free(pool);
   free(name);
   free(address);
   free(host);
@@ -588,6 +600,7 @@ void tide__sched_destroy(tide__sched *s)
     sc->s = NULL;
   tide__clients_destroy(s);
   tide__resends_free(s);
+  tide__sres_destroy(s);
   sworker *w, *wt;
   HASH_ITER (hh, s->workers, w, wt) {
     HASH_DELETE(hh, s->workers, w);

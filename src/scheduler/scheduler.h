@@ -13,6 +13,7 @@
 
 #include "common/config.h"
 #include "proto/auth.h"
+#include "proto/resources.h"
 #include "net/tls.h"
 #include "scheduler/policy.h"
 #include "tide/error.h"
@@ -121,6 +122,22 @@ int tide__sched_adaptive_target(tide__sched *s, double target_duration, tide__ta
  * malloc'd strings (caller frees each and the array). Returns the count;
  * names NULL: only the count. */
 size_t tide__sched_workers_to_close(tide__sched *s, const tide__close_opts *o, char ***names);
+
+/* Adaptive pools (docs/adaptive.md "Pools"): the resources each pool's
+ * workers provide, so that a task asking for resources no pool provides is
+ * refused at submission (n = 0: no pools; then connected workers decide).
+ * Copied. */
+void tide__sched_set_pools(tide__sched *s, const tide__res *res, size_t n);
+
+/* Queued work by resource set: one entry per set with queued tasks (res.n
+ * == 0 for tasks without resources), with its count and expected seconds
+ * (sampled and scaled as in adaptive_target). *out malloc'd. */
+typedef struct tide__demand {
+  tide__res res;
+  size_t nqueued;
+  double queued_occupancy;
+} tide__demand;
+size_t tide__sched_demand(tide__sched *s, tide__demand **out);
 
 /* retire_workers(names) (docs/design.md §6): runs asynchronously; cb gets the outcome once
  * every named worker is retired (removed, told to close) or put back

@@ -29,6 +29,8 @@ static void fill_view(const sworker *w, tide__sw_view *v)
   v->connected_at = w->connected_at;
   v->last_seen = w->last_seen;
   v->executed = w->executed;
+  v->pool = w->pool ? w->pool : "";
+  v->resources = w->res_text ? w->res_text : "";
 }
 
 size_t tide__sched_workers(tide__sched *s, const tide__sw_view **out)

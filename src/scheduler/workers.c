@@ -203,6 +203,7 @@ void tide__sw_free(sworker *w)
   free(w->address);
   free(w->host);
   free(w->job);
+  tide__sres_worker_free(NULL, w);
   free(w);
 }
 
@@ -214,6 +215,7 @@ void tide__sw_remove(tide__sched *s, sworker *w, bool expected, const char *reas
   if (w->status == TIDE_W_RUNNING)
     s->nrunning--;
   w->removed = true;
+  tide__sres_worker_free(s, w);
   s->total_nthreads -= w->nthreads;
   s->total_memory_limit -= w->memory_limit;
   s->total_nbytes -= w->nbytes;

@@ -62,6 +62,12 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
       return rc;
     }
   }
+  const char *res = o->resources ? o->resources : cfg->worker.resources;
+  tide_error rerr;
+  if (tide__res_parse(res, &w->res, &rerr) < 0) {
+    free(w);
+    return tide_errprintf(err, TIDE_EUSAGE, "--resources: %s", rerr.text);
+  }
   tide__net_set_limits(&cfg->limits);
   w->loop = loop;
   w->cfg = *cfg;
@@ -72,6 +78,7 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
   w->port = o->port;
   w->contact = o->contact ? tide__xstrdup(o->contact) : NULL;
   w->job = tide__xstrdup(o->job ? o->job : "");
+  w->pool = o->pool && *o->pool ? tide__xstrdup(o->pool) : NULL;
   w->sched_address = o->scheduler ? tide__xstrdup(o->scheduler) : NULL;
   w->sched_file = o->scheduler_file ? tide__xstrdup(o->scheduler_file) : NULL;
   w->nthreads = o->nthreads;
@@ -218,7 +225,7 @@ static void pack_held(void *arg, const char *key, size_t keylen, size_t len)
 
 static void send_hello(tide__wk *w, tide__conn *c)
 {
-  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HELLO, 11);
+  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_HELLO, 11 + (w->res.n > 0) + (w->pool != NULL));
   tide__pk_kint(pk, "proto", TIDE_PROTO_VERSION);
   tide__pk_kstr(pk, "role", "worker");
   tide__pk_kstr(pk, "name", w->name);
@@ -228,6 +235,12 @@ static void send_hello(tide__wk *w, tide__conn *c)
   tide__pk_kstr(pk, "job", w->job);
   tide__pk_kint(pk, "nthreads", w->nthreads);
   tide__pk_kint(pk, "memory_limit", w->memory_limit);
+  if (w->res.n > 0) {
+    tide__pk_str(pk, "resources");
+    tide__res_pack(pk, &w->res);
+  }
+  if (w->pool)
+    tide__pk_kstr(pk, "pool", w->pool);
   msgpack_pack_str_with_body(pk, "functions", 9);
   size_t n = tide__registry_count(w->reg);
   msgpack_pack_array(pk, (uint32_t)n);
@@ -574,6 +587,7 @@ void tide__wk_destroy(tide__wk *w)
   free(w->host);
   free(w->contact);
   free(w->job);
+  free(w->pool);
   free(w->address);
   free(w->sched_address);
   free(w->sched_file);

@@ -28,6 +28,10 @@ typedef struct tide__wk_opts {
   int64_t memory_limit;       /* bytes, 0 = none */
   double lifetime;            /* seconds, 0 = none; stagger already applied */
   double death_timeout;       /* seconds to keep trying to reach the scheduler; 0 = 30 */
+  /* What it advertises (docs/tasks.md "Resources"): "GPU=1,MEM=64e9";
+   * NULL: the configuration's worker.resources */
+  const char *resources;
+  const char *pool; /* the cluster pool it belongs to; NULL none */
 } tide__wk_opts;
 
 /* Create a worker on loop with a copy of opts and cfg; reg (builtins and

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "proto/auth.h"
+#include "proto/resources.h"
 #include "common/config.h"
 #include "common/vec.h"
 #include "net/conn.h"
@@ -104,6 +105,8 @@ struct tide__wk {
   tide__exec *exec;
   tide__server *server;
   char *name, *host, *job, *address, *sched_address, *sched_file;
+  tide__res res;   /* advertised resources (docs/tasks.md "Resources") */
+  char *pool;      /* its cluster pool, NULL none */
   tide__auth auth; /* proven to the scheduler and peers, asked of peers */
   char *contact;   /* --contact-address, or NULL */
   int port;        /* data server port, 0 = any */

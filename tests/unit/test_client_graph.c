@@ -270,8 +270,9 @@ static void test_shape_errors(void **state)
                "graph.json:1: task \"a\": \"retries\" must be an integer from 0 to 100");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\", \"retries\": \"2\"}}}",
                "graph.json:1: task \"a\": \"retries\" must be an integer from 0 to 100");
-  expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\", \"argz\": []}}}",
-               "graph.json:1: task \"a\": unknown field \"argz\" (fn, args, prefix, retries)");
+  expect_error(
+      "{\"tasks\": {\"a\": {\"fn\": \"tide.noop\", \"argz\": []}}}",
+      "graph.json:1: task \"a\": unknown field \"argz\" (fn, args, prefix, retries, resources)");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.identity\", \"args\": [{\"ref\": 3}]}}}",
                "graph.json:1: task \"a\": a reference must be exactly {\"ref\": \"KEY\"}");
   expect_error("{\"tasks\": {\"a\": {\"fn\": \"tide.noop\"}}, \"outputs\": \"a\"}",

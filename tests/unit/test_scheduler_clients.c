@@ -161,7 +161,7 @@ static void test_update_graph_field_checks(void **st)
       {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [], \"retries\": -1}",
        "task \"b\": \"retries\" must be an integer from 0 to 100"},
       {"{\"key\": \"r/b\", \"fn\": \"tide.inc\", \"args\": [], \"deps\": [], \"x\": 1}",
-       "task \"b\": unknown field (key, fn, args, deps, prefix, retries)"},
+       "task \"b\": unknown field (key, fn, args, deps, prefix, retries, resources)"},
       {"{\"key\": \"r/b\", \"fn\": \"tide.identity\", \"args\": "
        "[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]], \"deps\": []}",
        "task \"b\": arguments nest deeper than 24 levels"},

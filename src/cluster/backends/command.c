@@ -4,7 +4,8 @@
  * {job_id}. Placeholders: {name} (the job name, which is the worker name
  * when P = 1), {job}, {workers} (space-separated worker names),
  * {scheduler}, {scheduler_file}, {nthreads}, {memory_limit}, {processes},
- * {lifetime}, {job_id}, {preload} (`--preload PATH` for each plugin, or
+ * {lifetime}, {job_id}, {pool} (`--pool NAME --resources R` of a pool's
+ * job, or nothing), {preload} (`--preload PATH` for each plugin, or
  * nothing), {allow_exec} (`--allow-exec` when `tide cluster --allow-exec`,
  * else nothing), {tls} (`--tls-ca-file P --tls-cert P --tls-key P` when the
  * cluster runs TLS, or nothing). Values are single-quoted for the shell. A
@@ -136,6 +137,13 @@ char *tide__command_expand(const char *tmpl, const tide_job *job, const char *jo
     } else if (IS("allow_exec")) {
       if (job->allow_exec)
         append(&out, "--allow-exec", 12);
+    } else if (IS("pool")) { /* `--pool NAME --resources R` of a pool's job, else nothing */
+      if (job->pool) {
+        append(&out, "--pool ", 7);
+        append_value(&out, job->pool, true);
+        append(&out, " --resources ", 13);
+        append_value(&out, job->resources ? job->resources : "", true);
+      }
     } else if (IS("tls")) {
       const char *flags[3] = {"--tls-ca-file ", "--tls-cert ", "--tls-key "};
       const char *paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};

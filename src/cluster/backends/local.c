@@ -145,6 +145,15 @@ static char **worker_argv(const local *l, const tide_job *job, int i)
   }
   if (job->allow_exec)
     tide__vec_push(&argv, tide__xstrdup("--allow-exec"));
+  if (job->pool) { /* docs/adaptive.md "Pools" */
+    tide__vec_push(&argv, tide__xstrdup("--pool"));
+    tide__vec_push(&argv, tide__xstrdup(job->pool));
+  }
+  /* always given with a pool, so worker.resources cannot add to the pool's */
+  if (job->pool || job->resources) {
+    tide__vec_push(&argv, tide__xstrdup("--resources"));
+    tide__vec_push(&argv, tide__xstrdup(job->resources ? job->resources : ""));
+  }
   const char *tls_flags[3] = {"--tls-ca-file", "--tls-cert", "--tls-key"};
   const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
   for (int q = 0; q < 3; q++)

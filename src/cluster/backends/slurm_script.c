@@ -269,6 +269,14 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
     }
     if (job->allow_exec)
       fputs(" --allow-exec", f);
+    if (job->pool) { /* docs/adaptive.md "Pools" */
+      fputs(" --pool ", f);
+      shq(f, job->pool);
+    }
+    if (job->pool || job->resources) {
+      fputs(" --resources ", f);
+      shq(f, job->resources ? job->resources : "");
+    }
     const char *tls_flags[3] = {" --tls-ca-file ", " --tls-cert ", " --tls-key "};
     const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
     for (int k = 0; k < 3; k++)

@@ -171,6 +171,14 @@ char *tide__ssh_remote_command(const tide_job *job, const char *tide_path, const
     }
     if (job->allow_exec)
       put(&b, " --allow-exec");
+    if (job->pool) { /* docs/adaptive.md "Pools" */
+      put(&b, " --pool ");
+      putq(&b, job->pool);
+    }
+    if (job->pool || job->resources) {
+      put(&b, " --resources ");
+      putq(&b, job->resources ? job->resources : "");
+    }
     /* TLS files by path, like the token: never the key itself */
     const char *tls_flags[3] = {" --tls-ca-file ", " --tls-cert ", " --tls-key "};
     const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};

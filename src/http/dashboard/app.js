@@ -440,6 +440,14 @@
     $("cluster-repr").textContent = has ? c.repr || "" : "no cluster manager: a bare scheduler";
     $("repr").textContent = has ? c.repr || "" : "";
     $("jobs").parentElement.hidden = !has;
+    // docs/adaptive.md "Pools": one line per pool
+    const pools = (has && c.pools) || [];
+    $("pools-box").hidden = !pools.length;
+    setRows("#pools", pools.map((p) => "<tr><td>" + esc(p.name) + '</td><td class="mono">' +
+      esc(p.resources || "-") + "</td><td>" + esc(String(p.workers)) + "</td><td>" +
+      esc(p.target === null || p.target === undefined ? "-" : String(p.target)) + "</td><td>" +
+      esc(String(p.minimum) + " / " + String(p.maximum)) + "</td><td>" + esc(p.reason || "") +
+      "</td></tr>"), 6, "no pools");
     if (!has) { dl($("cluster-settings"), []); setRows("#jobs", [], 4, "no jobs"); return; }
     dl($("cluster-settings"), [
       ["backend", c.backend], ["name", c.name], ["processes per job", c.processes],

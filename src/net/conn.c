@@ -21,21 +21,10 @@ enum {
   CLOSE_TIMEOUT_MS = 5000,     /* graceful close gives up after this */
 };
 
-static size_t g_max_frame = TIDE_FRAME_MAX_DEFAULT;
 static void noop_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
 }
 static const tide__conn_ops noop_ops = {.on_msg = noop_msg};
-
-size_t tide__net_max_frame(void)
-{
-  return g_max_frame;
-}
-
-void tide__net_set_max_frame(size_t bytes)
-{
-  g_max_frame = bytes ? bytes : TIDE_FRAME_MAX_DEFAULT;
-}
 
 static void conn_hard_close(tide__conn *c);
 
@@ -148,7 +137,7 @@ tide__conn *tide__conn_new(uv_loop_t *loop)
   uv_timer_init(loop, &c->guard);
   c->tcp.data = c->prep.data = c->timer.data = c->guard.data = c;
   c->handles_open = 4;
-  tide__framer_init(&c->fr, g_max_frame);
+  tide__framer_init(&c->fr, (size_t)tide__limits_get()->frame_size);
   c->zone_chunk = ZONE_CHUNK_MIN;
   msgpack_zone_init(&c->zone, c->zone_chunk);
   tide__batch_init(&c->batch);

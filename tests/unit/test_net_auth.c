@@ -123,7 +123,7 @@ static void world_finish(world *w)
   tide__server_close(w->srv);
   uv_run(&w->loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&w->loop), 0);
-  tide__net_set_limits(NULL);
+  tide__limits_set(NULL);
 }
 
 /* Connect with client_token (NULL: none) and run until the client is
@@ -251,7 +251,7 @@ static void test_handshake_timeout(void **state)
   tide__limits l = TIDE__LIMITS_DEFAULT;
   l.handshake_timeout = 0.6;
   l.idle_timeout = 10;
-  tide__net_set_limits(&l);
+  tide__limits_set(&l);
   tide__net_counters before, after;
   tide__net_counters_get(&before);
   world_init(&w, "shared-secret");
@@ -277,7 +277,7 @@ static void test_handshake_timeout(void **state)
   /* idle: a byte now and then is not a handshake */
   l.handshake_timeout = 30;
   l.idle_timeout = 0.4;
-  tide__net_set_limits(&l);
+  tide__limits_set(&l);
   int s = raw_connect(&w);
   t0 = tide__now();
   RUN_UNTIL(&w, raw_closed(s));
@@ -329,7 +329,7 @@ static void test_handshake_memory_total(void **state)
   world w;
   tide__limits l = TIDE__LIMITS_DEFAULT;
   l.handshake_memory = 100 * 1024;
-  tide__net_set_limits(&l);
+  tide__limits_set(&l);
   tide__net_counters before, after;
   tide__net_counters_get(&before);
   world_init(&w, "shared-secret");
@@ -360,7 +360,7 @@ static void test_per_source_cap(void **state)
   world w;
   tide__limits l = TIDE__LIMITS_DEFAULT;
   l.connections_per_source = 2;
-  tide__net_set_limits(&l);
+  tide__limits_set(&l);
   tide__net_counters before, after;
   tide__net_counters_get(&before);
   world_init(&w, NULL);

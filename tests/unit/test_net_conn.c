@@ -439,7 +439,9 @@ static void test_lowered_max_frame(void **state)
 {
   world w;
   client cl;
-  tide__net_set_max_frame(4096);
+  tide__limits l = TIDE__LIMITS_DEFAULT;
+  l.frame_size = 4096;
+  tide__limits_set(&l);
   world_init(&w);
   client_connect(&w, &cl, "hello", TIDE_PROTO_VERSION);
   RUN_UNTIL(&w, cl.p.hellos == 1);
@@ -451,7 +453,7 @@ static void test_lowered_max_frame(void **state)
   tide__conn_end(cl.p.c);
   RUN_UNTIL(&w, cl.p.closed == 1 && w.server_closed_conns == 1);
   assert_int_equal(w.speers[0].close_status, TIDE_EPROTO);
-  tide__net_set_max_frame(0);
+  tide__limits_set(NULL);
   world_finish(&w);
 }
 

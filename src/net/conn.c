@@ -407,10 +407,13 @@ static void deliver(tide__conn *c, const msgpack_object *m)
   c->ops->on_msg(c, m, c->arg);
 }
 
+/* Tell the peer why before closing, so a client that sent what cannot be
+ * decoded (a frame over limits.frame-size, malformed msgpack) prints the
+ * reason rather than a lost connection. */
 static void protocol_error(tide__conn *c, const char *why)
 {
-  tide__warn("net", "closing connection with %s: %s", c->peer, why);
-  tide__conn_abort(c, TIDE_EPROTO);
+  send_error(c, why);
+  tide__conn_close(c, TIDE_EPROTO, why);
 }
 
 void tide__conn_received(tide__conn *c, ssize_t nread)

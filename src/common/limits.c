@@ -18,8 +18,8 @@ int tide__limits_check(const tide__limits *l, tide_error *err)
     return tide_errprintf(err, TIDE_EUSAGE,
                           "limits.result-size: %lld does not fit a frame of %lld bytes with the "
                           "%d bytes of message around it (at most %lld)",
-                          (long long)l->result_size, (long long)l->frame_size,
-                          TIDE_LIMITS_ENVELOPE, (long long)(l->frame_size - TIDE_LIMITS_ENVELOPE));
+                          (long long)l->result_size, (long long)l->frame_size, TIDE_LIMITS_ENVELOPE,
+                          (long long)(l->frame_size - TIDE_LIMITS_ENVELOPE));
   if (l->handshake_frame < 1024 || l->handshake_frame > l->frame_size)
     return tide_errprintf(err, TIDE_EUSAGE,
                           "limits.handshake-frame: must be between 1KiB and limits.frame-size "

@@ -161,8 +161,7 @@ static void test_config_keys(void **state)
                  "TIDE_LIMITS__RESULT_SIZE=1MiB", NULL};
   assert_int_equal(tide__config_load(&cfg, NULL, bad, &err), TIDE_EUSAGE);
   assert_non_null(strstr(err.text, "limits.result-size: 1048576 does not fit"));
-  char *deep[] = {"HOME=/nonexistent", "TIDE_CONFIG=/dev/null", "TIDE_LIMITS__ARG_DEPTH=28",
-                  NULL};
+  char *deep[] = {"HOME=/nonexistent", "TIDE_CONFIG=/dev/null", "TIDE_LIMITS__ARG_DEPTH=28", NULL};
   assert_int_equal(tide__config_load(&cfg, NULL, deep, &err), TIDE_EUSAGE);
   assert_non_null(strstr(err.text, "limits.arg-depth"));
 }
@@ -358,7 +357,8 @@ static void test_graph_tasks_client_and_scheduler(void **state)
   tide_graph_destroy(g);
   assert_int_equal(tide__graph_size_check(3, &e2), TIDE_EGRAPH);
   assert_string_equal(e2.text, "the graph has 3 tasks, more than limits.graph-tasks (2)");
-  assert_string_equal(e1.text, "graph.json: the graph has 3 tasks, more than limits.graph-tasks (2)");
+  assert_string_equal(e1.text,
+                      "graph.json: the graph has 3 tasks, more than limits.graph-tasks (2)");
   tide__limits_set(NULL);
 }
 

@@ -237,11 +237,33 @@ void tide__conn_close(tide__conn *c, int status, const char *reason)
 
 msgpack_packer *tide__conn_begin(tide__conn *c, tide__op op, uint32_t nfields)
 {
+  c->msg_start = c->batch.sbuf.size;
   return tide__batch_begin(&c->batch, op, nfields);
+}
+
+/* A message just packed that would take the batch past limits.frame-size
+ * goes out in a frame of its own: the messages before it are flushed first
+ * (a frame the peer would refuse would lose them all). A single message
+ * over the limit is the producer's to avoid (results are capped by
+ * limits.result-size, replies split by it). */
+static void keep_frame_in_limit(tide__conn *c)
+{
+  size_t frame = (size_t)tide__limits_get()->frame_size;
+  if (c->batch.count == 0 || c->held || c->closing ||
+      c->batch.sbuf.size + TIDE_FRAME_HEADER + 5 <= frame)
+    return;
+  size_t mlen = c->batch.sbuf.size - c->msg_start;
+  char *m = tide__xmalloc(mlen ? mlen : 1);
+  memcpy(m, c->batch.sbuf.data + c->msg_start, mlen);
+  c->batch.sbuf.size = c->msg_start;
+  tide__conn_flush(c);
+  msgpack_sbuffer_write(&c->batch.sbuf, m, mlen);
+  free(m);
 }
 
 void tide__conn_end(tide__conn *c)
 {
+  keep_frame_in_limit(c);
   tide__batch_end(&c->batch);
   if (c->closing) {
     tide__batch_reset(&c->batch); /* nobody will read it */
@@ -276,6 +298,7 @@ void tide__conn_end_deferred(tide__conn *c, unsigned delay_ms)
     tide__conn_end(c);
     return;
   }
+  keep_frame_in_limit(c);
   tide__batch_end(&c->batch);
   if (!c->defer_active) {
     uv_timer_start(&c->timer, on_defer, due - now, 0);

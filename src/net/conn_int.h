@@ -82,6 +82,7 @@ struct tide__conn {
   msgpack_zone zone;
   size_t zone_chunk;
   tide__batch batch;
+  size_t msg_start; /* where the message being packed begins in batch */
   tide__wreq *free_reqs;
   char *spare; /* a send buffer ready for the next batch */
   size_t spare_cap;

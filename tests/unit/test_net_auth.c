@@ -353,13 +353,16 @@ static void test_handshake_memory_total(void **state)
   world_finish(&w);
 }
 
-/* The third connection from one address over a cap of 2 is refused before
- * the application sees it; a closed one frees its slot. */
-static void test_per_source_cap(void **state)
+/* The third connection over a cap of 2 (from one address, or in all) is
+ * refused before the application sees it; a closed one frees its slot. */
+static void cap_of_two(bool per_source)
 {
   world w;
   tide__limits l = TIDE__LIMITS_DEFAULT;
-  l.connections_per_source = 2;
+  if (per_source)
+    l.connections_per_source = 2;
+  else
+    l.connections = 2;
   tide__limits_set(&l);
   tide__net_counters before, after;
   tide__net_counters_get(&before);
@@ -380,6 +383,17 @@ static void test_per_source_cap(void **state)
   close(b);
   close(d);
   world_finish(&w);
+  tide__limits_set(NULL);
+}
+
+static void test_per_source_cap(void **state)
+{
+  cap_of_two(true);
+}
+
+static void test_total_cap(void **state)
+{
+  cap_of_two(false);
 }
 
 int main(void)
@@ -394,6 +408,7 @@ int main(void)
       cmocka_unit_test(test_huge_frame_before_handshake),
       cmocka_unit_test(test_handshake_memory_total),
       cmocka_unit_test(test_per_source_cap),
+      cmocka_unit_test(test_total_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

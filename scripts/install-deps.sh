@@ -24,9 +24,11 @@ demo=(jq curl)
 # Grid Engine (qmaster, execd, qsub/qstat/qdel) for the SGE tests; its
 # debconf questions are answered below (scripts/sge-up.sh makes its own cell).
 # The multi-host tests run sshd in network namespaces (scripts/hosts-up.sh).
+# Debian's python3 with python3-msgpack speaks the wire protocol by hand in
+# tests/lib/raw_client.py (test_core_wedges).
 tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format openssl
        gridengine-master gridengine-exec gridengine-client
-       openssh-server openssh-client iproute2)
+       openssh-server openssh-client iproute2 python3 python3-msgpack)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
 # and GNU parallel beside tide submit (cmd_array).
 bench=(jq curl procps openssl python3 python3-distributed python3-psutil parallel)

@@ -411,58 +411,76 @@ static void free_index(dentry *index)
   }
 }
 
-/* Gather keys[i] and pack {names[i]: VALUE} into a new buffer. */
+/* Gather keys[i] and pack {names[i]: VALUE} into a new buffer. A reply
+ * with "more" carried only what fits one frame: the rest is asked again. */
 static int gather(tide_client *c, char *const *keys, char *const *names, size_t n, char **values,
                   size_t *len, tide_error *err)
 {
   const msgpack_object *reply;
-  msgpack_packer *pk = begin_request(c, TIDE_OP_GATHER, 1);
-  int rc;
+  char **got = tide__xcalloc(n ? n : 1, sizeof *got);
+  size_t *glen = tide__xcalloc(n ? n : 1, sizeof *glen), left = n;
+  int rc = 0;
 
-  tide__pk_str(pk, "keys");
-  msgpack_pack_array(pk, (uint32_t)n);
-  for (size_t i = 0; i < n; i++)
-    tide__pk_str(pk, keys[i]);
-  rc = finish_request(c, "gather", &reply, err);
-  if (rc == TIDE_EREFUSED)
-    return tide__client_refused_as(err, TIDE_ENOTFOUND, "cannot gather the results");
-  if (rc < 0)
-    return rc;
-  const msgpack_object_map *data = tide__mp_map(reply, "data");
-  if (!data)
-    return tide_errprintf(err, TIDE_EPROTO, "malformed gather reply from the scheduler");
-  msgpack_sbuffer sb;
-  msgpack_packer opk;
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&opk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&opk, (uint32_t)n);
-  dentry *index = NULL;
-  for (size_t i = 0; i < n; i++) {
-    /* The reply usually lists the keys in the order asked: try that slot
-     * first, else look the key up in an index built once. */
-    const msgpack_object *v = NULL;
-    if (i < data->size && tide__mp_streq(&data->ptr[i].key, keys[i])) {
-      v = &data->ptr[i].val;
-    } else {
-      if (!index)
-        index = index_data(data);
+  do {
+    msgpack_packer *pk = begin_request(c, TIDE_OP_GATHER, 1);
+    tide__pk_str(pk, "keys");
+    msgpack_pack_array(pk, (uint32_t)left);
+    for (size_t i = 0; i < n; i++)
+      if (!got[i])
+        tide__pk_str(pk, keys[i]);
+    rc = finish_request(c, "gather", &reply, err);
+    if (rc == TIDE_EREFUSED)
+      rc = tide__client_refused_as(err, TIDE_ENOTFOUND, "cannot gather the results");
+    if (rc < 0)
+      break;
+    const msgpack_object_map *data = tide__mp_map(reply, "data");
+    if (!data) {
+      rc = tide_errprintf(err, TIDE_EPROTO, "malformed gather reply from the scheduler");
+      break;
+    }
+    bool more = false;
+    tide__mp_bool(reply, "more", &more);
+    dentry *index = index_data(data);
+    size_t before = left;
+    for (size_t i = 0; i < n; i++) {
+      if (got[i])
+        continue;
       dentry *e = NULL;
       HASH_FIND(hh, index, keys[i], strlen(keys[i]), e);
-      v = e ? e->val : NULL;
-    }
-    if (!v || v->type != MSGPACK_OBJECT_BIN || v->via.bin.size == 0) {
-      msgpack_sbuffer_destroy(&sb);
-      free_index(index);
-      return tide_errprintf(err, TIDE_ENOTFOUND, "the scheduler returned no value for \"%s\"",
+      const msgpack_object *v = e ? e->val : NULL;
+      if (v && v->type == MSGPACK_OBJECT_BIN && v->via.bin.size > 0) {
+        got[i] = tide__xmalloc(v->via.bin.size);
+        memcpy(got[i], v->via.bin.ptr, v->via.bin.size);
+        glen[i] = v->via.bin.size;
+        left--;
+      } else if (!more) {
+        rc = tide_errprintf(err, TIDE_ENOTFOUND, "the scheduler returned no value for \"%s\"",
                             names[i]);
+        break;
+      }
     }
-    tide__pk_str(&opk, names[i]);
-    msgpack_sbuffer_write(&sb, v->via.bin.ptr, v->via.bin.size);
+    free_index(index);
+    if (rc == 0 && left > 0 && left == before)
+      rc = tide_errprintf(err, TIDE_EPROTO, "the scheduler returned no value in a gather reply");
+  } while (rc == 0 && left > 0);
+  if (rc == 0) {
+    msgpack_sbuffer sb;
+    msgpack_packer opk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&opk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&opk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+      tide__pk_str(&opk, names[i]);
+      msgpack_sbuffer_write(&sb, got[i], glen[i]);
+    }
+    *values = sb.data;
+    *len = sb.size;
   }
-  free_index(index);
-  *values = sb.data;
-  *len = sb.size;
-  return 0;
+  for (size_t i = 0; i < n; i++)
+    free(got[i]);
+  free(got);
+  free(glen);
+  return rc;
 }
 
 static void make_token(char *out, size_t n)

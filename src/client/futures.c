@@ -13,6 +13,7 @@
 #include "client/value.h"
 #include "common/util.h"
 #include "common/vec.h"
+#include "proto/graphcheck.h"
 
 struct tide_future {
   tide_client *c;
@@ -55,18 +56,23 @@ static void add_dep(binder *b, const tide__ckey *k)
   tide__vec_push(&b->t->deps, k);
 }
 
-/* A copy of j with every {"future": I} bound; NULL after an error (b->rc). */
-static json_t *bind_futures(binder *b, json_t *j)
+/* A copy of j with every {"future": I} bound; NULL after an error (b->rc).
+ * depth counts the containers of the argument around j (-1 for the args
+ * array itself), held to limits.arg-depth as the scheduler holds it. */
+static json_t *bind_futures(binder *b, json_t *j, int depth)
 {
   json_t *out, *v, *x;
   const char *name;
   size_t i;
 
+  if ((json_is_array(j) || json_is_object(j)) &&
+      (b->rc = tide__arg_depth_check(depth + 1, b->err)) < 0)
+    return NULL;
   if (json_is_array(j)) {
     out = json_array();
     json_array_foreach(j, i, v)
     {
-      json_t *bv = bind_futures(b, v);
+      json_t *bv = bind_futures(b, v, depth + 1);
       if (!bv) {
         json_decref(out);
         return NULL;
@@ -104,7 +110,7 @@ static json_t *bind_futures(binder *b, json_t *j)
   out = json_object();
   json_object_foreach(j, name, v)
   {
-    json_t *bv = bind_futures(b, v);
+    json_t *bv = bind_futures(b, v, depth + 1);
     if (!bv) {
       json_decref(out);
       return NULL;
@@ -139,7 +145,7 @@ static int prepare(ptask *t, const char *args_json, tide_future *const *futs, si
     for (size_t i = 0; i < nfuts; i++)
       json_array_append_new(raw, json_pack("{s:I}", "future", (json_int_t)i));
   }
-  t->args = bind_futures(&b, raw);
+  t->args = bind_futures(&b, raw, -1);
   json_decref(raw);
   depset *d, *tmp;
   HASH_ITER (hh, b.seen, d, tmp) {

@@ -152,9 +152,9 @@ static int collect_refs(tide_graph *g, const gtask *t, const json_t *j, int dept
 
   if (!json_is_array(j) && !json_is_object(j))
     return 0;
-  if (depth + 1 > TIDE_ARG_DEPTH_MAX)
-    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": arguments nest deeper than %d levels",
-                          at(g, t->key), t->key, TIDE_ARG_DEPTH_MAX);
+  tide_error why;
+  if (tide__arg_depth_check(depth + 1, &why) < 0)
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%s\": %s", at(g, t->key), t->key, why.text);
   if (json_is_array(j)) {
     json_array_foreach(j, i,
                        v) if (collect_refs(g, t, v, depth + 1, d, err) < 0) return TIDE_EGRAPH;
@@ -249,9 +249,9 @@ static int parse_task(tide_graph *g, gtask *t, const char *key, json_t *spec, ti
   if (!*key)
     return tide_errprintf(err, TIDE_EGRAPH, "%s: a task key must not be empty", g->name);
   /* room for the "<token>/" prefix the client adds on the wire */
-  if (tide__key_problem(key, strlen(key), TIDE_KEY_MAX - TIDE_KEY_TOKEN_ROOM))
-    return tide_errprintf(err, TIDE_EGRAPH, "%s: task key \"%.40s...\" is longer than %d bytes",
-                          at(g, key), key, TIDE_KEY_MAX - TIDE_KEY_TOKEN_ROOM);
+  tide_error why;
+  if (tide__key_check(key, strlen(key), TIDE_KEY_TOKEN_ROOM, "the key", &why) < 0)
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: task \"%.40s...\": %s", at(g, key), key, why.text);
   if (!json_is_object(spec))
     return tide_errprintf(err, TIDE_EGRAPH,
                           "%s: task \"%s\" must be an object {\"fn\": NAME, \"args\": [...]}",
@@ -416,6 +416,9 @@ static int build(tide_graph *g, tide_error *err)
   tasks = json_object_get(g->root, "tasks");
   if (!json_is_object(tasks))
     return tide_errprintf(err, TIDE_EGRAPH, "%s: \"tasks\" must be an object {KEY: TASK}", g->name);
+  tide_error why;
+  if (tide__graph_size_check(json_object_size(tasks), &why) < 0)
+    return tide_errprintf(err, TIDE_EGRAPH, "%s: %s", g->name, why.text);
   g->ntasks = json_object_size(tasks);
   g->tasks = tide__xcalloc(g->ntasks ? g->ntasks : 1, sizeof *g->tasks);
   json_object_foreach(tasks, key, v)

@@ -112,6 +112,13 @@ int tide__copts_parse(int argc, char **argv, const char *usage, const tide__cfla
       return tide__cmd_fail(2, "--auth-token-file: %s", err.text);
     setenv("TIDE_AUTH__TOKEN_FILE", token_file, 1);
   }
+  /* the graph is checked before any connection, against the same limits
+   * table (limits.*) the scheduler applies */
+  tide__config cfg;
+  tide_error err = {{0}};
+  if (tide__config_load(&cfg, NULL, NULL, &err) != 0)
+    return tide__cmd_fail(2, "%s", err.text);
+  tide__limits_set(&cfg.limits);
   return tide__cmd_log_level("client", o->log_level ? o->log_level : "error");
 }
 

@@ -88,11 +88,21 @@ static const key keys[] = {
      0},
     {"auth.dashboard", K_BOOL, F(auth.dashboard), 0, 0},
     {"auth.generate", K_BOOL, F(auth.generate), 0, 0},
+    {"limits.frame-size", K_SIZE, F(limits.frame_size), 0, 0},
+    {"limits.result-size", K_SIZE, F(limits.result_size), 0, 0},
+    {"limits.frame-memory", K_SIZE, F(limits.frame_memory), 0, 0},
+    {"limits.graph-tasks", K_INT, F(limits.graph_tasks), 0, 1},
+    {"limits.key-length", K_INT, F(limits.key_length), 0, 1},
+    {"limits.arg-depth", K_INT, F(limits.arg_depth), 0, 1},
+    {"limits.connections", K_INT, F(limits.connections), 0, 1},
+    {"limits.connections-per-source", K_INT, F(limits.connections_per_source), 0, 1},
     {"limits.handshake-timeout", K_POSDUR, F(limits.handshake_timeout), 0, 0},
     {"limits.idle-timeout", K_POSDUR, F(limits.idle_timeout), 0, 0},
-    {"limits.connections-per-source", K_INT, F(limits.connections_per_source), 0, 1},
     {"limits.handshake-frame", K_SIZE, F(limits.handshake_frame), 0, 0},
     {"limits.handshake-memory", K_SIZE, F(limits.handshake_memory), 0, 0},
+    {"limits.http-connections", K_INT, F(limits.http_connections), 0, 1},
+    {"limits.http-connections-per-source", K_INT, F(limits.http_connections_per_source), 0, 1},
+    {"limits.http-timeout", K_POSDUR, F(limits.http_timeout), 0, 0},
     {"tls.ca-file", K_STRING, F(tls.ca_file), sizeof((tide__config *)0)->tls.ca_file, 0},
     {"tls.cert", K_STRING, F(tls.cert), sizeof((tide__config *)0)->tls.cert, 0},
     {"tls.key", K_STRING, F(tls.key), sizeof((tide__config *)0)->tls.key, 0},
@@ -483,6 +493,9 @@ int tide__config_load(tide__config *cfg, const char *path, char **envp, tide_err
     return r;
   r = load_env(&tmp, envp, err);
   if (r < 0)
+    return r;
+  /* the limits must agree with each other, whichever source set them */
+  if ((r = tide__limits_check(&tmp.limits, err)) < 0)
     return r;
   *cfg = tmp;
   return 0;

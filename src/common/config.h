@@ -69,7 +69,7 @@ typedef struct tide__config {
     bool dashboard; /* auth.dashboard: GET routes of the HTTP API need it too */
     bool generate;  /* auth.generate: `tide cluster` makes one when none is given (true) */
   } auth;
-  tide__limits limits; /* limits.*: the connection limits table */
+  tide__limits limits; /* limits.*: the limits table */
   struct {
     char partition[128]; /* "" = site default */
     char account[128];

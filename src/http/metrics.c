@@ -212,17 +212,29 @@ char *tide__metrics_text(tide__api *a, size_t *len)
       "Connections closed for not finishing the handshake in time, going silent in it, "
       "or holding too much memory before it.",
       "tide_source_refused_total",
-      "Connections refused because their address held too many already.",
+      "Connections refused because their address, or the process, held too many already.",
+      "tide_frame_memory_refused_total",
+      "Connections closed because frames in flight on all connections held too much memory.",
   };
   tide__net_counters nc;
   tide__net_counters_get(&nc);
-  const double vals[] = {
-      (double)k.tasks_completed,   (double)k.tasks_erred,   (double)k.recomputed,
-      (double)k.retired,           (double)k.retire_failed, (double)k.workers_removed_unexpected,
-      (double)k.bytes_transferred, (double)m.submissions,   (double)m.submit_failures,
-      (double)m.jobs_stopped,      (double)m.replaced,      (double)m.capped,
-      m.rm_worker_seconds,         (double)nc.auth_refused, (double)nc.handshake_timeouts,
-      (double)nc.source_refused};
+  const double vals[] = {(double)k.tasks_completed,
+                         (double)k.tasks_erred,
+                         (double)k.recomputed,
+                         (double)k.retired,
+                         (double)k.retire_failed,
+                         (double)k.workers_removed_unexpected,
+                         (double)k.bytes_transferred,
+                         (double)m.submissions,
+                         (double)m.submit_failures,
+                         (double)m.jobs_stopped,
+                         (double)m.replaced,
+                         (double)m.capped,
+                         m.rm_worker_seconds,
+                         (double)nc.auth_refused,
+                         (double)nc.handshake_timeouts,
+                         (double)nc.source_refused,
+                         (double)nc.frame_memory_refused};
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
     family(f, help[2 * i], "counter", help[2 * i + 1]);
     sample(f, help[2 * i], vals[i]);

@@ -1,7 +1,8 @@
 /* The HTTP server: libmicrohttpd in its own threads (one per connection),
  * bridged to the libuv loop. Slow or idle connections cannot hold it down:
- * each is closed after IDLE_SECONDS without a byte, there are at most
- * MAX_CONNECTIONS and at most PER_IP_CONNECTIONS from one address, so a
+ * each is closed after limits.http-timeout without a byte, there are at most
+ * limits.http-connections and limits.http-connections-per-source from one
+ * address (the limits table, common/limits.h), so a
  * client that sends a header line now and then (slowloris) holds a thread
  * for seconds, not forever, and leaves room for everyone else. Requests
  * pass the cross-site checks of guard.c before anything else. A request is queued under a mutex and handed
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/vec.h"
@@ -32,9 +34,6 @@
 enum {
   BODY_LIMIT = 1 << 20,
   WAIT_SECONDS = 30,
-  MAX_CONNECTIONS = 1024,
-  PER_IP_CONNECTIONS = 256,
-  IDLE_SECONDS = 10,
 };
 
 /* One request between a connection thread and the loop. refs: the
@@ -448,15 +447,16 @@ int tide__http_start(tide__api *a, uv_loop_t *loop, const char *host, int port, 
   /* poll(), not select(): select() cannot watch descriptors past 1023, which
    * a cluster of about a thousand workers reaches. Thread-per-connection
    * works with poll but not with epoll. */
+  const tide__limits *lim = tide__limits_get();
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
   if (family == AF_INET6)
     flags |= MHD_USE_IPv6;
-  h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
-                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_SECONDS,
-                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-                               MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_CONNECTIONS,
-                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+  h->daemon = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)lim->http_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim->http_connections,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)lim->http_connections_per_source,
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
   if (!h->daemon) {
     close(fd);
     h->stopping = true;

@@ -21,21 +21,10 @@ enum {
   CLOSE_TIMEOUT_MS = 5000,     /* graceful close gives up after this */
 };
 
-static size_t g_max_frame = TIDE_FRAME_MAX_DEFAULT;
 static void noop_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
 }
 static const tide__conn_ops noop_ops = {.on_msg = noop_msg};
-
-size_t tide__net_max_frame(void)
-{
-  return g_max_frame;
-}
-
-void tide__net_set_max_frame(size_t bytes)
-{
-  g_max_frame = bytes ? bytes : TIDE_FRAME_MAX_DEFAULT;
-}
 
 static void conn_hard_close(tide__conn *c);
 
@@ -148,7 +137,7 @@ tide__conn *tide__conn_new(uv_loop_t *loop)
   uv_timer_init(loop, &c->guard);
   c->tcp.data = c->prep.data = c->timer.data = c->guard.data = c;
   c->handles_open = 4;
-  tide__framer_init(&c->fr, g_max_frame);
+  tide__framer_init(&c->fr, (size_t)tide__limits_get()->frame_size);
   c->zone_chunk = ZONE_CHUNK_MIN;
   msgpack_zone_init(&c->zone, c->zone_chunk);
   tide__batch_init(&c->batch);
@@ -248,11 +237,33 @@ void tide__conn_close(tide__conn *c, int status, const char *reason)
 
 msgpack_packer *tide__conn_begin(tide__conn *c, tide__op op, uint32_t nfields)
 {
+  c->msg_start = c->batch.sbuf.size;
   return tide__batch_begin(&c->batch, op, nfields);
+}
+
+/* A message just packed that would take the batch past limits.frame-size
+ * goes out in a frame of its own: the messages before it are flushed first
+ * (a frame the peer would refuse would lose them all). A single message
+ * over the limit is the producer's to avoid (results are capped by
+ * limits.result-size, replies split by it). */
+static void keep_frame_in_limit(tide__conn *c)
+{
+  size_t frame = (size_t)tide__limits_get()->frame_size;
+  if (c->batch.count == 0 || c->held || c->closing ||
+      c->batch.sbuf.size + TIDE_FRAME_HEADER + 5 <= frame)
+    return;
+  size_t mlen = c->batch.sbuf.size - c->msg_start;
+  char *m = tide__xmalloc(mlen ? mlen : 1);
+  memcpy(m, c->batch.sbuf.data + c->msg_start, mlen);
+  c->batch.sbuf.size = c->msg_start;
+  tide__conn_flush(c);
+  msgpack_sbuffer_write(&c->batch.sbuf, m, mlen);
+  free(m);
 }
 
 void tide__conn_end(tide__conn *c)
 {
+  keep_frame_in_limit(c);
   tide__batch_end(&c->batch);
   if (c->closing) {
     tide__batch_reset(&c->batch); /* nobody will read it */
@@ -287,6 +298,7 @@ void tide__conn_end_deferred(tide__conn *c, unsigned delay_ms)
     tide__conn_end(c);
     return;
   }
+  keep_frame_in_limit(c);
   tide__batch_end(&c->batch);
   if (!c->defer_active) {
     uv_timer_start(&c->timer, on_defer, due - now, 0);
@@ -418,10 +430,13 @@ static void deliver(tide__conn *c, const msgpack_object *m)
   c->ops->on_msg(c, m, c->arg);
 }
 
+/* Tell the peer why before closing, so a client that sent what cannot be
+ * decoded (a frame over limits.frame-size, malformed msgpack) prints the
+ * reason rather than a lost connection. */
 static void protocol_error(tide__conn *c, const char *why)
 {
-  tide__warn("net", "closing connection with %s: %s", c->peer, why);
-  tide__conn_abort(c, TIDE_EPROTO);
+  send_error(c, why);
+  tide__conn_close(c, TIDE_EPROTO, why);
 }
 
 void tide__conn_received(tide__conn *c, ssize_t nread)

@@ -118,21 +118,17 @@ bool tide__conn_ready(const tide__conn *c);
 uint64_t tide__conn_frames_sent(const tide__conn *c);
 uint64_t tide__conn_frames_received(const tide__conn *c);
 
-/* Largest frame payload accepted, for all connections of the process
- * (default TIDE_FRAME_MAX_DEFAULT; tests lower it). */
-void tide__net_set_max_frame(size_t bytes);
-size_t tide__net_max_frame(void);
-
-/* The limits for connections accepted from now on, for the process
- * (default TIDE__LIMITS_DEFAULT). */
-void tide__net_set_limits(const tide__limits *l);
+/* The limits (frame size, frame memory, the handshake's) are the process's
+ * table, common/limits.h: tide__limits_set before serving. */
 /* Process-wide counts for /metrics: connections refused for a missing or
  * wrong token, closed for not finishing the handshake in time (or going
- * silent in it), and refused by the per-source cap. */
+ * silent in it), refused by the per-source or total cap, and closed for
+ * taking frame memory beyond limits.frame-memory. */
 typedef struct tide__net_counters {
   uint64_t auth_refused;
   uint64_t handshake_timeouts;
   uint64_t source_refused;
+  uint64_t frame_memory_refused;
 } tide__net_counters;
 void tide__net_counters_get(tide__net_counters *out);
 

@@ -82,6 +82,7 @@ struct tide__conn {
   msgpack_zone zone;
   size_t zone_chunk;
   tide__batch batch;
+  size_t msg_start; /* where the message being packed begins in batch */
   tide__wreq *free_reqs;
   char *spare; /* a send buffer ready for the next batch */
   size_t spare_cap;
@@ -100,6 +101,7 @@ struct tide__conn {
   bool held;         /* connecting with a token: batch waits for auth-ok */
   bool counted;      /* holds a slot of the per-source cap */
   size_t hs_mem;     /* frame buffer counted in the handshake memory total */
+  size_t fr_mem;     /* frame buffer counted in the frame memory total */
   uint64_t hs_start; /* loop time the connection was accepted */
   uint64_t last_rx;  /* loop time bytes last arrived */
   unsigned char snonce[TIDE_AUTH_NONCE], cnonce[TIDE_AUTH_NONCE];
@@ -121,13 +123,13 @@ int tide__conn_accepted(tide__conn *c, const tide__auth *auth);
 void tide__conn_connecting_auth(tide__conn *c, const tide__auth *auth);
 /* handshake.c, for conn.c: take a message of the authentication step
  * (true: consumed, not for the application); account bytes just received
+ * against the frame memory total, and the handshake's while in it
  * (false: the connection was refused); the handshake finished; the
  * connection is gone (frees its slot of the per-source cap). */
 bool tide__conn_auth_msg(tide__conn *c, const msgpack_object *m);
 bool tide__conn_hs_bytes(tide__conn *c);
 void tide__conn_hs_done(tide__conn *c);
 void tide__conn_hs_release(tide__conn *c);
-const tide__limits *tide__net_limits(void);
 /* Set ops and arg (NULL ops: ignore messages). */
 void tide__conn_set_ops(tide__conn *c, const tide__conn_ops *ops, void *arg);
 /* What a transport reports: nread plaintext bytes written into the

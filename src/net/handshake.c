@@ -12,36 +12,27 @@
 #include "common/util.h"
 #include "net/conn_int.h"
 
-static tide__limits g_limits = TIDE__LIMITS_DEFAULT;
-static _Atomic uint64_t g_auth_refused, g_hs_timeouts, g_source_refused;
-static _Atomic int64_t g_hs_mem; /* bytes held by conns in their handshake */
+static _Atomic uint64_t g_auth_refused, g_hs_timeouts, g_source_refused, g_frame_refused;
+static _Atomic int64_t g_hs_mem;    /* bytes held by conns in their handshake */
+static _Atomic int64_t g_frame_mem; /* bytes held in partial frames, every conn */
 
-/* Open accepted connections per source address, for the process (every
- * server of it, every loop thread). */
+/* Open accepted connections per source address, and in all, for the
+ * process (every server of it, every loop thread). */
 typedef struct source_count {
   char ip[64];
   int n;
   UT_hash_handle hh;
 } source_count;
 static source_count *g_sources;
+static int g_accepted;
 static pthread_mutex_t g_sources_mu = PTHREAD_MUTEX_INITIALIZER;
-
-void tide__net_set_limits(const tide__limits *l)
-{
-  tide__limits d = TIDE__LIMITS_DEFAULT;
-  g_limits = l ? *l : d;
-}
-
-const tide__limits *tide__net_limits(void)
-{
-  return &g_limits;
-}
 
 void tide__net_counters_get(tide__net_counters *out)
 {
   out->auth_refused = g_auth_refused;
   out->handshake_timeouts = g_hs_timeouts;
   out->source_refused = g_source_refused;
+  out->frame_memory_refused = g_frame_refused;
 }
 
 static bool source_take(const char *ip)
@@ -55,10 +46,13 @@ static bool source_take(const char *ip)
     snprintf(e->ip, sizeof e->ip, "%s", ip);
     HASH_ADD_STR(g_sources, ip, e);
   }
-  if (e->n >= g_limits.connections_per_source)
+  const tide__limits *l = tide__limits_get();
+  if (e->n >= l->connections_per_source || g_accepted >= l->connections)
     ok = false;
-  else
+  else {
     e->n++;
+    g_accepted++;
+  }
   pthread_mutex_unlock(&g_sources_mu);
   return ok;
 }
@@ -68,6 +62,7 @@ static void source_give(const char *ip)
   pthread_mutex_lock(&g_sources_mu);
   source_count *e;
   HASH_FIND_STR(g_sources, ip, e);
+  g_accepted--;
   if (e && --e->n <= 0) {
     HASH_DEL(g_sources, e);
     free(e);
@@ -136,16 +131,17 @@ static void guard_tick(uv_timer_t *t)
     return;
   uint64_t now = uv_now(c->loop);
   double waited = (double)(now - c->hs_start) / 1000, idle = (double)(now - c->last_rx) / 1000;
-  if (waited >= g_limits.handshake_timeout)
+  const tide__limits *l = tide__limits_get();
+  if (waited >= l->handshake_timeout)
     refuse(c, "handshake not finished in time", &g_hs_timeouts);
-  else if (idle >= g_limits.idle_timeout)
+  else if (idle >= l->idle_timeout)
     refuse(c, "silent during the handshake", &g_hs_timeouts);
 }
 
 static uint64_t guard_period_ms(void)
 {
-  double s = g_limits.idle_timeout < g_limits.handshake_timeout ? g_limits.idle_timeout
-                                                                : g_limits.handshake_timeout;
+  const tide__limits *l = tide__limits_get();
+  double s = l->idle_timeout < l->handshake_timeout ? l->idle_timeout : l->handshake_timeout;
   uint64_t ms = (uint64_t)(s * 1000 / 4);
   return ms < 10 ? 10 : ms;
 }
@@ -157,11 +153,11 @@ int tide__conn_accepted(tide__conn *c, const tide__auth *auth)
   c->accepted = true;
   if (!source_take(c->source)) {
     g_source_refused++;
-    log_refusal(c, "too many connections from this address");
+    log_refusal(c, "too many connections (from this address, or in all)");
     return TIDE_EREFUSED;
   }
   c->counted = true;
-  c->fr.max = (size_t)g_limits.handshake_frame;
+  c->fr.max = (size_t)tide__limits_get()->handshake_frame;
   c->auth = auth && auth->len ? auth : NULL;
   c->hs_start = c->last_rx = uv_now(c->loop);
   uint64_t p = guard_period_ms();
@@ -298,18 +294,31 @@ bool tide__conn_auth_msg(tide__conn *c, const msgpack_object *m)
 
 bool tide__conn_hs_bytes(tide__conn *c)
 {
+  const tide__limits *l = tide__limits_get();
   c->last_rx = uv_now(c->loop);
+  /* what the peer made us hold: bytes it sent that are not yet a frame
+   * (not the buffer's capacity, or a byte a connection would count 64 KiB);
+   * one frame at most per connection (fr.max), and frame_memory for all */
+  size_t now = tide__framer_buffered(&c->fr);
+  int64_t all = (g_frame_mem += (int64_t)now - (int64_t)c->fr_mem);
+  c->fr_mem = now;
   if (!c->accepted || c->ready) {
-    c->fr.max = tide__net_max_frame();
+    c->fr.max = (size_t)l->frame_size;
+    if (all > l->frame_memory) {
+      if (c->accepted)
+        refuse(c, "too much memory held by frames in flight", &g_frame_refused);
+      else {
+        g_frame_refused++;
+        local_error(c, "too much memory held by frames in flight");
+      }
+      return false;
+    }
     return true;
   }
-  c->fr.max = (size_t)g_limits.handshake_frame;
-  /* what the peer made us hold: bytes it sent that are not yet a frame
-   * (not the buffer's capacity, or a byte a connection would count 64 KiB) */
-  size_t now = tide__framer_buffered(&c->fr);
+  c->fr.max = (size_t)l->handshake_frame;
   int64_t total = (g_hs_mem += (int64_t)now - (int64_t)c->hs_mem);
   c->hs_mem = now;
-  if (total > g_limits.handshake_memory) {
+  if (total > l->handshake_memory || all > l->frame_memory) {
     refuse(c, "too much memory held by connections in their handshake", &g_hs_timeouts);
     return false;
   }
@@ -329,6 +338,10 @@ void tide__conn_hs_done(tide__conn *c)
 void tide__conn_hs_release(tide__conn *c)
 {
   tide__conn_hs_done(c);
+  if (c->fr_mem) {
+    g_frame_mem -= (int64_t)c->fr_mem;
+    c->fr_mem = 0;
+  }
   if (c->counted) {
     source_give(c->source);
     c->counted = false;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/limits.h"
 #include "common/util.h"
 #include "common/vec.h"
 #include "proto/frame.h"
@@ -11,7 +12,7 @@ enum { FRAMER_MIN_CAP = 64 * 1024, FRAMER_SHRINK_AT = 8 * 1024 * 1024 };
 void tide__framer_init(tide__framer *f, size_t max_payload)
 {
   memset(f, 0, sizeof *f);
-  f->max = max_payload ? max_payload : TIDE_FRAME_MAX_DEFAULT;
+  f->max = max_payload ? max_payload : (size_t)tide__limits_get()->frame_size;
 }
 
 void tide__framer_free(tide__framer *f)
@@ -111,13 +112,6 @@ int tide__framer_next(tide__framer *f, const char **payload, size_t *len, tide_e
   *len = n;
   f->off += TIDE_FRAME_HEADER + n;
   return 1;
-}
-
-bool tide__frame_value_fits(size_t n, size_t max)
-{
-  if (!max)
-    max = TIDE_FRAME_MAX_DEFAULT;
-  return max > TIDE_FRAME_VALUE_ROOM && n <= max - TIDE_FRAME_VALUE_ROOM;
 }
 
 size_t tide__framer_buffered(const tide__framer *f)

@@ -14,24 +14,15 @@ enum {
   TIDE_FRAME_HEADER = 4,
   TIDE_PROTO_VERSION = 1,
 };
-#define TIDE_FRAME_MAX_DEFAULT ((size_t)1 << 30) /* 1 GiB */
-
-/* Room a message carrying one value needs besides the value: batch and
- * message headers, op and field names, and a key (at most 1024 bytes). */
-enum { TIDE_FRAME_VALUE_ROOM = 4096 };
-
-/* Can a value of n bytes travel in one frame whose payload is at most max
- * bytes (0: the default)? A result that cannot would be lost in transit,
- * so it is refused where it is produced. */
-bool tide__frame_value_fits(size_t n, size_t max);
 
 /* Incremental frame reader: feed bytes as they arrive, take whole frames. */
 typedef struct tide__framer {
   TIDE__VEC(char) buf; /* n: bytes buffered */
   size_t off;          /* start of the unconsumed part */
-  size_t max;          /* largest payload accepted */
+  size_t max;          /* largest payload accepted (limits.frame-size) */
 } tide__framer;
 
+/* max_payload 0: the process's limits.frame-size (common/limits.h). */
 void tide__framer_init(tide__framer *f, size_t max_payload);
 void tide__framer_free(tide__framer *f);
 

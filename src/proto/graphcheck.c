@@ -8,7 +8,7 @@
 
 #include <msgpack/unpack_define.h>
 
-_Static_assert(TIDE_ARG_DEPTH_MAX + 5 <= MSGPACK_EMBED_STACK_SIZE,
+_Static_assert(TIDE_LIMITS_DEPTH_CEILING + 5 <= MSGPACK_EMBED_STACK_SIZE,
                "arguments must fit in the msgpack unpacker's stack");
 
 const char *tide__key_problem(const char *k, size_t n, size_t max)
@@ -20,6 +20,37 @@ const char *tide__key_problem(const char *k, size_t n, size_t max)
   if (n > max)
     return "is longer than the limit";
   return NULL;
+}
+
+int tide__key_check(const char *k, size_t n, size_t room, const char *what, tide_error *err)
+{
+  int lim = tide__limits_get()->key_length;
+  const char *why = tide__key_problem(k, n, (size_t)lim > room ? (size_t)lim - room : 0);
+  if (!why)
+    return 0;
+  if (n && !memchr(k, '\0', n))
+    return tide_errprintf(err, TIDE_EGRAPH,
+                          "%s is longer than limits.key-length (%d bytes on the wire, %d in a "
+                          "graph)",
+                          what, lim, lim > TIDE_KEY_TOKEN_ROOM ? lim - TIDE_KEY_TOKEN_ROOM : 0);
+  return tide_errprintf(err, TIDE_EGRAPH, "%s %s", what, why);
+}
+
+int tide__graph_size_check(size_t n, tide_error *err)
+{
+  int lim = tide__limits_get()->graph_tasks;
+  if (n <= (size_t)lim)
+    return 0;
+  return tide_errprintf(err, TIDE_EGRAPH,
+                        "the graph has %zu tasks, more than limits.graph-tasks (%d)", n, lim);
+}
+
+int tide__arg_depth_check(int depth, tide_error *err)
+{
+  int lim = tide__limits_get()->arg_depth;
+  if (depth <= lim)
+    return 0;
+  return tide_errprintf(err, TIDE_EGRAPH, "arguments nest deeper than %d levels", lim);
 }
 
 static bool is_str(const msgpack_object *o)
@@ -45,9 +76,8 @@ static int check_value(const msgpack_object *o, const msgpack_object *deps, unsi
 {
   if (o->type != MSGPACK_OBJECT_ARRAY && o->type != MSGPACK_OBJECT_MAP)
     return 0;
-  if (depth + 1 > TIDE_ARG_DEPTH_MAX)
-    return tide_errprintf(err, TIDE_EGRAPH, "arguments nest deeper than %d levels",
-                          TIDE_ARG_DEPTH_MAX);
+  if (tide__arg_depth_check((int)depth + 1, err) < 0)
+    return TIDE_EGRAPH;
   if (o->type == MSGPACK_OBJECT_ARRAY) {
     for (uint32_t i = 0; i < o->via.array.size; i++)
       if (check_value(&o->via.array.ptr[i], deps, depth + 1, err) < 0)
@@ -75,7 +105,6 @@ int tide__wire_task_check(const msgpack_object *t, tide_error *err)
 {
   const msgpack_object *key = NULL, *fn = NULL, *args = NULL, *deps = NULL, *prefix = NULL,
                        *retries = NULL, *resources = NULL;
-  const char *why;
 
   if (t->type != MSGPACK_OBJECT_MAP)
     return tide_errprintf(err, TIDE_EGRAPH, "a task must be a map");
@@ -98,9 +127,8 @@ int tide__wire_task_check(const msgpack_object *t, tide_error *err)
   }
   if (!key || !is_str(key))
     return tide_errprintf(err, TIDE_EGRAPH, "\"key\" must be a string");
-  if ((why = tide__key_problem(key->via.str.ptr, key->via.str.size, TIDE_KEY_MAX)))
-    return tide_errprintf(err, TIDE_EGRAPH, "the key %s (at most %d bytes, no NUL)", why,
-                          TIDE_KEY_MAX);
+  if (tide__key_check(key->via.str.ptr, key->via.str.size, 0, "the key", err) < 0)
+    return TIDE_EGRAPH;
   if (!fn || !is_str(fn) || fn->via.str.size == 0 ||
       memchr(fn->via.str.ptr, '\0', fn->via.str.size))
     return tide_errprintf(err, TIDE_EGRAPH, "\"fn\" must be a function name");
@@ -123,9 +151,8 @@ int tide__wire_task_check(const msgpack_object *t, tide_error *err)
     const msgpack_object *d = &deps->via.array.ptr[i];
     if (!is_str(d))
       return tide_errprintf(err, TIDE_EGRAPH, "a dep is not a string");
-    if ((why = tide__key_problem(d->via.str.ptr, d->via.str.size, TIDE_KEY_MAX)))
-      return tide_errprintf(err, TIDE_EGRAPH, "a dep key %s (at most %d bytes, no NUL)", why,
-                            TIDE_KEY_MAX);
+    if (tide__key_check(d->via.str.ptr, d->via.str.size, 0, "a dep key", err) < 0)
+      return TIDE_EGRAPH;
   }
   if (args && args->type != MSGPACK_OBJECT_ARRAY)
     return tide_errprintf(err, TIDE_EGRAPH, "\"args\" must be an array");

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "scheduler/internal.h"
@@ -33,16 +34,27 @@ static void gather_finish(tide__sched *s, sgather *g)
     if (g->error) {
       tide__reply_err(s, c->conn, g->req_id, "%s", g->error);
     } else {
-      msgpack_packer *pk = tide__sched_send(s, c->conn, TIDE_OP_REPLY, 3);
+      /* as many values as one frame carries (limits.result-size; one at
+       * least, which always fits); "more" asks the client to gather the
+       * rest again */
+      size_t budget = (size_t)tide__limits_result_size(tide__limits_get()), sum = 0, cnt = 0;
+      for (; cnt < g->items.n; cnt++) {
+        size_t add = g->items.v[cnt].len + strlen(g->items.v[cnt].key) + 16;
+        if (cnt > 0 && sum + add > budget)
+          break;
+        sum += add;
+      }
+      msgpack_packer *pk = tide__sched_send(s, c->conn, TIDE_OP_REPLY, 4);
       if (pk) {
         tide__pk_kint(pk, "id", g->req_id);
         tide__pk_kbool(pk, "ok", true);
         tide__pk_str(pk, "data");
-        msgpack_pack_map(pk, (uint32_t)g->items.n);
-        for (size_t i = 0; i < g->items.n; i++) {
+        msgpack_pack_map(pk, (uint32_t)cnt);
+        for (size_t i = 0; i < cnt; i++) {
           tide__pk_str(pk, g->items.v[i].key);
           tide__pk_bin(pk, g->items.v[i].bin, g->items.v[i].len);
         }
+        tide__pk_kbool(pk, "more", cnt < g->items.n);
         tide__sched_sent(s, c->conn);
       }
     }
@@ -216,8 +228,11 @@ void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg)
         tide__task_lost(s, t); /* computed again: the gather waits for it */
     }
   }
-  /* whatever w owed and did not send is asked again (or waited for) */
-  for (uint32_t i = 0; i < g->nslots; i++)
+  /* whatever w owed and did not send is asked again (or waited for), once
+   * its last data message ("more" false) is in */
+  bool more = false;
+  tide__mp_bool(msg, "more", &more);
+  for (uint32_t i = 0; i < g->nslots && !more; i++)
     if (g->slots[i].from == w && !g->slots[i].got)
       g->slots[i].from = NULL;
   gather_drive(s, g);

@@ -145,6 +145,11 @@ static long validate(tide__sched *s, sclient *c, int64_t id, const msgpack_objec
                      gnode *nodes, gnode **index, uint32_t *order)
 {
   uint32_t n = tasks->size;
+  tide_error big;
+  if (tide__graph_size_check(n, &big) < 0) {
+    tide__reply_err(s, c->conn, id, "%s", big.text);
+    return -1;
+  }
   for (uint32_t i = 0; i < n; i++) {
     const msgpack_object *t = &tasks->ptr[i];
     const char *k, *fn;

@@ -90,7 +90,7 @@ int tide__sched_create(uv_loop_t *loop, const tide__config *cfg, tide__sched **o
       return rc;
     }
   }
-  tide__net_set_limits(&s->cfg.limits);
+  tide__limits_set(&s->cfg.limits);
   s->tx = &net_tx;
   s->started = tide__wall();
   unsigned char rnd[8] = {0};

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/limits.h"
 #include "common/util.h"
 #include "worker/builtins.h"
 #include "worker/registry.h"
@@ -52,7 +53,18 @@ enum {
 
 static const builtin table[B__COUNT];
 
-#define BYTES_MAX ((int64_t)1 << 30) /* one frame; larger values could not travel */
+/* The longest bytes value a builtin makes: its serialization (a bin
+ * header of 2, 3 or 5 bytes, then the bytes) must be a result
+ * limits.result-size allows, so it can travel in one frame. */
+int64_t tide__builtin_bytes_max(void)
+{
+  int64_t r = tide__limits_result_size(tide__limits_get());
+  if (r - 5 > 0xffff)
+    return r - 5;
+  if (r - 3 > 0xff)
+    return r - 3;
+  return r - 2 > 0 ? r - 2 : 0;
+}
 
 const char *tide__mp_type_name(const msgpack_object *o)
 {
@@ -376,9 +388,12 @@ static int fn_bytes(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs
 {
   CHECK(B_BYTES);
   int64_t len = args[0].via.i64;
-  if (len < 0 || len > BYTES_MAX)
-    return tide_task_fail(ctx, "tide.bytes: length must be between 0 and %" PRId64 ", got %" PRId64,
-                          BYTES_MAX, len);
+  int64_t max = tide__builtin_bytes_max();
+  if (len < 0 || len > max)
+    return tide_task_fail(ctx,
+                          "tide.bytes: length must be between 0 and %" PRId64
+                          " (limits.result-size less the msgpack header), got %" PRId64,
+                          max, len);
   splitmix g = {nargs > 1 ? (uint64_t)args[1].via.i64 : 0};
   unsigned char chunk[65536];
   msgpack_pack_bin(out, (size_t)len);
@@ -421,8 +436,11 @@ static int fn_concat(tide_task_ctx *ctx, const msgpack_object *args, size_t narg
   size_t total = 0;
   for (size_t i = 0; i < nargs; i++)
     total += args[i].via.bin.size;
-  if (total > (size_t)BYTES_MAX)
-    return tide_task_fail(ctx, "tide.concat: result of %zu bytes is too large", total);
+  if (total > (size_t)tide__builtin_bytes_max())
+    return tide_task_fail(ctx,
+                          "tide.concat: result of %zu bytes is more than %" PRId64
+                          " (limits.result-size less the msgpack header)",
+                          total, tide__builtin_bytes_max());
   msgpack_pack_bin(out, total);
   for (size_t i = 0; i < nargs; i++)
     msgpack_pack_bin_body(out, args[i].via.bin.ptr, args[i].via.bin.size);

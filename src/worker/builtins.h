@@ -32,6 +32,10 @@ int tide__builtin_check(const char *fn, const msgpack_object *args, size_t nargs
 
 /* Name of a msgpack value's type as users see it: "nil", "bool",
  * "integer", "float", "string", "bytes", "array", "map", "ext". */
+/* Longest bytes value tide.bytes and tide.concat make: limits.result-size
+ * less its msgpack header (5 bytes at the default). */
+int64_t tide__builtin_bytes_max(void);
+
 const char *tide__mp_type_name(const msgpack_object *o);
 
 /* tide.exec (builtin_exec.c). */

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "proto/frame.h"
 #include "proto/msg.h"
 #include "worker/registry.h"
 #include "worker/worker_int.h"
@@ -201,12 +201,14 @@ void tide__wtask_done(tide__wk_call *job, void *arg)
     return;
   }
   HASH_DEL(w->tasks, t);
-  size_t maxf = tide__net_max_frame();
-  if (job->outcome == TIDE__CALL_OK && !tide__frame_value_fits(job->result_len, maxf)) {
+  /* a result that could not travel in one frame would be lost in transit:
+   * refuse it here, where the task can still err (docs/design.md §9) */
+  int64_t maxr = tide__limits_result_size(tide__limits_get());
+  if (job->outcome == TIDE__CALL_OK && job->result_len > (size_t)maxr) {
     char why[200];
     snprintf(why, sizeof why,
-             "result of %zu bytes is too large to send: one message carries at most %zu bytes",
-             job->result_len, maxf - TIDE_FRAME_VALUE_ROOM);
+             "result of %zu bytes is too large to send: limits.result-size is %lld bytes",
+             job->result_len, (long long)maxr);
     tide__warn("worker", "task %s: %s", t->key, why);
     send_outcome(w, t->key, t->keylen, why, 0, job->start, job->stop, job->thread);
   } else if (job->outcome == TIDE__CALL_OK) {

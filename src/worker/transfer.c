@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/frame.h"
@@ -31,36 +32,57 @@ void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
   tide__mp_int(msg, "id", &id);
   const msgpack_object_array *keys = tide__mp_array(msg, "keys");
   uint32_t n = keys ? keys->size : 0, have = 0;
+  const char **data = tide__xcalloc(n ? n : 1, sizeof *data);
+  size_t *len = tide__xcalloc(n ? n : 1, sizeof *len);
   for (uint32_t i = 0; i < n; i++)
     if (keys->ptr[i].type == MSGPACK_OBJECT_STR &&
-        tide__store_get(w->store, keys->ptr[i].via.str.ptr, keys->ptr[i].via.str.size, NULL, NULL))
+        tide__store_get(w->store, keys->ptr[i].via.str.ptr, keys->ptr[i].via.str.size, &data[i],
+                        &len[i]))
       have++;
-  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_DATA, 3);
-  tide__pk_kint(pk, "id", id);
-  msgpack_pack_str_with_body(pk, "data", 4);
-  msgpack_pack_map(pk, have);
-  for (uint32_t i = 0; i < n; i++) {
-    const char *data;
-    size_t len;
-    const msgpack_object *k = &keys->ptr[i];
-    if (k->type == MSGPACK_OBJECT_STR &&
-        tide__store_get(w->store, k->via.str.ptr, k->via.str.size, &data, &len)) {
-      tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
-      tide__pk_bin(pk, data, len);
+  /* Values go out in as many data messages as limits.frame-size needs
+   * (each value alone fits: limits.result-size); all but the last say
+   * "more", and the last lists the missing keys. */
+  size_t budget = (size_t)tide__limits_result_size(tide__limits_get());
+  uint32_t i = 0, sent = 0;
+  do {
+    uint32_t end = i, cnt = 0;
+    size_t sum = 0;
+    for (; end < n; end++) {
+      if (!data[end])
+        continue;
+      size_t add = len[end] + keys->ptr[end].via.str.size + 16;
+      if (cnt > 0 && sum + add > budget)
+        break;
+      sum += add;
+      cnt++;
     }
-  }
-  msgpack_pack_str_with_body(pk, "missing", 7);
-  msgpack_pack_array(pk, n - have);
-  for (uint32_t i = 0; i < n; i++) {
-    const msgpack_object *k = &keys->ptr[i];
-    if (k->type != MSGPACK_OBJECT_STR) {
-      tide__pk_str(pk, "");
-      continue;
+    sent += cnt;
+    bool last = sent == have;
+    msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_DATA, 4);
+    tide__pk_kint(pk, "id", id);
+    msgpack_pack_str_with_body(pk, "data", 4);
+    msgpack_pack_map(pk, cnt);
+    for (uint32_t j = i; j < end; j++) {
+      if (!data[j])
+        continue;
+      tide__pk_strn(pk, keys->ptr[j].via.str.ptr, keys->ptr[j].via.str.size);
+      tide__pk_bin(pk, data[j], len[j]);
     }
-    if (!tide__store_get(w->store, k->via.str.ptr, k->via.str.size, NULL, NULL))
-      tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
-  }
-  tide__conn_end(c);
+    msgpack_pack_str_with_body(pk, "missing", 7);
+    msgpack_pack_array(pk, last ? n - have : 0);
+    for (uint32_t j = 0; last && j < n; j++) {
+      const msgpack_object *k = &keys->ptr[j];
+      if (k->type != MSGPACK_OBJECT_STR)
+        tide__pk_str(pk, "");
+      else if (!data[j])
+        tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
+    }
+    tide__pk_kbool(pk, "more", !last);
+    tide__conn_end(c);
+    i = end;
+  } while (sent < have);
+  free(data);
+  free(len);
 }
 
 static void serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)
@@ -339,7 +361,12 @@ static void peer_data(tide__wk *w, peer *p, const msgpack_object *msg)
     rp = &r->next;
   if (!r)
     return;
-  *rp = r->next;
+  /* "more": further data messages follow for this request (the values did
+   * not fit one frame); deliver what came, keep waiting for the rest */
+  bool more = false;
+  tide__mp_bool(msg, "more", &more);
+  if (!more)
+    *rp = r->next;
   /* Match values to the request before delivering any: delivering runs
    * tasks, which may free entries that are no longer fetching. */
   size_t n = r->entries.n;
@@ -364,19 +391,44 @@ static void peer_data(tide__wk *w, peer *p, const msgpack_object *msg)
       lens[f->slot] = v->via.bin.size;
     }
   }
-  for (size_t i = 0; i < n; i++) {
-    if (!mine[i])
-      continue;
-    if (mine[i] == 2)
-      fetch_success(w, r->entries.v[i], vals[i] ? vals[i] : "", lens[i]);
-    else
-      fetch_holder_failed(w, r->entries.v[i], p->address);
+  if (more) {
+    /* the request keeps only what is still owed: delivering may free the
+     * entries it completes */
+    fetch **got = tide__xcalloc(n ? n : 1, sizeof *got);
+    const char **gv = tide__xcalloc(n ? n : 1, sizeof *gv);
+    size_t *gl = tide__xcalloc(n ? n : 1, sizeof *gl), ng = 0, keep = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (mine[i] == 2) {
+        got[ng] = r->entries.v[i];
+        gv[ng] = vals[i] ? vals[i] : "";
+        gl[ng++] = lens[i];
+      } else {
+        r->entries.v[keep++] = r->entries.v[i];
+      }
+    }
+    r->entries.n = keep;
+    for (size_t i = 0; i < ng; i++)
+      fetch_success(w, got[i], gv[i], gl[i]);
+    free(got);
+    free(gv);
+    free(gl);
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      if (!mine[i])
+        continue;
+      if (mine[i] == 2)
+        fetch_success(w, r->entries.v[i], vals[i] ? vals[i] : "", lens[i]);
+      else
+        fetch_holder_failed(w, r->entries.v[i], p->address);
+    }
   }
   free(vals);
   free(lens);
   free(mine);
-  tide__vec_free(&r->entries);
-  free(r);
+  if (!more) {
+    tide__vec_free(&r->entries);
+    free(r);
+  }
 }
 
 static void peer_msg(tide__conn *c, const msgpack_object *msg, void *arg)

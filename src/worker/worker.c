@@ -68,7 +68,7 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
     free(w);
     return tide_errprintf(err, TIDE_EUSAGE, "--resources: %s", rerr.text);
   }
-  tide__net_set_limits(&cfg->limits);
+  tide__limits_set(&cfg->limits);
   w->loop = loop;
   w->cfg = *cfg;
   w->reg = reg;

@@ -36,7 +36,14 @@ set +e
 rc=$?
 set -e
 [ $rc = 1 ] && grep -q '^tide: .*wrong token' "$T_DIR/err" || fail "wrong token: exit $rc: $(cat "$T_DIR/err")"
-pass "clients without the token are refused (exit 1, one line)"
+# ... and nothing of theirs reached the scheduler: no task known, no worker
+# started for them
+api /api/v1/tasks | jq -e '[.states[]] | add == 0' >/dev/null ||
+  fail "a refused client's task reached the scheduler: $(api /api/v1/tasks | jq -c .states)"
+[ "$(nworkers)" = 0 ] || fail "a worker started for a refused client"
+api /api/v1/adaptive | jq -e '[.log[] | select(.status == "up")] | length == 0' >/dev/null ||
+  fail "the cluster scaled up for a refused client"
+pass "clients without the token are refused (exit 1, one line) and ran nothing (0 tasks, 0 workers)"
 
 # a fake worker with a wrong token, or none, never registers: no task can reach it
 for how in wrong none; do

@@ -57,4 +57,15 @@ done
 # Both workers ran their own copy.
 api /api/v1/get_workers | jq -e '[.workers[] | select(.executed > 0)] | length == 2' >/dev/null \
   || fail "not both workers executed tasks: $(api /api/v1/get_workers | jq -c '[.workers[] | {name, executed}]')"
-pass "16 MiB moved A -> B, sha256 $want"
+
+# tide.bytes of 1 GiB, once its documented maximum: a frame could not carry
+# it with its message, so it now fails its task at the source, before any
+# byte is made, and the worker stays (test_core_result_limit delivers the
+# largest result that fits, under a lowered frame limit)
+echo '{"tasks": {"g": {"fn": "tide.bytes", "args": [1073741824, 1]}}}' >"$T_DIR/gib.json"
+expect_fail_only 1 '^tide: task "g" failed: tide\.bytes: length must be between 0 and 1073737723 \(limits\.result-size less the msgpack header\), got 1073741824$' \
+  run_graph "$T_DIR/gib.json" --timeout 60
+t_workers_eq 2 || fail "workers: $(nworkers), want 2 after the 1 GiB request"
+echo '{"tasks": {"x": {"fn": "tide.inc", "args": [41]}}}' >"$T_DIR/after.json"
+[ "$(run_graph "$T_DIR/after.json" --timeout 30 | jq .x)" = 42 ] || fail "graph after the 1 GiB request"
+pass "16 MiB moved A -> B, sha256 $want; 1 GiB refused at the source, both workers stay"

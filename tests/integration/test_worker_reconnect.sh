@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Workers come back to their scheduler. (1) The scheduler is SIGKILLed and
-# a new one started at the same address: both workers register again on
-# their own within 10 s and a graph runs. (2) A worker SIGSTOPped past the
+# a new one started at the same address: both workers (a and c) register
+# again on their own within 10 s and a graph runs. (2) A worker SIGSTOPped past the
 # heartbeat timeout is dropped; on SIGCONT it registers again as a new
 # worker, offering the results it holds: the scheduler counts the
 # published dataset's bytes on it again, and the dataset reads back right.
@@ -15,7 +15,9 @@ start_scheduler
 PORT=${SCHED_ADDR##*:}
 start_worker a --death-timeout 8s
 A_PID=$WORKER_PID
-wait_workers 1
+start_worker c --death-timeout 8s
+C_PID=$WORKER_PID
+wait_workers 2
 echo '{"tasks": {"x": {"fn": "tide.inc", "args": [1]}}, "outputs": ["x"]}' >"$T_DIR/inc.json"
 [ "$(run_graph "$T_DIR/inc.json" | jq -c .x)" = 2 ] || fail "first graph"
 
@@ -29,12 +31,19 @@ SCHED_PID=$BG_PID
 wait_for 10 test -s "$SCHED_FILE"
 [ "$(jq -r .address "$SCHED_FILE")" = "$SCHED_ADDR" ] || fail "new scheduler at $(jq -r .address "$SCHED_FILE")"
 DASH_URL=$(jq -r .dashboard "$SCHED_FILE")
-wait_workers 1 10
-kill -0 "$A_PID" || fail "worker a exited instead of reconnecting"
-grep -q "registered again with the scheduler at $SCHED_ADDR as a" "$T_DIR/worker-a.log" ||
-  fail "no re-registration line: $(cat "$T_DIR/worker-a.log")"
+wait_workers 2 10
+api /api/v1/identity | jq -e '[.workers[].name] | sort == ["a", "c"]' >/dev/null ||
+  fail "workers after the restart: $(api /api/v1/identity | jq -c '[.workers[].name]')"
+for w in a c; do
+  pid=$A_PID; [ "$w" = c ] && pid=$C_PID
+  kill -0 "$pid" || fail "worker $w exited instead of reconnecting"
+  grep -q "registered again with the scheduler at $SCHED_ADDR as $w" "$T_DIR/worker-$w.log" ||
+    fail "no re-registration line: $(cat "$T_DIR/worker-$w.log")"
+done
 [ "$(run_graph "$T_DIR/inc.json" | jq -c .x)" = 2 ] || fail "graph after the restart"
-pass "scheduler restarted at $SCHED_ADDR: worker registered again, graph ran"
+kill -TERM "$C_PID"
+wait_workers 1 10
+pass "scheduler restarted at $SCHED_ADDR: both workers registered again, graph ran"
 
 # --- (2) SIGSTOP past the heartbeat timeout, then SIGCONT ---
 cat >"$T_DIR/g.json" <<'G'

@@ -123,7 +123,7 @@ static void world_finish(world *w)
   tide__server_close(w->srv);
   uv_run(&w->loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&w->loop), 0);
-  tide__net_set_limits(NULL);
+  tide__limits_set(NULL);
 }
 
 /* Connect with client_token (NULL: none) and run until the client is
@@ -251,7 +251,7 @@ static void test_handshake_timeout(void **state)
   tide__limits l = TIDE__LIMITS_DEFAULT;
   l.handshake_timeout = 0.6;
   l.idle_timeout = 10;
-  tide__net_set_limits(&l);
+  tide__limits_set(&l);
   tide__net_counters before, after;
   tide__net_counters_get(&before);
   world_init(&w, "shared-secret");
@@ -277,7 +277,7 @@ static void test_handshake_timeout(void **state)
   /* idle: a byte now and then is not a handshake */
   l.handshake_timeout = 30;
   l.idle_timeout = 0.4;
-  tide__net_set_limits(&l);
+  tide__limits_set(&l);
   int s = raw_connect(&w);
   t0 = tide__now();
   RUN_UNTIL(&w, raw_closed(s));
@@ -329,7 +329,7 @@ static void test_handshake_memory_total(void **state)
   world w;
   tide__limits l = TIDE__LIMITS_DEFAULT;
   l.handshake_memory = 100 * 1024;
-  tide__net_set_limits(&l);
+  tide__limits_set(&l);
   tide__net_counters before, after;
   tide__net_counters_get(&before);
   world_init(&w, "shared-secret");
@@ -353,14 +353,17 @@ static void test_handshake_memory_total(void **state)
   world_finish(&w);
 }
 
-/* The third connection from one address over a cap of 2 is refused before
- * the application sees it; a closed one frees its slot. */
-static void test_per_source_cap(void **state)
+/* The third connection over a cap of 2 (from one address, or in all) is
+ * refused before the application sees it; a closed one frees its slot. */
+static void cap_of_two(bool per_source)
 {
   world w;
   tide__limits l = TIDE__LIMITS_DEFAULT;
-  l.connections_per_source = 2;
-  tide__net_set_limits(&l);
+  if (per_source)
+    l.connections_per_source = 2;
+  else
+    l.connections = 2;
+  tide__limits_set(&l);
   tide__net_counters before, after;
   tide__net_counters_get(&before);
   world_init(&w, NULL);
@@ -380,6 +383,17 @@ static void test_per_source_cap(void **state)
   close(b);
   close(d);
   world_finish(&w);
+  tide__limits_set(NULL);
+}
+
+static void test_per_source_cap(void **state)
+{
+  cap_of_two(true);
+}
+
+static void test_total_cap(void **state)
+{
+  cap_of_two(false);
 }
 
 int main(void)
@@ -394,6 +408,7 @@ int main(void)
       cmocka_unit_test(test_huge_frame_before_handshake),
       cmocka_unit_test(test_handshake_memory_total),
       cmocka_unit_test(test_per_source_cap),
+      cmocka_unit_test(test_total_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -439,7 +439,9 @@ static void test_lowered_max_frame(void **state)
 {
   world w;
   client cl;
-  tide__net_set_max_frame(4096);
+  tide__limits l = TIDE__LIMITS_DEFAULT;
+  l.frame_size = 4096;
+  tide__limits_set(&l);
   world_init(&w);
   client_connect(&w, &cl, "hello", TIDE_PROTO_VERSION);
   RUN_UNTIL(&w, cl.p.hellos == 1);
@@ -451,7 +453,41 @@ static void test_lowered_max_frame(void **state)
   tide__conn_end(cl.p.c);
   RUN_UNTIL(&w, cl.p.closed == 1 && w.server_closed_conns == 1);
   assert_int_equal(w.speers[0].close_status, TIDE_EPROTO);
-  tide__net_set_max_frame(0);
+  tide__limits_set(NULL);
+  world_finish(&w);
+}
+
+/* Messages that each fit the frame limit but not together (queued in one
+ * loop turn) go out in separate frames, and the peer takes them all. */
+static void test_batch_split_at_frame_limit(void **state)
+{
+  world w;
+  client cl;
+  tide__limits l = TIDE__LIMITS_DEFAULT;
+  l.frame_size = l.handshake_frame = 65536;
+  tide__limits_set(&l);
+  world_init(&w);
+  client_connect(&w, &cl, "hello", TIDE_PROTO_VERSION);
+  RUN_UNTIL(&w, cl.p.hellos == 1 && w.nspeers == 1);
+  uint64_t f0 = tide__conn_frames_sent(cl.p.c);
+  static char blob[40000];
+  for (int i = 0; i < 3; i++) {
+    msgpack_packer *pk = tide__conn_begin(cl.p.c, TIDE_OP_HEARTBEAT, 2);
+    tide__pk_kint(pk, "seq", i);
+    tide__pk_str(pk, "blob");
+    tide__pk_bin(pk, blob, sizeof blob);
+    tide__conn_end(cl.p.c);
+  }
+  /* polled without blocking: nothing else is due to wake the loop */
+  for (double e = tide__now() + 5; tide__now() < e && w.speers[0].msgs < 3;)
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+  assert_int_equal(w.speers[0].msgs, 3);
+  assert_true(w.speers[0].order_ok);
+  assert_int_equal(tide__conn_frames_sent(cl.p.c), f0 + 3); /* 3 x 40 KB: one frame each */
+  assert_int_equal(w.speers[0].closed, 0);
+  tide__conn_close(cl.p.c, 0, NULL);
+  RUN_UNTIL(&w, cl.p.closed == 1 && w.server_closed_conns == 1);
+  tide__limits_set(NULL);
   world_finish(&w);
 }
 
@@ -563,6 +599,7 @@ int main(void)
       cmocka_unit_test(test_garbage_and_oversize),
       cmocka_unit_test(test_peer_reset),
       cmocka_unit_test(test_lowered_max_frame),
+      cmocka_unit_test(test_batch_split_at_frame_limit),
       cmocka_unit_test(test_large_message_and_close_in_msg),
       cmocka_unit_test(test_close_in_accept),
       cmocka_unit_test(test_connect_and_listen_errors),

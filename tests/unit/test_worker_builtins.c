@@ -191,7 +191,9 @@ static void test_bytes(void **state)
   free(ref);
   call_free(&c);
   pack_args(&sb, "i", (int64_t)-1);
-  expect_error("tide.bytes", &sb, "tide.bytes: length must be between 0 and 1073741824, got -1");
+  expect_error("tide.bytes", &sb,
+               "tide.bytes: length must be between 0 and 1073737723 (limits.result-size less the "
+               "msgpack header), got -1");
   pack_args(&sb, "s", "10");
   expect_error("tide.bytes", &sb, "tide.bytes: argument 1 must be an integer, got string");
 }

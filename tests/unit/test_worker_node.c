@@ -201,17 +201,31 @@ static void test_node(void **state)
   assert_non_null(m = wait_msg(&from, 0, TIDE_OP_TASK_FINISHED, "b"));
   assert_int_equal(get_int(m, "nbytes"), 1003); /* bin16 header + 1000 */
   assert_int_equal(get_int(m, "thread"), 1);
-  /* a result too large for one frame errs where it is produced, and the
-   * worker goes on (a lower frame limit stands in for 1 GiB) */
-  tide__net_set_max_frame(8192);
-  compute(0, "big", "tide.bytes", 8192, NULL, NULL);
+  /* a result larger than limits.result-size errs where it is produced, and
+   * the worker goes on (a lower limit stands in for 1 GiB less 4 KiB) */
+  tide__limits l = TIDE__LIMITS_DEFAULT;
+  l.result_size = 1000;
+  tide__limits_set(&l);
+  compute(0, "big", "tide.identity", 0, "b", "tcp://127.0.0.1:1");
   assert_non_null(m = wait_msg(&from, 0, TIDE_OP_TASK_ERRED, "big"));
-  tide__net_set_max_frame(0);
   assert_true(tide__mp_str(&m->obj, "error", &s, &n));
   const char *too_big =
-      "result of 8195 bytes is too large to send: one message carries at most 4096 bytes";
+      "result of 1003 bytes is too large to send: limits.result-size is 1000 bytes";
   assert_int_equal(n, strlen(too_big));
   assert_memory_equal(s, too_big, n);
+  /* tide.bytes stops at the limit less its 3-byte bin 16 header: 997 fits
+   * exactly */
+  compute(0, "b997", "tide.bytes", 997, NULL, NULL);
+  assert_non_null(m = wait_msg(&from, 0, TIDE_OP_TASK_FINISHED, "b997"));
+  assert_int_equal(get_int(m, "nbytes"), 1000);
+  compute(0, "b998", "tide.bytes", 998, NULL, NULL);
+  assert_non_null(m = wait_msg(&from, 0, TIDE_OP_TASK_ERRED, "b998"));
+  assert_true(tide__mp_str(&m->obj, "error", &s, &n));
+  const char *over = "tide.bytes: length must be between 0 and 997 (limits.result-size less the "
+                     "msgpack header), got 998";
+  assert_int_equal(n, strlen(over));
+  assert_memory_equal(s, over, n);
+  tide__limits_set(NULL);
   compute(0, "b2", "tide.bytes", 1000, NULL, NULL);
   assert_non_null(m = wait_msg(&from, 0, TIDE_OP_TASK_FINISHED, "b2"));
   assert_int_equal(get_int(m, "nbytes"), 1003);
@@ -252,10 +266,11 @@ static void test_node(void **state)
   compute(0, "s2", "tide.sleep", 200, NULL, NULL);
   pk = tide__conn_begin(conns[0], TIDE_OP_FREE_KEYS, 1);
   tide__pk_str(pk, "keys");
-  msgpack_pack_array(pk, 3);
+  msgpack_pack_array(pk, 4);
   tide__pk_str(pk, "s2");
   tide__pk_str(pk, "b"); /* and drops held results */
   tide__pk_str(pk, "b2");
+  tide__pk_str(pk, "b997");
   tide__conn_end(conns[0]);
   assert_non_null(wait_msg(&from, 0, TIDE_OP_TASK_FINISHED, "s1"));
   int from2 = from;

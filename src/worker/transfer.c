@@ -25,7 +25,7 @@ static void send_hello(tide__wk *w, tide__conn *c, const char *role)
   tide__conn_end(c);
 }
 
-void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
+void tide__transfer_serve_store(const tide__store *st, tide__conn *c, const msgpack_object *msg)
 {
   int64_t id = 0;
   tide__mp_int(msg, "id", &id);
@@ -33,7 +33,7 @@ void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
   uint32_t n = keys ? keys->size : 0, have = 0;
   for (uint32_t i = 0; i < n; i++)
     if (keys->ptr[i].type == MSGPACK_OBJECT_STR &&
-        tide__store_get(w->store, keys->ptr[i].via.str.ptr, keys->ptr[i].via.str.size, NULL, NULL))
+        tide__store_get(st, keys->ptr[i].via.str.ptr, keys->ptr[i].via.str.size, NULL, NULL))
       have++;
   msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_DATA, 3);
   tide__pk_kint(pk, "id", id);
@@ -44,7 +44,7 @@ void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
     size_t len;
     const msgpack_object *k = &keys->ptr[i];
     if (k->type == MSGPACK_OBJECT_STR &&
-        tide__store_get(w->store, k->via.str.ptr, k->via.str.size, &data, &len)) {
+        tide__store_get(st, k->via.str.ptr, k->via.str.size, &data, &len)) {
       tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
       tide__pk_bin(pk, data, len);
     }
@@ -57,10 +57,15 @@ void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
       tide__pk_str(pk, "");
       continue;
     }
-    if (!tide__store_get(w->store, k->via.str.ptr, k->via.str.size, NULL, NULL))
+    if (!tide__store_get(st, k->via.str.ptr, k->via.str.size, NULL, NULL))
       tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
   }
   tide__conn_end(c);
+}
+
+void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
+{
+  tide__transfer_serve_store(w->store, c, msg);
 }
 
 static void serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)

@@ -382,7 +382,9 @@ void tide__conn_flush(tide__conn *c)
 void tide__conn_write_done(tide__conn *c, tide__wreq *w, int status)
 {
   c->inflight -= w->nbytes;
-  if (!c->spare && !c->closing && w->cap <= SPARE_MAX) {
+  /* A buffer that never grew is not worth keeping: an idle connection then
+   * holds none, and a busy one keeps the bigger buffers it grew. */
+  if (!c->spare && !c->closing && w->cap > SEND_CHUNK_MIN && w->cap <= SPARE_MAX) {
     c->spare = w->body;
     c->spare_cap = w->cap;
   } else {

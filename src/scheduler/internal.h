@@ -119,8 +119,7 @@ struct sworker {
   void *conn;
   sconn *link;
   char *address, *name, *host, *job;
-  char **functions;
-  const char **ifns; /* the same names, interned: compared by pointer */
+  const char **ifns; /* the functions it runs, interned: compared by pointer */
   size_t nfunctions;
   int nthreads, limit, nprocessing;
   int64_t memory_limit, nbytes, rss, executed;
@@ -345,6 +344,8 @@ int tide__sw_limit(const tide__sched *s, int nthreads);
 bool tide__sw_can_run(const sworker *w, const stask *t);
 
 /* workers.c */
+/* Register a worker. On success it owns functions (a malloc'd array of
+ * malloc'd names), which it frees once the names are interned. */
 sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *address,
                       const char *host, const char *job, int nthreads, int64_t memory_limit,
                       char **functions, size_t nfunctions, tide_error *err);

@@ -28,7 +28,6 @@
 #include "worker/store.h"
 #include "worker/worker_int.h"
 
-
 enum { CONNECT_WINDOW = 256 }; /* connections in their handshake at once */
 
 typedef struct swarm swarm;

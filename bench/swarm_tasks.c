@@ -321,4 +321,3 @@ void swarm_send_no_logs(sworker *w, const msgpack_object *msg)
   msgpack_pack_array(pk, 0);
   tide__conn_end(w->c);
 }
-

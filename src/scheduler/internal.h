@@ -178,6 +178,13 @@ typedef struct sgather_slot {
   bool got, waiting; /* waiting: being computed again */
 } sgather_slot;
 
+/* The slots a gather asked one worker for, until it answers. */
+typedef struct sgather_owe {
+  UT_hash_handle hh; /* by worker pointer, in its gather */
+  sworker *w;
+  TIDE__VEC(sgather_slot *) slots;
+} sgather_owe;
+
 typedef struct sgather {
   UT_hash_handle hh; /* by id */
   int64_t id;        /* id used towards workers */
@@ -185,6 +192,7 @@ typedef struct sgather {
   int64_t req_id;      /* the client's request id */
   sgather_slot *slots; /* one per key asked */
   sgather_slot *index; /* the slots by key */
+  sgather_owe *owed;   /* what each asked worker has not answered yet */
   uint32_t nslots, ngot, nwaiting;
   TIDE__VEC(sgather_item) items;
   char *error;

@@ -3,7 +3,9 @@
 # 500 swarm workers in one process register with a real scheduler, which
 # counts 500 workers; 2,000 tide.inc tasks come back as i + 1, a chain
 # across swarm workers adds up, tide.sleep returns its value; the swarm
-# exits 0 when the scheduler closes, having run every task once.
+# exits 0 when the scheduler closes, having run every task once. Then the
+# same through TLS with a token (the scheduler file of --security
+# temporary): 20 swarm workers, 200 tide.inc right.
 source "$TIDE_SRC/tests/lib/harness.sh"
 
 N=500
@@ -57,4 +59,17 @@ line=$(grep 'tasks run' "$T_DIR/swarm.log") || fail "no summary from the swarm"
 ran=$(sed -E 's/.* ([0-9]+) tasks run.*/\1/' <<<"$line")
 [ "$ran" = 2052 ] || fail "the swarm ran $ran tasks, want 2052: $line"
 grep -q "$N workers, $N registered" <<<"$line" || fail "summary: $line"
-pass "$N swarm workers registered, 2,000 tide.inc right, chain of 50 = 50, every task run once"
+
+# TLS and the token come from the scheduler file, as for a worker
+TF="$T_DIR/tls.json"
+bg tls-cluster "$TIDE_BIN" cluster --security temporary --port 0 --dashboard-port 0 --scheduler-file "$TF"
+wait_for 20 test -s "$TF"
+[[ $(jq -r .address "$TF") == tls://* ]] || fail "not a TLS cluster: $(cat "$TF")"
+bg tls-swarm "$SWARM" --scheduler-file "$TF" -n 20
+wait_for 20 grep -q "20 workers registered" "$T_DIR/tls-swarm.log"
+jq -n '{tasks: ([range(200)] | map({key: "i\(.)", value: {fn: "tide.inc", args: [.]}}) | from_entries),
+        outputs: [range(200) | "i\(.)"]}' >"$T_DIR/tls-inc.json"
+"$TIDE_BIN" run --scheduler-file "$TF" "$T_DIR/tls-inc.json" >"$T_DIR/tls-inc.out" || fail "tide run over TLS failed"
+right=$(jq '[to_entries[] | select(.value == ((.key | ltrimstr("i") | tonumber) + 1))] | length' "$T_DIR/tls-inc.out")
+[ "$right" = 200 ] || fail "$right of 200 tide.inc outputs over TLS are right"
+pass "$N swarm workers registered, 2,000 tide.inc right, chain of 50 = 50, every task run once; 20 over TLS, 200 right"

@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -338,14 +338,128 @@ bench_startup() {
 # bench/policy_bench.c runs the scheduler's own adaptive_target,
 # workers_to_close and a whole round (with recommend) in one process, no
 # sockets: the policy's cost per worker, apart from I/O.
+build_policy() { # once: $W/policy_bench (also used by bench_scale)
+  [ -x "$W/policy_bench" ] && return 0
+  cc -O2 -I"$SRC/src" -I"$SRC/include" -o "$W/policy_bench" "$SRC/bench/policy_bench.c" "$BUILD/libtide.a" \
+    $(pkg-config --libs libuv jansson yaml-0.1 libmicrohttpd libssl libcrypto) -lmsgpackc -lpthread -lm -ldl \
+    2>"$W/cc-policy.log" || { log "policy: cannot build bench/policy_bench.c:"; cat "$W/cc-policy.log" >&2; return 1; }
+}
 bench_policy() {
   local bin="$W/policy_bench" n res
-  cc -O2 -I"$SRC/src" -I"$SRC/include" -o "$bin" "$SRC/bench/policy_bench.c" "$BUILD/libtide.a" \
-    $(pkg-config --libs libuv jansson yaml-0.1 libmicrohttpd libcrypto) -lmsgpackc -lpthread -lm -ldl \
-    2>"$W/cc-policy.log" || { log "policy: cannot build bench/policy_bench.c:"; cat "$W/cc-policy.log" >&2; return 0; }
+  build_policy || return 0
   for n in 100 1000 10000; do
     log "policy: $n workers"
     res=$("$bin" "$n") && record "policy_$n" tide "$res" || log "policy: $n workers failed"
+  done
+}
+
+# ---- scale: one scheduler at 100 / 1,000 / 10,000 connected workers ------------
+# The workers are the swarm (bench/swarm.c, build/tide_swarm): real worker
+# connections from one process, so 10,000 need no 10,000 processes. At each
+# size: the scheduler's idle CPU over 10 s (/proc/PID/stat), its memory per
+# worker ((RSS with N - RSS with none) / N), how long the swarm took to
+# register, a /metrics scrape (it computes adaptive_target on the live
+# scheduler), policy_bench's adaptive_target and whole round at N synthetic
+# workers, and the throughput of independent tide.inc tasks (checked by
+# tide_bench) against two real one-thread workers. Then, with real worker
+# processes of the local backend, the time from the first submission to N
+# registered for N = 100 and 1,000.
+scale_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+scale_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+scale_swarm() { # N TASKS: one size; prints one JSON line
+  local n=$1 tasks=$2 hz rss0 rss1 c0 c1 reg swpid ms tp pol
+  hz=$(getconf CLK_TCK)
+  TIDE_LIMITS__CONNECTIONS_PER_SOURCE=$((n + 1000)) start_sched "scale-$n" || return 1
+  sleep 1
+  rss0=$(scale_rss_kb "$SPID")
+  "$BUILD/tide_swarm" --scheduler-file "$SF" -n "$n" >"$W/swarm-$n.out" 2>"$W/swarm-$n.err" &
+  swpid=$!
+  PIDS+=("$swpid")
+  wait_file "$W/swarm-$n.out" 120 || { log "scale: the swarm of $n did not register: $(tail -n 2 "$W/swarm-$n.err")"; stop_pid "$swpid"; stop_pid "$SPID"; return 1; }
+  reg=$(awk '{print $(NF - 1)}' "$W/swarm-$n.out")
+  [ "$(nworkers)" = "$n" ] || { log "scale: the scheduler counts $(nworkers) workers, want $n"; stop_pid "$swpid"; stop_pid "$SPID"; return 1; }
+  # memory once every worker has beaten at least once: the interval at n
+  # workers is n/200 + 1 s (docs/design.md §4 "Liveness"), the first beats
+  # are spread over it
+  sleep $((n / 200 + 3))
+  rss1=$(scale_rss_kb "$SPID")
+  c0=$(scale_cpu_ticks "$SPID")
+  sleep 10
+  c1=$(scale_cpu_ticks "$SPID")
+  ms=$(for _ in 1 2 3 4 5; do curl -s -o /dev/null -w '%{time_total}\n' --max-time 10 "$(dash)/metrics"; done |
+    sort -g | awk '{v[NR] = $1} END {printf "%.2f", v[3] * 1000}')
+  tp=null
+  if [ "$HELPER" = 1 ] && [ "$tasks" -gt 0 ]; then
+    tp=$("$BENCHBIN" throughput "$SF" "$tasks" | jq .independent_tasks_per_s) || tp=null
+  fi
+  pol='{}'
+  [ -x "$W/policy_bench" ] && pol=$("$W/policy_bench" "$n" 2>/dev/null) || pol='{}'
+  stop_pid "$SPID"
+  wait "$swpid" 2>/dev/null || true
+  jq -nc --argjson n "$n" --argjson reg "$reg" --argjson rss0 "$rss0" --argjson rss1 "$rss1" \
+    --argjson c0 "$c0" --argjson c1 "$c1" --argjson hz "$hz" --argjson ms "$ms" --argjson tp "${tp:-null}" \
+    --argjson tasks "$tasks" --argjson pol "$pol" '
+    {system: "tide", workers: $n, register_s: $reg,
+     idle_cpu_pct: ((($c1 - $c0) / $hz / 10 * 100) * 100 | round / 100),
+     bytes_per_worker: ((($rss1 - $rss0) * 1024 / $n) | round),
+     sched_rss_mb: ($rss1 / 1024 | round), metrics_ms: $ms,
+     adaptive_target_ms: $pol.adaptive_target_ms, round_ms: $pol.round_ms,
+     independent_tasks: $tasks, independent_tasks_per_s: $tp}'
+}
+scale_local() { # N: seconds from submitting N sleeping tasks to N local workers registered
+  local n=$1 cpid rpid t0 i got=0 t=null
+  SF="$W/scale-local-$n.json"
+  rm -f "$SF"
+  TIDE_SCHEDULER__WORKER_SATURATION=1 TIDE_ADAPTIVE__TARGET_DURATION=100ms \
+    TIDE_LIMITS__CONNECTIONS_PER_SOURCE=$((n + 1000)) \
+    "$TIDE" cluster --name "sl$n" --port 0 --dashboard-port 0 --scheduler-file "$SF" --nthreads 1 \
+    --memory-limit 64MB --adapt --minimum 0 --maximum "$n" --interval 1s --wait-count 2 \
+    >"$W/scale-local-$n.log" 2>&1 &
+  cpid=$!
+  PIDS+=("$cpid")
+  wait_file "$SF" 20 || { log "scale: tide cluster did not start"; return 1; }
+  gen_graph "$n" sleep "sl-" 30 >"$W/scale-local-$n-g.json"
+  t0=$(now)
+  "$TIDE" run --scheduler-file "$SF" "$W/scale-local-$n-g.json" >/dev/null 2>&1 &
+  rpid=$!
+  PIDS+=("$rpid")
+  for ((i = 0; i < 1200; i++)); do
+    got=$(nworkers 2>/dev/null || echo 0)
+    [ "$got" = "$n" ] && { t=$(since "$t0"); break; }
+    sleep 0.05
+  done
+  stop_pid "$rpid"
+  stop_pid "$cpid"
+  [ "$t" != null ] || log "scale: local backend reached $got of $n workers in 60 s"
+  jq -nc --argjson n "$n" --argjson t "$t" '{system: "tide", workers: $n, first_submission_to_registered_s: $t}'
+}
+bench_scale() {
+  [ -x "$BUILD/tide_swarm" ] || { log "scale: $BUILD/tide_swarm is not built (make build)"; return 0; }
+  local sizes=${BENCH_SCALE_SIZES:-100 1000 10000} tasks=${BENCH_SCALE_TASKS:-100000} n res p1 p2 i
+  [ "$QUICK" = 1 ] && { sizes="100 1000"; tasks=10000; }
+  build_policy || true
+  for n in $sizes; do
+    if [ "$(ulimit -Hn)" -lt $((n + 500)) ]; then log "scale: $n workers need an open-file hard limit above $((n + 500))"; continue; fi
+    log "scale: $n swarm workers"
+    res=$(scale_swarm "$n" "$tasks") && record "scale_$n" tide "$res" || log "scale: $n workers failed"
+  done
+  # the reference: the same tasks on two real one-thread workers
+  if [ "$HELPER" = 1 ]; then
+    log "scale: $tasks tide.inc on 2 workers"
+    start_sched scale-2 || return 0
+    "$TIDE" worker --scheduler-file "$SF" --name s-1 --nthreads 1 >/dev/null 2>&1 & p1=$!
+    "$TIDE" worker --scheduler-file "$SF" --name s-2 --nthreads 1 >/dev/null 2>&1 & p2=$!
+    PIDS+=("$p1" "$p2")
+    for ((i = 0; i < 200; i++)); do [ "$(nworkers 2>/dev/null)" = 2 ] && break; sleep 0.05; done
+    res=$("$BENCHBIN" throughput "$SF" "$tasks") &&
+      record scale_2 tide "$(jq -c '{system, workers: 2, independent_tasks, independent_tasks_per_s}' <<<"$res")" ||
+      log "scale: 2 workers failed"
+    stop_pid "$p1"; stop_pid "$p2"; stop_pid "$SPID"
+  fi
+  for n in ${BENCH_SCALE_LOCAL:-100 1000}; do
+    if [ "$(ulimit -Hn)" -lt $((n * 2 + 200)) ]; then log "scale: $n local workers need an open-file hard limit above $((n * 2 + 200))"; continue; fi
+    log "scale: $n local worker processes"
+    res=$(scale_local "$n") && record "scale_local_$n" tide "$res" || log "scale: $n local workers failed"
   done
 }
 
@@ -724,6 +838,7 @@ want burst_arrival && bench_burst_arrival
 want burst_sge && bench_burst_sge
 want policy && bench_policy
 want cmd_array && bench_cmd_array
+want scale && bench_scale
 want burst_ssh && bench_burst_ssh
 
 # ---- table -------------------------------------------------------------------
@@ -768,6 +883,18 @@ for p in burst_defaults burst_responsive burst_slurm burst_sge burst_ssh; do
   table_row $p restarted_tasks -1
   table_row $p time_back_to_zero_s -1
 done
+table_row scale_2 independent_tasks_per_s 0
+for p in scale_100 scale_1000 scale_10000; do
+  table_row $p register_s 0
+  table_row $p idle_cpu_pct 0
+  table_row $p bytes_per_worker 0
+  table_row $p metrics_ms 0
+  table_row $p adaptive_target_ms 0
+  table_row $p round_ms 0
+  table_row $p independent_tasks_per_s 0
+done
+table_row scale_local_100 first_submission_to_registered_s 0
+table_row scale_local_1000 first_submission_to_registered_s 0
 for p in policy_100 policy_1000 policy_10000; do
   table_row $p adaptive_target_ms 0
   table_row $p round_ms 0

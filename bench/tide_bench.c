@@ -7,6 +7,7 @@
  * TIDE_BENCH_TLS_DIR set, the client connects with DIR/ca.pem, DIR/cert.pem
  * and DIR/key.pem (the TLS side of throughput_tls). */
 #include <jansson.h>
+#include <msgpack.h>
 #include <math.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -70,8 +71,36 @@ static char *graph_text(size_t n, int chain, const char *tag)
   return s;
 }
 
-/* Submit and wait; seconds from submission to all outputs back. */
-static int timed_compute(tide_client *c, const char *text, const char *name, double *secs)
+/* How many outputs of graph_text(n, chain, tag) are wrong in the packed
+ * map values: TAG<i> is i + 1, a chain's last is n. A fast wrong answer is
+ * not a throughput. */
+static size_t wrong_values(const char *values, size_t len, size_t n, int chain, const char *tag)
+{
+  msgpack_unpacked u;
+  size_t off = 0, right = 0, want = chain ? 1 : n, tl = strlen(tag);
+  msgpack_unpacked_init(&u);
+  if (msgpack_unpack_next(&u, values, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+      u.data.type == MSGPACK_OBJECT_MAP) {
+    for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+      const msgpack_object *k = &u.data.via.map.ptr[i].key, *v = &u.data.via.map.ptr[i].val;
+      if (k->type != MSGPACK_OBJECT_STR || k->via.str.size <= tl ||
+          memcmp(k->via.str.ptr, tag, tl) != 0 || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        continue;
+      uint64_t idx = 0; /* the key is not NUL-terminated */
+      for (uint32_t j = (uint32_t)tl; j < k->via.str.size; j++)
+        idx = idx * 10 + (uint64_t)(k->via.str.ptr[j] - '0');
+      if (v->via.u64 == (chain ? n : idx + 1))
+        right++;
+    }
+  }
+  msgpack_unpacked_destroy(&u);
+  return right >= want ? 0 : want - right;
+}
+
+/* Submit and wait; seconds from submission to all outputs back, checked
+ * against wrong_values. */
+static int timed_compute(tide_client *c, const char *text, const char *name, double *secs, size_t n,
+                         int chain, const char *tag)
 {
   tide_graph *g;
   tide_error err;
@@ -85,6 +114,11 @@ static int timed_compute(tide_client *c, const char *text, const char *name, dou
   if (tide_client_compute(c, g, 600, NULL, NULL, &values, &len, &err) < 0)
     return die("compute", &err);
   *secs = now() - t;
+  size_t wrong = wrong_values(values, len, n, chain, tag);
+  if (wrong) {
+    fprintf(stderr, "tide_bench: %s: %zu of the outputs are wrong\n", name, wrong);
+    return 1;
+  }
   free(values);
   tide_client_release(c, &err);
   tide_graph_destroy(g);
@@ -102,15 +136,15 @@ static int cmd_throughput(const char *sched_file, size_t n)
   if (tide_client_connect(NULL, sched_file, 10, &c, &err) < 0)
     return die("connect", &err);
   g = graph_text(4, 0, "warm-");
-  if (timed_compute(c, g, "warm", &warm))
+  if (timed_compute(c, g, "warm", &warm, 4, 0, "warm-"))
     return 1;
   free(g);
   g = graph_text(n, 0, "i-");
-  if (timed_compute(c, g, "independent", &indep))
+  if (timed_compute(c, g, "independent", &indep, n, 0, "i-"))
     return 1;
   free(g);
   g = graph_text(m, 1, "c-");
-  if (timed_compute(c, g, "chain", &chain))
+  if (timed_compute(c, g, "chain", &chain, m, 1, "c-"))
     return 1;
   free(g);
   printf("{\"system\": \"tide\", \"independent_tasks\": %zu, \"independent_tasks_per_s\": %.0f, "

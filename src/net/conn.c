@@ -12,8 +12,17 @@
 #include "proto/frame.h"
 
 enum {
+  /* Buffers start small and grow with what passes: reads double while
+   * they fill what they were given, up to READ_CHUNK; the decode zone grows
+   * by 4x when a frame needs more than one chunk (a worker's hello fits
+   * the first); a batch's send buffer doubles as msgpack fills it. An idle
+   * worker's connection (heartbeats) keeps about 1 KiB of each, a transfer
+   * reads 64 KiB at a time. At 10,000 connected workers every KiB per
+   * connection is 10 MB of the scheduler (docs/benchmarks.md "Scale"). */
+  READ_CHUNK_MIN = 1024,
   READ_CHUNK = 64 * 1024,
-  ZONE_CHUNK_MIN = 64 * 1024,
+  ZONE_CHUNK_MIN = 2 * 1024,
+  SEND_CHUNK_MIN = 1024,
   ZONE_CHUNK_MAX = 16 * 1024 * 1024,
   TRIM_AFTER_FRAME = 1024 * 1024,
   FLUSH_AT = 8 * 1024 * 1024,  /* flush early when a batch gets this big */
@@ -35,15 +44,19 @@ static void tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
   tide__conn *c = h->data;
   char *p;
   size_t avail;
-  tide__framer_reserve(&c->fr, READ_CHUNK, &p, &avail);
+  tide__framer_reserve(&c->fr, c->read_chunk, &p, &avail);
   if (avail > UINT32_MAX)
     avail = UINT32_MAX;
+  c->read_avail = avail;
   *buf = uv_buf_init(p, (unsigned)avail);
 }
 
 static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-  tide__conn_received(s->data, nread);
+  tide__conn *c = s->data;
+  if (nread > 0 && (size_t)nread == c->read_avail && c->read_chunk < READ_CHUNK)
+    c->read_chunk *= 2;
+  tide__conn_received(c, nread);
 }
 
 static int tcp_read_start(tide__conn *c)
@@ -138,6 +151,7 @@ tide__conn *tide__conn_new(uv_loop_t *loop)
   c->tcp.data = c->prep.data = c->timer.data = c->guard.data = c;
   c->handles_open = 4;
   tide__framer_init(&c->fr, (size_t)tide__limits_get()->frame_size);
+  c->read_chunk = READ_CHUNK_MIN;
   c->zone_chunk = ZONE_CHUNK_MIN;
   msgpack_zone_init(&c->zone, c->zone_chunk);
   tide__batch_init(&c->batch);
@@ -238,6 +252,10 @@ void tide__conn_close(tide__conn *c, int status, const char *reason)
 msgpack_packer *tide__conn_begin(tide__conn *c, tide__op op, uint32_t nfields)
 {
   c->msg_start = c->batch.sbuf.size;
+  if (c->batch.sbuf.alloc == 0) { /* else msgpack starts every buffer at 8 KiB */
+    c->batch.sbuf.data = tide__xmalloc(SEND_CHUNK_MIN);
+    c->batch.sbuf.alloc = SEND_CHUNK_MIN;
+  }
   return tide__batch_begin(&c->batch, op, nfields);
 }
 
@@ -376,7 +394,9 @@ void tide__conn_flush(tide__conn *c)
 void tide__conn_write_done(tide__conn *c, tide__wreq *w, int status)
 {
   c->inflight -= w->nbytes;
-  if (!c->spare && !c->closing && w->cap <= SPARE_MAX) {
+  /* A buffer that never grew is not worth keeping: an idle connection then
+   * holds none, and a busy one keeps the bigger buffers it grew. */
+  if (!c->spare && !c->closing && w->cap > SEND_CHUNK_MIN && w->cap <= SPARE_MAX) {
     c->spare = w->body;
     c->spare_cap = w->cap;
   } else {

@@ -81,6 +81,8 @@ struct tide__conn {
   tide__framer fr;
   msgpack_zone zone;
   size_t zone_chunk;
+  size_t read_chunk; /* bytes the next tcp read asks the framer for */
+  size_t read_avail; /* bytes the last tcp read was given */
   tide__batch batch;
   size_t msg_start; /* where the message being packed begins in batch */
   tide__wreq *free_reqs;

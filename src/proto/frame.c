@@ -7,7 +7,7 @@
 #include "common/vec.h"
 #include "proto/frame.h"
 
-enum { FRAMER_MIN_CAP = 64 * 1024, FRAMER_SHRINK_AT = 8 * 1024 * 1024 };
+enum { FRAMER_MIN_CAP = 1024, FRAMER_SHRINK_AT = 8 * 1024 * 1024 };
 
 void tide__framer_init(tide__framer *f, size_t max_payload)
 {

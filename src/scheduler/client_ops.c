@@ -10,9 +10,19 @@
 
 /* ---- gather ---- */
 
+static void owe_free(sgather *g, sgather_owe *o)
+{
+  HASH_DEL(g->owed, o);
+  tide__vec_free(&o->slots);
+  free(o);
+}
+
 void tide__gather_free(tide__sched *s, sgather *g)
 {
   s->gather_waiting -= g->nwaiting;
+  sgather_owe *o, *otmp;
+  HASH_ITER (hh, g->owed, o, otmp)
+    owe_free(g, o);
   HASH_CLEAR(hh, g->index);
   for (uint32_t i = 0; i < g->nslots; i++)
     free(g->slots[i].key);
@@ -85,15 +95,25 @@ static void slot_wait(tide__sched *s, sgather *g, sgather_slot *sl, bool on)
   }
 }
 
-/* Ask a holder for every key not got and not asked, wait for the keys
- * being computed again, fail on a key that erred or is gone for good;
- * answer the client once every key is got (or on the first failure). */
-static void gather_drive(tide__sched *s, sgather *g)
+static int by_holder(const void *a, const void *b)
 {
-  uint32_t nask = 0;
+  uintptr_t x = (uintptr_t)(*(sgather_slot *const *)a)->from;
+  uintptr_t y = (uintptr_t)(*(sgather_slot *const *)b)->from;
+  return x < y ? -1 : x > y;
+}
+
+/* Ask a holder for every key of cand[0..ncand) (all: every slot) not got
+ * and not asked, wait for the keys being computed again, fail on a key
+ * that erred or is gone for good; answer the client once every key is got
+ * (or on the first failure). Only the candidates are looked at, and the
+ * asks are grouped by sorting, so that a gather of k keys from n workers
+ * costs O(k log k) however its answers arrive, not O(k x n). */
+static void gather_drive(tide__sched *s, sgather *g, bool all, sgather_slot **cand, uint32_t ncand)
+{
+  uint32_t nask = 0, n = all ? g->nslots : ncand;
   sgather_slot **ask = NULL;
-  for (uint32_t i = 0; i < g->nslots && !g->error; i++) {
-    sgather_slot *sl = &g->slots[i];
+  for (uint32_t i = 0; i < n && !g->error; i++) {
+    sgather_slot *sl = all ? &g->slots[i] : cand[i];
     if (sl->got || sl->from)
       continue;
     stask *t = tide__task_find(s, sl->key, strlen(sl->key));
@@ -102,7 +122,7 @@ static void gather_drive(tide__sched *s, sgather *g)
       slot_wait(s, g, sl, false);
       sl->from = t->holders[0].w;
       if (!ask)
-        ask = tide__xmalloc(((size_t)g->nslots + 1) * sizeof *ask);
+        ask = tide__xmalloc(((size_t)n + 1) * sizeof *ask);
       ask[nask++] = sl;
     } else if (st == TIDE_TS_ERRED) {
       gather_fail(g, "%s%s", "", t->err && t->err->msg ? t->err->msg : "task failed");
@@ -114,24 +134,28 @@ static void gather_drive(tide__sched *s, sgather *g)
     }
   }
   /* one get-data per holder */
-  uint64_t ep = ++s->epoch;
-  for (uint32_t i = 0; i < nask && !g->error; i++) {
+  if (nask > 1)
+    qsort(ask, nask, sizeof *ask, by_holder);
+  for (uint32_t i = 0, j; i < nask && !g->error; i = j) {
     sworker *w = ask[i]->from;
-    if (w->scratch_epoch == ep)
-      continue;
-    w->scratch_epoch = ep;
-    uint32_t cnt = 0;
-    for (uint32_t j = i; j < nask; j++)
-      cnt += ask[j]->from == w;
+    for (j = i; j < nask && ask[j]->from == w; j++) {}
+    sgather_owe *o;
+    HASH_FIND(hh, g->owed, &w, sizeof w, o);
+    if (!o) {
+      o = tide__xcalloc(1, sizeof *o);
+      o->w = w;
+      HASH_ADD(hh, g->owed, w, sizeof w, o);
+    }
+    for (uint32_t k = i; k < j; k++)
+      tide__vec_push(&o->slots, ask[k]);
     msgpack_packer *pk = tide__sched_send(s, w->conn, TIDE_OP_GET_DATA, 2);
     if (!pk)
       continue; /* its connection is closing: its removal asks again */
     tide__pk_kint(pk, "id", g->id);
     tide__pk_str(pk, "keys");
-    msgpack_pack_array(pk, cnt);
-    for (uint32_t j = i; j < nask; j++)
-      if (ask[j]->from == w)
-        tide__pk_str(pk, ask[j]->key);
+    msgpack_pack_array(pk, j - i);
+    for (uint32_t k = i; k < j; k++)
+      tide__pk_str(pk, ask[k]->key);
     tide__sched_sent(s, w->conn);
   }
   free(ask);
@@ -178,7 +202,7 @@ static void gather(tide__sched *s, sclient *c, const msgpack_object *msg)
     HASH_ADD_KEYPTR(hh, g->index, sl->key, k->via.str.size, sl);
   }
   HASH_ADD(hh, s->gathers, id, sizeof g->id, g);
-  gather_drive(s, g);
+  gather_drive(s, g, true, NULL, 0);
 }
 
 static sgather_slot *slot_find(sgather *g, const char *key, size_t len)
@@ -232,24 +256,44 @@ void tide__gather_data(tide__sched *s, sworker *w, const msgpack_object *msg)
    * its last data message ("more" false) is in */
   bool more = false;
   tide__mp_bool(msg, "more", &more);
-  for (uint32_t i = 0; i < g->nslots && !more; i++)
-    if (g->slots[i].from == w && !g->slots[i].got)
-      g->slots[i].from = NULL;
-  gather_drive(s, g);
+  sgather_owe *o = NULL;
+  TIDE__VEC(sgather_slot *) again = {0};
+  if (!more)
+    HASH_FIND(hh, g->owed, &w, sizeof w, o);
+  if (o) {
+    for (size_t i = 0; i < o->slots.n; i++) {
+      sgather_slot *sl = o->slots.v[i];
+      if (sl->from == w && !sl->got) {
+        sl->from = NULL;
+        tide__vec_push(&again, sl);
+      }
+    }
+    owe_free(g, o);
+  }
+  gather_drive(s, g, false, again.v, (uint32_t)again.n);
+  tide__vec_free(&again);
 }
 
 void tide__gather_worker_gone(tide__sched *s, sworker *w)
 {
   sgather *g, *tmp;
   HASH_ITER (hh, s->gathers, g, tmp) {
-    bool owed = false;
-    for (uint32_t i = 0; i < g->nslots; i++)
-      if (g->slots[i].from == w) {
-        g->slots[i].from = NULL;
-        owed = true;
+    sgather_owe *o;
+    HASH_FIND(hh, g->owed, &w, sizeof w, o);
+    if (!o)
+      continue;
+    TIDE__VEC(sgather_slot *) again = {0};
+    for (size_t i = 0; i < o->slots.n; i++) {
+      sgather_slot *sl = o->slots.v[i];
+      if (sl->from == w) {
+        sl->from = NULL;
+        tide__vec_push(&again, sl);
       }
-    if (owed)
-      gather_drive(s, g); /* another holder, or wait for the recompute */
+    }
+    owe_free(g, o);
+    if (again.n) /* another holder, or wait for the recompute */
+      gather_drive(s, g, false, again.v, (uint32_t)again.n);
+    tide__vec_free(&again);
   }
 }
 
@@ -267,7 +311,7 @@ void tide__gather_key_done(tide__sched *s, stask *t)
       slot_wait(s, g, sl, false);
       if (t->state != TIDE_TS_MEMORY && t->state != TIDE_TS_ERRED)
         gather_fail(g, "key \"%s\" was released before it could be gathered%s", sl->key, "");
-      gather_drive(s, g);
+      gather_drive(s, g, false, &sl, 1);
     }
   }
 }

@@ -123,8 +123,7 @@ struct sworker {
   void *conn;
   sconn *link;
   char *address, *name, *host, *job;
-  char **functions;
-  const char **ifns; /* the same names, interned: compared by pointer */
+  const char **ifns; /* the functions it runs, interned: compared by pointer */
   size_t nfunctions;
   int nthreads, limit, nprocessing;
   int deep;   /* saturation depth of the last deep task sent (docs/design.md §4) */
@@ -190,6 +189,13 @@ typedef struct sgather_slot {
   bool got, waiting; /* waiting: being computed again */
 } sgather_slot;
 
+/* The slots a gather asked one worker for, until it answers. */
+typedef struct sgather_owe {
+  UT_hash_handle hh; /* by worker pointer, in its gather */
+  sworker *w;
+  TIDE__VEC(sgather_slot *) slots;
+} sgather_owe;
+
 typedef struct sgather {
   UT_hash_handle hh; /* by id */
   int64_t id;        /* id used towards workers */
@@ -197,6 +203,7 @@ typedef struct sgather {
   int64_t req_id;      /* the client's request id */
   sgather_slot *slots; /* one per key asked */
   sgather_slot *index; /* the slots by key */
+  sgather_owe *owed;   /* what each asked worker has not answered yet */
   uint32_t nslots, ngot, nwaiting;
   TIDE__VEC(sgather_item) items;
   char *error;
@@ -364,6 +371,8 @@ int tide__sw_limit(const tide__sched *s, int nthreads);
 bool tide__sw_can_run(const sworker *w, const stask *t);
 
 /* workers.c */
+/* Register a worker. On success it owns functions (a malloc'd array of
+ * malloc'd names), which it frees once the names are interned. */
 sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *address,
                       const char *host, const char *job, int nthreads, int64_t memory_limit,
                       char **functions, size_t nfunctions, tide_error *err);

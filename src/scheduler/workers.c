@@ -130,7 +130,6 @@ sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *
   w->nthreads = nthreads > 0 ? nthreads : 1;
   w->limit = tide__sw_limit(s, w->nthreads);
   w->memory_limit = memory_limit > 0 ? memory_limit : 0;
-  w->functions = functions;
   w->nfunctions = nfunctions;
   w->ifns = tide__xcalloc(nfunctions + 1, sizeof *w->ifns);
   for (size_t i = 0; i < nfunctions; i++)
@@ -148,6 +147,11 @@ sworker *tide__sw_add(tide__sched *s, void *conn, const char *name, const char *
     }
     f->n++;
   }
+  /* the interned names are all a worker keeps: every worker sends the same
+   * list, and 10,000 copies of it were a tenth of the scheduler's memory */
+  for (size_t i = 0; i < nfunctions; i++)
+    free(functions[i]);
+  free(functions);
   HASH_ADD_KEYPTR(hh, s->workers, w->address, strlen(w->address), w);
   HASH_ADD_KEYPTR(hh_name, s->workers_by_name, w->name, strlen(w->name), w);
   s->nworkers++;
@@ -194,9 +198,6 @@ void tide__sw_keys_held(tide__sched *s, sworker *w, const msgpack_object_map *ke
 
 void tide__sw_free(sworker *w)
 {
-  for (size_t i = 0; i < w->nfunctions; i++)
-    free(w->functions[i]);
-  free(w->functions);
   free(w->ifns);
   free(w->has);
   free(w->name);
@@ -227,7 +228,7 @@ void tide__sw_remove(tide__sched *s, sworker *w, bool expected, const char *reas
   s->nworkers--;
   for (size_t i = 0; i < w->nfunctions; i++) {
     struct sfunc *f;
-    HASH_FIND(hh, s->functions, w->functions[i], strlen(w->functions[i]), f);
+    HASH_FIND(hh, s->functions, w->ifns[i], strlen(w->ifns[i]), f);
     if (f && --f->n == 0) {
       HASH_DELETE(hh, s->functions, f);
       free(f);

@@ -26,7 +26,7 @@ static void send_hello(tide__wk *w, tide__conn *c, const char *role)
   tide__conn_end(c);
 }
 
-void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
+void tide__transfer_serve_store(const tide__store *st, tide__conn *c, const msgpack_object *msg)
 {
   int64_t id = 0;
   tide__mp_int(msg, "id", &id);
@@ -36,8 +36,7 @@ void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
   size_t *len = tide__xcalloc(n ? n : 1, sizeof *len);
   for (uint32_t i = 0; i < n; i++)
     if (keys->ptr[i].type == MSGPACK_OBJECT_STR &&
-        tide__store_get(w->store, keys->ptr[i].via.str.ptr, keys->ptr[i].via.str.size, &data[i],
-                        &len[i]))
+        tide__store_get(st, keys->ptr[i].via.str.ptr, keys->ptr[i].via.str.size, &data[i], &len[i]))
       have++;
   /* Values go out in as many data messages as limits.frame-size needs
    * (each value alone fits: limits.result-size); all but the last say
@@ -83,6 +82,11 @@ void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
   } while (sent < have);
   free(data);
   free(len);
+}
+
+void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
+{
+  tide__transfer_serve_store(w->store, c, msg);
 }
 
 static void serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)

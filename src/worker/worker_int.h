@@ -153,6 +153,9 @@ void tide__wtask_free(wtask *t);
 void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide__conn_ops **ops,
                            void **carg);
 void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg);
+/* Answer get-data {id, keys} on c with data {id, data, missing} from st
+ * (the worker's store; bench/swarm.c serves its own). */
+void tide__transfer_serve_store(const tide__store *st, tide__conn *c, const msgpack_object *msg);
 /* Get or start fetching key for waiter wt with holders (msgpack array of
  * address strings, may be NULL). Returns the entry. */
 fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,

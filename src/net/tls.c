@@ -18,9 +18,10 @@
 #include "net/tls.h"
 
 enum {
-  CIPHER_CHUNK = 64 * 1024,  /* ciphertext read from the socket at once */
-  PLAIN_CHUNK = 64 * 1024,   /* plaintext decrypted into the framer at once */
-  WRITE_SLICE = 1024 * 1024, /* a large frame is encrypted and sent in slices */
+  CIPHER_CHUNK = 64 * 1024,          /* ciphertext read from the socket at once */
+  PLAIN_CHUNK = 64 * 1024,           /* plaintext decrypted into the framer at once */
+  WRITE_SLICE = 1024 * 1024,         /* a large frame is encrypted and sent in slices */
+  RECORD = SSL3_RT_MAX_PLAIN_LENGTH, /* plaintext of the largest TLS record */
 };
 
 /* A write that waits for the handshake; bufs point into w. */
@@ -37,7 +38,8 @@ struct tide__tls {
   char rbuf[CIPHER_CHUNK];
   bool server, started, handshaken;
   pending *head, *tail;
-  char why[200]; /* the failure, for tide__conn_tls_error */
+  uint64_t records; /* sealed so far */
+  char why[200];    /* the failure, for tide__conn_tls_error */
 };
 
 /* Ciphertext handed to uv_write; w (may be NULL) completes with it. */
@@ -87,6 +89,15 @@ static int make_ctx(const tide__tls_files *f, bool server, SSL_CTX **out, tide_e
   if (!ctx)
     return ctx_fail(NULL, err, "context", "");
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  /* OpenSSL's three TLS 1.3 suites, AES-128-GCM first: with AES
+   * instructions it seals and opens a small record fastest of the three
+   * (docs/benchmarks.md, "TLS against plain TCP"), and tide's frames are
+   * mostly small. The server's order decides. */
+  if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                    "TLS_CHACHA20_POLY1305_SHA256") != 1)
+    return ctx_fail(ctx, err, "cipher suites", "");
+  if (server)
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (given(f->cert)) {
     if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1)
       return ctx_fail(ctx, err, "certificate", f->cert);
@@ -255,27 +266,67 @@ static int flush_out(tide__conn *c, tide__wreq *w)
   return r;
 }
 
+/* Seal len bytes into records (16 KiB of plaintext each at most). What
+ * earlier calls sealed goes to the socket first once it reaches a slice, so
+ * a large frame is not held twice in memory. */
+static int seal(tide__conn *c, const char *p, size_t len)
+{
+  struct tide__tls *t = c->tls;
+  if (BIO_ctrl_pending(t->wbio) >= WRITE_SLICE) {
+    int r = flush_out(c, NULL);
+    if (r < 0)
+      return r;
+  }
+  size_t done = 0;
+  if (SSL_write_ex(t->ssl, p, len, &done) != 1 || done != len) {
+    char why[160];
+    tide__warn("net", "TLS write to %s failed: %s", c->peer, ssl_why(why, sizeof why));
+    return UV_EPROTO;
+  }
+  t->records += (len + RECORD - 1) / RECORD;
+  return 0;
+}
+
+/* Encrypt bufs (a frame's header and body) as whole records: pieces shorter
+ * than a record are gathered into one, so a small frame is one record, not
+ * one for its header and one for its body. A record costs about as much to
+ * seal and to open as 4 KiB of its data does, whatever its size
+ * (docs/benchmarks.md, "TLS against plain TCP"). */
 static int encrypt_write(tide__conn *c, tide__wreq *w, const uv_buf_t *bufs, unsigned n)
 {
+  char stage[RECORD];
+  size_t staged = 0;
   for (unsigned i = 0; i < n; i++) {
-    size_t off = 0;
-    while (off < bufs[i].len) {
-      size_t len = bufs[i].len - off, done = 0;
-      if (len > WRITE_SLICE)
-        len = WRITE_SLICE;
-      if (SSL_write_ex(c->tls->ssl, bufs[i].base + off, len, &done) != 1 || done != len) {
-        char why[160];
-        tide__warn("net", "TLS write to %s failed: %s", c->peer, ssl_why(why, sizeof why));
-        return UV_EPROTO;
+    const char *p = bufs[i].base;
+    size_t left = bufs[i].len;
+    while (left > 0) {
+      size_t k;
+      int r = 0;
+      if (staged == 0 && left >= RECORD) {
+        /* whole records straight from the buffer, the tail staged */
+        k = left - left % RECORD;
+        if (k > WRITE_SLICE)
+          k = WRITE_SLICE;
+        r = seal(c, p, k);
+      } else {
+        k = left < RECORD - staged ? left : RECORD - staged;
+        memcpy(stage + staged, p, k);
+        staged += k;
+        if (staged == RECORD) {
+          r = seal(c, stage, staged);
+          staged = 0;
+        }
       }
-      off += len;
-      bool last = i + 1 == n && off == bufs[i].len;
-      if (!last && BIO_ctrl_pending(c->tls->wbio) >= WRITE_SLICE) {
-        int r = flush_out(c, NULL);
-        if (r < 0)
-          return r;
-      }
+      if (r < 0)
+        return r;
+      p += k;
+      left -= k;
     }
+  }
+  if (staged > 0) {
+    int r = seal(c, stage, staged);
+    if (r < 0)
+      return r;
   }
   return flush_out(c, w);
 }
@@ -456,6 +507,11 @@ static const tide__transport tls_transport = {
     .close = tls_close,
     .destroy = tls_destroy,
 };
+
+uint64_t tide__conn_tls_records(const tide__conn *c)
+{
+  return c->tls ? c->tls->records : 0;
+}
 
 const char *tide__conn_tls_error(const tide__conn *c)
 {

@@ -1,9 +1,11 @@
-/* The tls transport: OpenSSL over a libuv tcp stream through two memory
- * BIOs. Ciphertext read from the socket goes into the read BIO; whatever
- * OpenSSL writes into the write BIO is handed to uv_write. Plaintext is
- * decrypted straight into the framer's buffer, so conn.c sees the same
- * byte stream as over tcp. Application writes made before the handshake
- * ends wait in a queue. */
+/* The tls transport: OpenSSL over a libuv tcp stream through two BIOs of
+ * our own. The read BIO hands OpenSSL the ciphertext libuv just read, where
+ * it lies; the write BIO appends records to a buffer that goes to the
+ * socket as it is (no memory BIO in between, which would cost a copy each
+ * way and a pass through BUF_MEM per record). Plaintext is decrypted
+ * straight into the framer's buffer, so conn.c sees the same byte stream as
+ * over tcp. Application writes made before the handshake ends wait in a
+ * queue. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "common/log.h"
 #include "common/schedfile.h"
 #include "common/util.h"
+#include "common/vec.h"
 #include "net/conn_int.h"
 #include "net/tls.h"
 
@@ -36,6 +39,9 @@ struct tide__tls {
   SSL *ssl;
   BIO *rbio, *wbio; /* owned by ssl */
   char rbuf[CIPHER_CHUNK];
+  const char *in; /* ciphertext read, not yet taken by OpenSSL */
+  size_t in_len;
+  tide__text out; /* records sealed, not yet handed to the socket */
   bool server, started, handshaken;
   pending *head, *tail;
   uint64_t records; /* sealed so far */
@@ -202,6 +208,62 @@ void tide__tls_ctx_free(SSL_CTX *ctx)
   SSL_CTX_free(ctx);
 }
 
+/* --- the BIOs --------------------------------------------------------------- */
+
+static pthread_once_t g_bio_once = PTHREAD_ONCE_INIT;
+static BIO_METHOD *g_bio_in, *g_bio_out;
+
+/* OpenSSL takes ciphertext from what libuv just read; nothing left: retry
+ * once more arrives. */
+static int bio_in_read(BIO *b, char *into, int len)
+{
+  struct tide__tls *t = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  if (t->in_len == 0) {
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  size_t k = (size_t)len < t->in_len ? (size_t)len : t->in_len;
+  memcpy(into, t->in, k);
+  t->in += k;
+  t->in_len -= k;
+  return (int)k;
+}
+
+/* Records OpenSSL seals go to the end of the send buffer. */
+static int bio_out_write(BIO *b, const char *data, int len)
+{
+  struct tide__tls *t = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  tide__text_put(&t->out, data, (size_t)len);
+  return len;
+}
+
+/* Only what OpenSSL asks of a stream BIO: pending bytes, and a flush
+ * (which flush_out does in its own time). */
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+  struct tide__tls *t = BIO_get_data(b);
+  switch (cmd) {
+  case BIO_CTRL_PENDING: return b == t->rbio ? (long)t->in_len : 0;
+  case BIO_CTRL_WPENDING: return b == t->wbio ? (long)t->out.n : 0;
+  case BIO_CTRL_FLUSH: return 1;
+  default: return 0;
+  }
+}
+
+static void bio_methods_init(void)
+{
+  g_bio_in = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tide tls in");
+  g_bio_out = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tide tls out");
+  if (!g_bio_in || !g_bio_out)
+    abort(); /* out of memory, as tide__xmalloc */
+  BIO_meth_set_read(g_bio_in, bio_in_read);
+  BIO_meth_set_ctrl(g_bio_in, bio_ctrl);
+  BIO_meth_set_write(g_bio_out, bio_out_write);
+  BIO_meth_set_ctrl(g_bio_out, bio_ctrl);
+}
+
 /* --- sending -------------------------------------------------------------- */
 
 static void out_done(uv_write_t *req, int status)
@@ -217,52 +279,35 @@ static void out_done(uv_write_t *req, int status)
   free(o);
 }
 
-/* Take n bytes out of the write BIO. BIO_read only advances its read
- * position; BIO_reset would memset the whole buffer, every frame. */
-static void drain(BIO *b, size_t n, char *into)
-{
-  char sink[16384];
-  while (n > 0) {
-    size_t k = into ? n : (n < sizeof sink ? n : sizeof sink);
-    int got = BIO_read(b, into ? into : sink, (int)k);
-    if (got <= 0)
-      break;
-    n -= (size_t)got;
-    if (into)
-      into += got;
-  }
-}
-
-/* Send what OpenSSL wrote; w completes when it is written. When nothing is
- * queued the kernel usually takes it all at once, as over tcp: no request,
- * no callback. On an error w is left to the caller. */
+/* Send the records sealed so far; w completes when they are written. When
+ * nothing is queued the kernel usually takes them all at once, as over
+ * tcp: no request, no callback. On an error w is left to the caller. */
 static int flush_out(tide__conn *c, tide__wreq *w)
 {
-  char *p;
-  long n = BIO_get_mem_data(c->tls->wbio, &p);
-  size_t done = 0;
+  tide__text *o = &c->tls->out;
+  size_t n = o->n, done = 0;
   if (n > 0 && c->tcp.write_queue_size == 0) {
-    uv_buf_t b = uv_buf_init(p, (unsigned)n);
+    uv_buf_t b = uv_buf_init(o->v, (unsigned)n);
     int k = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (k < 0 && k != UV_EAGAIN)
       return k;
     done = k > 0 ? (size_t)k : 0;
   }
-  drain(c->tls->wbio, done, NULL);
-  if (n <= 0 || done == (size_t)n) {
+  o->n = 0;
+  if (done == n) {
     if (w)
       tide__conn_write_done(c, w, 0);
     return 0;
   }
-  size_t left = (size_t)n - done;
-  out *o = tide__xmalloc(sizeof *o + left);
-  o->c = c;
-  o->w = w;
-  drain(c->tls->wbio, left, o->data);
-  uv_buf_t b = uv_buf_init(o->data, (unsigned)left);
-  int r = uv_write(&o->req, (uv_stream_t *)&c->tcp, &b, 1, out_done);
+  size_t left = n - done;
+  out *q = tide__xmalloc(sizeof *q + left);
+  q->c = c;
+  q->w = w;
+  memcpy(q->data, o->v + done, left);
+  uv_buf_t b = uv_buf_init(q->data, (unsigned)left);
+  int r = uv_write(&q->req, (uv_stream_t *)&c->tcp, &b, 1, out_done);
   if (r < 0)
-    free(o);
+    free(q);
   return r;
 }
 
@@ -272,7 +317,7 @@ static int flush_out(tide__conn *c, tide__wreq *w)
 static int seal(tide__conn *c, const char *p, size_t len)
 {
   struct tide__tls *t = c->tls;
-  if (BIO_ctrl_pending(t->wbio) >= WRITE_SLICE) {
+  if (t->out.n >= WRITE_SLICE) {
     int r = flush_out(c, NULL);
     if (r < 0)
       return r;
@@ -413,6 +458,10 @@ static void pump(tide__conn *c)
     tide__framer_reserve(&c->fr, PLAIN_CHUNK, &p, &avail);
     if (SSL_read_ex(t->ssl, p, avail, &got) == 1) {
       tide__conn_received(c, (ssize_t)got);
+      /* Nothing buffered on either side of OpenSSL: the next read could
+       * only say so, at the cost of a pass through its record layer. */
+      if (!SSL_has_pending(t->ssl) && t->in_len == 0)
+        break;
       continue;
     }
     int e = SSL_get_error(t->ssl, 0);
@@ -442,11 +491,13 @@ static void tls_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
   }
   if (nread == 0 || c->closing)
     return;
-  if (BIO_write(c->tls->rbio, buf->base, (int)nread) != (int)nread) {
-    tls_fail(c, "read");
-    return;
-  }
+  struct tide__tls *t = c->tls;
+  t->in = buf->base;
+  t->in_len = (size_t)nread;
   pump(c);
+  /* OpenSSL reads until it wants more, so only a connection closed on the
+   * way leaves bytes: they are dropped with it (rbuf is read into next). */
+  t->in_len = 0;
 }
 
 static int tls_read_start(tide__conn *c)
@@ -493,6 +544,7 @@ static void tls_destroy(tide__conn *c)
     free(p);
   }
   SSL_free(t->ssl);
+  tide__vec_free(&t->out);
   free(t);
   c->tls = NULL;
 }
@@ -523,10 +575,15 @@ void tide__tls_attach(tide__conn *c, SSL_CTX *ctx, bool server)
   struct tide__tls *t = tide__xcalloc(1, sizeof *t);
   t->server = server;
   t->ssl = SSL_new(ctx);
-  t->rbio = BIO_new(BIO_s_mem());
-  t->wbio = BIO_new(BIO_s_mem());
+  pthread_once(&g_bio_once, bio_methods_init);
+  t->rbio = BIO_new(g_bio_in);
+  t->wbio = BIO_new(g_bio_out);
   if (!t->ssl || !t->rbio || !t->wbio)
     abort(); /* out of memory, as tide__xmalloc */
+  BIO_set_data(t->rbio, t);
+  BIO_set_data(t->wbio, t);
+  BIO_set_init(t->rbio, 1);
+  BIO_set_init(t->wbio, 1);
   SSL_set_bio(t->ssl, t->rbio, t->wbio);
   if (server)
     SSL_set_accept_state(t->ssl);

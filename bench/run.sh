@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -163,12 +163,20 @@ bench_throughput() {
   fi
 }
 
+# cpu_ticks PID...: user + system CPU of the processes so far, in clock ticks.
+cpu_ticks() {
+  local p t=0
+  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
+
 # ---- throughput with TLS against without --------------------------------------
 # Two schedulers with two one-thread workers each, one plain and one with
 # TLS and mutual authentication (a CA and certificate made with openssl),
 # the same tide_bench throughput runs alternating between them; then the
 # same 256 MiB of tide.bytes results gathered by `tide run` from each.
-# cost_pct = 1 - TLS / plain (medians).
+# cost_pct = 1 - TLS / plain (medians); cpu_cost_pct = the scheduler's and
+# workers' CPU with TLS / without - 1.
 bench_throughput_tls() {
   local n=20000 r=${BENCH_THROUGHPUT_RUNS:-3} res i
   [ "$QUICK" = 1 ] && { n=2000; r=1; }
@@ -210,11 +218,18 @@ bench_throughput_tls() {
     for ((i = 0; i < 200; i++)); do [ "$(nworkers 2>/dev/null)" = 2 ] && break; sleep 0.05; done
   done
   : >"$W/tpt-plain"; : >"$W/tpt-tls"
+  # CPU of each side's scheduler and workers over the timed runs (the other
+  # side idles meanwhile): steadier than wall time on shared cores
+  local cpu_plain0 cpu_tls0 cpu_plain cpu_tls
+  cpu_plain0=$(cpu_ticks "${pids[0]}" "${pids[2]}" "${pids[3]}")
+  cpu_tls0=$(cpu_ticks "${pids[1]}" "${pids[4]}" "${pids[5]}")
   for ((i = 0; i < r; i++)); do
     "$BENCHBIN" throughput "$sf_plain" "$n" >>"$W/tpt-plain" || log "throughput_tls: a plain run failed"
     TIDE_BENCH_TLS_DIR="$C" "$BENCHBIN" throughput "$sf_tls" "$n" >>"$W/tpt-tls" ||
       log "throughput_tls: a TLS run failed"
   done
+  cpu_plain=$(($(cpu_ticks "${pids[0]}" "${pids[2]}" "${pids[3]}") - cpu_plain0))
+  cpu_tls=$(($(cpu_ticks "${pids[1]}" "${pids[4]}" "${pids[5]}") - cpu_tls0))
   # 16 results of 16 MiB, gathered by the client: the bytes cross TLS twice
   # (worker to client through the scheduler's gather)
   awk 'BEGIN { printf "{\"tasks\": {"; for (i = 0; i < 16; i++) printf "%s\"b%d\": {\"fn\": \"tide.bytes\", \"args\": [16777216, %d]}", (i ? ", " : ""), i, i;
@@ -227,7 +242,8 @@ bench_throughput_tls() {
       "$TIDE" run --scheduler-file "$sf_tls" "$W/bytes.json" >/dev/null && tb_tls+=("$(since "$t0")")
   done
   for p in "${pids[@]}"; do stop_pid "$p"; done
-  res=$(jq -nc --slurpfile p "$W/tpt-plain" --slurpfile t "$W/tpt-tls" --argjson bp "$(printf '%s\n' "${tb_plain[@]:-}" | jq -sc 'map(select(. != null))')" \
+  res=$(jq -nc --slurpfile p "$W/tpt-plain" --slurpfile t "$W/tpt-tls" \
+    --argjson cp "$cpu_plain" --argjson ct "$cpu_tls" --argjson hz "$(getconf CLK_TCK)" --argjson r "$r" --argjson bp "$(printf '%s\n' "${tb_plain[@]:-}" | jq -sc 'map(select(. != null))')" \
     --argjson bt "$(printf '%s\n' "${tb_tls[@]:-}" | jq -sc 'map(select(. != null))')" '
     def med: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
     ($p | map(.independent_tasks_per_s) | med) as $pi | ($t | map(.independent_tasks_per_s) | med) as $ti |
@@ -239,6 +255,8 @@ bench_throughput_tls() {
      chain_cost_pct: (if $pc then ((1 - $tc / $pc) * 1000 | round / 10) else null end),
      gather_256mib_s: $tb, plain_gather_256mib_s: $pb,
      gather_cost_pct: (if $pb then ((1 - $pb / $tb) * 1000 | round / 10) else null end),
+     cpu_ms_per_run: ($ct * 1000 / $hz / $r | round), plain_cpu_ms_per_run: ($cp * 1000 / $hz / $r | round),
+     cpu_cost_pct: (if $cp > 0 then (($ct / $cp - 1) * 1000 | round / 10) else null end),
      repeats: ($p | length)}' 2>/dev/null) || res=""
   [ -n "$res" ] && record throughput_tls tide "$res" || log "throughput_tls: no result"
 }
@@ -652,6 +670,24 @@ bench_burst() {
   fi
 }
 
+# The responsive burst three times in a row on the local backend: without
+# a token (--no-auth), with the token tide cluster generates (its default),
+# and with --security temporary (TLS with mutual authentication, and the
+# token), which the workers and the `tide run` clients take from the
+# scheduler file.
+bench_burst_tls() {
+  local res mode
+  [ "$QUICK" = 1 ] && { BURSTS=1; IDLE=4; }
+  log "burst_tls: the responsive burst without a token, with one, and over TLS with one"
+  for mode in noauth token tls; do
+    local flags=()
+    [ $mode = noauth ] && flags=(--no-auth)
+    [ $mode = tls ] && flags=(--security temporary)
+    res=$(burst_tide "resp-$mode" local --interval 100ms --target-duration 1s --wait-count 3 "${flags[@]}") &&
+      record "burst_$mode" tide "$res" || log "burst_tls ($mode): tide failed"
+  done
+}
+
 bench_burst_slurm() {
   local res
   if [ -z "${SLURM_CONF:-}" ] && [ -n "${TIDE_SLURM_DIR:-}" ]; then export SLURM_CONF="$TIDE_SLURM_DIR/slurm.conf"; fi
@@ -833,6 +869,7 @@ want startup && bench_startup
 want auth && bench_auth
 want sched_mem && bench_sched_mem
 want burst && bench_burst
+want burst_tls && bench_burst_tls
 want burst_slurm && bench_burst_slurm
 want burst_arrival && bench_burst_arrival
 want burst_sge && bench_burst_sge
@@ -870,11 +907,12 @@ table_row throughput_tls independent_tasks_per_s 0
 table_row throughput_tls cost_pct 0
 table_row throughput_tls chain_cost_pct 0
 table_row throughput_tls gather_cost_pct 0
+table_row throughput_tls cpu_cost_pct 0
 table_row startup worker_start_s_median -1
 table_row auth independent_cost_pct 0
 table_row auth chain_cost_pct 0
 table_row sched_mem bytes_per_task -1
-for p in burst_defaults burst_responsive burst_slurm burst_sge burst_ssh; do
+for p in burst_defaults burst_responsive burst_noauth burst_token burst_tls burst_slurm burst_sge burst_ssh; do
   table_row $p burst_latency_s -1
   table_row $p first_worker_s -1
   table_row $p worker_seconds -1

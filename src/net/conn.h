@@ -117,6 +117,9 @@ bool tide__conn_ready(const tide__conn *c);
 /* Frames written to / read from the socket so far (tests check batching). */
 uint64_t tide__conn_frames_sent(const tide__conn *c);
 uint64_t tide__conn_frames_received(const tide__conn *c);
+/* TLS records sealed so far (0 over tcp): tests check that a small frame
+ * is one record. */
+uint64_t tide__conn_tls_records(const tide__conn *c);
 
 /* The limits (frame size, frame memory, the handshake's) are the process's
  * table, common/limits.h: tide__limits_set before serving. */

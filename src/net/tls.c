@@ -1,9 +1,11 @@
-/* The tls transport: OpenSSL over a libuv tcp stream through two memory
- * BIOs. Ciphertext read from the socket goes into the read BIO; whatever
- * OpenSSL writes into the write BIO is handed to uv_write. Plaintext is
- * decrypted straight into the framer's buffer, so conn.c sees the same
- * byte stream as over tcp. Application writes made before the handshake
- * ends wait in a queue. */
+/* The tls transport: OpenSSL over a libuv tcp stream through two BIOs of
+ * our own. The read BIO hands OpenSSL the ciphertext libuv just read, where
+ * it lies; the write BIO appends records to a buffer that goes to the
+ * socket as it is (no memory BIO in between, which would cost a copy each
+ * way and a pass through BUF_MEM per record). Plaintext is decrypted
+ * straight into the framer's buffer, so conn.c sees the same byte stream as
+ * over tcp. Application writes made before the handshake ends wait in a
+ * queue. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +16,15 @@
 #include "common/log.h"
 #include "common/schedfile.h"
 #include "common/util.h"
+#include "common/vec.h"
 #include "net/conn_int.h"
 #include "net/tls.h"
 
 enum {
-  CIPHER_CHUNK = 64 * 1024,  /* ciphertext read from the socket at once */
-  PLAIN_CHUNK = 64 * 1024,   /* plaintext decrypted into the framer at once */
-  WRITE_SLICE = 1024 * 1024, /* a large frame is encrypted and sent in slices */
+  CIPHER_CHUNK = 64 * 1024,          /* ciphertext read from the socket at once */
+  PLAIN_CHUNK = 64 * 1024,           /* plaintext decrypted into the framer at once */
+  WRITE_SLICE = 1024 * 1024,         /* a large frame is encrypted and sent in slices */
+  RECORD = SSL3_RT_MAX_PLAIN_LENGTH, /* plaintext of the largest TLS record */
 };
 
 /* A write that waits for the handshake; bufs point into w. */
@@ -35,9 +39,13 @@ struct tide__tls {
   SSL *ssl;
   BIO *rbio, *wbio; /* owned by ssl */
   char rbuf[CIPHER_CHUNK];
+  const char *in; /* ciphertext read, not yet taken by OpenSSL */
+  size_t in_len;
+  tide__text out; /* records sealed, not yet handed to the socket */
   bool server, started, handshaken;
   pending *head, *tail;
-  char why[200]; /* the failure, for tide__conn_tls_error */
+  uint64_t records; /* sealed so far */
+  char why[200];    /* the failure, for tide__conn_tls_error */
 };
 
 /* Ciphertext handed to uv_write; w (may be NULL) completes with it. */
@@ -87,6 +95,15 @@ static int make_ctx(const tide__tls_files *f, bool server, SSL_CTX **out, tide_e
   if (!ctx)
     return ctx_fail(NULL, err, "context", "");
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  /* OpenSSL's three TLS 1.3 suites, AES-128-GCM first: with AES
+   * instructions it seals and opens a small record fastest of the three
+   * (docs/benchmarks.md, "TLS against plain TCP"), and tide's frames are
+   * mostly small. The server's order decides. */
+  if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                    "TLS_CHACHA20_POLY1305_SHA256") != 1)
+    return ctx_fail(ctx, err, "cipher suites", "");
+  if (server)
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (given(f->cert)) {
     if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1)
       return ctx_fail(ctx, err, "certificate", f->cert);
@@ -191,6 +208,62 @@ void tide__tls_ctx_free(SSL_CTX *ctx)
   SSL_CTX_free(ctx);
 }
 
+/* --- the BIOs --------------------------------------------------------------- */
+
+static pthread_once_t g_bio_once = PTHREAD_ONCE_INIT;
+static BIO_METHOD *g_bio_in, *g_bio_out;
+
+/* OpenSSL takes ciphertext from what libuv just read; nothing left: retry
+ * once more arrives. */
+static int bio_in_read(BIO *b, char *into, int len)
+{
+  struct tide__tls *t = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  if (t->in_len == 0) {
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  size_t k = (size_t)len < t->in_len ? (size_t)len : t->in_len;
+  memcpy(into, t->in, k);
+  t->in += k;
+  t->in_len -= k;
+  return (int)k;
+}
+
+/* Records OpenSSL seals go to the end of the send buffer. */
+static int bio_out_write(BIO *b, const char *data, int len)
+{
+  struct tide__tls *t = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  tide__text_put(&t->out, data, (size_t)len);
+  return len;
+}
+
+/* Only what OpenSSL asks of a stream BIO: pending bytes, and a flush
+ * (which flush_out does in its own time). */
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+  struct tide__tls *t = BIO_get_data(b);
+  switch (cmd) {
+  case BIO_CTRL_PENDING: return b == t->rbio ? (long)t->in_len : 0;
+  case BIO_CTRL_WPENDING: return b == t->wbio ? (long)t->out.n : 0;
+  case BIO_CTRL_FLUSH: return 1;
+  default: return 0;
+  }
+}
+
+static void bio_methods_init(void)
+{
+  g_bio_in = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tide tls in");
+  g_bio_out = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tide tls out");
+  if (!g_bio_in || !g_bio_out)
+    abort(); /* out of memory, as tide__xmalloc */
+  BIO_meth_set_read(g_bio_in, bio_in_read);
+  BIO_meth_set_ctrl(g_bio_in, bio_ctrl);
+  BIO_meth_set_write(g_bio_out, bio_out_write);
+  BIO_meth_set_ctrl(g_bio_out, bio_ctrl);
+}
+
 /* --- sending -------------------------------------------------------------- */
 
 static void out_done(uv_write_t *req, int status)
@@ -206,76 +279,99 @@ static void out_done(uv_write_t *req, int status)
   free(o);
 }
 
-/* Take n bytes out of the write BIO. BIO_read only advances its read
- * position; BIO_reset would memset the whole buffer, every frame. */
-static void drain(BIO *b, size_t n, char *into)
-{
-  char sink[16384];
-  while (n > 0) {
-    size_t k = into ? n : (n < sizeof sink ? n : sizeof sink);
-    int got = BIO_read(b, into ? into : sink, (int)k);
-    if (got <= 0)
-      break;
-    n -= (size_t)got;
-    if (into)
-      into += got;
-  }
-}
-
-/* Send what OpenSSL wrote; w completes when it is written. When nothing is
- * queued the kernel usually takes it all at once, as over tcp: no request,
- * no callback. On an error w is left to the caller. */
+/* Send the records sealed so far; w completes when they are written. When
+ * nothing is queued the kernel usually takes them all at once, as over
+ * tcp: no request, no callback. On an error w is left to the caller. */
 static int flush_out(tide__conn *c, tide__wreq *w)
 {
-  char *p;
-  long n = BIO_get_mem_data(c->tls->wbio, &p);
-  size_t done = 0;
+  tide__text *o = &c->tls->out;
+  size_t n = o->n, done = 0;
   if (n > 0 && c->tcp.write_queue_size == 0) {
-    uv_buf_t b = uv_buf_init(p, (unsigned)n);
+    uv_buf_t b = uv_buf_init(o->v, (unsigned)n);
     int k = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (k < 0 && k != UV_EAGAIN)
       return k;
     done = k > 0 ? (size_t)k : 0;
   }
-  drain(c->tls->wbio, done, NULL);
-  if (n <= 0 || done == (size_t)n) {
+  o->n = 0;
+  if (done == n) {
     if (w)
       tide__conn_write_done(c, w, 0);
     return 0;
   }
-  size_t left = (size_t)n - done;
-  out *o = tide__xmalloc(sizeof *o + left);
-  o->c = c;
-  o->w = w;
-  drain(c->tls->wbio, left, o->data);
-  uv_buf_t b = uv_buf_init(o->data, (unsigned)left);
-  int r = uv_write(&o->req, (uv_stream_t *)&c->tcp, &b, 1, out_done);
+  size_t left = n - done;
+  out *q = tide__xmalloc(sizeof *q + left);
+  q->c = c;
+  q->w = w;
+  memcpy(q->data, o->v + done, left);
+  uv_buf_t b = uv_buf_init(q->data, (unsigned)left);
+  int r = uv_write(&q->req, (uv_stream_t *)&c->tcp, &b, 1, out_done);
   if (r < 0)
-    free(o);
+    free(q);
   return r;
 }
 
+/* Seal len bytes into records (16 KiB of plaintext each at most). What
+ * earlier calls sealed goes to the socket first once it reaches a slice, so
+ * a large frame is not held twice in memory. */
+static int seal(tide__conn *c, const char *p, size_t len)
+{
+  struct tide__tls *t = c->tls;
+  if (t->out.n >= WRITE_SLICE) {
+    int r = flush_out(c, NULL);
+    if (r < 0)
+      return r;
+  }
+  size_t done = 0;
+  if (SSL_write_ex(t->ssl, p, len, &done) != 1 || done != len) {
+    char why[160];
+    tide__warn("net", "TLS write to %s failed: %s", c->peer, ssl_why(why, sizeof why));
+    return UV_EPROTO;
+  }
+  t->records += (len + RECORD - 1) / RECORD;
+  return 0;
+}
+
+/* Encrypt bufs (a frame's header and body) as whole records: pieces shorter
+ * than a record are gathered into one, so a small frame is one record, not
+ * one for its header and one for its body. A record costs about as much to
+ * seal and to open as 4 KiB of its data does, whatever its size
+ * (docs/benchmarks.md, "TLS against plain TCP"). */
 static int encrypt_write(tide__conn *c, tide__wreq *w, const uv_buf_t *bufs, unsigned n)
 {
+  char stage[RECORD];
+  size_t staged = 0;
   for (unsigned i = 0; i < n; i++) {
-    size_t off = 0;
-    while (off < bufs[i].len) {
-      size_t len = bufs[i].len - off, done = 0;
-      if (len > WRITE_SLICE)
-        len = WRITE_SLICE;
-      if (SSL_write_ex(c->tls->ssl, bufs[i].base + off, len, &done) != 1 || done != len) {
-        char why[160];
-        tide__warn("net", "TLS write to %s failed: %s", c->peer, ssl_why(why, sizeof why));
-        return UV_EPROTO;
+    const char *p = bufs[i].base;
+    size_t left = bufs[i].len;
+    while (left > 0) {
+      size_t k;
+      int r = 0;
+      if (staged == 0 && left >= RECORD) {
+        /* whole records straight from the buffer, the tail staged */
+        k = left - left % RECORD;
+        if (k > WRITE_SLICE)
+          k = WRITE_SLICE;
+        r = seal(c, p, k);
+      } else {
+        k = left < RECORD - staged ? left : RECORD - staged;
+        memcpy(stage + staged, p, k);
+        staged += k;
+        if (staged == RECORD) {
+          r = seal(c, stage, staged);
+          staged = 0;
+        }
       }
-      off += len;
-      bool last = i + 1 == n && off == bufs[i].len;
-      if (!last && BIO_ctrl_pending(c->tls->wbio) >= WRITE_SLICE) {
-        int r = flush_out(c, NULL);
-        if (r < 0)
-          return r;
-      }
+      if (r < 0)
+        return r;
+      p += k;
+      left -= k;
     }
+  }
+  if (staged > 0) {
+    int r = seal(c, stage, staged);
+    if (r < 0)
+      return r;
   }
   return flush_out(c, w);
 }
@@ -362,6 +458,10 @@ static void pump(tide__conn *c)
     tide__framer_reserve(&c->fr, PLAIN_CHUNK, &p, &avail);
     if (SSL_read_ex(t->ssl, p, avail, &got) == 1) {
       tide__conn_received(c, (ssize_t)got);
+      /* Nothing buffered on either side of OpenSSL: the next read could
+       * only say so, at the cost of a pass through its record layer. */
+      if (!SSL_has_pending(t->ssl) && t->in_len == 0)
+        break;
       continue;
     }
     int e = SSL_get_error(t->ssl, 0);
@@ -391,11 +491,13 @@ static void tls_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
   }
   if (nread == 0 || c->closing)
     return;
-  if (BIO_write(c->tls->rbio, buf->base, (int)nread) != (int)nread) {
-    tls_fail(c, "read");
-    return;
-  }
+  struct tide__tls *t = c->tls;
+  t->in = buf->base;
+  t->in_len = (size_t)nread;
   pump(c);
+  /* OpenSSL reads until it wants more, so only a connection closed on the
+   * way leaves bytes: they are dropped with it (rbuf is read into next). */
+  t->in_len = 0;
 }
 
 static int tls_read_start(tide__conn *c)
@@ -442,6 +544,7 @@ static void tls_destroy(tide__conn *c)
     free(p);
   }
   SSL_free(t->ssl);
+  tide__vec_free(&t->out);
   free(t);
   c->tls = NULL;
 }
@@ -457,6 +560,11 @@ static const tide__transport tls_transport = {
     .destroy = tls_destroy,
 };
 
+uint64_t tide__conn_tls_records(const tide__conn *c)
+{
+  return c->tls ? c->tls->records : 0;
+}
+
 const char *tide__conn_tls_error(const tide__conn *c)
 {
   return c->tls && c->tls->why[0] ? c->tls->why : NULL;
@@ -467,10 +575,15 @@ void tide__tls_attach(tide__conn *c, SSL_CTX *ctx, bool server)
   struct tide__tls *t = tide__xcalloc(1, sizeof *t);
   t->server = server;
   t->ssl = SSL_new(ctx);
-  t->rbio = BIO_new(BIO_s_mem());
-  t->wbio = BIO_new(BIO_s_mem());
+  pthread_once(&g_bio_once, bio_methods_init);
+  t->rbio = BIO_new(g_bio_in);
+  t->wbio = BIO_new(g_bio_out);
   if (!t->ssl || !t->rbio || !t->wbio)
     abort(); /* out of memory, as tide__xmalloc */
+  BIO_set_data(t->rbio, t);
+  BIO_set_data(t->wbio, t);
+  BIO_set_init(t->rbio, 1);
+  BIO_set_init(t->wbio, 1);
   SSL_set_bio(t->ssl, t->rbio, t->wbio);
   if (server)
     SSL_set_accept_state(t->ssl);

@@ -228,6 +228,35 @@ static void test_mutual_tls(void **state)
   world_finish(&w);
 }
 
+/* A frame is sealed as whole records: a small frame (header and body) is
+ * one record, a 3 MiB frame the fewest records of 16 KiB that hold it, not
+ * one more for its header and one for each slice's tail. */
+static void test_records_per_frame(void **state)
+{
+  world w;
+  world_init(&w);
+  world_connect(&w, "tls");
+  RUN_UNTIL(&w, w.server.hellos == 1 && w.client.hellos == 1);
+  uint64_t r0 = tide__conn_tls_records(w.client.c), f0 = tide__conn_frames_sent(w.client.c);
+  for (int i = 0; i < 10; i++) {
+    send_seq(w.client.c, i);
+    RUN_UNTIL(&w, w.server.msgs == i + 1);
+  }
+  assert_int_equal(tide__conn_frames_sent(w.client.c) - f0, 10);
+  assert_int_equal(tide__conn_tls_records(w.client.c) - r0, 10);
+  /* 3 MiB of data and a few bytes of frame header and msgpack: 193 records
+   * (the old way sealed 194: the header alone, then 1 MiB slices with a
+   * short record after the third) */
+  r0 = tide__conn_tls_records(w.client.c);
+  send_big(w.client.c);
+  RUN_UNTIL(&w, w.server.bigs == 1);
+  assert_true(w.server.big_ok);
+  assert_int_equal(tide__conn_tls_records(w.client.c) - r0, BIG / 16384 + 1);
+  tide__conn_close(w.client.c, 0, NULL);
+  RUN_UNTIL(&w, w.client.closed == 1 && w.server.closed == 1);
+  world_finish(&w);
+}
+
 /* The client as given; the server (mutual authentication) must refuse it:
  * no hello crosses either way and both ends close with an error. */
 static void refused_tokens(const char *client_dir, bool ca, bool cert, const char *scheme,
@@ -338,6 +367,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mutual_tls),
+      cmocka_unit_test(test_records_per_frame),
       cmocka_unit_test(test_no_certificate_refused),
       cmocka_unit_test(test_other_ca_refused),
       cmocka_unit_test(test_plain_tcp_refused),

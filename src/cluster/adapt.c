@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adaptive/decide.h"
 #include "adaptive/recommend.h"
 #include "cluster/cluster_int.h"
 #include "common/log.h"
@@ -168,44 +169,46 @@ static void run_round(tide__adaptive *a, bool reactive)
   a->in_round = true;
   a->rounds++;
   tide__target_inputs in;
-  memset(&in, 0, sizeof in);
-  int raw = a->target ? a->target(c, a->target_arg)
-                      : tide__sched_adaptive_target(c->sched, a->target_duration, &in);
+  tide__rec_member *na = NULL;
+  size_t nna = tide__cluster_not_arrived(c, &na);
+  int custom = a->target ? a->target(c, a->target_arg) : 0;
+  tide__adapt_knobs k = {
+      .minimum = a->minimum,
+      .maximum = fmin(a->maximum, c->cfg.cluster.max_workers),
+      .target_duration = a->target_duration,
+      .wait_count = a->wait_count,
+      .max_pending = a->max_pending,
+  };
+  tide__adapt_plan p = {
+      .now = tide__now(),
+      .processes = tide__cluster_processes(c),
+      .nplan = tide__cluster_nplan(c),
+      .pending_jobs = tide__cluster_pending_jobs(c),
+      .not_arrived = na,
+      .nnot_arrived = nna,
+      .backoff = &c->backoff,
+      .reactive = reactive,
+      .down_blocked = c->retiring > 0,
+      .raw_target = a->target ? &custom : NULL,
+      .to_close = close_cb,
+      .to_close_arg = a,
+  };
+  tide__rec_out out;
+  int raw = tide__adapt_decide(a->st, c->sched, &k, &p, &in, &out);
   if (raw < 0) {
     char msg[128];
     snprintf(msg, sizeof msg, "target() failed: %s", tide_strerror(raw));
     tide__log(TIDE_LOG_ERROR, "adaptive", "%s", msg);
     tide__adaptive_note_error(a, msg);
+    free(na);
     a->in_round = false;
     return;
   }
-  tide__rec_member *na = NULL;
-  size_t nna = tide__cluster_not_arrived(c, &na);
-  tide__rec_in ri = {
-      .now = tide__now(),
-      .target = raw,
-      .minimum = a->minimum,
-      .maximum = fmin(a->maximum, c->cfg.cluster.max_workers),
-      .wait_count = a->wait_count,
-      .processes = tide__cluster_processes(c),
-      .nplan = tide__cluster_nplan(c),
-      .not_arrived = na,
-      .nnot_arrived = nna,
-      .pending_jobs = tide__cluster_pending_jobs(c),
-      .max_pending = a->max_pending,
-      .backoff = &c->backoff,
-      .up_only = reactive,
-      .down_blocked = c->retiring > 0,
-      .to_close = close_cb,
-      .to_close_arg = a,
-  };
-  tide__rec_out out;
-  tide__recommend(a->st, &ri, &out);
   free(na);
   a->last_target = out.target;
   if (!reactive) {
     const tide__sw_view *ws;
-    push_sample(a, out.target, ri.nplan, (int)tide__sched_workers(c->sched, &ws));
+    push_sample(a, out.target, p.nplan, (int)tide__sched_workers(c->sched, &ws));
   }
   tide_error err = {{0}};
   int rc = 0;
@@ -213,7 +216,7 @@ static void run_round(tide__adaptive *a, bool reactive)
   if (out.status == TIDE__REC_UP) {
     e = entry(a, "up", &in, raw, &out, reactive);
     json_object_set_new(e, "n", json_integer(out.n));
-    tide__log(TIDE_LOG_INFO, "adaptive", "up: %d -> %d worker(s) (target %d%s)", ri.nplan, out.n,
+    tide__log(TIDE_LOG_INFO, "adaptive", "up: %d -> %d worker(s) (target %d%s)", p.nplan, out.n,
               out.target, reactive ? ", reactive" : "");
     rc = tide__cluster_scale_to(c, out.n, &err);
   } else if (out.status == TIDE__REC_DOWN) {
@@ -223,7 +226,7 @@ static void run_round(tide__adaptive *a, bool reactive)
       json_array_append_new(ws, json_string(out.workers[i]));
     json_object_set_new(e, "workers", ws);
     tide__log(TIDE_LOG_INFO, "adaptive", "down: retiring %zu worker(s) (target %d, plan %d)",
-              out.nworkers, out.target, ri.nplan);
+              out.nworkers, out.target, p.nplan);
     rc = tide__cluster_retire_names(c, out.workers, out.nworkers, true, NULL, NULL, &err);
   }
   if (rc < 0) {

@@ -300,6 +300,10 @@ void tide__cluster_worker_event(tide_cluster *c, tide__sched_event ev, const cha
   case TIDE_SEV_WORKER_ADDED:
     if (!w)
       return;
+    /* the request-to-registered latency `tide simulate --startup-from` learns */
+    if (!w->ever_arrived)
+      tide__clog(TIDE_LOG_INFO, "worker %s registered %.3fs after its request", name,
+                 tide__now() - w->job->created);
     w->arrived = w->ever_arrived = true;
     w->died_at = 0;
     if (w->job->phase == TIDE__JOB_SUBMITTING || w->job->phase == TIDE__JOB_PENDING)

@@ -17,6 +17,7 @@ static const char usage_text[] =
     "                     [--startup-from LOGFILE] [--minimum N] [--maximum N]\n"
     "                     [--interval D] [--target-duration D] [--wait-count N]\n"
     "                     [--max-pending N] [--nthreads N] [--seed N] [--until S]\n"
+    "                     [--max-workers N]\n"
     "                     [--config FILE] [--log-level L] [--sweep KNOB=V,V.. ...] [--json]\n"
     "       tide simulate --generate burst|steady|longtail [--count N] [--tasks N]\n"
     "                     [--duration D] [--gap D] [--seed N]\n"
@@ -43,9 +44,7 @@ static int set_knob(tide__sim_opts *o, int k, double v)
   switch (k) {
   case KNOB_INTERVAL: o->interval = v; return v > 0 ? 0 : -1;
   case KNOB_TARGET: o->knobs.target_duration = v; return v > 0 ? 0 : -1;
-  case KNOB_WAIT:
-    o->knobs.wait_count = (int)v;
-    return v >= 1 && v == floor(v) ? 0 : -1;
+  case KNOB_WAIT: o->knobs.wait_count = (int)v; return v >= 1 && v == floor(v) ? 0 : -1;
   case KNOB_MIN: o->knobs.minimum = v; return v >= 0 ? 0 : -1;
   default: o->knobs.maximum = v; return v >= 0 ? 0 : -1;
   }
@@ -66,8 +65,9 @@ static int sweep_arg(sweep *sw, const char *arg)
     if (strlen(knob_names[i]) == (size_t)(eq - arg) && !strncmp(arg, knob_names[i], eq - arg))
       k = i;
   if (k < 0)
-    return tide__cmd_fail(2, "--sweep: expected KNOB=V,V,... with KNOB one of interval, "
-                             "target_duration, wait_count, minimum, maximum; got \"%s\"",
+    return tide__cmd_fail(2,
+                          "--sweep: expected KNOB=V,V,... with KNOB one of interval, "
+                          "target_duration, wait_count, minimum, maximum; got \"%s\"",
                           arg);
   char buf[1024];
   snprintf(buf, sizeof buf, "%s", eq + 1);
@@ -93,21 +93,20 @@ static json_t *result_json(const tide__sim_result *r, const tide__sim_trace *tr)
   for (size_t i = 0; i < r->nlatency; i++)
     json_array_append_new(lat, r->latency[i] >= 0 ? json_real(r->latency[i]) : json_null());
   return json_pack("{s:o, s:f, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:I}",
-                   "latency_s", lat, "mean_latency_s", tide__sim_mean_latency(r),
-                   "worker_seconds", r->worker_seconds, "busy_seconds", r->busy_seconds,
-                   "utilisation", r->utilisation, "peak_workers", r->peak, "scale_up",
-                   (json_int_t)r->scale_up, "scale_down", (json_int_t)r->scale_down,
-                   "workers_requested", (json_int_t)r->requested, "tasks_recomputed",
-                   (json_int_t)r->recomputed, "tasks", (json_int_t)tr->ntasks, "virtual_s",
-                   r->end, "first_worker_s",
+                   "latency_s", lat, "mean_latency_s", tide__sim_mean_latency(r), "worker_seconds",
+                   r->worker_seconds, "busy_seconds", r->busy_seconds, "utilisation",
+                   r->utilisation, "peak_workers", r->peak, "scale_up", (json_int_t)r->scale_up,
+                   "scale_down", (json_int_t)r->scale_down, "workers_requested",
+                   (json_int_t)r->requested, "tasks_recomputed", (json_int_t)r->recomputed, "tasks",
+                   (json_int_t)tr->ntasks, "virtual_s", r->end, "first_worker_s",
                    r->first_worker >= 0 ? json_real(r->first_worker) : json_null(), "events",
                    (json_int_t)r->events);
 }
 
 static void print_result(const tide__sim_result *r, const tide__sim_trace *tr, double real)
 {
-  printf("submissions %zu, tasks %llu, virtual time %.2f s (%llu events, %.2f s real)\n",
-         tr->nsubs, (unsigned long long)tr->ntasks, r->end, (unsigned long long)r->events, real);
+  printf("submissions %zu, tasks %llu, virtual time %.2f s (%llu events, %.2f s real)\n", tr->nsubs,
+         (unsigned long long)tr->ntasks, r->end, (unsigned long long)r->events, real);
   printf("latency (s):");
   for (size_t i = 0; i < r->nlatency; i++)
     printf(r->latency[i] >= 0 ? " %.2f" : " unfinished", r->latency[i]);
@@ -167,8 +166,7 @@ static int run_sweep(const tide__sim_trace *tr, const tide__sim_opts *base, cons
           all, json_pack("{s:f, s:f, s:i, s:f, s:o, s:f, s:f, s:b}", "interval", o->interval,
                          "target_duration", o->knobs.target_duration, "wait_count",
                          o->knobs.wait_count, "minimum", o->knobs.minimum, "maximum",
-                         isinf(o->knobs.maximum) ? json_string("inf")
-                                                 : json_real(o->knobs.maximum),
+                         isinf(o->knobs.maximum) ? json_string("inf") : json_real(o->knobs.maximum),
                          "worker_seconds", cost[i], "mean_latency_s", lat[i], "pareto", front[i]));
       continue;
     }
@@ -200,8 +198,7 @@ static int generate(int argc, char **argv, const char *shape)
   } else if (!strcmp(shape, "longtail")) {
     g = (tide__gen_opts){TIDE__GEN_LONGTAIL, 3, 64, 0.5, 10, 1};
   } else
-    return tide__cmd_fail(2, "--generate: unknown shape \"%s\" (burst, steady or longtail)",
-                          shape);
+    return tide__cmd_fail(2, "--generate: unknown shape \"%s\" (burst, steady or longtail)", shape);
   for (int i = 0; i < argc; i += 2) {
     const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     tide_error e;
@@ -231,7 +228,7 @@ static int generate(int argc, char **argv, const char *shape)
 int tide__cmd_simulate(int argc, char **argv)
 {
   const char *trace = NULL, *backend = "local", *startup = NULL, *startup_from = NULL;
-  const char *config = NULL, *log_level = "warning";
+  const char *config = NULL, *log_level = "warning", *max_workers = NULL;
   bool as_json = false, in_sweep = false;
   sweep sw = {0};
   tide__sim_opts o = {.nthreads = 1, .memory = (int64_t)4 << 30, .seed = 1};
@@ -292,6 +289,8 @@ int tide__cmd_simulate(int argc, char **argv)
       startup_from = v;
     } else if (!strcmp(f, "--config")) {
       config = v;
+    } else if (!strcmp(f, "--max-workers")) {
+      max_workers = v;
     } else if (!strcmp(f, "--log-level")) {
       log_level = v;
     } else if (!strcmp(f, "--max-pending") || !strcmp(f, "--nthreads") || !strcmp(f, "--seed")) {
@@ -323,6 +322,8 @@ int tide__cmd_simulate(int argc, char **argv)
   tide_error err = {{0}};
   if (tide__config_load(&cfg, config, NULL, &err) < 0)
     return tide__cmd_fail(2, "%s", err.text);
+  if (max_workers && tide__config_set(&cfg, "cluster.max-workers", max_workers, &err) < 0)
+    return tide__cmd_fail(2, "--max-workers: %s", err.text);
   o.interval = has[KNOB_INTERVAL] ? set[KNOB_INTERVAL] : cfg.adaptive.interval;
   o.knobs.target_duration = has[KNOB_TARGET] ? set[KNOB_TARGET] : cfg.adaptive.target_duration;
   o.knobs.wait_count = has[KNOB_WAIT] ? (int)set[KNOB_WAIT] : cfg.adaptive.wait_count;
@@ -357,8 +358,9 @@ int tide__cmd_simulate(int argc, char **argv)
       if (!strcmp(startup_defaults[i].backend, backend))
         spec = startup_defaults[i].dist;
     if (!spec)
-      return tide__cmd_fail(2, "--backend: no startup model for \"%s\" (local, slurm or cloud; "
-                               "or give --startup)",
+      return tide__cmd_fail(2,
+                            "--backend: no startup model for \"%s\" (local, slurm or cloud; "
+                            "or give --startup)",
                             backend);
     if (tide__sim_dist_parse(spec, &o.startup, &err) < 0)
       return tide__cmd_fail(2, "--startup: %s", err.text);

@@ -6,6 +6,7 @@
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uthash.h>
 
 #include "common/vec.h"
@@ -284,6 +285,8 @@ struct tide__sched {
   void *logs;              /* pending worker_logs requests */
   TIDE__VEC(stask *) work; /* release worklist (tide__task_maybe_release) */
   bool releasing;
+  FILE *trace;     /* scheduler.record-trace, or NULL */
+  double trace_t0; /* time of the first recorded submission; < 0 none yet */
 };
 
 /* sched.c */
@@ -399,6 +402,13 @@ void tide__client_release_keys(tide__sched *s, sclient *c, const msgpack_object 
 void tide__reply_ok(tide__sched *s, void *conn, int64_t id);
 void tide__reply_err(tide__sched *s, void *conn, int64_t id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* trace.c: the workload trace `tide simulate` replays (docs/simulate.md) */
+int tide__trace_open(tide__sched *s, tide_error *err);
+void tide__trace_close(tide__sched *s);
+/* A submission: its n tasks in dependency order. */
+void tide__trace_submit(tide__sched *s, stask *const *tasks, size_t n);
+void tide__trace_done(tide__sched *s, const stask *t, int64_t nbytes, double duration);
 
 /* views.c */
 void tide__stream_add(tide__sched *s, stask *t, sworker *w, int thread, double start, double stop);

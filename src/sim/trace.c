@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 #include "common/parse.h"
 #include "common/util.h"
@@ -54,7 +55,8 @@ static int task_from(json_t *j, tide__sim_task *t, tide_error *err)
   if (p && !json_is_string(p))
     return tide_errprintf(err, TIDE_EUSAGE, "task %s: \"prefix\" must be a string", key);
   double d, nb;
-  if (num(j, "duration", -1, &d) < 0 || d < 0)
+  /* no duration: a recorded submission, whose "done" lines follow */
+  if (num(j, "duration", -1, &d) < 0)
     return tide_errprintf(err, TIDE_EUSAGE, "task %s: \"duration\" must be a number >= 0", key);
   if (num(j, "nbytes", 8, &nb) < 0)
     return tide_errprintf(err, TIDE_EUSAGE, "task %s: \"nbytes\" must be a number >= 0", key);
@@ -139,12 +141,43 @@ out:
   return 0;
 }
 
+typedef struct kindex {
+  UT_hash_handle hh;
+  tide__sim_task *t;
+} kindex;
+
+/* {"done": KEY, "duration": S, "nbytes": N}: a recorded task finished. */
+static int done_line(kindex **idx, const char *line, tide_error *err)
+{
+  json_t *j = json_loads(line, 0, NULL);
+  const char *key = json_string_value(json_object_get(j, "done"));
+  double d, nb;
+  kindex *k = NULL;
+  int rc = 0;
+  if (!key || num(j, "duration", -1, &d) < 0 || d < 0 || num(j, "nbytes", 8, &nb) < 0)
+    rc = tide_errprintf(err, TIDE_EUSAGE,
+                        "a \"done\" line needs \"done\": KEY and "
+                        "\"duration\" >= 0");
+  else {
+    HASH_FIND_STR(*idx, key, k);
+    if (!k) {
+      rc = tide_errprintf(err, TIDE_EUSAGE, "\"done\": task \"%s\" was not submitted before", key);
+    } else {
+      k->t->duration = d;
+      k->t->nbytes = (int64_t)nb;
+    }
+  }
+  json_decref(j);
+  return rc;
+}
+
 int tide__sim_trace_read(FILE *f, const char *name, tide__sim_trace *tr, tide_error *err)
 {
   char *line = NULL;
   size_t cap = 0, lineno = 0;
   ssize_t len;
   int rc = 0;
+  kindex *idx = NULL, *k, *tmp;
   while ((len = getline(&line, &cap, f)) >= 0) {
     lineno++;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
@@ -152,12 +185,39 @@ int tide__sim_trace_read(FILE *f, const char *name, tide__sim_trace *tr, tide_er
     if (len == 0 || line[0] == '#')
       continue;
     tide_error e = {{0}};
-    if ((rc = tide__sim_trace_line(tr, line, lineno, &e)) < 0) {
+    json_t *probe = strstr(line, "\"done\"") ? json_loads(line, 0, NULL) : NULL;
+    bool done = json_object_get(probe, "done") != NULL;
+    json_decref(probe);
+    if (done)
+      rc = done_line(&idx, line, &e);
+    else if ((rc = tide__sim_trace_line(tr, line, lineno, &e)) == 0) {
+      tide__sim_sub *sub = &tr->subs[tr->nsubs - 1];
+      for (size_t i = 0; i < sub->ntasks && rc == 0; i++) {
+        HASH_FIND_STR(idx, sub->tasks[i].key, k);
+        if (k)
+          rc = tide_errprintf(&e, TIDE_EUSAGE, "task key \"%s\" appears twice", sub->tasks[i].key);
+        else if (sub->ntasks < 1000000 || sub->tasks[i].duration < 0) {
+          k = tide__xcalloc(1, sizeof *k); /* large compact lines need no index */
+          k->t = &sub->tasks[i];
+          HASH_ADD_KEYPTR(hh, idx, k->t->key, strlen(k->t->key), k);
+        }
+      }
+    }
+    if (rc < 0) {
       tide_errprintf(err, rc, "%s:%zu: %s", name, lineno, e.text);
       break;
     }
   }
   free(line);
+  HASH_ITER (hh, idx, k, tmp) {
+    HASH_DEL(idx, k);
+    free(k);
+  }
+  /* a recorded task that never finished (erred, cancelled) costs nothing */
+  for (size_t i = 0; i < tr->nsubs; i++)
+    for (size_t j = 0; j < tr->subs[i].ntasks; j++)
+      if (tr->subs[i].tasks[j].duration < 0)
+        tr->subs[i].tasks[j].duration = 0;
   if (rc == 0 && tr->nsubs == 0)
     rc = tide_errprintf(err, TIDE_EUSAGE, "%s: no submission in the trace", name);
   return rc;

@@ -195,9 +195,9 @@ int main(void)
 {
   tide__log_init("test", TIDE_LOG_WARNING);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_hundred_tasks),   cmocka_unit_test(test_chain_startup),
+      cmocka_unit_test(test_hundred_tasks),         cmocka_unit_test(test_chain_startup),
       cmocka_unit_test(test_bursts_until_and_seed), cmocka_unit_test(test_trace_errors),
-      cmocka_unit_test(test_startup_model),   cmocka_unit_test(test_pareto),
+      cmocka_unit_test(test_startup_model),         cmocka_unit_test(test_pareto),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

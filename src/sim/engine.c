@@ -175,8 +175,8 @@ static void on_arrive(sim *m, vworker *vw)
   if (vw->cancelled)
     return;
   tide_error err = {{0}};
-  vw->w = tide__sw_add(m->s, vw, vw->name, vw->addr, "sim", vw->name, m->o->nthreads,
-                       m->o->memory, NULL, 0, &err);
+  vw->w = tide__sw_add(m->s, vw, vw->name, vw->addr, "sim", vw->name, m->o->nthreads, m->o->memory,
+                       NULL, 0, &err);
   if (!vw->w) {
     vw->cancelled = true;
     m->nplan--;
@@ -565,8 +565,7 @@ int tide__sim_run(const tide__sim_trace *tr, const tide__sim_opts *o, tide__sim_
       const tide__sim_task *t = &tr->subs[i].tasks[j];
       HASH_FIND_STR(m->tasks, t->key, vt);
       if (vt) {
-        rc = tide_errprintf(err, TIDE_EUSAGE, "task key \"%s\" appears twice in the trace",
-                            t->key);
+        rc = tide_errprintf(err, TIDE_EUSAGE, "task key \"%s\" appears twice in the trace", t->key);
         goto out;
       }
       vt = tide__xcalloc(1, sizeof *vt);
@@ -609,8 +608,7 @@ loop_out:
   cur = NULL;
 out:;
   vtask *vt, *tmp;
-  HASH_ITER(hh, m->tasks, vt, tmp)
-  {
+  HASH_ITER (hh, m->tasks, vt, tmp) {
     HASH_DEL(m->tasks, vt);
     free(vt);
   }

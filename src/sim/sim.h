@@ -70,9 +70,9 @@ double tide__sim_dist_draw(const tide__sim_dist *d, uint64_t *rng);
 /* ---- A run */
 typedef struct tide__sim_opts {
   tide__adapt_knobs knobs;
-  double interval;   /* seconds between controller rounds */
-  int nthreads;      /* per virtual worker */
-  int64_t memory;    /* per virtual worker */
+  double interval; /* seconds between controller rounds */
+  int nthreads;    /* per virtual worker */
+  int64_t memory;  /* per virtual worker */
   tide__sim_dist startup;
   uint64_t seed;
   double until; /* > 0: stop there; else when the work is done and the plan is at minimum */

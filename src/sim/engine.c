@@ -15,7 +15,16 @@
 #include "scheduler/internal.h"
 #include "sim/sim.h"
 
-typedef enum { EV_SUBMIT, EV_ARRIVE, EV_START, EV_FINISH, EV_ROUND, EV_REACT, EV_RELEASE } ev_kind;
+typedef enum {
+  EV_SUBMIT,
+  EV_ARRIVE,
+  EV_START,
+  EV_FINISH,
+  EV_ROUND,
+  EV_REACT,
+  EV_RELEASE,
+  EV_REPLICAS
+} ev_kind;
 
 typedef struct ev {
   double t;
@@ -215,6 +224,14 @@ static vtask *msg_vtask(sim *m, const msgpack_object *o)
 static void tx_end(void *conn)
 {
   sim *m = cur;
+  if (m->op == TIDE_OP_ACQUIRE_REPLICAS) {
+    /* answered as a later event: copies take no virtual time here */
+    msgpack_sbuffer *copy = tide__xcalloc(1, sizeof *copy);
+    msgpack_sbuffer_init(copy);
+    msgpack_sbuffer_write(copy, m->sb.data, m->sb.size);
+    push(m, m->now, EV_REPLICAS, conn, copy);
+    return;
+  }
   if (m->op != TIDE_OP_COMPUTE_TASK && m->op != TIDE_OP_CLOSE && m->op != TIDE_OP_KEY_DONE &&
       m->op != TIDE_OP_REPLY)
     return; /* free-keys, heartbeat intervals: nothing a virtual worker acts on */
@@ -264,6 +281,46 @@ static void tx_close(void *conn, const char *reason)
 }
 
 static const tide__sched_tx sim_tx = {tx_begin, tx_end, tx_close};
+
+/* acquire-replicas {keys: {key: [address]}}: the worker fetched them all
+ * and answers add-keys {keys: {key: nbytes}} (docs/protocol.md). */
+static void on_replicas(sim *m, vworker *vw, msgpack_sbuffer *req)
+{
+  msgpack_unpacked u;
+  msgpack_unpacked_init(&u);
+  const msgpack_object_map *keys = NULL;
+  if (!vw->gone && msgpack_unpack_next(&u, req->data, req->size, NULL) == MSGPACK_UNPACK_SUCCESS)
+    keys = tide__mp_map(&u.data, "keys");
+  if (keys) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    tide__pk_kstr(&pk, "op", "add-keys");
+    tide__pk_str(&pk, "keys");
+    msgpack_pack_map(&pk, keys->size);
+    for (uint32_t i = 0; i < keys->size; i++) {
+      const msgpack_object *k = &keys->ptr[i].key;
+      vtask *vt = NULL;
+      if (k->type == MSGPACK_OBJECT_STR)
+        HASH_FIND(hh, m->tasks, k->via.str.ptr, k->via.str.size, vt);
+      msgpack_pack_object(&pk, *k);
+      msgpack_pack_int64(&pk, vt ? vt->t->nbytes : 0);
+    }
+    tide__pk_str(&pk, "failed");
+    msgpack_pack_array(&pk, 0);
+    msgpack_unpacked r;
+    msgpack_unpacked_init(&r);
+    if (msgpack_unpack_next(&r, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS)
+      tide__sched_worker_msg(m->s, vw->w, &r.data);
+    msgpack_unpacked_destroy(&r);
+    msgpack_sbuffer_destroy(&sb);
+  }
+  msgpack_unpacked_destroy(&u);
+  msgpack_sbuffer_destroy(req);
+  free(req);
+}
 
 /* ---- the client side: submissions and releases */
 
@@ -524,6 +581,7 @@ static void run_loop(sim *m)
       round_(m, true);
       break;
     case EV_RELEASE: release(m, e.p); break;
+    case EV_REPLICAS: on_replicas(m, e.p, e.q); break;
     }
     /* the scheduler's zero-delay timers (new-work news, retirement steps) */
     uv_run(&m->loop, UV_RUN_NOWAIT);
@@ -617,6 +675,11 @@ out:;
     free(m->vws.v[i]);
   }
   tide__vec_free(&m->vws);
+  for (size_t i = 0; i < m->heap.n; i++)
+    if (m->heap.v[i].kind == EV_REPLICAS) {
+      msgpack_sbuffer_destroy(m->heap.v[i].q);
+      free(m->heap.v[i].q);
+    }
   tide__vec_free(&m->heap);
   free(m->left);
   free(m);

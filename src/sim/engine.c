@@ -1,9 +1,8 @@
 /* The simulation engine (sim.h): a discrete-event queue on a virtual clock
  * drives the production scheduler (its message handlers, placement,
  * duration learning, adaptive_target, workers_to_close, retirement) and
- * the controller's decision round (adaptive/decide.h). Virtual workers get
- * the scheduler's compute-task messages through a tide__sched_tx that
- * captures them and answer task-finished after the task's duration. */
+ * the controller's decision round (adaptive/decide.h) every interval and
+ * on new work. The virtual workers and the client are peers.c. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,73 +11,9 @@
 
 #include "common/util.h"
 #include "common/vec.h"
-#include "scheduler/internal.h"
-#include "sim/sim.h"
+#include "sim/internal.h"
 
-typedef enum {
-  EV_SUBMIT,
-  EV_ARRIVE,
-  EV_START,
-  EV_FINISH,
-  EV_ROUND,
-  EV_REACT,
-  EV_RELEASE,
-  EV_REPLICAS
-} ev_kind;
-
-typedef struct ev {
-  double t;
-  uint64_t seq; /* ties run in the order they were queued */
-  ev_kind kind;
-  void *p, *q;
-} ev;
-
-typedef struct vtask {
-  UT_hash_handle hh;
-  const tide__sim_task *t;
-  size_t sub;
-} vtask;
-
-typedef struct vworker {
-  sworker *w;
-  char name[32], addr[48];
-  int running;
-  TIDE__VEC(vtask *) q;
-  size_t qhead;
-  double arrived; /* < 0: not yet */
-  bool cancelled, gone, retiring, start_queued;
-} vworker;
-
-typedef struct sim {
-  const tide__sim_trace *tr;
-  const tide__sim_opts *o;
-  tide__sim_result *r;
-  double now, base;
-  uv_loop_t loop;
-  tide__sched *s;
-  sclient *client;
-  int client_conn;
-  TIDE__VEC(ev) heap;
-  uint64_t seq, rng;
-  vtask *tasks;
-  TIDE__VEC(vworker *) vws;
-  size_t first_pending; /* vws before it have all arrived or been cancelled */
-  int nplan, nobs, retiring;
-  size_t *left; /* per submission: wanted keys not done */
-  size_t subs_done;
-  bool react_queued;
-  double last_react, last_t;
-  tide__rec_state *st;
-  /* the message being packed */
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-  tide__op op;
-  int err;
-} sim;
-
-/* The scheduler's send layer has no argument: the one simulation running
- * on this thread is found here (runs are sequential, sweeps included). */
-static sim *cur;
+sim *tide__sim_cur;
 
 static double clock_cb(void *arg, bool wall)
 {
@@ -94,7 +29,7 @@ static bool before(const ev *a, const ev *b)
   return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
-static void push(sim *m, double t, ev_kind k, void *p, void *q)
+void tide__sim_push(sim *m, double t, ev_kind k, void *p, void *q)
 {
   ev e = {t, m->seq++, k, p, q};
   tide__vec_push(&m->heap, e);
@@ -126,293 +61,6 @@ static ev pop(sim *m)
     i = b;
   }
   return top;
-}
-
-/* ---- virtual workers */
-
-static void start_tasks(sim *m, vworker *vw)
-{
-  while (!vw->gone && vw->running < m->o->nthreads && vw->qhead < vw->q.n) {
-    vtask *vt = vw->q.v[vw->qhead++];
-    stask *t = tide__task_find(m->s, vt->t->key, strlen(vt->t->key));
-    if (!t || t->proc != vw->w) /* freed or taken back while queued */
-      continue;
-    vw->running++;
-    push(m, m->now + vt->t->duration, EV_FINISH, vw, vt);
-  }
-  if (vw->qhead == vw->q.n)
-    vw->qhead = vw->q.n = 0;
-}
-
-static void worker_msg(sim *m, vworker *vw, const char *op, const vtask *vt, double start)
-{
-  msgpack_sbuffer sb;
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 6);
-  tide__pk_kstr(&pk, "op", op);
-  tide__pk_kstr(&pk, "key", vt->t->key);
-  tide__pk_kint(&pk, "nbytes", vt->t->nbytes);
-  tide__pk_knum(&pk, "start", m->base + start);
-  tide__pk_knum(&pk, "stop", m->base + m->now);
-  tide__pk_kint(&pk, "thread", 0);
-  msgpack_unpacked u;
-  msgpack_unpacked_init(&u);
-  if (msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS)
-    tide__sched_worker_msg(m->s, vw->w, &u.data);
-  msgpack_unpacked_destroy(&u);
-  msgpack_sbuffer_destroy(&sb);
-}
-
-static void on_finish(sim *m, vworker *vw, vtask *vt)
-{
-  vw->running--;
-  if (vw->gone)
-    return;
-  stask *t = tide__task_find(m->s, vt->t->key, strlen(vt->t->key));
-  if (t && t->proc == vw->w && t->state == TIDE_TS_PROCESSING) {
-    m->r->busy_seconds += vt->t->duration;
-    m->r->tasks_done++;
-    worker_msg(m, vw, "task-finished", vt, m->now - vt->t->duration);
-  }
-  start_tasks(m, vw);
-}
-
-static void on_arrive(sim *m, vworker *vw)
-{
-  if (vw->cancelled)
-    return;
-  tide_error err = {{0}};
-  vw->w = tide__sw_add(m->s, vw, vw->name, vw->addr, "sim", vw->name, m->o->nthreads, m->o->memory,
-                       NULL, 0, &err);
-  if (!vw->w) {
-    vw->cancelled = true;
-    m->nplan--;
-    return;
-  }
-  vw->arrived = m->now;
-  m->nobs++;
-  if (m->nobs > m->r->peak)
-    m->r->peak = m->nobs;
-  if (m->r->first_worker < 0)
-    m->r->first_worker = m->now - m->tr->subs[0].t;
-}
-
-/* ---- the captured send layer */
-
-static msgpack_packer *tx_begin(void *conn, tide__op op, uint32_t nfields)
-{
-  (void)conn;
-  msgpack_sbuffer_clear(&cur->sb);
-  msgpack_pack_map(&cur->pk, nfields + 1);
-  tide__pk_kstr(&cur->pk, "op", tide__op_name(op));
-  cur->op = op;
-  return &cur->pk;
-}
-
-static vtask *msg_vtask(sim *m, const msgpack_object *o)
-{
-  const char *k;
-  size_t kl;
-  vtask *vt = NULL;
-  if (tide__mp_str(o, "key", &k, &kl))
-    HASH_FIND(hh, m->tasks, k, kl, vt);
-  return vt;
-}
-
-static void tx_end(void *conn)
-{
-  sim *m = cur;
-  if (m->op == TIDE_OP_ACQUIRE_REPLICAS) {
-    /* answered as a later event: copies take no virtual time here */
-    msgpack_sbuffer *copy = tide__xcalloc(1, sizeof *copy);
-    msgpack_sbuffer_init(copy);
-    msgpack_sbuffer_write(copy, m->sb.data, m->sb.size);
-    push(m, m->now, EV_REPLICAS, conn, copy);
-    return;
-  }
-  if (m->op != TIDE_OP_COMPUTE_TASK && m->op != TIDE_OP_CLOSE && m->op != TIDE_OP_KEY_DONE &&
-      m->op != TIDE_OP_REPLY)
-    return; /* free-keys, heartbeat intervals: nothing a virtual worker acts on */
-  msgpack_unpacked u;
-  msgpack_unpacked_init(&u);
-  if (msgpack_unpack_next(&u, m->sb.data, m->sb.size, NULL) != MSGPACK_UNPACK_SUCCESS) {
-    msgpack_unpacked_destroy(&u);
-    return;
-  }
-  const msgpack_object *o = &u.data;
-  if (conn == &m->client_conn) {
-    bool ok = true;
-    if (m->op == TIDE_OP_REPLY && tide__mp_bool(o, "ok", &ok) && !ok)
-      m->err = TIDE_EUSAGE; /* the scheduler refused a submission */
-    vtask *vt = m->op == TIDE_OP_KEY_DONE ? msg_vtask(m, o) : NULL;
-    if (vt && m->left[vt->sub] > 0 && --m->left[vt->sub] == 0) {
-      const tide__sim_sub *sub = &m->tr->subs[vt->sub];
-      m->r->latency[vt->sub] = m->now - sub->t;
-      m->subs_done++;
-      push(m, m->now, EV_RELEASE, (void *)sub, NULL);
-    }
-  } else {
-    vworker *vw = conn;
-    if (m->op == TIDE_OP_COMPUTE_TASK) {
-      vtask *vt = msg_vtask(m, o);
-      if (vt) {
-        tide__vec_push(&vw->q, vt);
-        /* started once the scheduler has recorded the task as processing here */
-        if (!vw->start_queued) {
-          vw->start_queued = true;
-          push(m, m->now, EV_START, vw, NULL);
-        }
-      }
-    } else if (m->op == TIDE_OP_CLOSE && !vw->gone) {
-      /* retired: the scheduler removes it right after this message */
-      vw->gone = true;
-      m->nobs--;
-    }
-  }
-  msgpack_unpacked_destroy(&u);
-}
-
-static void tx_close(void *conn, const char *reason)
-{
-  (void)conn;
-  (void)reason;
-}
-
-static const tide__sched_tx sim_tx = {tx_begin, tx_end, tx_close};
-
-/* acquire-replicas {keys: {key: [address]}}: the worker fetched them all
- * and answers add-keys {keys: {key: nbytes}} (docs/protocol.md). */
-static void on_replicas(sim *m, vworker *vw, msgpack_sbuffer *req)
-{
-  msgpack_unpacked u;
-  msgpack_unpacked_init(&u);
-  const msgpack_object_map *keys = NULL;
-  if (!vw->gone && msgpack_unpack_next(&u, req->data, req->size, NULL) == MSGPACK_UNPACK_SUCCESS)
-    keys = tide__mp_map(&u.data, "keys");
-  if (keys) {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    tide__pk_kstr(&pk, "op", "add-keys");
-    tide__pk_str(&pk, "keys");
-    msgpack_pack_map(&pk, keys->size);
-    for (uint32_t i = 0; i < keys->size; i++) {
-      const msgpack_object *k = &keys->ptr[i].key;
-      vtask *vt = NULL;
-      if (k->type == MSGPACK_OBJECT_STR)
-        HASH_FIND(hh, m->tasks, k->via.str.ptr, k->via.str.size, vt);
-      msgpack_pack_object(&pk, *k);
-      msgpack_pack_int64(&pk, vt ? vt->t->nbytes : 0);
-    }
-    tide__pk_str(&pk, "failed");
-    msgpack_pack_array(&pk, 0);
-    msgpack_unpacked r;
-    msgpack_unpacked_init(&r);
-    if (msgpack_unpack_next(&r, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS)
-      tide__sched_worker_msg(m->s, vw->w, &r.data);
-    msgpack_unpacked_destroy(&r);
-    msgpack_sbuffer_destroy(&sb);
-  }
-  msgpack_unpacked_destroy(&u);
-  msgpack_sbuffer_destroy(req);
-  free(req);
-}
-
-/* ---- the client side: submissions and releases */
-
-static void client_msg(sim *m, msgpack_sbuffer *sb, bool update)
-{
-  msgpack_unpacked u;
-  msgpack_unpacked_init(&u);
-  if (msgpack_unpack_next(&u, sb->data, sb->size, NULL) == MSGPACK_UNPACK_SUCCESS) {
-    if (update)
-      tide__client_update_graph(m->s, m->client, &u.data);
-    else
-      tide__client_release_keys(m->s, m->client, &u.data);
-  }
-  msgpack_unpacked_destroy(&u);
-}
-
-/* The outputs of a submission: its tasks no other task of it depends on. */
-static bool *outputs(sim *m, const tide__sim_sub *sub, size_t *n)
-{
-  bool *dep = tide__xcalloc(sub->ntasks, 1);
-  vtask *vt;
-  for (size_t i = 0; i < sub->ntasks; i++)
-    for (uint32_t d = 0; d < sub->tasks[i].ndeps; d++) {
-      HASH_FIND_STR(m->tasks, sub->tasks[i].deps[d], vt);
-      if (vt && vt->t >= sub->tasks && vt->t < sub->tasks + sub->ntasks)
-        dep[vt->t - sub->tasks] = true;
-    }
-  *n = 0;
-  for (size_t i = 0; i < sub->ntasks; i++)
-    *n += !dep[i];
-  return dep;
-}
-
-static void submit(sim *m, size_t si)
-{
-  const tide__sim_sub *sub = &m->tr->subs[si];
-  size_t nout;
-  bool *dep = outputs(m, sub, &nout);
-  msgpack_sbuffer sb;
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 5);
-  tide__pk_kstr(&pk, "op", "update-graph");
-  tide__pk_kint(&pk, "id", (int64_t)si + 1);
-  tide__pk_str(&pk, "tasks");
-  msgpack_pack_array(&pk, (uint32_t)sub->ntasks);
-  for (size_t i = 0; i < sub->ntasks; i++) {
-    const tide__sim_task *t = &sub->tasks[i];
-    msgpack_pack_map(&pk, 5);
-    tide__pk_kstr(&pk, "key", t->key);
-    tide__pk_kstr(&pk, "fn", "tide.sleep");
-    tide__pk_kstr(&pk, "prefix", t->prefix);
-    tide__pk_str(&pk, "args");
-    msgpack_pack_array(&pk, 0);
-    tide__pk_str(&pk, "deps");
-    msgpack_pack_array(&pk, t->ndeps);
-    for (uint32_t d = 0; d < t->ndeps; d++)
-      tide__pk_str(&pk, t->deps[d]);
-  }
-  tide__pk_str(&pk, "wants");
-  msgpack_pack_array(&pk, (uint32_t)nout);
-  for (size_t i = 0; i < sub->ntasks; i++)
-    if (!dep[i])
-      tide__pk_str(&pk, sub->tasks[i].key);
-  tide__pk_str(&pk, "progress");
-  msgpack_pack_false(&pk);
-  m->left[si] = nout;
-  free(dep);
-  client_msg(m, &sb, true);
-  msgpack_sbuffer_destroy(&sb);
-}
-
-/* The client gathered a finished submission and lets its keys go. */
-static void release(sim *m, const tide__sim_sub *sub)
-{
-  msgpack_sbuffer sb;
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  size_t nout;
-  bool *dep = outputs(m, sub, &nout);
-  msgpack_pack_map(&pk, 2);
-  tide__pk_kstr(&pk, "op", "release-keys");
-  tide__pk_str(&pk, "keys");
-  msgpack_pack_array(&pk, (uint32_t)nout);
-  for (size_t i = 0; i < sub->ntasks; i++)
-    if (!dep[i])
-      tide__pk_str(&pk, sub->tasks[i].key);
-  free(dep);
-  client_msg(m, &sb, false);
-  msgpack_sbuffer_destroy(&sb);
 }
 
 /* ---- the controller */
@@ -487,7 +135,7 @@ static void round_(sim *m, bool reactive)
       vw->arrived = -1;
       tide__vec_push(&m->vws, vw);
       m->r->requested++;
-      push(m, m->now + tide__sim_dist_draw(&m->o->startup, &m->rng), EV_ARRIVE, vw, NULL);
+      tide__sim_push(m, m->now + tide__sim_dist_draw(&m->o->startup, &m->rng), EV_ARRIVE, vw, NULL);
     }
     m->nplan = out.n;
   } else if (out.status == TIDE__REC_DOWN && out.nworkers > 0) {
@@ -527,7 +175,7 @@ static void on_sched_event(tide__sched *s, tide__sched_event ev_, const char *na
   /* docs/design.md §7: reactive rounds at most once per 10 ms */
   double at = fmax(m->now, m->last_react + 0.010);
   m->react_queued = true;
-  push(m, at, EV_REACT, NULL, NULL);
+  tide__sim_push(m, at, EV_REACT, NULL, NULL);
 }
 
 /* ---- a run */
@@ -545,8 +193,8 @@ static bool finished(const sim *m)
 static void run_loop(sim *m)
 {
   size_t next_sub = 0;
-  push(m, m->tr->subs[0].t, EV_SUBMIT, NULL, NULL);
-  push(m, 0, EV_ROUND, NULL, NULL);
+  tide__sim_push(m, m->tr->subs[0].t, EV_SUBMIT, NULL, NULL);
+  tide__sim_push(m, 0, EV_ROUND, NULL, NULL);
   /* a guard: a policy that never gets back to its minimum stops an hour
    * after the last submission finished or could have */
   double last = m->tr->subs[m->tr->nsubs - 1].t;
@@ -561,27 +209,27 @@ static void run_loop(sim *m)
     m->r->events++;
     switch (e.kind) {
     case EV_SUBMIT:
-      submit(m, next_sub++);
+      tide__sim_submit(m, next_sub++);
       if (next_sub < m->tr->nsubs)
-        push(m, m->tr->subs[next_sub].t, EV_SUBMIT, NULL, NULL);
+        tide__sim_push(m, m->tr->subs[next_sub].t, EV_SUBMIT, NULL, NULL);
       break;
-    case EV_ARRIVE: on_arrive(m, e.p); break;
+    case EV_ARRIVE: tide__sim_arrive(m, e.p); break;
     case EV_START:
       ((vworker *)e.p)->start_queued = false;
-      start_tasks(m, e.p);
+      tide__sim_start_tasks(m, e.p);
       break;
-    case EV_FINISH: on_finish(m, e.p, e.q); break;
+    case EV_FINISH: tide__sim_finish(m, e.p, e.q); break;
     case EV_ROUND:
       round_(m, false);
-      push(m, m->now + m->o->interval, EV_ROUND, NULL, NULL);
+      tide__sim_push(m, m->now + m->o->interval, EV_ROUND, NULL, NULL);
       break;
     case EV_REACT:
       m->react_queued = false;
       m->last_react = m->now;
       round_(m, true);
       break;
-    case EV_RELEASE: release(m, e.p); break;
-    case EV_REPLICAS: on_replicas(m, e.p, e.q); break;
+    case EV_RELEASE: tide__sim_release(m, e.p); break;
+    case EV_REPLICAS: tide__sim_replicas(m, e.p, e.q); break;
     }
     /* the scheduler's zero-delay timers (new-work news, retirement steps) */
     uv_run(&m->loop, UV_RUN_NOWAIT);
@@ -601,7 +249,7 @@ int tide__sim_run(const tide__sim_trace *tr, const tide__sim_opts *o, tide__sim_
   memset(r, 0, sizeof *r);
   if (!tr->nsubs)
     return tide_errprintf(err, TIDE_EUSAGE, "the trace has no submission");
-  if (cur)
+  if (tide__sim_cur)
     return tide_errprintf(err, -EBUSY, "a simulation is already running on this thread");
   sim *m = tide__xcalloc(1, sizeof *m);
   m->tr = tr;
@@ -631,7 +279,7 @@ int tide__sim_run(const tide__sim_trace *tr, const tide__sim_opts *o, tide__sim_
       vt->sub = i;
       HASH_ADD_KEYPTR(hh, m->tasks, t->key, strlen(t->key), vt);
     }
-  cur = m;
+  tide__sim_cur = m;
   tide__clock_set(clock_cb, m);
   msgpack_sbuffer_init(&m->sb);
   msgpack_packer_init(&m->pk, &m->sb, msgpack_sbuffer_write);
@@ -640,7 +288,7 @@ int tide__sim_run(const tide__sim_trace *tr, const tide__sim_opts *o, tide__sim_
   tide__config_defaults(&cfg);
   if ((rc = tide__sched_create(&m->loop, &cfg, &m->s, err)) < 0)
     goto loop_out;
-  tide__sched_set_tx(m->s, &sim_tx);
+  tide__sched_set_tx(m->s, &tide__sim_tx);
   tide__sched_observe(m->s, on_sched_event, m);
   m->client = tide__xcalloc(1, sizeof *m->client);
   m->client->conn = &m->client_conn;
@@ -663,7 +311,7 @@ loop_out:
   uv_loop_close(&m->loop);
   msgpack_sbuffer_destroy(&m->sb);
   tide__clock_set(NULL, NULL);
-  cur = NULL;
+  tide__sim_cur = NULL;
 out:;
   vtask *vt, *tmp;
   HASH_ITER (hh, m->tasks, vt, tmp) {

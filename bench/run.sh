@@ -551,14 +551,19 @@ sim_compare() {
 bench_simulate() {
   local res n=1000000
   [ "$QUICK" = 1 ] && n=100000
-  log "simulate: responsive burst, real vs simulated (local)"
-  res=$(sim_compare responsive local --interval 100ms --target-duration 1s --wait-count 3) &&
-    record simulate tide "$res" || log "simulate (responsive): failed"
-  log "simulate: Dask-default burst, real vs simulated (local)"
-  res=$(sim_compare defaults local --interval 1s --target-duration 5s --wait-count 3) &&
-    record simulate tide "$res" || log "simulate (defaults): failed"
+  local backends=",${BENCH_SIM_BACKENDS:-local,slurm},"
+  if [[ "$backends" == *,local,* ]]; then
+    log "simulate: responsive burst, real vs simulated (local)"
+    res=$(sim_compare responsive local --interval 100ms --target-duration 1s --wait-count 3) &&
+      record simulate tide "$res" || log "simulate (responsive): failed"
+    log "simulate: Dask-default burst, real vs simulated (local)"
+    res=$(sim_compare defaults local --interval 1s --target-duration 5s --wait-count 3) &&
+      record simulate tide "$res" || log "simulate (defaults): failed"
+  fi
   if [ -z "${SLURM_CONF:-}" ] && [ -n "${TIDE_SLURM_DIR:-}" ]; then export SLURM_CONF="$TIDE_SLURM_DIR/slurm.conf"; fi
-  if [ -n "${SLURM_CONF:-}" ] && timeout 10 sinfo -h >/dev/null 2>&1; then
+  if [[ "$backends" != *,slurm,* ]]; then
+    :
+  elif [ -n "${SLURM_CONF:-}" ] && timeout 10 sinfo -h >/dev/null 2>&1; then
     log "simulate: responsive burst, real vs simulated (slurm)"
     res=$(sim_compare responsive slurm --interval 100ms --target-duration 1s --wait-count 3) &&
       record simulate tide "$res" || log "simulate (slurm): failed"

@@ -324,6 +324,7 @@ int tide__cmd_simulate(int argc, char **argv)
     return tide__cmd_fail(2, "%s", err.text);
   if (max_workers && tide__config_set(&cfg, "cluster.max-workers", max_workers, &err) < 0)
     return tide__cmd_fail(2, "--max-workers: %s", err.text);
+  o.cfg = &cfg;
   o.interval = has[KNOB_INTERVAL] ? set[KNOB_INTERVAL] : cfg.adaptive.interval;
   o.knobs.target_duration = has[KNOB_TARGET] ? set[KNOB_TARGET] : cfg.adaptive.target_duration;
   o.knobs.wait_count = has[KNOB_WAIT] ? (int)set[KNOB_WAIT] : cfg.adaptive.wait_count;

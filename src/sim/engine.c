@@ -285,7 +285,11 @@ int tide__sim_run(const tide__sim_trace *tr, const tide__sim_opts *o, tide__sim_
   msgpack_packer_init(&m->pk, &m->sb, msgpack_sbuffer_write);
   uv_loop_init(&m->loop);
   tide__config cfg;
-  tide__config_defaults(&cfg);
+  if (o->cfg)
+    cfg = *o->cfg;
+  else
+    tide__config_defaults(&cfg);
+  cfg.scheduler.record_trace[0] = 0; /* a replay never records itself */
   if ((rc = tide__sched_create(&m->loop, &cfg, &m->s, err)) < 0)
     goto loop_out;
   tide__sched_set_tx(m->s, &tide__sim_tx);

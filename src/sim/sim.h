@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "adaptive/decide.h"
+#include "common/config.h"
 #include "tide/error.h"
 
 /* ---- Traces: JSON lines of submissions (docs/simulate.md) */
@@ -76,6 +77,9 @@ typedef struct tide__sim_opts {
   tide__sim_dist startup;
   uint64_t seed;
   double until; /* > 0: stop there; else when the work is done and the plan is at minimum */
+  /* the scheduler's settings (unknown-task-duration, worker-saturation,
+   * memory target...); NULL: the defaults */
+  const tide__config *cfg;
 } tide__sim_opts;
 
 typedef struct tide__sim_result {

@@ -111,6 +111,31 @@ static void test_bursts_until_and_seed(void **state)
   tide__sim_trace_free(&tr);
 }
 
+/* The scheduler's settings reach the simulated scheduler: with an unknown
+ * prefix expected to take 5 s instead of 0.5 s, the first round already
+ * asks for all 16 workers and 64 tasks of 0.5 s take 2 s, not 5 s. */
+static void test_config_reaches_scheduler(void **state)
+{
+  (void)state;
+  const char *lines[] = {"{\"t\": 0, \"prefix\": \"b\", \"n\": 64, \"duration\": 0.5}"};
+  tide__sim_trace tr;
+  trace_of(&tr, lines, 1);
+  tide__sim_opts o = opts(16, "0s");
+  tide__sim_result r;
+  assert_int_equal(tide__sim_run(&tr, &o, &r, NULL), 0);
+  assert_true(r.latency[0] > 4.9);
+  tide__sim_result_free(&r);
+  tide__config cfg;
+  tide__config_defaults(&cfg);
+  cfg.scheduler.unknown_task_duration = 5;
+  o.cfg = &cfg;
+  assert_int_equal(tide__sim_run(&tr, &o, &r, NULL), 0);
+  assert_true(fabs(r.latency[0] - 2.0) < 0.05);
+  assert_int_equal(r.peak, 16);
+  tide__sim_result_free(&r);
+  tide__sim_trace_free(&tr);
+}
+
 static void test_trace_errors(void **state)
 {
   (void)state;
@@ -195,9 +220,13 @@ int main(void)
 {
   tide__log_init("test", TIDE_LOG_WARNING);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_hundred_tasks),         cmocka_unit_test(test_chain_startup),
-      cmocka_unit_test(test_bursts_until_and_seed), cmocka_unit_test(test_trace_errors),
-      cmocka_unit_test(test_startup_model),         cmocka_unit_test(test_pareto),
+      cmocka_unit_test(test_hundred_tasks),
+      cmocka_unit_test(test_chain_startup),
+      cmocka_unit_test(test_bursts_until_and_seed),
+      cmocka_unit_test(test_config_reaches_scheduler),
+      cmocka_unit_test(test_trace_errors),
+      cmocka_unit_test(test_startup_model),
+      cmocka_unit_test(test_pareto),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -688,6 +688,68 @@ bench_burst_tls() {
   done
 }
 
+# ---- simulate ----------------------------------------------------------------
+# The simulator's honesty (docs/simulate.md): a real burst run (burst_tide,
+# recording its own trace with --record-trace) beside `tide simulate` of
+# that trace with the startup latency learned from the same run's log and
+# the same end (--until the real run's wall time). Records each burst
+# latency, the worker-seconds and their relative errors (goal: 10 %), per
+# profile and backend; then the simulator's speed at 10,000 workers and
+# 1,000,000 tasks.
+sim_compare() {
+  local profile=$1 backend=$2; shift 2
+  local res simj
+  rm -f "$W/sim-$profile-$backend.trace"
+  res=$(burst_tide "$profile" "$backend" "$@" --record-trace "$W/sim-$profile-$backend.trace") ||
+    { log "simulate: the real $profile run ($backend) failed"; return 1; }
+  simj=$("$TIDE" simulate "$W/sim-$profile-$backend.trace" --startup-from "$W/burst-$profile-$backend.log" \
+    --minimum 0 --maximum "$MAXW" "$@" --until "$(jq .wall_s <<<"$res")" --json) ||
+    { log "simulate: tide simulate failed"; return 1; }
+  jq -c -n --argjson r "$res" --argjson s "$simj" --arg p "$profile" --arg b "$backend" '
+    def err(a; b): (if b == 0 then null else (((a - b) / b) | fabs * 1000 | round / 1000) end);
+    ($r.burst_latency_s | add / length) as $rl | ($s.latency_s | add / length) as $sl |
+    {system: "tide", profile: $p, backend: $b,
+     real_latency_s: $r.burst_latency_s, sim_latency_s: ($s.latency_s | map(. * 100 | round / 100)),
+     latency_error: err($sl; $rl),
+     burst_errors: [range($r.burst_latency_s | length) | err($s.latency_s[.]; $r.burst_latency_s[.])],
+     real_worker_seconds: $r.worker_seconds, sim_worker_seconds: (($s.worker_seconds * 10 | round) / 10),
+     worker_seconds_error: err($s.worker_seconds; $r.worker_seconds),
+     real_utilisation: $r.utilisation, sim_utilisation: (($s.utilisation * 1000 | round) / 1000),
+     startup_mean_s: (($s.startup_mean_s * 1000 | round) / 1000),
+     within_10pct: ((err($sl; $rl) <= 0.1) and (err($s.worker_seconds; $r.worker_seconds) <= 0.1))}'
+}
+
+bench_simulate() {
+  local res n=1000000
+  [ "$QUICK" = 1 ] && n=100000
+  local backends=",${BENCH_SIM_BACKENDS:-local,slurm},"
+  if [[ "$backends" == *,local,* ]]; then
+    log "simulate: responsive burst, real vs simulated (local)"
+    res=$(sim_compare responsive local --interval 100ms --target-duration 1s --wait-count 3) &&
+      record simulate tide "$res" || log "simulate (responsive): failed"
+    log "simulate: Dask-default burst, real vs simulated (local)"
+    res=$(sim_compare defaults local --interval 1s --target-duration 5s --wait-count 3) &&
+      record simulate tide "$res" || log "simulate (defaults): failed"
+  fi
+  if [ -z "${SLURM_CONF:-}" ] && [ -n "${TIDE_SLURM_DIR:-}" ]; then export SLURM_CONF="$TIDE_SLURM_DIR/slurm.conf"; fi
+  if [[ "$backends" != *,slurm,* ]]; then
+    :
+  elif [ -n "${SLURM_CONF:-}" ] && timeout 10 sinfo -h >/dev/null 2>&1; then
+    log "simulate: responsive burst, real vs simulated (slurm)"
+    res=$(sim_compare responsive slurm --interval 100ms --target-duration 1s --wait-count 3) &&
+      record simulate tide "$res" || log "simulate (slurm): failed"
+  else
+    log "simulate: slurm part skipped (SLURM not up)"
+  fi
+  log "simulate: $n tasks of 1 s on up to 10,000 virtual workers"
+  echo "{\"t\": 0, \"prefix\": \"scale\", \"n\": $n, \"duration\": 1}" >"$W/scale.trace"
+  local t0; t0=$(now)
+  res=$("$TIDE" simulate "$W/scale.trace" --maximum 10000 --max-workers 10000 --json) &&
+    record simulate_scale tide "$(jq -c --arg real "$(since "$t0")" \
+      '{tasks, peak_workers, virtual_s, events, real_s: ($real | tonumber)}' <<<"$res")" ||
+    log "simulate (scale): failed"
+}
+
 bench_burst_slurm() {
   local res
   if [ -z "${SLURM_CONF:-}" ] && [ -n "${TIDE_SLURM_DIR:-}" ]; then export SLURM_CONF="$TIDE_SLURM_DIR/slurm.conf"; fi
@@ -877,6 +939,7 @@ want policy && bench_policy
 want cmd_array && bench_cmd_array
 want scale && bench_scale
 want burst_ssh && bench_burst_ssh
+want simulate && bench_simulate
 
 # ---- table -------------------------------------------------------------------
 echo

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adaptive/decide.h"
 #include "adaptive/recommend.h"
 #include "cluster/cluster_int.h"
 #include "common/log.h"
@@ -171,28 +172,6 @@ static json_t *entry(tide__adaptive *a, const char *status, const tide__target_i
   return e;
 }
 
-/* docs/design.md §7 "Arrival-aware requests": the cap's inputs from the
- * scheduler's figures behind this round's target, when the cap is on and
- * this backend's startup latency is known. */
-static bool arrival_in(tide__adaptive *a, const tide__target_inputs *in, tide__arrival_in *arr)
-{
-  tide_cluster *c = a->c;
-  double startup = 0;
-  if (!a->arrival_aware ||
-      !tide__startup_get(c->startup, tide__cluster_startup_key(c), &startup, NULL))
-    return false;
-  memset(arr, 0, sizeof *arr);
-  arr->work = in->total_occupancy + in->queued_occupancy;
-  arr->ntasks = in->nqueued + in->nprocessing;
-  arr->npresent = (int)in->nworkers;
-  arr->threads = (double)in->nworkers * in->avg_nthreads;
-  arr->nthreads = in->avg_nthreads > 0   ? in->avg_nthreads
-                  : c->opts.nthreads > 0 ? c->opts.nthreads
-                                         : 1;
-  arr->startup = startup;
-  return true;
-}
-
 /* The numbers behind a capped request, and its explanation, on entry e. */
 static void add_capped(tide__adaptive *a, json_t *e, const tide__rec_in *ri,
                        const tide__rec_out *out)
@@ -248,84 +227,91 @@ static void run_round(tide__adaptive *a, bool reactive)
     a->in_round = false;
     return;
   }
-  tide__target_inputs in;
-  memset(&in, 0, sizeof in);
-  int raw = a->target ? a->target(c, a->target_arg)
-                      : tide__sched_adaptive_target(c->sched, a->target_duration, &in);
+  tide__rec_member *na = NULL;
+  size_t nna = tide__cluster_not_arrived(c, &na);
+  int custom = a->target ? a->target(c, a->target_arg) : 0;
+  tide__adapt_knobs k = {
+      .minimum = a->minimum,
+      .maximum = fmin(a->maximum, c->cfg.cluster.max_workers),
+      .target_duration = a->target_duration,
+      .wait_count = a->wait_count,
+      .max_pending = a->max_pending,
+      .arrival_aware = a->arrival_aware,
+  };
+  double startup = -1;
+  if (!tide__startup_get(c->startup, tide__cluster_startup_key(c), &startup, NULL))
+    startup = -1;
+  tide__adapt_plan p = {
+      .now = tide__now(),
+      .processes = tide__cluster_processes(c),
+      .nplan = tide__cluster_nplan(c),
+      .pending_jobs = tide__cluster_pending_jobs(c),
+      .not_arrived = na,
+      .nnot_arrived = nna,
+      .backoff = &c->backoff,
+      .reactive = reactive,
+      .down_blocked = c->retiring > 0,
+      .raw_target = a->target ? &custom : NULL,
+      .to_close = close_cb,
+      .to_close_arg = a,
+      .startup = startup,
+      .nthreads = c->opts.nthreads,
+  };
+  tide__adapt_round r;
+  int raw = tide__adapt_decide(a->st, c->sched, &k, &p, &r);
   if (raw < 0) {
     char msg[128];
     snprintf(msg, sizeof msg, "target() failed: %s", tide_strerror(raw));
     tide__log(TIDE_LOG_ERROR, "adaptive", "%s", msg);
     tide__adaptive_note_error(a, msg);
+    free(na);
     a->in_round = false;
     return;
   }
-  tide__rec_member *na = NULL;
-  size_t nna = tide__cluster_not_arrived(c, &na);
-  tide__arrival_in arr;
-  bool capping = !a->target && arrival_in(a, &in, &arr);
-  tide__rec_in ri = {
-      .now = tide__now(),
-      .target = raw,
-      .minimum = a->minimum,
-      .maximum = fmin(a->maximum, c->cfg.cluster.max_workers),
-      .wait_count = a->wait_count,
-      .processes = tide__cluster_processes(c),
-      .nplan = tide__cluster_nplan(c),
-      .not_arrived = na,
-      .nnot_arrived = nna,
-      .pending_jobs = tide__cluster_pending_jobs(c),
-      .max_pending = a->max_pending,
-      .backoff = &c->backoff,
-      .up_only = reactive,
-      .down_blocked = c->retiring > 0,
-      .to_close = close_cb,
-      .to_close_arg = a,
-      .arrival = capping ? &arr : NULL,
-  };
-  tide__rec_out out;
-  tide__recommend(a->st, &ri, &out);
+  const tide__target_inputs *in = &r.in;
+  const tide__rec_in *ri = &r.ri;
+  tide__rec_out *out = &r.out;
   free(na);
-  a->last_target = out.target;
+  a->last_target = out->target;
   if (!reactive) {
     const tide__sw_view *ws;
-    push_sample(a, out.target, ri.nplan, (int)tide__sched_workers(c->sched, &ws));
+    push_sample(a, out->target, p.nplan, (int)tide__sched_workers(c->sched, &ws));
   }
   tide_error err = {{0}};
   int rc = 0;
   json_t *e = NULL;
-  if (out.status == TIDE__REC_SAME && out.capped) {
-    e = capped_entry(a, &in, raw, &ri, &out, reactive);
-  } else if (out.status == TIDE__REC_UP) {
-    e = entry(a, "up", &in, raw, &out, reactive);
-    json_object_set_new(e, "n", json_integer(out.n));
-    if (out.capped)
-      add_capped(a, e, &ri, &out);
-    tide__log(TIDE_LOG_INFO, "adaptive", "up: %d -> %d worker(s) (target %d%s)", ri.nplan, out.n,
-              out.target, reactive ? ", reactive" : "");
-    rc = tide__cluster_scale_to(c, out.n, &err);
-  } else if (out.status == TIDE__REC_DOWN) {
-    e = entry(a, "down", &in, raw, &out, reactive);
+  if (out->status == TIDE__REC_SAME && out->capped) {
+    e = capped_entry(a, in, raw, ri, out, reactive);
+  } else if (out->status == TIDE__REC_UP) {
+    e = entry(a, "up", in, raw, out, reactive);
+    json_object_set_new(e, "n", json_integer(out->n));
+    if (out->capped)
+      add_capped(a, e, ri, out);
+    tide__log(TIDE_LOG_INFO, "adaptive", "up: %d -> %d worker(s) (target %d%s)", p.nplan, out->n,
+              out->target, reactive ? ", reactive" : "");
+    rc = tide__cluster_scale_to(c, out->n, &err);
+  } else if (out->status == TIDE__REC_DOWN) {
+    e = entry(a, "down", in, raw, out, reactive);
     json_t *ws = json_array();
-    for (size_t i = 0; i < out.nworkers; i++)
-      json_array_append_new(ws, json_string(out.workers[i]));
+    for (size_t i = 0; i < out->nworkers; i++)
+      json_array_append_new(ws, json_string(out->workers[i]));
     json_object_set_new(e, "workers", ws);
     tide__log(TIDE_LOG_INFO, "adaptive", "down: retiring %zu worker(s) (target %d, plan %d)",
-              out.nworkers, out.target, ri.nplan);
-    rc = tide__cluster_retire_names(c, out.workers, out.nworkers, true, NULL, NULL, &err);
+              out->nworkers, out->target, p.nplan);
+    rc = tide__cluster_retire_names(c, out->workers, out->nworkers, true, NULL, NULL, &err);
   }
   if (rc < 0) {
     /* docs/design.md §7: an error is logged and adapting goes on */
     const char *msg = err.text[0] ? err.text : tide_strerror(rc);
-    tide__log(TIDE_LOG_ERROR, "adaptive", "%s failed: %s", tide__rec_status_name(out.status), msg);
+    tide__log(TIDE_LOG_ERROR, "adaptive", "%s failed: %s", tide__rec_status_name(out->status), msg);
     tide__adaptive_note_error(a, msg);
     json_object_set_new(e, "error", json_string(msg));
   }
   if (e)
     push_log(a, e);
-  if (e && !out.capped)
+  if (e && !out->capped)
     a->capped_asked = -1; /* the next capped request is news again */
-  tide__rec_out_free(&out);
+  tide__rec_out_free(out);
   a->in_round = false;
 }
 

@@ -329,9 +329,13 @@ void tide__cluster_worker_event(tide_cluster *c, tide__sched_event ev, const cha
       return;
     /* docs/design.md §7 "Arrival-aware requests": request -> registered,
      * once per worker (a worker that reconnects says nothing of startup) */
-    if (!w->ever_arrived)
+    if (!w->ever_arrived) {
       tide__startup_observe(c->startup, tide__cluster_startup_key(c),
                             tide__now() - w->job->created);
+      /* the same latency, for `tide simulate --startup-from` */
+      tide__clog(TIDE_LOG_INFO, "worker %s registered %.3fs after its request", name,
+                 tide__now() - w->job->created);
+    }
     w->arrived = w->ever_arrived = true;
     w->died_at = 0;
     if (w->job->phase == TIDE__JOB_SUBMITTING || w->job->phase == TIDE__JOB_PENDING)

@@ -26,6 +26,7 @@ int tide__cmd_adapt(int argc, char **argv);     /* cmd_control.c */
 int tide__cmd_retire(int argc, char **argv);    /* cmd_control.c */
 int tide__cmd_status(int argc, char **argv);    /* cmd_status.c */
 int tide__cmd_logs(int argc, char **argv);      /* cmd_status.c */
+int tide__cmd_simulate(int argc, char **argv);  /* cmd_simulate.c */
 
 /* Print "tide: MESSAGE" on stderr and return code (the exit status). */
 /* cluster_pools.c: the pools of `tide cluster --pool` (docs/adaptive.md

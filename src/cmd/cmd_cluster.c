@@ -30,6 +30,7 @@ static const char usage_text[] =
     "                    [--contact-address ADDR]\n"
     "                    [--log-level L] [--backoff D,D,...] [--pause-after N]\n"
     "                    [--kill-grace D] [--preload LIB.so]... [--max-workers N]\n"
+    "                    [--record-trace FILE]\n"
     "                    [--allow-exec] [--auth-token-file F | --no-auth] [--dashboard-auth]\n"
     "                    [--security temporary | --tls-ca-file F --tls-cert F --tls-key F]\n"
     "                    [--pool NAME:backend=B,min=N,max=N,cost=X,resources=R+R,FLAG=V]...\n"
@@ -40,7 +41,7 @@ typedef struct cargs {
   tide_cluster_opts o;
   tide_adapt_opts a;
   bool adapt, allow_exec, no_auth, dashboard_auth;
-  const char *config, *log_level, *max_workers, *token_file;
+  const char *config, *log_level, *max_workers, *token_file, *record_trace;
   double backoff[TIDE__BACKOFF_MAX_STEPS];
   int nbackoff;
   double kill_grace;
@@ -218,6 +219,8 @@ static int one_flag(cargs *a, const tide__backend_def *def, const char *f, const
     return port_flag(f, v, &a->o.dashboard_port);
   else if (F("config"))
     a->config = v;
+  else if (F("record-trace"))
+    a->record_trace = v;
   else if (F("max-workers"))
     a->max_workers = v;
   else if (F("log-level"))
@@ -445,6 +448,11 @@ int tide__cmd_cluster(int argc, char **argv)
   }
   if (a.max_workers && tide__config_set(&cfg, "cluster.max-workers", a.max_workers, &err) < 0) {
     status = tide__cmd_fail(2, "--max-workers: %s", err.text);
+    goto out;
+  }
+  if (a.record_trace &&
+      tide__config_set(&cfg, "scheduler.record-trace", a.record_trace, &err) < 0) {
+    status = tide__cmd_fail(2, "--record-trace: %s", err.text);
     goto out;
   }
   if (a.o.workers > cfg.cluster.max_workers) {

@@ -29,6 +29,8 @@ static const struct {
     {"adapt", tide__cmd_adapt, "start, change or stop adapting"},
     {"retire", tide__cmd_retire, "retire workers gracefully"},
     {"status", tide__cmd_status, "show the cluster, its workers and the adaptive state"},
+    {"simulate", tide__cmd_simulate,
+     "replay a workload trace under an adaptive policy, virtual clock"},
     {"logs", tide__cmd_logs, "gather logs from cluster, scheduler and workers"},
 };
 

@@ -58,6 +58,8 @@ static const key keys[] = {
     {"scheduler.allowed-failures", K_INT, F(scheduler.allowed_failures), 0, 0},
     {"scheduler.retire-timeout", K_DURATION, F(scheduler.retire_timeout), 0, 0},
     {"scheduler.heartbeat-timeout", K_POSDUR, F(scheduler.heartbeat_timeout), 0, 0},
+    {"scheduler.record-trace", K_STRING, F(scheduler.record_trace),
+     sizeof((tide__config *)0)->scheduler.record_trace, 0},
     {"worker.memory.target", K_FRACTION, F(worker.memory_target), 0, 0},
     {"worker.memory.pause", K_FRACTION, F(worker.memory_pause), 0, 0},
     {"worker.heartbeat-interval", K_POSDUR, F(worker.heartbeat_interval), 0, 0},

@@ -40,6 +40,7 @@ typedef struct tide__config {
     int allowed_failures;         /* default 3 */
     double retire_timeout;        /* seconds, default 60 */
     double heartbeat_timeout;     /* seconds, default 10: missed heartbeats */
+    char record_trace[1024];      /* append a workload trace here (docs/simulate.md); "" none */
   } scheduler;
   struct {
     double memory_target;      /* fraction, default 0.6 */

@@ -2,12 +2,18 @@
 #ifndef TIDE_COMMON_UTIL_H
 #define TIDE_COMMON_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Monotonic seconds (for durations) and wall-clock Unix seconds (epochs). */
 double tide__now(void);
 double tide__wall(void);
+/* Replace both clocks (fn NULL: back to the system's): a simulator runs
+ * the scheduler and the controller on a virtual clock this way (src/sim).
+ * fn gets arg and whether the wall clock is asked. */
+typedef double (*tide__clock_fn)(void *arg, bool wall);
+void tide__clock_set(tide__clock_fn fn, void *arg);
 
 /* malloc/calloc/realloc/strdup that abort with a message on OOM. */
 void *tide__xmalloc(size_t n);

@@ -332,6 +332,13 @@ void tide__client_update_graph(tide__sched *s, sclient *c, const msgpack_object 
   }
   if (nord >= 0) {
     create_tasks(s, nodes, index, order, (uint32_t)nord);
+    if (s->trace) {
+      TIDE__VEC(stask *) rec = {0};
+      for (uint32_t o = 0; o < (uint32_t)nord; o++)
+        tide__vec_push(&rec, nodes[order[o]].t);
+      tide__trace_submit(s, rec.v, rec.n);
+      tide__vec_free(&rec);
+    }
     /* wants and watches first, so no result is released before it is seen */
     for (uint32_t i = 0; wants && i < wants->size; i++) {
       const char *k = wants->ptr[i].via.str.ptr;

@@ -6,6 +6,7 @@
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uthash.h>
 
 #include "common/vec.h"
@@ -310,6 +311,8 @@ struct tide__sched {
   size_t nres_workers;
   TIDE__VEC(tide__res) pool_res;
   bool has_pools;
+  FILE *trace;     /* scheduler.record-trace, or NULL */
+  double trace_t0; /* time of the first recorded submission; < 0 none yet */
 };
 
 /* sched.c */
@@ -443,6 +446,13 @@ void tide__sres_take(tide__sched *s, sworker *w, const stask *t, int sign);
 void tide__sres_worker_set(tide__sched *s, sworker *w, const tide__res *res, const char *pool);
 void tide__sres_worker_free(tide__sched *s, sworker *w);
 void tide__sres_destroy(tide__sched *s);
+
+/* trace.c: the workload trace `tide simulate` replays (docs/simulate.md) */
+int tide__trace_open(tide__sched *s, tide_error *err);
+void tide__trace_close(tide__sched *s);
+/* A submission: its n tasks in dependency order. */
+void tide__trace_submit(tide__sched *s, stask *const *tasks, size_t n);
+void tide__trace_done(tide__sched *s, const stask *t, int64_t nbytes, double duration);
 
 /* views.c */
 void tide__stream_add(tide__sched *s, stask *t, sworker *w, int thread, double start, double stop);

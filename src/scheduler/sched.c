@@ -90,6 +90,11 @@ int tide__sched_create(uv_loop_t *loop, const tide__config *cfg, tide__sched **o
       return rc;
     }
   }
+  int trc = tide__trace_open(s, err);
+  if (trc < 0) {
+    free(s);
+    return trc;
+  }
   tide__limits_set(&s->cfg.limits);
   s->tx = &net_tx;
   s->started = tide__wall();
@@ -596,6 +601,7 @@ void tide__sched_destroy(tide__sched *s)
     return;
   if (!s->closing)
     tide__sched_close(s, false);
+  tide__trace_close(s);
   for (sconn *sc = s->conns; sc; sc = sc->next) /* still closing: detach */
     sc->s = NULL;
   tide__clients_destroy(s);

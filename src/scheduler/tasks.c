@@ -333,6 +333,7 @@ void tide__task_finished(tide__sched *s, sworker *w, stask *t, int64_t nbytes, d
     return;
   }
   tide__proc_remove(s, t);
+  tide__trace_done(s, t, nbytes, stop - start);
   tide__prefix_sample(t->pfx, stop - start, nbytes);
   t->duration = (float)(stop - start);
   t->nbytes = nbytes;

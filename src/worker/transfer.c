@@ -63,7 +63,7 @@ void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
   tide__conn_end(c);
 }
 
-static void serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)
+void tide__transfer_serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
   tide__wk *w = arg;
   switch (tide__mp_op(msg)) {
@@ -83,7 +83,7 @@ static void serve_closed(tide__conn *c, int status, void *arg)
     }
 }
 
-static const tide__conn_ops serve_ops = {serve_msg, serve_closed};
+static const tide__conn_ops serve_ops = {tide__transfer_serve_msg, serve_closed};
 
 void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide__conn_ops **ops,
                            void **carg)

@@ -286,7 +286,7 @@ static void send_logs(tide__wk *w, tide__conn *c, const msgpack_object *msg)
   tide__log_free_lines(lines);
 }
 
-static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
+void tide__wk_sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
   tide__wk *w = arg;
   tide__op op = tide__mp_op(msg);
@@ -368,7 +368,7 @@ static void sched_closed(tide__conn *c, int status, void *arg)
   fatal(w, 1, "lost the scheduler at %s", w->sched_address);
 }
 
-static const tide__conn_ops sched_ops = {sched_msg, sched_closed};
+static const tide__conn_ops sched_ops = {tide__wk_sched_msg, sched_closed};
 
 static void retry_cb(uv_timer_t *h)
 {

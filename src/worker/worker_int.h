@@ -150,6 +150,9 @@ void tide__wtask_free(wtask *t);
 void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide__conn_ops **ops,
                            void **carg);
 void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg);
+/* One message from a peer on the data port (arg: the worker); the fuzz
+ * target fuzz/fuzz_worker.c calls it without a socket. */
+void tide__transfer_serve_msg(tide__conn *c, const msgpack_object *msg, void *arg);
 /* Get or start fetching key for waiter wt with holders (msgpack array of
  * address strings, may be NULL). Returns the entry. */
 fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
@@ -164,5 +167,8 @@ void tide__transfer_flush(tide__wk *w);
 
 /* worker.c: a connection to the scheduler that can take a message now. */
 tide__conn *tide__wk_sched(tide__wk *w);
+/* One message from the scheduler (arg: the worker): the dispatch of every
+ * scheduler op, also called by the fuzz target fuzz/fuzz_worker.c. */
+void tide__wk_sched_msg(tide__conn *c, const msgpack_object *msg, void *arg);
 
 #endif

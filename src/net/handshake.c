@@ -307,7 +307,8 @@ bool tide__conn_hs_bytes(tide__conn *c)
   /* what the peer made us hold: bytes it sent that are not yet a frame
    * (not the buffer's capacity, or a byte a connection would count 64 KiB) */
   size_t now = tide__framer_buffered(&c->fr);
-  int64_t total = (g_hs_mem += (int64_t)now - (int64_t)c->hs_mem);
+  int64_t delta = (int64_t)now - (int64_t)c->hs_mem;
+  int64_t total = atomic_fetch_add(&g_hs_mem, delta) + delta; /* clang takes no `(a += d)` value */
   c->hs_mem = now;
   if (total > g_limits.handshake_memory) {
     refuse(c, "too much memory held by connections in their handshake", &g_hs_timeouts);

@@ -534,6 +534,19 @@ void tide__transfer_acquire(tide__wk *w, const msgpack_object *msg)
 void tide__transfer_close_all(tide__wk *w)
 {
   uv_check_stop(&w->flush_check);
+  /* Fetches not started yet never will be (an acquire-replicas and a close
+   * in one frame): fail them now, so the tasks and acquire-replicas waiting
+   * for them are let go instead of leaking. */
+  fetchvec st = w->starting;
+  w->starting = (fetchvec){0};
+  for (size_t i = 0; i < st.n; i++) {
+    st.v[i]->starting = false;
+    if (st.v[i]->state == FETCHING && !st.v[i]->peer) {
+      st.v[i]->state = FETCH_FAILED;
+      fetch_notify(w, st.v[i], false);
+    }
+  }
+  tide__vec_free(&st);
   peer *p, *tmp;
   HASH_ITER (hh, w->peers, p, tmp) {
     if (p->conn)

@@ -23,7 +23,9 @@
 #include "worker/registry.h"
 #include "worker/worker_int.h"
 
-enum { DEFAULT_DEATH_TIMEOUT = 30, RETIRE_GRACE = 60 };
+/* HEARTBEAT_MAX: the longest heartbeat interval a scheduler may ask for,
+ * in seconds (its own grow to 51 s at 10,000 workers, docs/design.md §4). */
+enum { DEFAULT_DEATH_TIMEOUT = 30, RETIRE_GRACE = 60, HEARTBEAT_MAX = 3600 };
 
 static void try_connect(tide__wk *w);
 
@@ -240,12 +242,24 @@ static void send_hello(tide__wk *w, tide__conn *c)
   tide__conn_end(c);
 }
 
+/* The heartbeat interval a scheduler's message gives: positive, and at
+ * most HEARTBEAT_MAX seconds, so that its milliseconds fit the timer (a
+ * hostile 1e22 would not); false when it gives none that is usable. */
+static bool msg_heartbeat_interval(const msgpack_object *msg, double *out)
+{
+  double hb;
+  if (!tide__mp_num(msg, "heartbeat_interval", &hb) || !(hb > 0))
+    return false;
+  *out = fmin(hb, HEARTBEAT_MAX);
+  return true;
+}
+
 static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
 {
   double hb;
   if (w->registered)
     return;
-  if (tide__mp_num(msg, "heartbeat_interval", &hb) && hb > 0)
+  if (msg_heartbeat_interval(msg, &hb))
     w->heartbeat_interval = hb;
   w->registered = true;
   if (w->reconnecting)
@@ -263,7 +277,7 @@ static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
 static void set_heartbeat_interval(tide__wk *w, const msgpack_object *msg)
 {
   double hb;
-  if (!tide__mp_num(msg, "heartbeat_interval", &hb) || !(hb > 0) || hb == w->heartbeat_interval)
+  if (!msg_heartbeat_interval(msg, &hb) || hb == w->heartbeat_interval)
     return;
   w->heartbeat_interval = hb;
   uint64_t ms = (uint64_t)(hb * 1000);

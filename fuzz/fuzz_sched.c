@@ -1,10 +1,11 @@
 /* Fuzz target: every scheduler message handler. The input is a role byte
  * and one frame payload (a msgpack array of messages, decoded as a
  * connection decodes it); message i is handed to the scheduler's dispatch
- * as coming from worker 1, worker 2, client 1 or client 2, picked by two
- * bits of the role byte. The scheduler sends through a sink (its injectable
- * tide__sched_tx): every message it sends must be well-formed msgpack. The
- * HTTP API is attached, so the "api" op reaches its routes too. */
+ * as coming from worker 1, worker 2, a client (all three registered) or a
+ * new connection that has yet to say hello, picked by two bits of the role
+ * byte. The scheduler sends through a sink (its injectable tide__sched_tx):
+ * every message it sends must be well-formed msgpack. The HTTP API is
+ * attached, so the "api" op reaches its routes too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,13 @@ static void sink_end(void *conn)
   msgpack_zone_destroy(&z);
 }
 
+enum { NEW_CONN = 5 }; /* the new connection's conn pointer */
+static bool new_closed;
+
 static void sink_close(void *conn, const char *reason)
 {
+  if (conn == (void *)NEW_CONN)
+    new_closed = true;
 }
 
 static const tide__sched_tx sink_tx = {sink_begin, sink_end, sink_close};
@@ -84,7 +90,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   tide__api_create(s, NULL, NULL, &api);
   tide__sw_add(s, (void *)1, "w1", "tcp://127.0.0.1:1", "h", "", 2, 1 << 30, NULL, 0, NULL);
   tide__sw_add(s, (void *)2, "w2", "tcp://127.0.0.1:2", "h", "", 1, 0, NULL, 0, NULL);
-  sclient *c[2] = {add_client(s, 3), add_client(s, 4)};
+  sclient *c = add_client(s, 3);
+  sconn *sc = tide__xcalloc(1, sizeof *sc); /* as the scheduler's on_accept makes it */
+  sc->s = s;
+  sc->conn = (void *)NEW_CONN;
+  new_closed = false;
 
   for (uint32_t i = 0; i < msgs.size; i++) {
     unsigned r = (roles >> (2 * (i % 4))) & 3;
@@ -92,8 +102,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       sworker *w = tide__sw_find(s, r ? "w2" : "w1"); /* NULL once removed */
       if (w)
         tide__sched_worker_msg(s, w, &msgs.ptr[i]);
-    } else {
-      tide__client_msg(s, c[r - 2], &msgs.ptr[i]);
+    } else if (r == 2) {
+      tide__client_msg(s, c, &msgs.ptr[i]);
+    } else if (!new_closed && tide__sched_conn_msg(s, sc, &msgs.ptr[i])) {
+      new_closed = true; /* closed with a protocol error: nothing more is read */
     }
     uv_run(&loop, UV_RUN_NOWAIT); /* timers due now: new work, retirement */
   }
@@ -105,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   uv_run(&loop, UV_RUN_DEFAULT);
   tide__sched_destroy(s);
   tide__api_destroy(api);
+  free(sc);
   uv_loop_close(&loop);
   msgpack_sbuffer_destroy(&sink_sb);
   msgpack_zone_destroy(&zone);

@@ -30,7 +30,7 @@ def frame(payload):
     return struct.pack(">I", len(payload)) + payload
 
 
-W1, W2, C1, C2 = 0, 1, 2, 3  # roles of fuzz_sched.c
+W1, W2, C1, NEW = 0, 1, 2, 3  # roles of fuzz_sched.c
 
 
 def roles(*rs):
@@ -83,11 +83,11 @@ put("sched", "erred", roles(C1, W1, C1, C1) + batch(
     {"op": "task-erred", "key": "f", "error": "boom\n\x1b[31m", "start": 1.0, "stop": 2.0,
      "thread": 1},
     {"op": "release-keys", "keys": ["f"]}, {"op": "list-datasets", "id": 4}))
-put("sched", "datasets", roles(C1, W1, C1, C2) + batch(
+put("sched", "datasets", roles(C1, W1, C1, C1) + batch(
     update_graph([task("d", "tide.inc", [1])], ["d"]), fin("d"),
     {"op": "publish", "id": 2, "name": "ds", "keys": {"out": "d"}},
     {"op": "get-dataset", "id": 3, "name": "ds"}))
-put("sched", "unpublish", roles(C1, C1, C2, C2) + batch(
+put("sched", "unpublish", roles(C1, C1, C1, C1) + batch(
     {"op": "list-datasets", "id": 1}, {"op": "unpublish", "id": 2, "name": "nope"},
     {"op": "get-dataset", "id": 3, "name": "ds"}, {"op": "heartbeat"}))
 put("sched", "missing-data", roles(C1, W1, W2, W2) + batch(
@@ -99,13 +99,23 @@ put("sched", "retire", roles(W1, W1, W2, C1) + batch(
     {"op": "add-keys", "keys": {"a": 8}, "failed": ["b"]}, hb,
     {"op": "api", "id": 9, "method": "POST", "path": "/api/v1/retire_workers",
      "body": '{"workers": ["w2"]}'}))
-put("sched", "api", roles(C1, C1, C1, C2) + batch(
+put("sched", "api", roles(C1, C1, C1, C1) + batch(
     {"op": "api", "id": 1, "method": "GET", "path": "/api/v1/get_workers", "body": ""},
     {"op": "api", "id": 2, "method": "POST", "path": "/api/v1/scale", "body": '{"n": 3}'},
     {"op": "api", "id": 3, "method": "GET", "path": "/metrics", "body": ""},
     {"op": "api", "id": 4, "method": "GET", "path": "/api/v1/tasks?prefix=tide.inc", "body": ""}))
 put("sched", "heartbeats", roles(W1, W2, W1, W2) + batch(hb, hb, {"op": "released", "keys": ["a"]},
                                                          {"op": "reply", "id": 1, "lines": ["x"]}))
+# a new connection: hellos, then ops as what it became
+whello = dict(hello, name="w3", address="tcp://127.0.0.1:4003", keys={"a": 8})
+put("sched", "hello-worker", roles(C1, W1, NEW, NEW) + batch(
+    update_graph([task("a", "tide.inc", [1])], ["a"]), fin("a"), whello, fin("a")))
+put("sched", "hello-client", roles(NEW, NEW, W1, NEW) + batch(
+    {"op": "hello", "proto": 1, "role": "client", "name": "c"},
+    update_graph([task("z", "tide.inc", [1])], ["z"]), fin("z"), {"op": "gather", "id": 2, "keys": ["z"]}))
+put("sched", "hello-refused", roles(NEW, NEW) + batch(dict(hello, name="w1"), hb))
+put("sched", "hello-bad", roles(NEW, NEW) + batch({"op": "hello", "proto": 1, "role": "peer"}, hb))
+put("sched", "no-hello", roles(NEW, NEW) + batch(hb, {"op": "hello", "role": "client"}))
 # the wedges of docs/security.md: refused with an error reply
 put("sched", "key-nul", roles(C1) + batch(update_graph([task("a\x00b", "tide.inc", [1])], ["a\x00b"])))
 put("sched", "ref-outside-deps", roles(C1) + batch(

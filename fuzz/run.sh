@@ -2,7 +2,8 @@
 # `make fuzz`: run every libFuzzer target of BUILD (built with -DTIDE_FUZZ=ON)
 # for SECONDS each, one after the other, one process each (the machine has
 # 2 cores). Each target first replays its regressions (fuzz/regressions/<t>/),
-# then fuzzes from its committed seeds (fuzz/corpus/<t>/, read only) into a
+# then fuzzes from its committed seeds (fuzz/corpus/<t>/, read only), with
+# its dictionary (fuzz/dict/<t>.dict), into a
 # working corpus in BUILD/fuzz-corpus/<t>/. A crash, leak or UB report is
 # saved under BUILD/fuzz-artifacts/<t>/ and fails the run; the figures of
 # every target go to BUILD/fuzz-summary.txt (docs/reliability.md).
@@ -42,9 +43,12 @@ for t in "${targets[@]}"; do
       rc=1
     fi
   fi
-  # -rss_limit_mb: one input must not grow a process past 2 GiB.
+  # -rss_limit_mb: one input must not grow a process past 2 GiB; the
+  # dictionary (fuzz/dict/<t>.dict) holds the ops, fields and routes.
+  dict=()
+  [ -f "$src/dict/$t.dict" ] && dict=(-dict="$src/dict/$t.dict")
   "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 \
-    -artifact_prefix="$art" "$work" "$src/corpus/$t" >"$log" 2>&1
+    "${dict[@]}" -artifact_prefix="$art" "$work" "$src/corpus/$t" >"$log" 2>&1
   st=$?
   if [ $st -ne 0 ]; then
     echo "fuzz: $t failed (exit $st); input saved in $art, log: $log" >&2

@@ -219,3 +219,64 @@ put("http", "ipv6-host", req("GET", "/api/v1/cluster", ctype=None, host="[::1]:8
                              origin="http://[::1]:8787"))
 put("http", "wrong-method", req("PUT", "/api/v1/scale", "{}"))
 put("http", "asset", req("GET", "/static/app.js", ctype=None, host="dash.example"))
+
+
+# ---- dictionaries (fuzz/dict/<target>.dict): the words of each format, so
+# that mutations make ops, field names and routes, not only bytes
+def esc(b):
+    return "".join(chr(c) if 0x20 <= c < 0x7f and c not in (0x22, 0x5c) else "\\x%02x" % c for c in b)
+
+
+def write_dict(target, words):
+    d = os.path.join(os.path.dirname(ROOT), "dict")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, target + ".dict"), "w") as f:
+        f.write("# %s: written by fuzz/seeds.py\n" % target)
+        for w in sorted(set(words)):
+            if isinstance(w, str):
+                w = w.encode()
+            f.write('"%s"\n' % esc(w))
+
+
+ops = ["hello", "error", "heartbeat", "task-finished", "task-erred", "add-keys", "missing-data",
+       "retire-me", "released", "compute-task", "free-keys", "acquire-replicas", "close", "get-logs",
+       "get-data", "data", "update-graph", "graph-accepted", "key-done", "gather", "release-keys",
+       "publish", "unpublish", "get-dataset", "list-datasets", "reply", "api", "challenge", "auth",
+       "auth-ok"]
+fields = ["op", "id", "key", "keys", "fn", "args", "deps", "prefix", "retries", "tasks", "wants",
+          "progress", "nbytes", "start", "stop", "thread", "error", "dep", "worker", "reason", "data",
+          "missing", "failed", "name", "method", "path", "body", "lines", "rss", "status", "running",
+          "who_has", "heartbeat_interval", "role", "proto", "address", "host", "pid", "job",
+          "nthreads", "memory_limit", "functions", "ref", "client", "peer", "scheduler"]
+fns = ["tide.inc", "tide.add", "tide.sum", "tide.identity", "tide.noop", "tide.fail", "tide.bytes",
+       "tide.checksum", "tide.sleep", "tide.exec", "fz.echo", "fz.first"]
+mp = [msgpack.packb(w) for w in ops + fields + fns]
+mp += [b"\x91", b"\x92", b"\x80", b"\x81", b"\x82", b"\xc0", b"\xc2", b"\xc3", b"\xcb", b"\xd3",
+       b"\xcf", b"\xc4", b"\xdc", b"\xde", msgpack.packb({"ref": "a"}), msgpack.packb("tcp://127.0.0.1:1")]
+write_dict("frame", mp)
+write_dict("sched", mp + [msgpack.packb(w) for w in ["w1", "w2", "a", "b", "c", "running", "paused",
+                                                      "/api/v1/scale", "/api/v1/retire_workers"]])
+write_dict("worker", mp)
+write_dict("graph", ['{"tasks": {', '"outputs": [', '"fn": ', '"args": [', '{"ref": ', '"prefix": ',
+                     '"retries": ', "null", "true", "false", "1e308", "-1", "\\u0000", "\\ud800", "[[[[",
+                     "]]]]"] + ['"%s"' % f for f in fns])
+write_dict("config", ["adaptive:", "scheduler:", "worker:", "slurm:", "sge:", "auth:", "limits:",
+                      "tls:", "dashboard:", "cluster:", "memory:", "\n  ", ": ", "- ", "&a", "*a",
+                      "!!str", "inf", "1s", "500ms", "10GiB", "1-00:00:00", "yes", "off", "\x00",
+                      "TIDE_", "__", "=", "\nTIDE_SCHEDULER__BANDWIDTH="]
+           + [k.split(".")[-1] + ":" for k in [
+               "interval", "minimum", "maximum", "wait-count", "target-duration", "hosts",
+               "max-workers", "unknown-task-duration", "bandwidth", "worker-saturation",
+               "allowed-failures", "retire-timeout", "heartbeat-timeout", "target", "pause",
+               "heartbeat-interval", "preload", "allow-exec", "partition", "account", "walltime",
+               "cores", "log-directory", "max-pending", "queue", "project", "pe", "token-file",
+               "generate", "handshake-timeout", "idle-timeout", "connections-per-source",
+               "handshake-frame", "handshake-memory", "ca-file", "cert", "key"]])
+write_dict("http", ["GET ", "POST ", "HEAD ", "PUT ", " HTTP/1.1\r\n", "\r\n", "\r\n\r\n", "Host: ",
+                    "Origin: ", "Content-Type: ", "application/json", "text/plain", "http://",
+                    "localhost", "127.0.0.1", "[::1]", ":8787", "?", "&", "=", "/api/v1/identity",
+                    "/api/v1/get_workers", "/api/v1/adaptive_target", "/api/v1/adaptive",
+                    "/api/v1/adapt", "/api/v1/scale", "/api/v1/retire_workers", "/api/v1/tasks",
+                    "/api/v1/task_stream", "/api/v1/logs", "/api/v1/cluster", "/metrics", "/",
+                    "/static/app.js", '{"n": ', '"workers": [', '"stop": true', '"minimum": ',
+                    '"maximum": ', "prefix=", "since=", "offset=", "limit=", "target_duration="])

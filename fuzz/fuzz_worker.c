@@ -3,8 +3,9 @@
  * decodes it); message i goes to the worker's scheduler dispatch or, when
  * its bit of the role byte is set, to its data port's dispatch (a peer).
  * No socket: both connections are sinks (closing conns, whose batches are
- * dropped), and the loop does not run until the worker has shut down, so a
- * fuzzed holder address is never dialled. Two functions are registered:
+ * dropped), and peers are dialled through a stand-in that refuses at once,
+ * so a fuzzed holder address is never reached: every fetch from a peer
+ * fails, as it does when a holder is gone. Two functions are registered:
  * fz.echo (inline, on the loop thread) and fz.first (on the one execution
  * thread); no builtin runs, so nothing fuzzed reaches a program or a
  * large allocation. */
@@ -35,6 +36,12 @@ static int fz_first(tide_task_ctx *ctx, const msgpack_object *args, size_t nargs
     return tide_task_fail(ctx, "fz.first takes one argument");
   msgpack_pack_object(out, args[0]);
   return 0;
+}
+
+static int no_peer(uv_loop_t *loop, const char *address, const tide__auth *auth,
+                   const tide__conn_ops *ops, void *arg, tide__connect_fn cb, tide_error *err)
+{
+  return tide_errprintf(err, TIDE_ECLOSED, "peers are not dialled while fuzzing");
 }
 
 /* A connection that takes messages and sends nothing. */
@@ -82,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   w->flush_check.data = w;
   w->sched = sink_conn(&loop);
   w->registered = true;
+  w->peer_connect = no_peer;
   tide__conn *peer = sink_conn(&loop);
 
   for (uint32_t i = 0; i < msgs.size; i++) {

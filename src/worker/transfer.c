@@ -406,7 +406,7 @@ static peer *peer_get(tide__wk *w, const char *addr)
   p->w = w;
   p->address = tide__xstrdup(addr);
   tide_error err;
-  int rc = tide__conn_connect(w->loop, addr, &w->auth, &peer_ops, p, peer_connected, &err);
+  int rc = w->peer_connect(w->loop, addr, &w->auth, &peer_ops, p, peer_connected, &err);
   if (rc != 0) {
     tide__warn("worker", "cannot connect to peer %s: %s", addr, err.text);
     free(p->address);

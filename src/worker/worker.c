@@ -82,6 +82,7 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
   w->death_timeout = o->death_timeout > 0 ? o->death_timeout : DEFAULT_DEATH_TIMEOUT;
   w->heartbeat_interval = cfg->worker.heartbeat_interval > 0 ? cfg->worker.heartbeat_interval : 0.5;
   w->connect_delay = 0.005;
+  w->peer_connect = tide__conn_connect;
   *out = w;
   return 0;
 }

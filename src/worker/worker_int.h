@@ -131,6 +131,10 @@ struct tide__wk {
    * counted from the loss (docs/design.md §6) */
   bool reconnecting;
   fetchvec starting; /* new fetches to start at the next flush */
+  /* How peers are dialled: tide__conn_connect, or a stand-in that opens no
+   * socket (fuzz/fuzz_worker.c, whose holder addresses are fuzzed). */
+  int (*peer_connect)(uv_loop_t *loop, const char *address, const tide__auth *auth,
+                      const tide__conn_ops *ops, void *arg, tide__connect_fn cb, tide_error *err);
 };
 
 /* task.c */

@@ -5,7 +5,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all deps test-deps build test test-sanitize demo bench format format-check clean
+.PHONY: all deps test-deps build test test-sanitize fuzz demo bench format format-check clean
 
 all: build
 
@@ -44,6 +44,21 @@ test-sanitize: test-deps
 	cd $(SAN_BUILD) && TIDE_SANITIZER_LOG=$(abspath $(SAN_BUILD))/sanitizer-logs \
 	  ASAN_OPTIONS=$(SAN_ASAN) UBSAN_OPTIONS=$(SAN_UBSAN) \
 	  bash $(CURDIR)/scripts/with-slurm.sh bash $(CURDIR)/scripts/with-sge.sh $(CTEST)
+
+# libFuzzer targets (fuzz/README.md), built with clang, ASan and UBSan into
+# $(FUZZ_BUILD) and run one after the other for FUZZ_SECONDS each: regressions
+# replayed first, then fuzzing from the committed seeds. Fails when any
+# target crashes, leaks or hits UB; the input is saved under
+# $(FUZZ_BUILD)/fuzz-artifacts/<target>/. FUZZ_TARGETS picks some (default all).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+fuzz:
+	@bash scripts/install-deps.sh --fuzz
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DTIDE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_all
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: build
 	@bash scripts/install-deps.sh --demo

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the Debian packages one task needs and nothing
 # more: the build alone by default (`make`), plus what the demo, the tests
-# or the benchmarks run (`make demo`, `make test`, `make bench`). A no-op
-# when they are all there.
-# Usage: scripts/install-deps.sh [--demo] [--test] [--bench]
+# or the benchmarks run (`make demo`, `make test`, `make bench`), or the
+# fuzzing needs (`make fuzz`). A no-op when they are all there.
+# Usage: scripts/install-deps.sh [--demo] [--test] [--bench] [--fuzz]
 set -euo pipefail
 
 # The build: compiler, CMake and the -dev libraries. cmocka too, because
@@ -29,6 +29,9 @@ demo=(jq curl)
 tests=(jq curl procps bc slurm-wlm munge prometheus chromium clang-format openssl
        gridengine-master gridengine-exec gridengine-client
        openssh-server openssh-client iproute2 python3 python3-msgpack)
+# `make fuzz` (fuzz/): clang with its libFuzzer, ASan and UBSan runtimes
+# (libclang-rt-dev: libclang_rt.fuzzer and the sanitizers of Debian's clang).
+fuzz=(clang libclang-rt-dev)
 # bench/run.sh: the same tools, and Dask for the side-by-side figures.
 # and GNU parallel beside tide submit (cmd_array).
 bench=(jq curl procps openssl python3 python3-distributed python3-psutil parallel)
@@ -38,7 +41,8 @@ for a in "$@"; do
   --demo) pkgs+=("${demo[@]}") ;;
   --test) pkgs+=("${tests[@]}") ;;
   --bench) pkgs+=("${bench[@]}") ;;
-  *) echo "usage: install-deps.sh [--demo] [--test] [--bench]" >&2; exit 2 ;;
+  --fuzz) pkgs+=("${fuzz[@]}") ;;
+  *) echo "usage: install-deps.sh [--demo] [--test] [--bench] [--fuzz]" >&2; exit 2 ;;
   esac
 done
 

@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/parse.h"
+#include "common/util.h"
 
 extern char **environ;
 
@@ -327,12 +328,19 @@ static int set_list(tide__config *cfg, yaml_document_t *doc, yaml_node_t *seq, c
   return 0;
 }
 
+/* seen: one flag per node of doc. A mapping is walked once: through
+ * aliases, one (`&a {x: *a}`) could nest itself forever, and a few could
+ * repeat each other exponentially (found by fuzz_config). */
 static int walk(tide__config *cfg, yaml_document_t *doc, yaml_node_t *node, char *path, size_t plen,
-                const char *file, tide_error *err)
+                const char *file, bool *seen, tide_error *err)
 {
   if (node->type != YAML_MAPPING_NODE)
     return tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s%sexpected a mapping of keys", file,
                           node->start_mark.line + 1, plen ? path : "", plen ? ": " : "");
+  if (seen[node - doc->nodes.start])
+    return tide_errprintf(err, TIDE_ECONFIG, "%s:%zu: %s%sa mapping used again through an alias",
+                          file, node->start_mark.line + 1, plen ? path : "", plen ? ": " : "");
+  seen[node - doc->nodes.start] = true;
   for (yaml_node_pair_t *pr = node->data.mapping.pairs.start; pr < node->data.mapping.pairs.top;
        pr++) {
     yaml_node_t *k = yaml_document_get_node(doc, pr->key);
@@ -353,7 +361,7 @@ static int walk(tide__config *cfg, yaml_document_t *doc, yaml_node_t *node, char
     int r;
     tide_error e;
     if (v->type == YAML_MAPPING_NODE) {
-      r = walk(cfg, doc, v, path, nlen, file, err);
+      r = walk(cfg, doc, v, path, nlen, file, seen, err);
     } else if (v->type == YAML_SCALAR_NODE) {
       r = tide__config_set(cfg, path, (const char *)v->data.scalar.value, &e);
       if (r < 0)
@@ -394,7 +402,9 @@ static int load_file(tide__config *cfg, const char *file, bool must_exist, tide_
     if (!empty) {
       char path[256] = "";
       tide__config tmp = *cfg;
-      r = walk(&tmp, &doc, root, path, 0, file, err);
+      bool *seen = tide__xcalloc((size_t)(doc.nodes.top - doc.nodes.start), sizeof *seen);
+      r = walk(&tmp, &doc, root, path, 0, file, seen, err);
+      free(seen);
       if (r == 0)
         *cfg = tmp;
     }

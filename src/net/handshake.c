@@ -300,7 +300,8 @@ bool tide__conn_hs_bytes(tide__conn *c)
    * (not the buffer's capacity, or a byte a connection would count 64 KiB);
    * one frame at most per connection (fr.max), and frame_memory for all */
   size_t now = tide__framer_buffered(&c->fr);
-  int64_t all = (g_frame_mem += (int64_t)now - (int64_t)c->fr_mem);
+  int64_t fdelta = (int64_t)now - (int64_t)c->fr_mem;
+  int64_t all = atomic_fetch_add(&g_frame_mem, fdelta) + fdelta;
   c->fr_mem = now;
   if (!c->accepted || c->ready) {
     c->fr.max = (size_t)l->frame_size;
@@ -316,7 +317,8 @@ bool tide__conn_hs_bytes(tide__conn *c)
     return true;
   }
   c->fr.max = (size_t)l->handshake_frame;
-  int64_t total = (g_hs_mem += (int64_t)now - (int64_t)c->hs_mem);
+  int64_t delta = (int64_t)now - (int64_t)c->hs_mem;
+  int64_t total = atomic_fetch_add(&g_hs_mem, delta) + delta; /* clang takes no `(a += d)` value */
   c->hs_mem = now;
   if (total > l->handshake_memory || all > l->frame_memory) {
     refuse(c, "too much memory held by connections in their handshake", &g_hs_timeouts);

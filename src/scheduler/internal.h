@@ -327,6 +327,10 @@ void tide__sched_sent(tide__sched *s, void *conn);
 void tide__sched_sent_deferred(tide__sched *s, void *conn);
 
 void tide__sched_worker_msg(tide__sched *s, sworker *w, const msgpack_object *msg);
+/* One message on a connection: its hello (worker or client), then the
+ * worker or client ops. Returns NULL, or why the connection must close
+ * with a protocol error (the caller closes it). */
+const char *tide__sched_conn_msg(tide__sched *s, sconn *sc, const msgpack_object *msg);
 
 /* durations.c (docs/design.md §4) */
 sprefix *tide__prefix_get(tide__sched *s, const char *name, size_t len);

@@ -422,41 +422,45 @@ void tide__sched_worker_msg(tide__sched *s, sworker *w, const msgpack_object *ms
     tide__debug("sched", "worker %s: ignoring op %s", w->name, tide__op_name(op));
 }
 
+const char *tide__sched_conn_msg(tide__sched *s, sconn *sc, const msgpack_object *msg)
+{
+  tide__op op = tide__mp_op(msg);
+  if (sc->role == SC_NEW) {
+    if (op != TIDE_OP_HELLO)
+      return "bad handshake";
+    const char *role;
+    size_t rlen;
+    if (!tide__mp_str(msg, "role", &role, &rlen))
+      return "hello without role";
+    if (rlen == 6 && memcmp(role, "worker", 6) == 0)
+      worker_hello(s, sc, msg);
+    else if (rlen == 6 && memcmp(role, "client", 6) == 0)
+      client_hello(s, sc, msg);
+    else {
+      send_hello(s, sc->conn);
+      send_error(s, sc->conn, "the scheduler serves workers and clients only");
+      return "unexpected role";
+    }
+    return NULL;
+  }
+  if (!sc->obj)
+    return NULL;
+  if (sc->role == SC_WORKER)
+    tide__sched_worker_msg(s, sc->obj, msg);
+  else
+    tide__client_msg(s, sc->obj, msg);
+  return NULL;
+}
+
 static void on_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
   sconn *sc = arg;
   tide__sched *s = sc->s;
   if (!s || s->closing)
     return;
-  tide__op op = tide__mp_op(msg);
-  if (sc->role == SC_NEW) {
-    if (op != TIDE_OP_HELLO) {
-      tide__conn_close(c, TIDE_EPROTO, "bad handshake");
-      return;
-    }
-    const char *role;
-    size_t rlen;
-    if (!tide__mp_str(msg, "role", &role, &rlen)) {
-      tide__conn_close(c, TIDE_EPROTO, "hello without role");
-      return;
-    }
-    if (rlen == 6 && memcmp(role, "worker", 6) == 0)
-      worker_hello(s, sc, msg);
-    else if (rlen == 6 && memcmp(role, "client", 6) == 0)
-      client_hello(s, sc, msg);
-    else {
-      send_hello(s, c);
-      send_error(s, c, "the scheduler serves workers and clients only");
-      tide__conn_close(c, TIDE_EPROTO, "unexpected role");
-    }
-    return;
-  }
-  if (!sc->obj)
-    return;
-  if (sc->role == SC_WORKER)
-    tide__sched_worker_msg(s, sc->obj, msg);
-  else
-    tide__client_msg(s, sc->obj, msg);
+  const char *why = tide__sched_conn_msg(s, sc, msg);
+  if (why)
+    tide__conn_close(c, TIDE_EPROTO, why);
 }
 
 static void on_closed(tide__conn *c, int status, void *arg)

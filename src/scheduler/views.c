@@ -379,10 +379,9 @@ void tide__logs_reply(tide__sched *s, sworker *w, const msgpack_object *msg)
 
 void tide__logs_destroy(tide__sched *s)
 {
-  while (s->logs) {
-    slogs *l = s->logs;
-    s->logs = l->next;
-    uv_timer_stop(&l->timer);
-    uv_close((uv_handle_t *)&l->timer, logs_closed);
-  }
+  /* Every request gets its answer, as a retirement does (the lines that
+   * came so far): an HTTP /api/v1/logs in flight at close would otherwise
+   * keep its request, and its caller waiting, forever. */
+  while (s->logs)
+    logs_finish(s->logs);
 }

@@ -89,7 +89,7 @@ void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
   tide__transfer_serve_store(w->store, c, msg);
 }
 
-static void serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)
+void tide__transfer_serve_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
   tide__wk *w = arg;
   switch (tide__mp_op(msg)) {
@@ -109,7 +109,7 @@ static void serve_closed(tide__conn *c, int status, void *arg)
     }
 }
 
-static const tide__conn_ops serve_ops = {serve_msg, serve_closed};
+static const tide__conn_ops serve_ops = {tide__transfer_serve_msg, serve_closed};
 
 void tide__transfer_accept(tide__server *s, tide__conn *c, void *arg, const tide__conn_ops **ops,
                            void **carg)
@@ -462,7 +462,7 @@ static peer *peer_get(tide__wk *w, const char *addr)
   p->w = w;
   p->address = tide__xstrdup(addr);
   tide_error err;
-  int rc = tide__conn_connect(w->loop, addr, &w->auth, &peer_ops, p, peer_connected, &err);
+  int rc = w->peer_connect(w->loop, addr, &w->auth, &peer_ops, p, peer_connected, &err);
   if (rc != 0) {
     tide__warn("worker", "cannot connect to peer %s: %s", addr, err.text);
     free(p->address);
@@ -590,6 +590,19 @@ void tide__transfer_acquire(tide__wk *w, const msgpack_object *msg)
 void tide__transfer_close_all(tide__wk *w)
 {
   uv_check_stop(&w->flush_check);
+  /* Fetches not started yet never will be (an acquire-replicas and a close
+   * in one frame): fail them now, so the tasks and acquire-replicas waiting
+   * for them are let go instead of leaking. */
+  fetchvec st = w->starting;
+  w->starting = (fetchvec){0};
+  for (size_t i = 0; i < st.n; i++) {
+    st.v[i]->starting = false;
+    if (st.v[i]->state == FETCHING && !st.v[i]->peer) {
+      st.v[i]->state = FETCH_FAILED;
+      fetch_notify(w, st.v[i], false);
+    }
+  }
+  tide__vec_free(&st);
   peer *p, *tmp;
   HASH_ITER (hh, w->peers, p, tmp) {
     if (p->conn)

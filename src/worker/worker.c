@@ -23,7 +23,9 @@
 #include "worker/registry.h"
 #include "worker/worker_int.h"
 
-enum { DEFAULT_DEATH_TIMEOUT = 30, RETIRE_GRACE = 60 };
+/* HEARTBEAT_MAX: the longest heartbeat interval a scheduler may ask for,
+ * in seconds (its own grow to 51 s at 10,000 workers, docs/design.md §4). */
+enum { DEFAULT_DEATH_TIMEOUT = 30, RETIRE_GRACE = 60, HEARTBEAT_MAX = 3600 };
 
 static void try_connect(tide__wk *w);
 
@@ -87,6 +89,7 @@ int tide__wk_create(uv_loop_t *loop, const tide__wk_opts *o, const tide__config 
   w->death_timeout = o->death_timeout > 0 ? o->death_timeout : DEFAULT_DEATH_TIMEOUT;
   w->heartbeat_interval = cfg->worker.heartbeat_interval > 0 ? cfg->worker.heartbeat_interval : 0.5;
   w->connect_delay = 0.005;
+  w->peer_connect = tide__conn_connect;
   *out = w;
   return 0;
 }
@@ -253,12 +256,24 @@ static void send_hello(tide__wk *w, tide__conn *c)
   tide__conn_end(c);
 }
 
+/* The heartbeat interval a scheduler's message gives: positive, and at
+ * most HEARTBEAT_MAX seconds, so that its milliseconds fit the timer (a
+ * hostile 1e22 would not); false when it gives none that is usable. */
+static bool msg_heartbeat_interval(const msgpack_object *msg, double *out)
+{
+  double hb;
+  if (!tide__mp_num(msg, "heartbeat_interval", &hb) || !(hb > 0))
+    return false;
+  *out = fmin(hb, HEARTBEAT_MAX);
+  return true;
+}
+
 static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
 {
   double hb;
   if (w->registered)
     return;
-  if (tide__mp_num(msg, "heartbeat_interval", &hb) && hb > 0)
+  if (msg_heartbeat_interval(msg, &hb))
     w->heartbeat_interval = hb;
   w->registered = true;
   if (w->reconnecting)
@@ -276,7 +291,7 @@ static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
 static void set_heartbeat_interval(tide__wk *w, const msgpack_object *msg)
 {
   double hb;
-  if (!tide__mp_num(msg, "heartbeat_interval", &hb) || !(hb > 0) || hb == w->heartbeat_interval)
+  if (!msg_heartbeat_interval(msg, &hb) || hb == w->heartbeat_interval)
     return;
   w->heartbeat_interval = hb;
   uint64_t ms = (uint64_t)(hb * 1000);
@@ -299,7 +314,7 @@ static void send_logs(tide__wk *w, tide__conn *c, const msgpack_object *msg)
   tide__log_free_lines(lines);
 }
 
-static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
+void tide__wk_sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
 {
   tide__wk *w = arg;
   tide__op op = tide__mp_op(msg);
@@ -381,7 +396,7 @@ static void sched_closed(tide__conn *c, int status, void *arg)
   fatal(w, 1, "lost the scheduler at %s", w->sched_address);
 }
 
-static const tide__conn_ops sched_ops = {sched_msg, sched_closed};
+static const tide__conn_ops sched_ops = {tide__wk_sched_msg, sched_closed};
 
 static void retry_cb(uv_timer_t *h)
 {

@@ -134,6 +134,10 @@ struct tide__wk {
    * counted from the loss (docs/design.md §6) */
   bool reconnecting;
   fetchvec starting; /* new fetches to start at the next flush */
+  /* How peers are dialled: tide__conn_connect, or a stand-in that opens no
+   * socket (fuzz/fuzz_worker.c, whose holder addresses are fuzzed). */
+  int (*peer_connect)(uv_loop_t *loop, const char *address, const tide__auth *auth,
+                      const tide__conn_ops *ops, void *arg, tide__connect_fn cb, tide_error *err);
 };
 
 /* task.c */
@@ -156,6 +160,9 @@ void tide__transfer_serve(tide__wk *w, tide__conn *c, const msgpack_object *msg)
 /* Answer get-data {id, keys} on c with data {id, data, missing} from st
  * (the worker's store; bench/swarm.c serves its own). */
 void tide__transfer_serve_store(const tide__store *st, tide__conn *c, const msgpack_object *msg);
+/* One message from a peer on the data port (arg: the worker); the fuzz
+ * target fuzz/fuzz_worker.c calls it without a socket. */
+void tide__transfer_serve_msg(tide__conn *c, const msgpack_object *msg, void *arg);
 /* Get or start fetching key for waiter wt with holders (msgpack array of
  * address strings, may be NULL). Returns the entry. */
 fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
@@ -170,5 +177,8 @@ void tide__transfer_flush(tide__wk *w);
 
 /* worker.c: a connection to the scheduler that can take a message now. */
 tide__conn *tide__wk_sched(tide__wk *w);
+/* One message from the scheduler (arg: the worker): the dispatch of every
+ * scheduler op, also called by the fuzz target fuzz/fuzz_worker.c. */
+void tide__wk_sched_msg(tide__conn *c, const msgpack_object *msg, void *arg);
 
 #endif

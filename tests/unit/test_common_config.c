@@ -178,6 +178,25 @@ static void test_file_errors(void **state)
   expect_error("just text\n", "bad.yaml:1:", "mapping");
   expect_error("adaptive:\n  maximum: -1\n", "bad.yaml:2:", "adaptive.maximum");
   expect_error("adaptive:\n  minimum: inf\n", "bad.yaml:2:", "adaptive.minimum");
+  /* A mapping that holds itself through an alias (it recursed until the
+   * stack overflowed) and mappings repeated through aliases (2^40 visits)
+   * are refused at once. */
+  expect_error("!: &b\n &a: *b\n", "bad.yaml:1:", "alias");
+  char bomb[2048] = "m0: &m0 {}\n";
+  for (int i = 1; i <= 40; i++) {
+    size_t n = strlen(bomb);
+    snprintf(bomb + n, sizeof bomb - n, "m%d: &m%d {x: *m%d, y: *m%d}\n", i, i, i - 1, i - 1);
+  }
+  expect_error(bomb, "bad.yaml:", "alias");
+  /* a scalar alias is fine */
+  tide__config c0;
+  tide_error e0;
+  assert_int_equal(tide__config_load(&c0,
+                                     write_file("alias.yaml", "adaptive:\n  interval: &i 3s\n"
+                                                              "  target-duration: *i\n"),
+                                     empty_env, &e0),
+                   0);
+  assert_true(c0.adaptive.target_duration == 3.0);
 
   /* A missing explicit file is an error; via TIDE_CONFIG too. */
   tide__config c;

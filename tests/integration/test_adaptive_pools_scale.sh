@@ -4,7 +4,8 @@
 # that pool alone and stops adapting; `tide scale N` without --pool is
 # refused with the pools' names, an unknown pool is a 404 / `tide: ` exit 2,
 # a size beyond the pool's max is refused; `--workers N` with pools is
-# refused before anything starts. Without pools, --pool is an unknown pool.
+# refused before anything starts; a killed worker of a scaled pool is
+# replaced. Without pools, --pool is an unknown pool.
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"
 
@@ -57,6 +58,14 @@ echo '{"tasks": {"x": {"fn": "tide.inc", "args": [1], "resources": {"BIG": 1}}, 
 [ "$(run_graph "$T_DIR/g.json" | jq -c '[.x, .y]')" = '[2,42]' ] || fail "values on the scaled pools"
 sleep 1 # a fixed size holds: nothing shrinks while not adapting
 [ "$(pool_workers)" = '[3,1]' ] || fail "the fixed sizes did not hold: $(pool_workers)"
+# a big worker killed: the big pool is refilled to its 1, the small one untouched
+old=$(api /api/v1/get_workers | jq -r '.workers[] | select(.pool == "big") | .name')
+pid=$(pgrep -f "worker $SCHED_ADDR .*--name $old( |\$)" | head -1)
+[ -n "$pid" ] || fail "no process for worker $old"
+kill -KILL "$pid"
+big_renewed() { api /api/v1/get_workers | jq -e --arg o "$old" '[.workers[] | select(.pool == "big") | .name] | length == 1 and .[0] != $o' >/dev/null; }
+wait_for 30 big_renewed || fail "the big pool was not refilled: $(api /api/v1/get_workers | jq -c '[.workers[] | [.name, .pool]]')"
+[ "$(pool_workers)" = '[3,1]' ] || fail "after the refill: $(pool_workers)"
 # adapting again forgets the fixed sizes
 expect 200 POST /api/v1/adapt '{"maximum": 8}'
 api '/api/v1/pools?name=big' | jq -e '.wanted == null' >/dev/null || fail "wanted kept after adapt"

@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate,pools  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate,pools}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -924,6 +924,95 @@ bench_burst_ssh() {
   bash "$SRC/scripts/hosts-down.sh" "$W/rig" >/dev/null 2>&1
 }
 
+# ---- pools -----------------------------------------------------------------
+# Worker pools (docs/adaptive.md "Pools") against one kind of worker: 200
+# tide.sleep 0.05 and 4 tide.sleep 1 needing BIG=1, from 0 workers, the
+# responsive profile (interval 100ms, target 1s, wait 3). With pools: a
+# small pool (max 8) and a big pool advertising BIG=1 (max 2). Without:
+# every worker must advertise BIG=1 for the 4 tasks to run at all
+# (worker.resources), maximum 10. And pools with a big pool of max 4, as
+# many as BIG tasks. pools_run LABEL [FLAGS...] prints one JSON
+# line: seconds from submission to the last result, and the seconds of big
+# and small workers from submission until none is left (the retire tail is
+# part of what the big workers cost).
+pools_run() {
+  local label=$1 cpid t0 tdone spid; shift
+  SF="$W/pools-$label.json"
+  rm -f "$SF"
+  "$TIDE" cluster --name "p$label" --port 0 --dashboard-port 0 --scheduler-file "$SF" \
+    --nthreads 1 --adapt --minimum 0 --interval 100ms --target-duration 1s --wait-count 3 "$@" \
+    >"$W/pools-$label.log" 2>&1 &
+  cpid=$!
+  PIDS+=("$cpid")
+  wait_file "$SF" 20 || { log "pools: tide cluster did not start"; tail "$W/pools-$label.log" >&2; return 1; }
+  local url; url=$(dash)
+  # time, big workers, small workers
+  ( while :; do
+      printf '%s ' "$(now)"
+      curl -sf --max-time 2 "$url/api/v1/get_workers" |
+        jq -r '[([.workers[] | select(.resources | test("BIG"))] | length), ([.workers[] | select(.resources | test("BIG") | not)] | length)] | @tsv' ||
+        echo "0	0"
+      sleep 0.05
+    done ) >"$W/pools-samples" &
+  spid=$!
+  PIDS+=("$spid")
+  t0=$(now)
+  "$TIDE" run --scheduler-file "$SF" --timeout 300 "$W/pools-graph.json" >"$W/pools-out.json" ||
+    { log "pools ($label): the run failed"; stop_pid "$spid"; stop_pid "$cpid"; return 1; }
+  tdone=$(now)
+  local ok
+  ok=$(jq '[to_entries[] | select(.value == (if (.key | startswith("b")) then 1000 + (.key | ltrimstr("b") | tonumber) else (.key | ltrimstr("s") | tonumber) end))] | length' "$W/pools-out.json")
+  [ "$ok" = 204 ] || { log "pools ($label): $ok of 204 values right"; stop_pid "$spid"; stop_pid "$cpid"; return 1; }
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    [ "$(nworkers 2>/dev/null || echo 1)" = 0 ] && break
+    sleep 0.05
+  done
+  sleep 0.1
+  stop_pid "$spid"
+  stop_pid "$cpid"
+  awk -v t0="$t0" -v td="$tdone" -v label="$label" 'NF == 3 { t[NR] = $1; b[NR] = $2; s[NR] = $3; n = NR }
+    END {
+      bs = 0; ss = 0; pb = 0; ps = 0
+      for (i = 1; i <= n; i++) {
+        if (t[i] < t0) continue
+        dt = (i < n ? t[i+1] - t[i] : 0.05); if (dt > 0.5) dt = 0.05
+        bs += b[i] * dt; ss += s[i] * dt
+        if (b[i] > pb) pb = b[i]; if (s[i] > ps) ps = s[i]
+      }
+      printf "{\"config\": \"%s\", \"finished_in_s\": %.2f, \"big_worker_seconds\": %.1f, ", label, td - t0, bs
+      printf "\"small_worker_seconds\": %.1f, \"worker_seconds\": %.1f, \"peak_big\": %d, \"peak_small\": %d}\n", ss, bs + ss, pb, ps
+    }' "$W/pools-samples"
+}
+
+bench_pools() {
+  local runs=3 r res
+  [ "$QUICK" = 1 ] && runs=1
+  # two prefixes, as two functions would be: the small tasks' 0.05 s must
+  # not price the BIG ones (tasks without a prefix are grouped by fn)
+  jq -n '{tasks: (([range(200)] | map({key: "s\(.)", value: {fn: "tide.sleep", args: [0.05, .], prefix: "small"}}))
+                 + ([range(4)] | map({key: "b\(.)", value: {fn: "tide.sleep", args: [1, (1000 + .)],
+                                                            prefix: "big", resources: {BIG: 1}}}))
+                 | from_entries),
+          outputs: ([range(200) | "s\(.)"] + [range(4) | "b\(.)"])}' >"$W/pools-graph.json"
+  # alternating, so that a busier moment of the machine falls on both
+  for ((r = 1; r <= runs; r++)); do
+    log "pools: run $r/$runs, one kind of worker (all BIG=1, max 10)"
+    res=$(TIDE_WORKER__RESOURCES=BIG=1 pools_run nopools --maximum 10) &&
+      record pools_none tide "$res" || log "pools (none): failed"
+    log "pools: run $r/$runs, a small pool (max 8) and a big pool (BIG=1, max 2)"
+    res=$(pools_run pools --pool small:backend=local,max=8 \
+      --pool big:backend=local,resources=BIG=1,min=0,max=2) &&
+      record pools tide "$res" || log "pools (pools): failed"
+    log "pools: run $r/$runs, the same with a big pool of max 4 (one worker per BIG task)"
+    res=$(pools_run pools4 --pool small:backend=local,max=8 \
+      --pool big:backend=local,resources=BIG=1,min=0,max=4) &&
+      record pools_big4 tide "$res" || log "pools (big max 4): failed"
+  done
+  jq -r 'select(.workload | startswith("pools")) | [.workload, .finished_in_s, .big_worker_seconds, .small_worker_seconds, .peak_big, .peak_small] | @tsv' "$OUT" |
+    awk -F'\t' '{printf "pools: %-10s finished in %5.2f s, big-worker s %5.1f, small-worker s %5.1f, peak big %d small %d\n", $1, $2, $3, $4, $5, $6}' >&2
+}
+
 want throughput && bench_throughput
 want throughput_polled && bench_throughput_polled
 want throughput_tls && bench_throughput_tls
@@ -940,6 +1029,7 @@ want cmd_array && bench_cmd_array
 want scale && bench_scale
 want burst_ssh && bench_burst_ssh
 want simulate && bench_simulate
+want pools && bench_pools
 
 # ---- table -------------------------------------------------------------------
 echo

@@ -112,3 +112,15 @@ void tide__pools_inputs(const tide__pool_in *p, size_t np, const tide__demand *d
   }
   free(order);
 }
+
+void tide__pools_arrival_in(const tide__target_inputs *in, int nthreads, double startup,
+                            tide__arrival_in *out)
+{
+  memset(out, 0, sizeof *out);
+  out->work = in->total_occupancy + in->queued_occupancy;
+  out->ntasks = in->nqueued + in->nprocessing;
+  out->npresent = (int)in->nworkers;
+  out->threads = (double)in->nworkers * in->avg_nthreads;
+  out->nthreads = in->avg_nthreads > 0 ? in->avg_nthreads : nthreads > 0 ? nthreads : 1;
+  out->startup = startup;
+}

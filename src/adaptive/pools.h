@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "adaptive/arrival.h"
 #include "proto/resources.h"
 #include "scheduler/policy.h"
 #include "scheduler/scheduler.h"
@@ -38,5 +39,15 @@ int tide__pools_serve(const tide__pool_in *p, size_t np, const tide__res *need);
 void tide__pools_inputs(const tide__pool_in *p, size_t np, const tide__demand *d, size_t nd,
                         double target_duration, double memory_target_fraction,
                         tide__target_inputs *out, size_t *plain_share);
+
+/* The arrival-aware cap's inputs (arrival.h) for one pool: the work its
+ * target counts (its own workers' occupancy and its queued share, from
+ * tide__pools_inputs), its present workers and their threads, and startup,
+ * the latency this pool learned (docs/design.md §7 "Arrival-aware
+ * requests": a pool learns its own, as two queues of one backend differ).
+ * nthreads: threads of one of its workers when none is present. The
+ * pending arrivals are filled by the recommendation (recommend.h). */
+void tide__pools_arrival_in(const tide__target_inputs *in, int nthreads, double startup,
+                            tide__arrival_in *out);
 
 #endif

@@ -116,6 +116,11 @@ uint64_t tide__adaptive_capped(const tide__adaptive *a)
   return a ? a->capped : 0;
 }
 
+bool tide__adaptive_arrival_aware(const tide__adaptive *a)
+{
+  return a && a->arrival_aware;
+}
+
 static void push_log(tide__adaptive *a, json_t *e)
 {
   size_t i = (a->head + a->count) % LOG_CAP;

@@ -58,6 +58,13 @@ typedef struct tide__cpool {
   tide__rec_state *st; /* its close counts (adaptive) */
   int last_target;     /* -1 none */
   char reason[768];    /* why its last target (decision log) */
+  int wanted;          /* size asked by scale --pool, kept when not adapting; -1 none */
+  /* docs/design.md §7 "Arrival-aware requests", per pool */
+  char startup_key[80]; /* "pool:NAME": its latency in c->startup */
+  uint64_t capped;      /* its capped decisions logged */
+  int capped_asked;     /* the last one logged: asked, plan (-1 none) */
+  int capped_plan;
+  char why[352]; /* the last capped request's explanation, "" none */
 } tide__cpool;
 
 typedef struct tide__cjob {
@@ -182,6 +189,8 @@ int tide__adaptive_last_target(const tide__adaptive *a);
 double tide__adaptive_target_duration(const tide__adaptive *a);
 /* Capped requests logged so far (docs/design.md §7 "Arrival-aware requests"). */
 uint64_t tide__adaptive_capped(const tide__adaptive *a);
+/* Is the arrival-aware cap on (the pools' rounds apply it too)? */
+bool tide__adaptive_arrival_aware(const tide__adaptive *a);
 /* {KEY: {"seconds", "samples", "last"}}: the learned startup latencies. */
 json_t *tide__cluster_startup_json(const tide_cluster *c);
 
@@ -229,8 +238,21 @@ int tide__cluster_pools_round(tide_cluster *c, bool reactive, int wait_count, in
                               double target_duration, double maximum, json_t *log);
 void tide__cluster_pools_reset(tide_cluster *c);
 /* The pools as JSON: [{name, backend, resources, minimum, maximum, cost,
- * workers, plan, target, reason}]. */
+ * workers, plan, target, reason, wanted, startup, startup_samples, capped,
+ * capped_why}]. */
 json_t *tide__cluster_pools_json(tide_cluster *c);
+/* The key a job's startup latency is learned under: its pool's
+ * "pool:NAME", else the cluster's (tide__cluster_startup_key). */
+const char *tide__cluster_job_startup_key(const tide_cluster *c, const tide__cjob *j);
+/* Capped decisions of every pool together. */
+uint64_t tide__cluster_pools_capped(const tide_cluster *c);
+/* scale N of one pool (NULL: refused when there are pools, with their
+ * names), as tide_cluster_scale is for a cluster without: adapting stops
+ * and the pool is kept at n workers. TIDE_ENOTFOUND for an unknown name. */
+int tide__cluster_pool_scale(tide_cluster *c, const char *pool, int n, tide_error *err);
+/* Keep each pool scaled by scale --pool at its size (house timer, when not
+ * adapting): refill what died. */
+void tide__cluster_pools_maintain(tide_cluster *c, double now);
 
 /* What the HTTP API serves of the cluster (serve.c); self is the cluster. */
 extern const tide__api_ops tide__cluster_api_ops;

@@ -171,7 +171,7 @@ void tide__cluster_metrics_get(tide_cluster *c, tide__cluster_metrics *m)
   *m = c->m;
   m->requested = tide__cluster_nplan(c);
   m->target = tide__adaptive_last_target(c->adaptive);
-  m->capped = tide__adaptive_capped(c->adaptive);
+  m->capped = tide__adaptive_capped(c->adaptive) + tide__cluster_pools_capped(c);
   double now = tide__now();
   for (const tide__cjob *j = c->jobs; j; j = j->next)
     m->rm_worker_seconds += (now - j->created) * j->pub.nworkers;

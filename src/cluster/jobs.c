@@ -330,7 +330,7 @@ void tide__cluster_worker_event(tide_cluster *c, tide__sched_event ev, const cha
     /* docs/design.md §7 "Arrival-aware requests": request -> registered,
      * once per worker (a worker that reconnects says nothing of startup) */
     if (!w->ever_arrived) {
-      tide__startup_observe(c->startup, tide__cluster_startup_key(c),
+      tide__startup_observe(c->startup, tide__cluster_job_startup_key(c, w->job),
                             tide__now() - w->job->created);
       /* the same latency, for `tide simulate --startup-from` */
       tide__clog(TIDE_LOG_INFO, "worker %s registered %.3fs after its request", name,
@@ -392,6 +392,7 @@ void tide__cluster_maintain(tide_cluster *c)
                     tide__cluster_processes(c),
                 &e);
   }
+  tide__cluster_pools_maintain(c, now);
 }
 
 /* ---- retire then stop */
@@ -609,6 +610,8 @@ int tide_cluster_scale(tide_cluster *c, int n, tide_error *err)
     return tide_errprintf(err, TIDE_EUSAGE,
                           "scale: n %d is above the ceiling of %d workers (cluster.max-workers)", n,
                           c->cfg.cluster.max_workers);
+  if (c->npools) /* docs/adaptive.md "Pools": one pool at a time, by name */
+    return tide__cluster_pool_scale(c, NULL, n, err);
   if (!c->ops->scale_up)
     return tide_errprintf(err, TIDE_ENOSCALE, "the %s backend cannot scale", c->ops->kind);
   tide_cluster_adapt_stop(c);

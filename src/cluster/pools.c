@@ -135,6 +135,9 @@ void tide__cluster_set_pools(tide_cluster *c, const tide__pool_spec *p,
     q->cost = p[i].cost;
     q->st = tide__rec_state_create();
     q->last_target = -1;
+    q->wanted = -1;
+    q->capped_asked = -1;
+    snprintf(q->startup_key, sizeof q->startup_key, "pool:%s", q->name);
     res[i] = p[i].res;
     char mx[32];
     snprintf(mx, sizeof mx, isinf(q->maximum) ? "inf" : "%g", q->maximum);
@@ -208,8 +211,92 @@ void tide__cluster_pools_destroy(tide_cluster *c)
 
 void tide__cluster_pools_reset(tide_cluster *c)
 {
-  for (size_t i = 0; i < c->npools; i++)
+  for (size_t i = 0; i < c->npools; i++) {
     tide__rec_state_clear(c->pools[i].st);
+    c->pools[i].wanted = -1; /* adapting again: no fixed size any more */
+    c->pools[i].capped_asked = -1;
+  }
+}
+
+const char *tide__cluster_job_startup_key(const tide_cluster *c, const tide__cjob *j)
+{
+  return j && j->pool ? j->pool->startup_key : tide__cluster_startup_key(c);
+}
+
+uint64_t tide__cluster_pools_capped(const tide_cluster *c)
+{
+  uint64_t n = 0;
+  for (size_t i = 0; i < c->npools; i++)
+    n += c->pools[i].capped;
+  return n;
+}
+
+/* "small, big": the pools' names, for messages. */
+static void pool_names(const tide_cluster *c, char *buf, size_t len)
+{
+  size_t k = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < c->npools && k < len; i++) {
+    int w = snprintf(buf + k, len - k, "%s%s", i ? ", " : "", c->pools[i].name);
+    k += w > 0 ? (size_t)w : 0;
+  }
+}
+
+int tide__cluster_pool_scale(tide_cluster *c, const char *pool, int n, tide_error *err)
+{
+  char names[512];
+  pool_names(c, names, sizeof names);
+  if (!pool && c->npools)
+    return tide_errprintf(err, TIDE_EUSAGE,
+                          "scale: this cluster has pools (%s): name the one to scale "
+                          "(tide scale N --pool NAME)",
+                          names);
+  tide__cpool *q = pool ? tide__cluster_pool_find(c, pool) : NULL;
+  if (pool && !q)
+    return tide_errprintf(err, TIDE_ENOTFOUND, "scale: no pool named \"%s\" (%s)", pool,
+                          c->npools ? names : "this cluster has no pools");
+  if (!q)
+    return tide_cluster_scale(c, n, err);
+  if (n < 0)
+    return tide_errprintf(err, TIDE_EUSAGE, "scale: n must be >= 0, not %d", n);
+  /* the pool's limits hold for a fixed size as for adapting */
+  if (n > q->maximum || n > c->cfg.cluster.max_workers)
+    return tide_errprintf(err, TIDE_EUSAGE, "scale: n %d is above pool %s's max %g", n, q->name,
+                          fmin(q->maximum, c->cfg.cluster.max_workers));
+  if (n < q->minimum)
+    return tide_errprintf(err, TIDE_EUSAGE, "scale: n %d is below pool %s's min %g", n, q->name,
+                          q->minimum);
+  if (!q->ops->scale_up)
+    return tide_errprintf(err, TIDE_ENOSCALE, "pool %s: the %s backend cannot scale", q->name,
+                          q->ops->kind);
+  tide_cluster_adapt_stop(c);
+  tide__backoff_ok(&c->backoff);
+  q->wanted = tide__rec_round_jobs(n, tide__cluster_processes(c));
+  tide__clog(TIDE_LOG_INFO, "pool %s: scale to %d worker(s)", q->name, q->wanted);
+  c->scope = q;
+  int rc = tide__cluster_scale_to(c, n, err);
+  c->scope = NULL;
+  return rc;
+}
+
+void tide__cluster_pools_maintain(tide_cluster *c, double now)
+{
+  if (c->shutdown_phase != TIDE__SHUTDOWN_NONE || tide__adaptive_running(c->adaptive) ||
+      !tide__backoff_ready(&c->backoff, now))
+    return;
+  for (size_t i = 0; i < c->npools; i++) {
+    tide__cpool *q = &c->pools[i];
+    if (q->wanted < 0)
+      continue;
+    c->scope = q;
+    if (tide__cluster_nplan(c) < q->wanted) {
+      tide_error e = {{0}};
+      if (tide__cluster_scale_to(c, q->wanted, &e) < 0)
+        tide__clog(TIDE_LOG_WARNING, "pool %s: refilling to %d worker(s): %s", q->name, q->wanted,
+                   e.text);
+    }
+    c->scope = NULL;
+  }
 }
 
 /* The scheduler's worker views of one pool, copied into *out (malloc'd). */
@@ -245,6 +332,25 @@ size_t tide__cluster_pool_close(tide_cluster *c, const tide__cpool *pool, int ta
   free(idx);
   free(v);
   return k;
+}
+
+/* The numbers behind a capped request of pool q, and its explanation, on
+ * its decision log entry e (as the no-pool controller logs them). */
+static void add_capped(tide__cpool *q, json_t *e, const tide__rec_in *ri,
+                       const tide__arrival_in *arr, const tide__rec_out *out)
+{
+  const tide__arrival_out *o = &out->arrival;
+  int allowed = out->status == TIDE__REC_UP ? out->n - ri->nplan : 0;
+  json_object_set_new(e, "capped",
+                      json_pack("{s:i, s:i, s:o, s:f, s:f, s:i, s:i, s:I}", "asked",
+                                out->asked - ri->nplan, "allowed", allowed, "drain",
+                                isinf(o->drain) ? json_null() : json_real(o->drain), "arrive",
+                                arr->startup, "work_left", o->left, "need", o->need, "present",
+                                arr->npresent, "pending", (json_int_t)ri->nnot_arrived));
+  snprintf(q->why, sizeof q->why, "pool %s: %s", q->name, out->why);
+  json_object_set_new(e, "why", json_string(q->why));
+  q->capped++;
+  tide__log(TIDE_LOG_INFO, "adaptive", "%s", q->why);
 }
 
 typedef struct close_ctx {
@@ -310,6 +416,14 @@ int tide__cluster_pools_round(tide_cluster *c, bool reactive, int wait_count, in
     tide__rec_member *na = NULL;
     size_t nna = tide__cluster_not_arrived(c, &na);
     close_ctx cx = {c, q};
+    /* docs/design.md §7 "Arrival-aware requests": this pool's work,
+     * workers and learned startup */
+    tide__arrival_in arr;
+    double startup = 0;
+    bool capping = tide__adaptive_arrival_aware(c->adaptive) &&
+                   tide__startup_get(c->startup, q->startup_key, &startup, NULL);
+    if (capping)
+      tide__pools_arrival_in(&in[i], pin[i].nthreads, startup, &arr);
     tide__rec_in ri = {
         .now = tide__now(),
         .target = raw,
@@ -327,6 +441,7 @@ int tide__cluster_pools_round(tide_cluster *c, bool reactive, int wait_count, in
         .down_blocked = c->retiring > 0,
         .to_close = close_cb,
         .to_close_arg = &cx,
+        .arrival = capping ? &arr : NULL,
     };
     tide__rec_out out;
     tide__recommend(q->st, &ri, &out);
@@ -350,11 +465,16 @@ int tide__cluster_pools_round(tide_cluster *c, bool reactive, int wait_count, in
     tide_error err = {{0}};
     int rc = 0;
     json_t *e = NULL;
-    if (out.status == TIDE__REC_UP || out.status == TIDE__REC_DOWN) {
+    /* a request capped to nothing is logged once while it stays the same:
+     * reactive rounds repeat it every 10 ms of a burst */
+    bool capped_same = out.status == TIDE__REC_SAME && out.capped &&
+                       !(out.asked == q->capped_asked && ri.nplan == q->capped_plan);
+    if (out.status == TIDE__REC_UP || out.status == TIDE__REC_DOWN || capped_same) {
+      const char *status = capped_same ? "capped" : tide__rec_status_name(out.status);
       e = json_pack("{s:f, s:s, s:s, s:i, s:i, s:i, s:i, s:b, s:s}", "time", tide__wall(), "status",
-                    tide__rec_status_name(out.status), "pool", q->name, "target", out.target,
-                    "raw_target", raw, "plan", ri.nplan, "observed", (int)in[i].nworkers,
-                    "reactive", reactive, "reason", q->reason);
+                    status, "pool", q->name, "target", out.target, "raw_target", raw, "plan",
+                    ri.nplan, "observed", (int)in[i].nworkers, "reactive", reactive, "reason",
+                    q->reason);
       json_object_set_new(e, "queued", json_integer((json_int_t)in[i].nqueued));
       json_object_set_new(e, "queued_exclusive", json_integer((json_int_t)excl[i]));
       json_object_set_new(e, "queued_share", json_integer((json_int_t)share[i]));
@@ -363,6 +483,14 @@ int tide__cluster_pools_round(tide_cluster *c, bool reactive, int wait_count, in
                           json_real(in[i].total_occupancy + in[i].queued_occupancy));
       json_object_set_new(e, "cpu_part", json_integer(in[i].cpu));
       json_object_set_new(e, "memory_part", json_integer(in[i].memory));
+      if (capped_same)
+        json_object_set_new(e, "n", json_integer(ri.nplan));
+      if (out.capped)
+        add_capped(q, e, &ri, &arr, &out);
+    }
+    if (e) { /* after an uncapped decision the next capped request is news again */
+      q->capped_asked = out.capped ? out.asked : -1;
+      q->capped_plan = ri.nplan;
     }
     if (out.status == TIDE__REC_UP) {
       json_object_set_new(e, "n", json_integer(out.n));
@@ -419,6 +547,15 @@ json_t *tide__cluster_pools_json(tide_cluster *c)
     json_object_set_new(o, "target",
                         q->last_target >= 0 ? json_integer(q->last_target) : json_null());
     json_object_set_new(o, "reason", json_string(q->reason));
+    json_object_set_new(o, "wanted", q->wanted >= 0 ? json_integer(q->wanted) : json_null());
+    /* docs/design.md §7 "Arrival-aware requests": what this pool learned */
+    double st = 0;
+    unsigned long ns = 0;
+    bool known = tide__startup_get(c->startup, q->startup_key, &st, &ns);
+    json_object_set_new(o, "startup", known ? json_real(st) : json_null());
+    json_object_set_new(o, "startup_samples", json_integer((json_int_t)ns));
+    json_object_set_new(o, "capped", json_integer((json_int_t)q->capped));
+    json_object_set_new(o, "capped_why", q->why[0] ? json_string(q->why) : json_null());
     json_array_append_new(a, o);
   }
   return a;

@@ -28,9 +28,9 @@ static void adapt_stop(void *self)
   tide_cluster_adapt_stop(self);
 }
 
-static int scale(void *self, int n, tide_error *err)
+static int scale(void *self, const char *pool, int n, tide_error *err)
 {
-  return tide_cluster_scale(self, n, err);
+  return pool ? tide__cluster_pool_scale(self, pool, n, err) : tide_cluster_scale(self, n, err);
 }
 
 static int retire(void *self, char *const *names, size_t n, tide__retire_fn cb, void *arg,

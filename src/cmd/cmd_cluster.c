@@ -525,6 +525,19 @@ int tide__cmd_cluster(int argc, char **argv)
     ptexts[i] = cfg.pools[i];
   if (np == 0)
     np = (size_t)cfg.npools;
+  if (np && a.o.workers > 0) { /* docs/adaptive.md "Pools": no pool is the obvious one */
+    char names[512] = "";
+    for (size_t i = 0, k = 0; i < np && k < sizeof names; i++) {
+      int w = snprintf(names + k, sizeof names - k, "%s%.*s", i ? ", " : "",
+                       (int)strcspn(ptexts[i], ":"), ptexts[i]);
+      k += w > 0 ? (size_t)w : 0;
+    }
+    status = tide__cmd_fail(2,
+                            "--workers: this cluster has pools (%s): give a pool min=N, or scale "
+                            "one with tide scale N --pool NAME",
+                            names);
+    goto out;
+  }
   if (np && (status = tide__cmd_pools_build(ptexts, np, a.backend, &ba, cfg.cluster.max_workers,
                                             &pools)) != 0)
     goto out;

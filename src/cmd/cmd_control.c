@@ -40,18 +40,27 @@ static int post(const tide__copts *o, const char *path, json_t *body, json_t **a
 
 int tide__cmd_scale(int argc, char **argv)
 {
-  static const char usage[] = "tide scale N";
+  static const char usage[] = "tide scale N [--pool NAME]";
+  const char *pool = NULL;
+  tide__cflag flags[] = {{"--pool", &pool, NULL}, {NULL, NULL, NULL}};
   tide__copts o;
   tide_error err;
   double n;
-  int st = tide__copts_parse(argc, argv, usage, NULL, &o);
+  int st = tide__copts_parse(argc, argv, usage, flags, &o);
 
   if (st == 0)
     st = tide__copts_npos(&o, "scale", usage, 1, 1);
   if (st == 0 && tide__parse_count(o.pos[0], false, &n, &err) < 0)
     st = tide__cmd_fail(2, "scale: %s", err.text);
-  if (st == 0)
-    st = post(&o, "/api/v1/scale", json_pack("{s:I}", "n", (json_int_t)n), NULL);
+  if (st == 0 && pool && !*pool)
+    st = tide__cmd_fail(2, "--pool: expected a pool's name");
+  if (st == 0) {
+    /* docs/adaptive.md "Pools": on a cluster with pools, the one named */
+    json_t *body = json_pack("{s:I}", "n", (json_int_t)n);
+    if (pool)
+      json_object_set_new(body, "pool", json_string(pool));
+    st = post(&o, "/api/v1/scale", body, NULL);
+  }
   tide__copts_free(&o);
   return st < 0 ? 0 : st;
 }

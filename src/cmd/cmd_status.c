@@ -101,8 +101,8 @@ static void print_pools(json_t *pools)
 {
   if (!json_is_array(pools) || json_array_size(pools) == 0)
     return;
-  printf("%-12s %-16s %7s %6s %7s %7s  %s\n", "pool", "resources", "workers", "target", "minimum",
-         "maximum", "backend");
+  printf("%-12s %-16s %7s %6s %7s %7s %8s %6s  %s\n", "pool", "resources", "workers", "target",
+         "minimum", "maximum", "startup", "capped", "backend");
   size_t i;
   json_t *p;
   json_array_foreach(pools, i, p)
@@ -115,9 +115,17 @@ static void print_pools(json_t *pools)
       snprintf(tg, sizeof tg, "%lld", (long long)json_integer_value(t));
     else
       snprintf(tg, sizeof tg, "-");
+    /* docs/design.md §7 "Arrival-aware requests": its learned latency */
+    char su[32];
+    json_t *sv = json_object_get(p, "startup");
+    if (json_is_number(sv))
+      snprintf(su, sizeof su, "%.2fs", json_number_value(sv));
+    else
+      snprintf(su, sizeof su, "-");
     const char *res = str_or(p, "resources", "");
-    printf("%-12s %-16s %7lld %6s %7s %7s  %s\n", str_or(p, "name", "?"), *res ? res : "-",
-           (long long)int_or(p, "workers"), tg, mn, mx, str_or(p, "backend", "-"));
+    printf("%-12s %-16s %7lld %6s %7s %7s %8s %6lld  %s\n", str_or(p, "name", "?"),
+           *res ? res : "-", (long long)int_or(p, "workers"), tg, mn, mx, su,
+           (long long)int_or(p, "capped"), str_or(p, "backend", "-"));
   }
 }
 

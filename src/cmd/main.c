@@ -25,7 +25,7 @@ static const struct {
     {"get", tide__cmd_get, "print a published dataset (--output DIR: to files)"},
     {"unpublish", tide__cmd_unpublish, "release a published dataset"},
     {"datasets", tide__cmd_datasets, "list published datasets"},
-    {"scale", tide__cmd_scale, "scale a running cluster to N workers"},
+    {"scale", tide__cmd_scale, "scale a running cluster (or one pool) to N workers"},
     {"adapt", tide__cmd_adapt, "start, change or stop adapting"},
     {"retire", tide__cmd_retire, "retire workers gracefully"},
     {"status", tide__cmd_status, "show the cluster, its workers and the adaptive state"},

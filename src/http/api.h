@@ -55,9 +55,10 @@ typedef struct tide__api_ops {
   int (*adapt)(void *self, const tide_adapt_opts *o, tide_error *err);
   /* POST /api/v1/adapt {"stop": true}: stop adapting (no-op when idle). */
   void (*adapt_stop)(void *self);
-  /* POST /api/v1/scale: a fixed size of n workers. Returns 0 or a negative
-   * code with err filled. */
-  int (*scale)(void *self, int n, tide_error *err);
+  /* POST /api/v1/scale: a fixed size of n workers, of the pool named pool
+   * (NULL: none named; docs/adaptive.md "Pools"). Returns 0 or a negative
+   * code with err filled (TIDE_ENOTFOUND: no such pool). */
+  int (*scale)(void *self, const char *pool, int n, tide_error *err);
   /* POST /api/v1/retire_workers: retire names (§4), then stop the jobs left
    * empty. On 0, cb is called exactly once later, with the scheduler's
    * result; on a negative code it is never called and err is filled. */

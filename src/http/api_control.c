@@ -170,11 +170,18 @@ void tide__h_scale(tide__req *r)
   json_t *x;
   json_object_foreach(r->body, key, x)
   {
-    if (strcmp(key, "n") != 0) {
-      tide__req_error(r, 400, "unknown field \"%s\" (expected {\"n\": N})", key);
+    if (strcmp(key, "n") != 0 && strcmp(key, "pool") != 0) {
+      tide__req_error(r, 400, "unknown field \"%s\" (expected {\"n\": N, \"pool\": NAME})", key);
       return;
     }
   }
+  /* docs/adaptive.md "Pools": a cluster with pools scales one by name */
+  json_t *pv = json_object_get(r->body, "pool");
+  if (pv && !json_is_string(pv)) {
+    tide__req_error(r, 400, "pool: expected a pool's name");
+    return;
+  }
+  const char *pool = pv ? json_string_value(pv) : NULL;
   double d;
   if (!v) {
     tide__req_error(r, 400, "n: missing (expected {\"n\": N})");
@@ -188,16 +195,20 @@ void tide__h_scale(tide__req *r)
     return;
   }
   tide_error err = {{0}};
-  int rc = ops->scale(r->api->self, (int)d, &err);
+  int rc = ops->scale(r->api->self, pool, (int)d, &err);
   if (rc < 0) {
-    tide__req_error(r, err_status(rc), "%s", err.text[0] ? err.text : tide_strerror(rc));
+    tide__req_error(r, rc == TIDE_ENOTFOUND && pool ? 404 : err_status(rc), "%s",
+                    err.text[0] ? err.text : tide_strerror(rc));
     return;
   }
   tide__api_figures m = {.requested = (int)d, .target = -1};
   if (ops->figures)
     ops->figures(r->api->self, &m);
   json_decref(m.startup);
-  tide__req_json(r, 200, json_pack("{s:i, s:i}", "n", (int)d, "requested", m.requested));
+  json_t *ans = json_pack("{s:i, s:i}", "n", (int)d, "requested", m.requested);
+  if (pool)
+    json_object_set_new(ans, "pool", json_string(pool));
+  tide__req_json(r, 200, ans);
 }
 
 static void retire_done(tide__sched *s, const tide__retire_result *res, void *arg)

@@ -153,13 +153,18 @@ typedef struct fake_manager {
   int scaled_to;
   int scale_calls;
   double td;
+  char pool[16]; /* the pool of the last scale, "" none */
 } fake_manager;
 
-static int fake_scale(void *self, int n, tide_error *err)
+/* One pool, "big": any other name is not found. */
+static int fake_scale(void *self, const char *pool, int n, tide_error *err)
 {
   fake_manager *m = self;
+  if (pool && strcmp(pool, "big") != 0)
+    return tide_errprintf(err, TIDE_ENOTFOUND, "scale: no pool named \"%s\" (big)", pool);
   m->scale_calls++;
   m->scaled_to = n;
+  snprintf(m->pool, sizeof m->pool, "%s", pool ? pool : "");
   return 0;
 }
 
@@ -197,7 +202,25 @@ static void test_ops_table(void **state)
   assert_int_equal(m.scale_calls, 1);
   assert_int_equal(m.scaled_to, 3);
   assert_int_equal(json_integer_value(json_object_get(r.body, "requested")), 3);
+  assert_string_equal(m.pool, "");
+  assert_null(json_object_get(r.body, "pool"));
   json_decref(r.body);
+
+  /* a pool by name; an unknown one is a 404 that scales nothing */
+  m.scaled_to = 0;
+  r = call(f, "POST", "/api/v1/scale", "{\"n\": 3, \"pool\": \"big\"}");
+  assert_int_equal(r.status, 200);
+  assert_int_equal(m.scale_calls, 2);
+  assert_int_equal(m.scaled_to, 3);
+  assert_string_equal(m.pool, "big");
+  assert_string_equal(json_string_value(json_object_get(r.body, "pool")), "big");
+  json_decref(r.body);
+  expect_error(f, "POST", "/api/v1/scale", "{\"n\": 2, \"pool\": \"nope\"}", 404,
+               "no pool named \"nope\"");
+  expect_error(f, "POST", "/api/v1/scale", "{\"n\": 2, \"pool\": 5}", 400,
+               "pool: expected a pool's name");
+  assert_int_equal(m.scale_calls, 2);
+  assert_int_equal(m.scaled_to, 3);
 
   r = call(f, "GET", "/api/v1/cluster", NULL);
   assert_string_equal(json_string_value(json_object_get(r.body, "backend")), "fake");

@@ -446,8 +446,11 @@
     setRows("#pools", pools.map((p) => "<tr><td>" + esc(p.name) + '</td><td class="mono">' +
       esc(p.resources || "-") + "</td><td>" + esc(String(p.workers)) + "</td><td>" +
       esc(p.target === null || p.target === undefined ? "-" : String(p.target)) + "</td><td>" +
-      esc(String(p.minimum) + " / " + String(p.maximum)) + "</td><td>" + esc(p.reason || "") +
-      "</td></tr>"), 6, "no pools");
+      esc(String(p.minimum) + " / " + String(p.maximum)) + "</td><td>" +
+      // docs/design.md §7 "Arrival-aware requests": what the pool learned, what it capped
+      esc(typeof p.startup === "number" ? p.startup.toFixed(2) + " s" : "-") + "</td><td>" +
+      esc(String(p.capped || 0)) + '</td><td title="' + esc(p.capped_why || "") + '">' +
+      esc(p.reason || "") + "</td></tr>"), 8, "no pools");
     if (!has) { dl($("cluster-settings"), []); setRows("#jobs", [], 4, "no jobs"); return; }
     dl($("cluster-settings"), [
       ["backend", c.backend], ["name", c.name], ["processes per job", c.processes],

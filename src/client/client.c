@@ -54,6 +54,11 @@ struct tide_client {
   char **held_names; /* graph keys */
   tide__ckey **held_ents;
   size_t nheld;
+
+  /* streamed requests (stream.c): their replies, counted from stream_first */
+  int64_t stream_first; /* 0: no stream */
+  size_t stream_replies;
+  char *stream_error; /* the first refusal's reason, tokens stripped */
 };
 
 static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg);
@@ -94,12 +99,24 @@ static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg)
     c->sched_error = tide__mp_strdup(msg, "message");
     break;
   case TIDE_OP_REPLY:
-    if (tide__mp_int(msg, "id", &id) && id == c->wait_id && !c->got_reply) {
+    if (!tide__mp_int(msg, "id", &id))
+      break;
+    if (id == c->wait_id && !c->got_reply) {
       msgpack_packer pk;
       msgpack_sbuffer_clear(&c->reply_buf);
       msgpack_packer_init(&pk, &c->reply_buf, msgpack_sbuffer_write);
       tide__pk_object(&pk, msg);
       c->got_reply = true;
+    } else if (c->stream_first && id >= c->stream_first) {
+      bool ok = false;
+      c->stream_replies++;
+      tide__mp_bool(msg, "ok", &ok);
+      if (!ok && !c->stream_error) {
+        const char *e = "request refused";
+        size_t elen = strlen(e);
+        tide__mp_str(msg, "error", &e, &elen);
+        c->stream_error = strip_token(c->token, e, elen);
+      }
     }
     break;
   case TIDE_OP_KEY_DONE: tide__keys_on_done(c, msg); break;
@@ -293,6 +310,7 @@ void tide_client_destroy(tide_client *c)
   free(c->address);
   free(c->dashboard);
   free(c->sched_error);
+  free(c->stream_error);
   free(c->tls_error);
   free(c);
 }
@@ -556,8 +574,12 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
   double saved = c->timeout;
   if (timeout > 0)
     c->timeout = timeout;
-  rc = tide__keys_submit(c, pack_graph, &r, c->held_keys, nout, progress != NULL,
-                         tide__graph_name(g), c->held_ents, err);
+  if (tide__graph_streamable(g))
+    rc = tide__keys_submit_streamed(c, g, c->token, c->held_keys, nout, progress != NULL,
+                                    tide__graph_name(g), c->timeout, c->held_ents, err);
+  else
+    rc = tide__keys_submit(c, pack_graph, &r, c->held_keys, nout, progress != NULL,
+                           tide__graph_name(g), c->held_ents, err);
   c->timeout = saved;
   if (rc < 0)
     goto done;
@@ -767,6 +789,38 @@ int tide__client_turn(tide_client *c, double deadline, tide_error *err)
   uv_run(&c->loop, UV_RUN_ONCE);
   uv_timer_stop(&c->timer);
   return 0;
+}
+
+msgpack_packer *tide__client_begin_streamed(tide_client *c, tide__op op, uint32_t nfields)
+{
+  msgpack_packer *pk = tide__conn_begin(c->conn, op, nfields + 1);
+  int64_t id = ++c->next_id;
+  if (!c->stream_first)
+    c->stream_first = id;
+  tide__pk_kint(pk, "id", id);
+  return pk;
+}
+
+void tide__client_end_streamed(tide_client *c)
+{
+  tide__conn_end(c->conn);
+  tide__conn_flush(c->conn);
+  /* what the socket did not take goes out now, and early news comes in */
+  uv_run(&c->loop, UV_RUN_NOWAIT);
+}
+
+size_t tide__client_stream_replies(const tide_client *c, const char **error)
+{
+  *error = c->stream_error;
+  return c->stream_replies;
+}
+
+void tide__client_stream_reset(tide_client *c)
+{
+  c->stream_first = 0;
+  c->stream_replies = 0;
+  free(c->stream_error);
+  c->stream_error = NULL;
 }
 
 void tide__client_make_token(char *out, size_t n)

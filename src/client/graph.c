@@ -519,6 +519,60 @@ const char *tide__graph_output(const tide_graph *g, size_t i)
   return g->tasks[g->outputs[i]].key;
 }
 
+size_t tide__graph_output_task(const tide_graph *g, size_t i)
+{
+  return g->outputs[i];
+}
+const size_t *tide__graph_deps(const tide_graph *g, size_t i, size_t *n)
+{
+  *n = g->tasks[i].ndeps;
+  return g->tasks[i].deps;
+}
+
+bool tide__graph_all_builtin(const tide_graph *g)
+{
+  for (size_t i = 0; i < g->ntasks; i++)
+    if (strncmp(g->tasks[i].fn, "tide.", 5) != 0)
+      return false;
+  return true;
+}
+
+/* Depth-first post-order from each task in document order: every task
+ * after its dependencies, and a graph without edges in document order. The
+ * graph is acyclic (checked when it was built). */
+size_t *tide__graph_order(const tide_graph *g)
+{
+  size_t *order = tide__xmalloc((g->ntasks + 1) * sizeof *order);
+  size_t *stack = tide__xmalloc((g->ntasks + 1) * sizeof *stack);
+  size_t *next = tide__xcalloc(g->ntasks + 1, sizeof *next);
+  unsigned char *seen = tide__xcalloc(g->ntasks + 1, 1);
+  size_t no = 0;
+  for (size_t root = 0; root < g->ntasks; root++) {
+    if (seen[root])
+      continue;
+    size_t sp = 0;
+    stack[sp++] = root;
+    seen[root] = 1;
+    while (sp > 0) {
+      size_t u = stack[sp - 1];
+      if (next[u] == g->tasks[u].ndeps) {
+        order[no++] = u;
+        sp--;
+        continue;
+      }
+      size_t v = g->tasks[u].deps[next[u]++];
+      if (!seen[v]) {
+        seen[v] = 1;
+        stack[sp++] = v;
+      }
+    }
+  }
+  free(stack);
+  free(next);
+  free(seen);
+  return order;
+}
+
 static void pack_prefixed(msgpack_packer *pk, const char *token, size_t tl, const char *key)
 {
   size_t kl = strlen(key);
@@ -530,12 +584,18 @@ static void pack_prefixed(msgpack_packer *pk, const char *token, size_t tl, cons
 
 void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_packer *pk)
 {
+  tide__graph_pack_some(g, token, NULL, g->ntasks, pk);
+}
+
+void tide__graph_pack_some(const tide_graph *g, const char *token, const size_t *idx, size_t n,
+                           msgpack_packer *pk)
+{
   size_t tl = strlen(token);
   char *ref_prefix = tide__xasprintf("%s/", token);
 
-  msgpack_pack_array(pk, (uint32_t)g->ntasks);
-  for (size_t i = 0; i < g->ntasks; i++) {
-    const gtask *t = &g->tasks[i];
+  msgpack_pack_array(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
+    const gtask *t = &g->tasks[idx ? idx[i] : i];
     msgpack_pack_map(pk, 5 + (t->retries > 0));
     tide__pk_str(pk, "key");
     pack_prefixed(pk, token, tl, t->key);

@@ -43,6 +43,14 @@ int tide__client_need_conn(tide_client *c, tide_error *err);
  * none). Returns 0, TIDE_ETIMEOUT once the deadline has passed, or
  * TIDE_ECLOSED with err filled when the connection is gone. */
 int tide__client_turn(tide_client *c, double deadline, tide_error *err);
+/* Streamed requests: begin one (packs a fresh "id"; nfields more fields),
+ * end it (sent without waiting for its reply), and count the replies to
+ * every streamed request since the last reset, with the first refusal's
+ * reason in *error (NULL when none). */
+msgpack_packer *tide__client_begin_streamed(tide_client *c, tide__op op, uint32_t nfields);
+void tide__client_end_streamed(tide_client *c);
+size_t tide__client_stream_replies(const tide_client *c, const char **error);
+void tide__client_stream_reset(tide_client *c);
 /* A fresh random submission token (hex) into out[0..n). */
 void tide__client_make_token(char *out, size_t n);
 /* s[0..n) with every "<token>/" removed (malloc'd). */
@@ -78,6 +86,9 @@ typedef struct tide__ckeys {
 
 /* A key-done message from the scheduler. */
 void tide__keys_on_done(tide_client *c, const msgpack_object *msg);
+/* Enter each wants[i] (keys as the scheduler knows them) in the table with
+ * one more reference; ents[i] gets its entry. */
+void tide__keys_enter(tide_client *c, char *const *wants, size_t n, tide__ckey **ents);
 /* Packs the "tasks" array of an update-graph message. */
 typedef void (*tide__pack_tasks_fn)(msgpack_packer *pk, void *arg);
 /* Send update-graph with the tasks pack_tasks packs and wants[0..n) (keys
@@ -87,6 +98,18 @@ typedef void (*tide__pack_tasks_fn)(msgpack_packer *pk, void *arg);
  * "<what>: <the scheduler's reason>" with code TIDE_EGRAPH. */
 int tide__keys_submit(tide_client *c, tide__pack_tasks_fn pack_tasks, void *arg, char *const *wants,
                       size_t n, bool progress, const char *what, tide__ckey **out, tide_error *err);
+/* Submit graph g (tokens "<token>/") as tide__keys_submit does, in
+ * update-graph messages of at most TIDE__STREAM_CHUNK tasks sent without
+ * waiting for each reply, so the scheduler places the first tasks while the
+ * rest is still packed and sent (stream.c); timeout (0: none) bounds the
+ * wait for the replies. Streamed only when
+ * tide__graph_streamable(g); the refusal of any part is TIDE_EGRAPH with
+ * "<what>: <reason>", the keys stay entered (the caller releases them). */
+enum { TIDE__STREAM_CHUNK = 2048 };
+bool tide__graph_streamable(const tide_graph *g);
+int tide__keys_submit_streamed(tide_client *c, const tide_graph *g, const char *token,
+                               char *const *wants, size_t n, bool progress, const char *what,
+                               double timeout, tide__ckey **ents, tide_error *err);
 /* Wait until every keys[i] has left pending, or (stop_on_error) one erred:
  * then *erred (may be NULL) points to it. on_turn (may be NULL) runs after
  * every loop turn. Returns 0, TIDE_ETIMEOUT or TIDE_ECLOSED (err filled). */

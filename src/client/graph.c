@@ -362,22 +362,30 @@ static int parse_outputs(tide_graph *g, json_t *outputs, tide_error *err)
     return tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
                           g->name);
   g->outputs = tide__xmalloc((json_array_size(outputs) + 1) * sizeof *g->outputs);
+  /* a key listed twice is one output: a mark per task, not a search of the
+   * list so far (quadratic in the outputs of a big graph) */
+  unsigned char *listed = tide__xcalloc(g->ntasks + 1, 1);
+  int rc = 0;
   json_array_foreach(outputs, i, v)
   {
     gtask *t;
-    if (!json_is_string(v))
-      return tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
-                            g->name);
-    if (!(t = find_task(g, json_string_value(v))))
-      return tide_errprintf(err, TIDE_EGRAPH, "%s: outputs refer to unknown key \"%s\"", g->name,
-                            json_string_value(v));
-    size_t idx = (size_t)(t - g->tasks), k;
-    for (k = 0; k < g->noutputs && g->outputs[k] != idx; k++)
-      ;
-    if (k == g->noutputs)
+    if (!json_is_string(v)) {
+      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
+                          g->name);
+      break;
+    }
+    if (!(t = find_task(g, json_string_value(v)))) {
+      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: outputs refer to unknown key \"%s\"", g->name,
+                          json_string_value(v));
+      break;
+    }
+    size_t idx = (size_t)(t - g->tasks);
+    if (!listed[idx])
       g->outputs[g->noutputs++] = idx;
+    listed[idx] = 1;
   }
-  return 0;
+  free(listed);
+  return rc;
 }
 
 static int build(tide_graph *g, tide_error *err)

@@ -534,9 +534,10 @@ static void show_progress(void *arg)
   }
 }
 
-int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
-                        tide_progress_fn progress, void *parg, char **values, size_t *len,
-                        tide_error *err)
+/* tide_client_compute; when take is set, it is g, destroyed once submitted. */
+static int compute(tide_client *c, const tide_graph *g, tide_graph *take, double timeout,
+                   tide_progress_fn progress, void *parg, char **values, size_t *len,
+                   tide_error *err)
 {
   tide_error lerr;
   size_t total = tide_graph_ntasks(g), nout = tide__graph_noutputs(g);
@@ -549,8 +550,10 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
     err = &lerr;
   *values = NULL;
   *len = 0;
-  if ((rc = need_conn(c, err)) < 0)
+  if ((rc = need_conn(c, err)) < 0) {
+    tide_graph_destroy(take);
     return rc;
+  }
   tide_client_release(c, NULL);
   make_token(c->token, sizeof c->token);
   c->held_keys = tide__xcalloc(nout + 1, sizeof *c->held_keys);
@@ -581,6 +584,10 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
     rc = tide__keys_submit(c, pack_graph, &r, c->held_keys, nout, progress != NULL,
                            tide__graph_name(g), c->held_ents, err);
   c->timeout = saved;
+  /* The caller handed the graph over: freeing a big one takes tens of ms
+   * (every JSON node), time the wait below would otherwise not overlap. */
+  tide_graph_destroy(take);
+  g = NULL;
   if (rc < 0)
     goto done;
 
@@ -609,6 +616,20 @@ done:
   if (rc < 0)
     tide_client_release(c, NULL);
   return rc;
+}
+
+int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
+                        tide_progress_fn progress, void *parg, char **values, size_t *len,
+                        tide_error *err)
+{
+  return compute(c, g, NULL, timeout, progress, parg, values, len, err);
+}
+
+int tide__client_compute_take(tide_client *c, tide_graph *g, double timeout,
+                              tide_progress_fn progress, void *parg, char **values, size_t *len,
+                              tide_error *err)
+{
+  return compute(c, g, g, timeout, progress, parg, values, len, err);
 }
 
 int tide_client_publish(tide_client *c, const char *name, tide_error *err)

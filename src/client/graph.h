@@ -11,6 +11,13 @@
 
 #include "tide/client.h"
 
+/* tide_client_compute of a graph the caller hands over: g is destroyed
+ * once it is submitted (or refused), while the results are still being
+ * computed, instead of by the caller afterwards (`tide run`). */
+int tide__client_compute_take(tide_client *c, tide_graph *g, double timeout,
+                              tide_progress_fn progress, void *parg, char **values, size_t *len,
+                              tide_error *err);
+
 /* The graph's name as given to tide_graph_parse (borrowed). */
 const char *tide__graph_name(const tide_graph *g);
 /* Key of task i (0 <= i < ntasks), borrowed. */

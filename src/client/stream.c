@@ -39,7 +39,7 @@ int tide__keys_submit_streamed(tide_client *c, const tide_graph *g, const char *
   size_t *order = tide__graph_order(g);
   size_t *last = tide__xcalloc(nt + 1, sizeof *last); /* position of the last dependent */
   size_t *outof = tide__xmalloc((nt + 1) * sizeof *outof);
-  tide__strvec bridges = {0}; /* wanted until every part is in */
+  tide__strvec bridges = {0};      /* wanted until every part is in */
   TIDE__VEC(const char *) w = {0}; /* one part's wants */
   double deadline = timeout > 0 ? tide__now() + timeout : 0;
   const char *refused = NULL;

@@ -58,7 +58,9 @@ struct tide_client {
   /* streamed requests (stream.c): their replies, counted from stream_first */
   int64_t stream_first; /* 0: no stream */
   size_t stream_replies;
-  char *stream_error; /* the first refusal's reason, tokens stripped */
+  char *stream_error;       /* the first refusal's reason, tokens stripped */
+  tide__reply_fn stream_cb; /* sees each streamed reply, when set */
+  void *stream_arg;
 };
 
 static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg);
@@ -110,6 +112,8 @@ static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg)
     } else if (c->stream_first && id >= c->stream_first) {
       bool ok = false;
       c->stream_replies++;
+      if (c->stream_cb)
+        c->stream_cb(c->stream_arg, (size_t)(id - c->stream_first), msg);
       tide__mp_bool(msg, "ok", &ok);
       if (!ok && !c->stream_error) {
         const char *e = "request refused";
@@ -446,21 +450,37 @@ static int gather(tide_client *c, char *const *keys, char *const *names, size_t 
     return tide__client_refused_as(err, TIDE_ENOTFOUND, "cannot gather the results");
   if (rc < 0)
     return rc;
-  const msgpack_object_map *data = tide__mp_map(reply, "data");
-  if (!data)
-    return tide_errprintf(err, TIDE_EPROTO, "malformed gather reply from the scheduler");
   msgpack_sbuffer sb;
   msgpack_packer opk;
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&opk, &sb, msgpack_sbuffer_write);
   msgpack_pack_map(&opk, (uint32_t)n);
+  if ((rc = tide__client_put_values(reply, keys, names, NULL, n, &sb, NULL, err)) < 0) {
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+  }
+  *values = sb.data;
+  *len = sb.size;
+  return 0;
+}
+
+int tide__client_put_values(const msgpack_object *reply, char *const *keys, char *const *names,
+                            const size_t *which, size_t n, msgpack_sbuffer *out, size_t *ends,
+                            tide_error *err)
+{
+  const msgpack_object_map *data = tide__mp_map(reply, "data");
+  if (!data)
+    return tide_errprintf(err, TIDE_EPROTO, "malformed gather reply from the scheduler");
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   dentry *index = NULL;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t j = 0; j < n; j++) {
+    size_t i = which ? which[j] : j;
     /* The reply usually lists the keys in the order asked: try that slot
      * first, else look the key up in an index built once. */
     const msgpack_object *v = NULL;
-    if (i < data->size && tide__mp_streq(&data->ptr[i].key, keys[i])) {
-      v = &data->ptr[i].val;
+    if (j < data->size && tide__mp_streq(&data->ptr[j].key, keys[i])) {
+      v = &data->ptr[j].val;
     } else {
       if (!index)
         index = index_data(data);
@@ -469,17 +489,16 @@ static int gather(tide_client *c, char *const *keys, char *const *names, size_t 
       v = e ? e->val : NULL;
     }
     if (!v || v->type != MSGPACK_OBJECT_BIN || v->via.bin.size == 0) {
-      msgpack_sbuffer_destroy(&sb);
       free_index(index);
       return tide_errprintf(err, TIDE_ENOTFOUND, "the scheduler returned no value for \"%s\"",
                             names[i]);
     }
-    tide__pk_str(&opk, names[i]);
-    msgpack_sbuffer_write(&sb, v->via.bin.ptr, v->via.bin.size);
+    tide__pk_str(&pk, names[i]);
+    msgpack_sbuffer_write(out, v->via.bin.ptr, v->via.bin.size); /* already packed */
+    if (ends)
+      ends[j] = out->size;
   }
   free_index(index);
-  *values = sb.data;
-  *len = sb.size;
   return 0;
 }
 
@@ -516,6 +535,7 @@ typedef struct compute_run {
   tide_progress_fn progress;
   void *parg;
   size_t total, shown;
+  tide__gpipe gp;
 } compute_run;
 
 static void pack_graph(msgpack_packer *pk, void *arg)
@@ -524,14 +544,23 @@ static void pack_graph(msgpack_packer *pk, void *arg)
   tide__graph_pack_tasks(r->g, r->c->token, pk);
 }
 
-static void show_progress(void *arg)
+static void show_progress(compute_run *r)
 {
-  compute_run *r = arg;
   size_t done = r->c->keys.progress;
   if (done != r->shown) {
     r->shown = done;
     r->progress(done < r->total ? done : r->total, r->total, r->parg);
   }
+}
+
+/* After every turn of the wait: the bar, and the outputs done so far asked
+ * for (gather_stream.c). */
+static void on_wait_turn(void *arg)
+{
+  compute_run *r = arg;
+  if (r->progress)
+    show_progress(r);
+  tide__gpipe_step(&r->gp);
 }
 
 /* tide_client_compute; when take is set, it is g, destroyed once submitted. */
@@ -591,8 +620,8 @@ static int compute(tide_client *c, const tide_graph *g, tide_graph *take, double
   if (rc < 0)
     goto done;
 
-  rc = tide__keys_wait(c, c->held_ents, nout, true, deadline, progress ? show_progress : NULL, &r,
-                       &bad, err);
+  tide__gpipe_init(&r.gp, c, c->held_keys, c->held_names, c->held_ents, nout);
+  rc = tide__keys_wait(c, c->held_ents, nout, true, deadline, on_wait_turn, &r, &bad, err);
   if (rc == 0 && bad) {
     rc = tide_errprintf(err, TIDE_ETASK, "task \"%s\" failed: %s", bad->task, bad->error);
   } else if (rc == TIDE_ETIMEOUT) {
@@ -604,13 +633,10 @@ static int compute(tide_client *c, const tide_graph *g, tide_graph *take, double
   } else if (rc == 0) {
     if (progress && r.shown != total)
       progress(total, total, parg);
-    if (deadline > 0) {
-      double left = deadline - tide__now();
-      c->timeout = left > 0.001 ? left : 0.001;
-    }
-    rc = gather(c, c->held_keys, c->held_names, c->nheld, values, len, err);
-    c->timeout = saved;
+    double until = deadline > 0 ? deadline : c->timeout > 0 ? tide__now() + c->timeout : 0;
+    rc = tide__gpipe_finish(&r.gp, until, deadline > 0 ? timeout : c->timeout, values, len, err);
   }
+  tide__gpipe_free(&r.gp);
 done:
   c->keys.progress_token = NULL;
   if (rc < 0)
@@ -836,8 +862,15 @@ size_t tide__client_stream_replies(const tide_client *c, const char **error)
   return c->stream_replies;
 }
 
+void tide__client_stream_watch(tide_client *c, tide__reply_fn cb, void *arg)
+{
+  c->stream_cb = cb;
+  c->stream_arg = arg;
+}
+
 void tide__client_stream_reset(tide_client *c)
 {
+  c->stream_cb = NULL;
   c->stream_first = 0;
   c->stream_replies = 0;
   free(c->stream_error);

@@ -38,6 +38,17 @@ want=$((7500 * 7499 / 2 + 2 * 7500))
 [ "$(jq -r 'keys_unsorted[0]' out.json)" = x0 ] || fail "outputs are not in the graph's order"
 [ "$(executed)" = 20000 ] || fail "$(executed) tasks executed, want 20000"
 
+# The last task fails after most outputs were gathered (outputs are
+# fetched in batches of 2,048 as they finish): exit 1, nothing on stdout.
+sed 's/"c4999": {"fn": "tide.inc", "args": \[{"ref": "c4998"}\]}/"c4999": {"fn": "tide.fail", "args": ["boom"]}/' \
+  mixed.json >fails.json
+grep -q '"c4999": {"fn": "tide.fail"' fails.json || fail "fails.json was not made"
+expect_fail_only 1 '^tide: task "c4999" failed: .*boom' "$TIDE_BIN" run fails.json --scheduler-file "$SCHED_FILE"
+[ ! -s "$T_DIR/fail.out" ] || fail "stdout not empty after a failure: $(head -c 200 "$T_DIR/fail.out")"
+ran=$(executed)
+# c0..c4998 ran before c4999 could: at least 20,000 + 4,999
+[ "$ran" -ge 24999 ] || fail "$ran tasks executed after the failing graph, want at least 24999"
+
 # The same graph with a bad reference in its very last task (part 10 of
 # 10): one clear error, nothing sent, nothing runs.
 sed 's/{"ref": "c4998"}/{"ref": "nope"}/' mixed.json >badref.json
@@ -54,7 +65,7 @@ expect_fail_only 2 '^tide: cycle\.json:1: dependency cycle: ' \
 sed 's/"c4999": {"fn": "tide.inc"/"c4999": {"fn": "noplugin.fn"/' mixed.json >plugin.json
 expect_fail_only 2 'unknown function "noplugin\.fn"' \
   "$TIDE_BIN" run plugin.json --scheduler-file "$SCHED_FILE"
-[ "$(executed)" = 20000 ] || fail "$(($(executed) - 20000)) tasks of refused graphs ran"
+[ "$(executed)" = "$ran" ] || fail "$(($(executed) - ran)) tasks of refused graphs ran"
 live=$(api /api/v1/identity | jq '[.tasks[]] | add')
 [ "$live" = 0 ] || fail "$live tasks left on the scheduler after the refused graphs"
-pass "20,000 tasks in parts: 7,501 outputs right; bad ref, cycle and plugin refusals ran 0 tasks"
+pass "20,000 tasks in parts: 7,501 outputs right; a failing last task: exit 1, empty stdout; bad ref, cycle and plugin refusals ran 0 tasks"

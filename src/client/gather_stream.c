@@ -22,8 +22,8 @@ static void on_reply(void *arg, size_t seq, const msgpack_object *reply)
     return;
   size_t a = p->starts.v[seq], b = seq + 1 < p->starts.n ? p->starts.v[seq + 1] : p->which.n;
   size_t *ends = tide__xmalloc((b - a + 1) * sizeof *ends);
-  p->rc = tide__client_put_values(reply, p->keys, p->names, p->which.v + a, b - a,
-                                  &p->parts.v[seq], ends, &p->err);
+  p->rc = tide__client_put_values(reply, p->keys, p->names, p->which.v + a, b - a, &p->parts.v[seq],
+                                  ends, &p->err);
   for (size_t j = a; p->rc == 0 && j < b; j++) {
     p->beg[p->which.v[j]] = j > a ? ends[j - a - 1] : 0;
     p->end[p->which.v[j]] = ends[j - a];
@@ -98,8 +98,8 @@ void tide__gpipe_step(tide__gpipe *p)
     send_todo(p);
 }
 
-int tide__gpipe_finish(tide__gpipe *p, double deadline, double timeout, char **values,
-                       size_t *len, tide_error *err)
+int tide__gpipe_finish(tide__gpipe *p, double deadline, double timeout, char **values, size_t *len,
+                       tide_error *err)
 {
   const char *refused = NULL;
   int rc = 0;

@@ -39,12 +39,13 @@ static void test_order_deps_first(void **state)
 {
   (void)state;
   /* d needs b and c, which need a; written dependents first */
-  tide_graph *g = parse("{\"tasks\": {"
-                        "\"d\": {\"fn\": \"tide.add\", \"args\": [{\"ref\": \"b\"}, {\"ref\": \"c\"}]},"
-                        "\"c\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"a\"}]},"
-                        "\"b\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"a\"}]},"
-                        "\"a\": {\"fn\": \"tide.inc\", \"args\": [1]},"
-                        "\"e\": {\"fn\": \"tide.inc\", \"args\": [2]}}}");
+  tide_graph *g =
+      parse("{\"tasks\": {"
+            "\"d\": {\"fn\": \"tide.add\", \"args\": [{\"ref\": \"b\"}, {\"ref\": \"c\"}]},"
+            "\"c\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"a\"}]},"
+            "\"b\": {\"fn\": \"tide.inc\", \"args\": [{\"ref\": \"a\"}]},"
+            "\"a\": {\"fn\": \"tide.inc\", \"args\": [1]},"
+            "\"e\": {\"fn\": \"tide.inc\", \"args\": [2]}}}");
   size_t *order = tide__graph_order(g);
   /* each task exactly once */
   unsigned char seen[5] = {0};

@@ -54,6 +54,13 @@ struct tide_client {
   char **held_names; /* graph keys */
   tide__ckey **held_ents;
   size_t nheld;
+
+  /* streamed requests (stream.c): their replies, counted from stream_first */
+  int64_t stream_first; /* 0: no stream */
+  size_t stream_replies;
+  char *stream_error;       /* the first refusal's reason, tokens stripped */
+  tide__reply_fn stream_cb; /* sees each streamed reply, when set */
+  void *stream_arg;
 };
 
 static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg);
@@ -94,12 +101,26 @@ static void on_msg(tide__conn *conn, const msgpack_object *msg, void *arg)
     c->sched_error = tide__mp_strdup(msg, "message");
     break;
   case TIDE_OP_REPLY:
-    if (tide__mp_int(msg, "id", &id) && id == c->wait_id && !c->got_reply) {
+    if (!tide__mp_int(msg, "id", &id))
+      break;
+    if (id == c->wait_id && !c->got_reply) {
       msgpack_packer pk;
       msgpack_sbuffer_clear(&c->reply_buf);
       msgpack_packer_init(&pk, &c->reply_buf, msgpack_sbuffer_write);
       tide__pk_object(&pk, msg);
       c->got_reply = true;
+    } else if (c->stream_first && id >= c->stream_first) {
+      bool ok = false;
+      c->stream_replies++;
+      if (c->stream_cb)
+        c->stream_cb(c->stream_arg, (size_t)(id - c->stream_first), msg);
+      tide__mp_bool(msg, "ok", &ok);
+      if (!ok && !c->stream_error) {
+        const char *e = "request refused";
+        size_t elen = strlen(e);
+        tide__mp_str(msg, "error", &e, &elen);
+        c->stream_error = strip_token(c->token, e, elen);
+      }
     }
     break;
   case TIDE_OP_KEY_DONE: tide__keys_on_done(c, msg); break;
@@ -293,6 +314,7 @@ void tide_client_destroy(tide_client *c)
   free(c->address);
   free(c->dashboard);
   free(c->sched_error);
+  free(c->stream_error);
   free(c->tls_error);
   free(c);
 }
@@ -483,6 +505,44 @@ static int gather(tide_client *c, char *const *keys, char *const *names, size_t 
   return rc;
 }
 
+int tide__client_put_values(const msgpack_object *reply, char *const *keys, char *const *names,
+                            const size_t *which, size_t n, msgpack_sbuffer *out, size_t *ends,
+                            tide_error *err)
+{
+  const msgpack_object_map *data = tide__mp_map(reply, "data");
+  if (!data)
+    return tide_errprintf(err, TIDE_EPROTO, "malformed gather reply from the scheduler");
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+  dentry *index = NULL;
+  for (size_t j = 0; j < n; j++) {
+    size_t i = which ? which[j] : j;
+    /* The reply usually lists the keys in the order asked: try that slot
+     * first, else look the key up in an index built once. */
+    const msgpack_object *v = NULL;
+    if (j < data->size && tide__mp_streq(&data->ptr[j].key, keys[i])) {
+      v = &data->ptr[j].val;
+    } else {
+      if (!index)
+        index = index_data(data);
+      dentry *e = NULL;
+      HASH_FIND(hh, index, keys[i], strlen(keys[i]), e);
+      v = e ? e->val : NULL;
+    }
+    if (!v || v->type != MSGPACK_OBJECT_BIN || v->via.bin.size == 0) {
+      free_index(index);
+      return tide_errprintf(err, TIDE_ENOTFOUND, "the scheduler returned no value for \"%s\"",
+                            names[i]);
+    }
+    tide__pk_str(&pk, names[i]);
+    msgpack_sbuffer_write(out, v->via.bin.ptr, v->via.bin.size); /* already packed */
+    if (ends)
+      ends[j] = out->size;
+  }
+  free_index(index);
+  return 0;
+}
+
 static void make_token(char *out, size_t n)
 {
   unsigned char r[8];
@@ -516,6 +576,7 @@ typedef struct compute_run {
   tide_progress_fn progress;
   void *parg;
   size_t total, shown;
+  tide__gpipe gp;
 } compute_run;
 
 static void pack_graph(msgpack_packer *pk, void *arg)
@@ -524,9 +585,8 @@ static void pack_graph(msgpack_packer *pk, void *arg)
   tide__graph_pack_tasks(r->g, r->c->token, pk);
 }
 
-static void show_progress(void *arg)
+static void show_progress(compute_run *r)
 {
-  compute_run *r = arg;
   size_t done = r->c->keys.progress;
   if (done != r->shown) {
     r->shown = done;
@@ -534,9 +594,20 @@ static void show_progress(void *arg)
   }
 }
 
-int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
-                        tide_progress_fn progress, void *parg, char **values, size_t *len,
-                        tide_error *err)
+/* After every turn of the wait: the bar, and the outputs done so far asked
+ * for (gather_stream.c). */
+static void on_wait_turn(void *arg)
+{
+  compute_run *r = arg;
+  if (r->progress)
+    show_progress(r);
+  tide__gpipe_step(&r->gp);
+}
+
+/* tide_client_compute; when take is set, it is g, destroyed once submitted. */
+static int compute(tide_client *c, const tide_graph *g, tide_graph *take, double timeout,
+                   tide_progress_fn progress, void *parg, char **values, size_t *len,
+                   tide_error *err)
 {
   tide_error lerr;
   size_t total = tide_graph_ntasks(g), nout = tide__graph_noutputs(g);
@@ -549,8 +620,10 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
     err = &lerr;
   *values = NULL;
   *len = 0;
-  if ((rc = need_conn(c, err)) < 0)
+  if ((rc = need_conn(c, err)) < 0) {
+    tide_graph_destroy(take);
     return rc;
+  }
   tide_client_release(c, NULL);
   make_token(c->token, sizeof c->token);
   c->held_keys = tide__xcalloc(nout + 1, sizeof *c->held_keys);
@@ -574,14 +647,22 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
   double saved = c->timeout;
   if (timeout > 0)
     c->timeout = timeout;
-  rc = tide__keys_submit(c, pack_graph, &r, c->held_keys, nout, progress != NULL,
-                         tide__graph_name(g), c->held_ents, err);
+  if (tide__graph_streamable(g))
+    rc = tide__keys_submit_streamed(c, g, c->token, c->held_keys, nout, progress != NULL,
+                                    tide__graph_name(g), c->timeout, c->held_ents, err);
+  else
+    rc = tide__keys_submit(c, pack_graph, &r, c->held_keys, nout, progress != NULL,
+                           tide__graph_name(g), c->held_ents, err);
   c->timeout = saved;
+  /* The caller handed the graph over: freeing a big one takes tens of ms
+   * (every JSON node), time the wait below would otherwise not overlap. */
+  tide_graph_destroy(take);
+  g = NULL;
   if (rc < 0)
     goto done;
 
-  rc = tide__keys_wait(c, c->held_ents, nout, true, deadline, progress ? show_progress : NULL, &r,
-                       &bad, err);
+  tide__gpipe_init(&r.gp, c, c->held_keys, c->held_names, c->held_ents, nout);
+  rc = tide__keys_wait(c, c->held_ents, nout, true, deadline, on_wait_turn, &r, &bad, err);
   if (rc == 0 && bad) {
     rc = tide_errprintf(err, TIDE_ETASK, "task \"%s\" failed: %s", bad->task, bad->error);
   } else if (rc == TIDE_ETIMEOUT) {
@@ -593,18 +674,29 @@ int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
   } else if (rc == 0) {
     if (progress && r.shown != total)
       progress(total, total, parg);
-    if (deadline > 0) {
-      double left = deadline - tide__now();
-      c->timeout = left > 0.001 ? left : 0.001;
-    }
-    rc = gather(c, c->held_keys, c->held_names, c->nheld, values, len, err);
-    c->timeout = saved;
+    double until = deadline > 0 ? deadline : c->timeout > 0 ? tide__now() + c->timeout : 0;
+    rc = tide__gpipe_finish(&r.gp, until, deadline > 0 ? timeout : c->timeout, values, len, err);
   }
+  tide__gpipe_free(&r.gp);
 done:
   c->keys.progress_token = NULL;
   if (rc < 0)
     tide_client_release(c, NULL);
   return rc;
+}
+
+int tide_client_compute(tide_client *c, const tide_graph *g, double timeout,
+                        tide_progress_fn progress, void *parg, char **values, size_t *len,
+                        tide_error *err)
+{
+  return compute(c, g, NULL, timeout, progress, parg, values, len, err);
+}
+
+int tide__client_compute_take(tide_client *c, tide_graph *g, double timeout,
+                              tide_progress_fn progress, void *parg, char **values, size_t *len,
+                              tide_error *err)
+{
+  return compute(c, g, g, timeout, progress, parg, values, len, err);
 }
 
 int tide_client_publish(tide_client *c, const char *name, tide_error *err)
@@ -785,6 +877,45 @@ int tide__client_turn(tide_client *c, double deadline, tide_error *err)
   uv_run(&c->loop, UV_RUN_ONCE);
   uv_timer_stop(&c->timer);
   return 0;
+}
+
+msgpack_packer *tide__client_begin_streamed(tide_client *c, tide__op op, uint32_t nfields)
+{
+  msgpack_packer *pk = tide__conn_begin(c->conn, op, nfields + 1);
+  int64_t id = ++c->next_id;
+  if (!c->stream_first)
+    c->stream_first = id;
+  tide__pk_kint(pk, "id", id);
+  return pk;
+}
+
+void tide__client_end_streamed(tide_client *c)
+{
+  tide__conn_end(c->conn);
+  tide__conn_flush(c->conn);
+  /* what the socket did not take goes out now, and early news comes in */
+  uv_run(&c->loop, UV_RUN_NOWAIT);
+}
+
+size_t tide__client_stream_replies(const tide_client *c, const char **error)
+{
+  *error = c->stream_error;
+  return c->stream_replies;
+}
+
+void tide__client_stream_watch(tide_client *c, tide__reply_fn cb, void *arg)
+{
+  c->stream_cb = cb;
+  c->stream_arg = arg;
+}
+
+void tide__client_stream_reset(tide_client *c)
+{
+  c->stream_cb = NULL;
+  c->stream_first = 0;
+  c->stream_replies = 0;
+  free(c->stream_error);
+  c->stream_error = NULL;
 }
 
 void tide__client_make_token(char *out, size_t n)

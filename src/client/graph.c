@@ -380,22 +380,30 @@ static int parse_outputs(tide_graph *g, json_t *outputs, tide_error *err)
     return tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
                           g->name);
   g->outputs = tide__xmalloc((json_array_size(outputs) + 1) * sizeof *g->outputs);
+  /* a key listed twice is one output: a mark per task, not a search of the
+   * list so far (quadratic in the outputs of a big graph) */
+  unsigned char *listed = tide__xcalloc(g->ntasks + 1, 1);
+  int rc = 0;
   json_array_foreach(outputs, i, v)
   {
     gtask *t;
-    if (!json_is_string(v))
-      return tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
-                            g->name);
-    if (!(t = find_task(g, json_string_value(v))))
-      return tide_errprintf(err, TIDE_EGRAPH, "%s: outputs refer to unknown key \"%s\"", g->name,
-                            json_string_value(v));
-    size_t idx = (size_t)(t - g->tasks), k;
-    for (k = 0; k < g->noutputs && g->outputs[k] != idx; k++)
-      ;
-    if (k == g->noutputs)
+    if (!json_is_string(v)) {
+      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: \"outputs\" must be an array of task keys",
+                          g->name);
+      break;
+    }
+    if (!(t = find_task(g, json_string_value(v)))) {
+      rc = tide_errprintf(err, TIDE_EGRAPH, "%s: outputs refer to unknown key \"%s\"", g->name,
+                          json_string_value(v));
+      break;
+    }
+    size_t idx = (size_t)(t - g->tasks);
+    if (!listed[idx])
       g->outputs[g->noutputs++] = idx;
+    listed[idx] = 1;
   }
-  return 0;
+  free(listed);
+  return rc;
 }
 
 static int build(tide_graph *g, tide_error *err)
@@ -542,6 +550,60 @@ const char *tide__graph_output(const tide_graph *g, size_t i)
   return g->tasks[g->outputs[i]].key;
 }
 
+size_t tide__graph_output_task(const tide_graph *g, size_t i)
+{
+  return g->outputs[i];
+}
+const size_t *tide__graph_deps(const tide_graph *g, size_t i, size_t *n)
+{
+  *n = g->tasks[i].ndeps;
+  return g->tasks[i].deps;
+}
+
+bool tide__graph_all_builtin(const tide_graph *g)
+{
+  for (size_t i = 0; i < g->ntasks; i++)
+    if (strncmp(g->tasks[i].fn, "tide.", 5) != 0)
+      return false;
+  return true;
+}
+
+/* Depth-first post-order from each task in document order: every task
+ * after its dependencies, and a graph without edges in document order. The
+ * graph is acyclic (checked when it was built). */
+size_t *tide__graph_order(const tide_graph *g)
+{
+  size_t *order = tide__xmalloc((g->ntasks + 1) * sizeof *order);
+  size_t *stack = tide__xmalloc((g->ntasks + 1) * sizeof *stack);
+  size_t *next = tide__xcalloc(g->ntasks + 1, sizeof *next);
+  unsigned char *seen = tide__xcalloc(g->ntasks + 1, 1);
+  size_t no = 0;
+  for (size_t root = 0; root < g->ntasks; root++) {
+    if (seen[root])
+      continue;
+    size_t sp = 0;
+    stack[sp++] = root;
+    seen[root] = 1;
+    while (sp > 0) {
+      size_t u = stack[sp - 1];
+      if (next[u] == g->tasks[u].ndeps) {
+        order[no++] = u;
+        sp--;
+        continue;
+      }
+      size_t v = g->tasks[u].deps[next[u]++];
+      if (!seen[v]) {
+        seen[v] = 1;
+        stack[sp++] = v;
+      }
+    }
+  }
+  free(stack);
+  free(next);
+  free(seen);
+  return order;
+}
+
 static void pack_prefixed(msgpack_packer *pk, const char *token, size_t tl, const char *key)
 {
   size_t kl = strlen(key);
@@ -553,12 +615,18 @@ static void pack_prefixed(msgpack_packer *pk, const char *token, size_t tl, cons
 
 void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_packer *pk)
 {
+  tide__graph_pack_some(g, token, NULL, g->ntasks, pk);
+}
+
+void tide__graph_pack_some(const tide_graph *g, const char *token, const size_t *idx, size_t n,
+                           msgpack_packer *pk)
+{
   size_t tl = strlen(token);
   char *ref_prefix = tide__xasprintf("%s/", token);
 
-  msgpack_pack_array(pk, (uint32_t)g->ntasks);
-  for (size_t i = 0; i < g->ntasks; i++) {
-    const gtask *t = &g->tasks[i];
+  msgpack_pack_array(pk, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
+    const gtask *t = &g->tasks[idx ? idx[i] : i];
     msgpack_pack_map(pk, 5 + (t->retries > 0) + (t->res != NULL));
     tide__pk_str(pk, "key");
     pack_prefixed(pk, token, tl, t->key);

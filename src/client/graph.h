@@ -6,9 +6,17 @@
 
 #include <jansson.h>
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "tide/client.h"
+
+/* tide_client_compute of a graph the caller hands over: g is destroyed
+ * once it is submitted (or refused), while the results are still being
+ * computed, instead of by the caller afterwards (`tide run`). */
+int tide__client_compute_take(tide_client *c, tide_graph *g, double timeout,
+                              tide_progress_fn progress, void *parg, char **values, size_t *len,
+                              tide_error *err);
 
 /* The graph's name as given to tide_graph_parse (borrowed). */
 const char *tide__graph_name(const tide_graph *g);
@@ -22,6 +30,20 @@ const char *tide__graph_output(const tide_graph *g, size_t i);
  * {key, fn, args, deps, prefix} per task, every key (and every {"ref": K}
  * inside args) prefixed with "<token>/". */
 void tide__graph_pack_tasks(const tide_graph *g, const char *token, msgpack_packer *pk);
+/* The same for tasks idx[0..n) only (indexes as tide__graph_key's; idx
+ * NULL: the first n tasks). */
+void tide__graph_pack_some(const tide_graph *g, const char *token, const size_t *idx, size_t n,
+                           msgpack_packer *pk);
+/* The task index of output i. */
+size_t tide__graph_output_task(const tide_graph *g, size_t i);
+/* The dependencies of task i: *n task indexes, sorted, unique (borrowed). */
+const size_t *tide__graph_deps(const tide_graph *g, size_t i, size_t *n);
+/* True when every task calls a builtin ("tide.*"): the client has then
+ * checked everything the scheduler checks of a graph (tide__call_check). */
+bool tide__graph_all_builtin(const tide_graph *g);
+/* The task indexes in an order with every task after its dependencies
+ * (malloc'd, ntasks long). */
+size_t *tide__graph_order(const tide_graph *g);
 
 /* The one check of a call to fn with the JSON argument array args, made
  * before anything is sent, by graph loading and by tide_submit/tide_map

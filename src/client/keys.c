@@ -51,20 +51,9 @@ void tide__keys_on_done(tide_client *c, const msgpack_object *msg)
   k->done_seq = ++ks->ndone;
 }
 
-int tide__keys_submit(tide_client *c, tide__pack_tasks_fn pack_tasks, void *arg, char *const *wants,
-                      size_t n, bool progress, const char *what, tide__ckey **out, tide_error *err)
+void tide__keys_enter(tide_client *c, char *const *wants, size_t n, tide__ckey **ents)
 {
   tide__ckeys *ks = tide__client_keys(c);
-  tide__ckey **ents = out ? out : tide__xmalloc((n + 1) * sizeof *ents);
-  const msgpack_object *reply;
-  int rc;
-
-  if ((rc = tide__client_need_conn(c, err)) < 0) {
-    if (!out)
-      free(ents);
-    return rc;
-  }
-  /* entered before sending: a key-done may follow the reply at once */
   for (size_t i = 0; i < n; i++) {
     tide__ckey *k = NULL;
     size_t kl = strlen(wants[i]);
@@ -78,6 +67,22 @@ int tide__keys_submit(tide_client *c, tide__pack_tasks_fn pack_tasks, void *arg,
     k->refs++;
     ents[i] = k;
   }
+}
+
+int tide__keys_submit(tide_client *c, tide__pack_tasks_fn pack_tasks, void *arg, char *const *wants,
+                      size_t n, bool progress, const char *what, tide__ckey **out, tide_error *err)
+{
+  tide__ckey **ents = out ? out : tide__xmalloc((n + 1) * sizeof *ents);
+  const msgpack_object *reply;
+  int rc;
+
+  if ((rc = tide__client_need_conn(c, err)) < 0) {
+    if (!out)
+      free(ents);
+    return rc;
+  }
+  /* entered before sending: a key-done may follow the reply at once */
+  tide__keys_enter(c, wants, n, ents);
   msgpack_packer *pk = tide__client_begin_request(c, TIDE_OP_UPDATE_GRAPH, 3);
   tide__pk_str(pk, "tasks");
   pack_tasks(pk, arg);

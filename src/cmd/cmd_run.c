@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client/graph.h"
 #include "client/value.h"
 #include "cmd/client_opts.h"
 #include "cmd/cmd.h"
@@ -79,8 +80,10 @@ int tide__cmd_run(int argc, char **argv)
   if ((st = tide__copts_connect(&o, &c)) != 0)
     goto out;
   bool tty = isatty(STDERR_FILENO);
-  rc = tide_client_compute(c, g, o.timeout, progress && tty ? draw_progress : NULL, NULL, &values,
-                           &len, &err);
+  tide_graph *taken = g;
+  g = NULL;
+  rc = tide__client_compute_take(c, taken, o.timeout, progress && tty ? draw_progress : NULL, NULL,
+                                 &values, &len, &err);
   if (rc < 0) {
     st = tide__cmd_fail(tide__cmd_status_for(rc), "%s", err.text);
     goto out;

@@ -337,7 +337,10 @@ bench_startup() {
 # ---- the adaptive round at 100 / 1,000 / 10,000 synthetic workers -------------
 # bench/policy_bench.c runs the scheduler's own adaptive_target,
 # workers_to_close and a whole round (with recommend) in one process, no
-# sockets: the policy's cost per worker, apart from I/O.
+# sockets: the policy's cost per worker, apart from I/O. bench/peers/
+# dask_policy.py times the same three in Dask's own Scheduler and Adaptive at
+# the same N, its tasks placed on as many workers as tide's placement keeps
+# busy (policy_bench's busy_workers), so both give the same answers.
 build_policy() { # once: $W/policy_bench (also used by bench_scale)
   [ -x "$W/policy_bench" ] && return 0
   cc -O2 -I"$SRC/src" -I"$SRC/include" -o "$W/policy_bench" "$SRC/bench/policy_bench.c" "$BUILD/libtide.a" \
@@ -349,7 +352,11 @@ bench_policy() {
   build_policy || return 0
   for n in 100 1000 10000; do
     log "policy: $n workers"
-    res=$("$bin" "$n") && record "policy_$n" tide "$res" || log "policy: $n workers failed"
+    res=$("$bin" "$n") && record "policy_$n" tide "$res" || { log "policy: $n workers failed"; continue; }
+    [ "$HAVE_DASK" = 1 ] || continue
+    log "policy: $n workers, dask"
+    res=$(timeout 600 "$PY" "$PEERS/dask_policy.py" "$n:$(jq .busy_workers <<<"$res")" 2>/dev/null | tail -n1) &&
+      record "policy_$n" dask "$res" || log "policy: $n workers, dask failed"
   done
 }
 
@@ -896,8 +903,11 @@ done
 table_row scale_local_100 first_submission_to_registered_s 0
 table_row scale_local_1000 first_submission_to_registered_s 0
 for p in policy_100 policy_1000 policy_10000; do
-  table_row $p adaptive_target_ms 0
-  table_row $p round_ms 0
+  table_row $p adaptive_target_ms -1
+  table_row $p workers_to_close_ms -1
+  table_row $p round_ms -1
+  table_row $p target 0
+  table_row $p nclose 0
 done
 echo "(burst_latency_s: mean over bursts; ratio > 1 means tide is better; results in $OUT)"
 if grep -q '"workload":"cmd_array' "$OUT"; then

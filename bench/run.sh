@@ -355,7 +355,10 @@ bench_startup() {
 # ---- the adaptive round at 100 / 1,000 / 10,000 synthetic workers -------------
 # bench/policy_bench.c runs the scheduler's own adaptive_target,
 # workers_to_close and a whole round (with recommend) in one process, no
-# sockets: the policy's cost per worker, apart from I/O.
+# sockets: the policy's cost per worker, apart from I/O. bench/peers/
+# dask_policy.py times the same three in Dask's own Scheduler and Adaptive at
+# the same N, its tasks placed on as many workers as tide's placement keeps
+# busy (policy_bench's busy_workers), so both give the same answers.
 build_policy() { # once: $W/policy_bench (also used by bench_scale)
   [ -x "$W/policy_bench" ] && return 0
   cc -O2 -I"$SRC/src" -I"$SRC/include" -o "$W/policy_bench" "$SRC/bench/policy_bench.c" "$BUILD/libtide.a" \
@@ -367,7 +370,11 @@ bench_policy() {
   build_policy || return 0
   for n in 100 1000 10000; do
     log "policy: $n workers"
-    res=$("$bin" "$n") && record "policy_$n" tide "$res" || log "policy: $n workers failed"
+    res=$("$bin" "$n") && record "policy_$n" tide "$res" || { log "policy: $n workers failed"; continue; }
+    [ "$HAVE_DASK" = 1 ] || continue
+    log "policy: $n workers, dask"
+    res=$(timeout 600 "$PY" "$PEERS/dask_policy.py" "$n:$(jq .busy_workers <<<"$res")" 2>/dev/null | tail -n1) &&
+      record "policy_$n" dask "$res" || log "policy: $n workers, dask failed"
   done
 }
 
@@ -461,6 +468,15 @@ bench_scale() {
     log "scale: $n swarm workers"
     res=$(scale_swarm "$n" "$tasks") && record "scale_$n" tide "$res" || log "scale: $n workers failed"
   done
+  # Dask's scheduler with N real Dask workers held in one process: 100 only,
+  # as one Python loop cannot keep 1,000 workers beating (dask_scale.py)
+  if [ "$HAVE_DASK" = 1 ]; then
+    for n in ${BENCH_SCALE_DASK_SIZES:-100}; do
+      log "scale: $n dask workers"
+      res=$(timeout 900 "$PY" "$PEERS/dask_scale.py" "$n" 2>/dev/null | tail -n1) &&
+        record "scale_$n" dask "$res" || log "scale: $n dask workers failed"
+    done
+  fi
   # the reference: the same tasks on two real one-thread workers
   if [ "$HELPER" = 1 ]; then
     log "scale: $tasks tide.inc on 2 workers"
@@ -1077,8 +1093,8 @@ done
 table_row scale_2 independent_tasks_per_s 0
 for p in scale_100 scale_1000 scale_10000; do
   table_row $p register_s 0
-  table_row $p idle_cpu_pct 0
-  table_row $p bytes_per_worker 0
+  table_row $p idle_cpu_pct -1
+  table_row $p bytes_per_worker -1
   table_row $p metrics_ms 0
   table_row $p adaptive_target_ms 0
   table_row $p round_ms 0
@@ -1087,8 +1103,11 @@ done
 table_row scale_local_100 first_submission_to_registered_s 0
 table_row scale_local_1000 first_submission_to_registered_s 0
 for p in policy_100 policy_1000 policy_10000; do
-  table_row $p adaptive_target_ms 0
-  table_row $p round_ms 0
+  table_row $p adaptive_target_ms -1
+  table_row $p workers_to_close_ms -1
+  table_row $p round_ms -1
+  table_row $p target 0
+  table_row $p nclose 0
 done
 echo "(burst_latency_s: mean over bursts; ratio > 1 means tide is better; results in $OUT)"
 if grep -q '"workload":"cmd_array' "$OUT"; then

@@ -53,45 +53,48 @@ static int subst(const char *in, size_t inlen, char *out, size_t outcap, int *ca
   return r;
 }
 
-static void test_refs_replaced_at_any_depth(void **state)
-{
-  (void)state;
-  /* [1, {"ref": "x"}, [{"ref": "x"}], {"k": {"ref": "x"}}] */
-  static const char in[] = "\x94\x01\x81\xa3ref\xa1x\x91\x81\xa3ref\xa1x\x81\xa1k\x81\xa3ref\xa1x";
-  /* [1, 42, [42], {"k": 42}] */
-  static const char want[] = "\x94\x01\x2a\x91\x2a\x81\xa1k\x2a";
-  char out[64], missing[16];
-  int calls = 0;
-  int n = subst(in, sizeof in - 1, out, sizeof out, &calls, missing, sizeof missing);
-  assert_int_equal(n, (int)sizeof want - 1);
-  assert_memory_equal(out, want, sizeof want - 1);
-  assert_int_equal(calls, 3);
-}
+/* A packed string literal and its length, for the table below. */
+#define MP(lit) lit, sizeof lit - 1
 
-static void test_not_a_ref_kept(void **state)
-{
-  (void)state;
-  /* {"ref": 5} (not a string) and {"ref": "x", "b": 1} (two entries) stay */
-  static const char in[] = "\x92\x81\xa3ref\x05\x82\xa3ref\xa1x\xa1"
-                           "b\x01";
-  char out[64], missing[16];
-  int calls = 0;
-  int n = subst(in, sizeof in - 1, out, sizeof out, &calls, missing, sizeof missing);
-  assert_int_equal(n, (int)sizeof in - 1);
-  assert_memory_equal(out, in, sizeof in - 1);
-  assert_int_equal(calls, 0);
-}
+static const struct subst_case {
+  const char *in;
+  size_t inlen;
+  const char *want; /* NULL: the substitution fails */
+  size_t wantlen;
+  const char *missing; /* the key it names when it fails */
+  int calls;           /* lookups made */
+} subst_cases[] = {
+    /* [1, {"ref": "x"}, [{"ref": "x"}], {"k": {"ref": "x"}}] gives
+     * [1, 42, [42], {"k": 42}]: references at any depth */
+    {MP("\x94\x01\x81\xa3ref\xa1x\x91\x81\xa3ref\xa1x\x81\xa1k\x81\xa3ref\xa1x"),
+     MP("\x94\x01\x2a\x91\x2a\x81\xa1k\x2a"), NULL, 3},
+    /* {"ref": 5} (not a string) and {"ref": "x", "b": 1} (two entries) stay */
+    {MP("\x92\x81\xa3ref\x05\x82\xa3ref\xa1x\xa1"
+        "b\x01"),
+     MP("\x92\x81\xa3ref\x05\x82\xa3ref\xa1x\xa1"
+        "b\x01"),
+     NULL, 0},
+    /* [{"ref": "x"}, {"ref": "gone"}, {"ref": "x"}]: stops at "gone" */
+    {MP("\x93\x81\xa3ref\xa1x\x81\xa3ref\xa4gone\x81\xa3ref\xa1x"), NULL, 0, "gone", 2},
+};
 
-static void test_missing_named(void **state)
+static void test_subst(void **state)
 {
   (void)state;
-  /* [{"ref": "x"}, {"ref": "gone"}, {"ref": "x"}]: stops at "gone" */
-  static const char in[] = "\x93\x81\xa3ref\xa1x\x81\xa3ref\xa4gone\x81\xa3ref\xa1x";
-  char out[64], missing[16];
-  int calls = 0;
-  assert_int_equal(subst(in, sizeof in - 1, out, sizeof out, &calls, missing, sizeof missing), -1);
-  assert_string_equal(missing, "gone");
-  assert_int_equal(calls, 2);
+  for (size_t i = 0; i < sizeof subst_cases / sizeof subst_cases[0]; i++) {
+    const struct subst_case *c = &subst_cases[i];
+    char out[64], missing[16] = "";
+    int calls = 0;
+    int n = subst(c->in, c->inlen, out, sizeof out, &calls, missing, sizeof missing);
+    if (c->want) {
+      assert_int_equal(n, (int)c->wantlen);
+      assert_memory_equal(out, c->want, c->wantlen);
+    } else {
+      assert_int_equal(n, -1);
+      assert_string_equal(missing, c->missing);
+    }
+    assert_int_equal(calls, c->calls);
+  }
 }
 
 static void test_args_default_empty(void **state)
@@ -122,9 +125,7 @@ static void test_args_default_empty(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_refs_replaced_at_any_depth),
-      cmocka_unit_test(test_not_a_ref_kept),
-      cmocka_unit_test(test_missing_named),
+      cmocka_unit_test(test_subst),
       cmocka_unit_test(test_args_default_empty),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,7 +112,7 @@ static void on_sched_hello(sworker *w, const msgpack_object *msg)
   if (w->registered)
     return;
   w->registered = true;
-  if (tide__mp_num(msg, "heartbeat_interval", &hb) && hb > 0)
+  if (tide__wk_heartbeat_interval(msg, &hb))
     w->hb_interval = hb;
   start_heartbeat(w, true);
   sm->inflight--;
@@ -149,7 +149,7 @@ static void sched_msg(tide__conn *c, const msgpack_object *msg, void *arg)
   case TIDE_OP_GET_LOGS: swarm_send_no_logs(w, msg); break;
   case TIDE_OP_HEARTBEAT: {
     double hb;
-    if (tide__mp_num(msg, "heartbeat_interval", &hb) && hb > 0 && hb != w->hb_interval) {
+    if (tide__wk_heartbeat_interval(msg, &hb) && hb != w->hb_interval) {
       w->hb_interval = hb;
       start_heartbeat(w, false);
     }

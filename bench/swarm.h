@@ -22,9 +22,11 @@
 #include "proto/auth.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
+#include "worker/args.h"
 #include "worker/builtins.h"
 #include "worker/exec.h"
 #include "worker/registry.h"
+#include "worker/report.h"
 #include "worker/store.h"
 #include "worker/worker_int.h"
 

@@ -54,80 +54,18 @@ static void send_outcome(sworker *w, const char *key, size_t klen, const char *e
 {
   if (!w->c || !w->registered)
     return;
-  msgpack_packer *pk =
-      tide__conn_begin(w->c, error ? TIDE_OP_TASK_ERRED : TIDE_OP_TASK_FINISHED, 5);
-  msgpack_pack_str_with_body(pk, "key", 3);
-  tide__pk_strn(pk, key, klen);
-  if (error)
-    tide__pk_kstr(pk, "error", error);
-  else
-    tide__pk_kint(pk, "nbytes", (int64_t)nbytes);
-  tide__pk_knum(pk, "start", start);
-  tide__pk_knum(pk, "stop", stop_t);
-  tide__pk_kint(pk, "thread", 0);
-  tide__conn_end(w->c);
+  tide__wk_report_outcome(w->c, key, klen, error, nbytes, start, stop_t, 0);
   w->sm->tasks_done++;
-}
-
-static void send_missing(sworker *w, const char *key, size_t klen, const msgpack_object *dep,
-                         const char *holder)
-{
-  msgpack_packer *pk = tide__conn_begin(w->c, TIDE_OP_MISSING_DATA, 3);
-  msgpack_pack_str_with_body(pk, "key", 3);
-  tide__pk_strn(pk, key, klen);
-  msgpack_pack_str_with_body(pk, "dep", 3);
-  tide__pk_strn(pk, dep->via.str.ptr, dep->via.str.size);
-  tide__pk_kstr(pk, "worker", holder);
-  tide__conn_end(w->c);
 }
 
 /* ---- tasks ---- */
 
-static bool ref_key(const msgpack_object *o, const msgpack_object **key)
+/* Where a task's references are looked up (tide__args_lookup): the store
+ * every swarm worker shares. */
+static bool value_of(void *ctx, const char *key, size_t len, const char **data, size_t *n)
 {
-  if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size != 1)
-    return false;
-  const msgpack_object_kv *kv = &o->via.map.ptr[0];
-  if (!tide__mp_streq(&kv->key, "ref") || kv->val.type != MSGPACK_OBJECT_STR)
-    return false;
-  *key = &kv->val;
-  return true;
-}
-
-/* Pack o with every {"ref": KEY} replaced by the value the swarm holds,
- * as the worker's task.c does with its own store. */
-static bool pack_subst(swarm *sm, msgpack_sbuffer *sb, msgpack_packer *pk, const msgpack_object *o,
-                       const msgpack_object **missing)
-{
-  const msgpack_object *key;
-  if (ref_key(o, &key)) {
-    const char *data;
-    size_t n;
-    if (!tide__store_get(sm->store, key->via.str.ptr, key->via.str.size, &data, &n)) {
-      *missing = key;
-      return false;
-    }
-    msgpack_sbuffer_write(sb, data, n);
-    return true;
-  }
-  if (o->type == MSGPACK_OBJECT_ARRAY) {
-    msgpack_pack_array(pk, o->via.array.size);
-    for (uint32_t i = 0; i < o->via.array.size; i++)
-      if (!pack_subst(sm, sb, pk, &o->via.array.ptr[i], missing))
-        return false;
-    return true;
-  }
-  if (o->type == MSGPACK_OBJECT_MAP) {
-    msgpack_pack_map(pk, o->via.map.size);
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-      msgpack_pack_object(pk, o->via.map.ptr[i].key);
-      if (!pack_subst(sm, sb, pk, &o->via.map.ptr[i].val, missing))
-        return false;
-    }
-    return true;
-  }
-  msgpack_pack_object(pk, *o);
-  return true;
+  swarm *sm = ctx;
+  return tide__store_get(sm->store, key, len, data, n);
 }
 
 /* The first holder the scheduler named for dep, for missing-data. */
@@ -226,10 +164,7 @@ void swarm_compute(sworker *w, const msgpack_object *msg)
     send_outcome(w, key, klen, NULL, heldlen, start, start);
     return;
   }
-  const msgpack_object *args = tide__mp_get(msg, "args");
-  static const msgpack_object empty = {.type = MSGPACK_OBJECT_ARRAY};
-  if (!args || args->type != MSGPACK_OBJECT_ARRAY)
-    args = &empty;
+  const msgpack_object *args = tide__args_get(msg);
   unsigned flags = 0;
   tide_task_fn f = tide__registry_find(sm->reg, fn, fnlen, &flags);
   bool sleep_fn = fnlen == 10 && memcmp(fn, "tide.sleep", 10) == 0;
@@ -244,9 +179,10 @@ void swarm_compute(sworker *w, const msgpack_object *msg)
   const msgpack_object *missing = NULL;
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  if (!pack_subst(sm, &sb, &pk, args, &missing)) {
+  if (!tide__args_subst(&sb, &pk, args, value_of, sm, &missing)) {
     char holder[300];
-    send_missing(w, key, klen, missing, first_holder(msg, missing, holder, sizeof holder));
+    tide__wk_report_missing(w->c, key, klen, missing->via.str.ptr, missing->via.str.size,
+                            first_holder(msg, missing, holder, sizeof holder));
     msgpack_sbuffer_destroy(&sb);
     return;
   }

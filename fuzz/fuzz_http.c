@@ -10,34 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/config.h"
+#include "common.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "http/internal.h"
-#include "proto/msg.h"
-#include "scheduler/internal.h"
-
-static msgpack_sbuffer sink_sb;
-static msgpack_packer sink_pk;
-
-static msgpack_packer *sink_begin(void *conn, tide__op op, uint32_t n)
-{
-  msgpack_sbuffer_clear(&sink_sb);
-  msgpack_packer_init(&sink_pk, &sink_sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&sink_pk, n + 1);
-  tide__pk_kstr(&sink_pk, "op", tide__op_name(op));
-  return &sink_pk;
-}
-
-static void sink_end(void *conn)
-{
-}
-
-static void sink_close(void *conn, const char *reason)
-{
-}
-
-static const tide__sched_tx sink_tx = {sink_begin, sink_end, sink_close};
 
 static void on_reply(void *rctx, int status, const char *ctype, char *body, size_t len)
 {
@@ -105,20 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   char *b = malloc(blen ? blen : 1); /* exactly the body: no terminator to lean on */
   memcpy(b, body, blen);
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  tide__config cfg;
-  tide__config_defaults(&cfg);
-  tide__sched *s;
-  tide_error err;
-  if (tide__sched_create(&loop, &cfg, &s, &err) != 0)
-    abort();
-  tide__sched_set_tx(s, &sink_tx);
-  msgpack_sbuffer_init(&sink_sb);
-  tide__sw_add(s, (void *)1, "w1", "tcp://127.0.0.1:1", "h1", "j1", 2, 1 << 30, NULL, 0, NULL);
-  tide__sw_add(s, (void *)2, "w2", "tcp://127.0.0.1:2", "h2", "j2", 1, 0, NULL, 0, NULL);
-  tide__api *api;
-  tide__api_create(s, NULL, NULL, &api);
+  tide__fuzz_sched f;
+  tide__fuzz_sched_start(&f, NULL);
+  tide__api *api = f.api;
 
   tide__http_names names = {"127.0.0.1", "fuzzhost", "dash.example,other"};
   const char *why = NULL;
@@ -128,14 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       tide__http_guard(method, allow && strstr(allow, "POST"), host, origin, ctype, &names, &why);
   if (status == 0 && !tide__asset_find(target)) {
     tide__api_dispatch_raw(api, method, target, b, blen, on_reply, &answered);
-    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_run(&f.loop, UV_RUN_NOWAIT);
   }
-  tide__sched_close(s, false);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  tide__sched_destroy(s);
-  tide__api_destroy(api);
-  uv_loop_close(&loop);
-  msgpack_sbuffer_destroy(&sink_sb);
+  tide__fuzz_sched_stop(&f);
   free(b);
   free(method);
   free(target);

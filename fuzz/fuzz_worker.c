@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "common/config.h"
-#include "common/log.h"
 #include "net/conn_int.h"
 #include "proto/msg.h"
 #include "worker/registry.h"
@@ -54,18 +54,12 @@ static tide__conn *sink_conn(uv_loop_t *loop)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  if (size < 2)
-    return 0;
-  tide__log_init("fuzz", TIDE_LOG_NONE); /* quiet: millions of runs */
-  unsigned roles = data[0];
   msgpack_zone zone;
-  msgpack_zone_init(&zone, 4096);
   msgpack_object_array msgs;
-  tide_error err;
-  if (tide__batch_decode((const char *)data + 1, size - 1, &zone, &msgs, &err) != 0) {
-    msgpack_zone_destroy(&zone);
+  if (!tide__fuzz_messages(data, size, &zone, &msgs))
     return 0;
-  }
+  unsigned roles = data[0];
+  tide_error err;
   uv_loop_t loop;
   uv_loop_init(&loop);
   tide__config cfg;

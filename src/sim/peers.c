@@ -23,6 +23,17 @@ void tide__sim_start_tasks(sim *m, vworker *vw)
     vw->qhead = vw->q.n = 0;
 }
 
+/* Hand the packed message in sb to the scheduler as from vw, decoded as
+ * its connection would decode it. */
+static void deliver(sim *m, vworker *vw, const msgpack_sbuffer *sb)
+{
+  msgpack_unpacked u;
+  msgpack_unpacked_init(&u);
+  if (msgpack_unpack_next(&u, sb->data, sb->size, NULL) == MSGPACK_UNPACK_SUCCESS)
+    tide__sched_worker_msg(m->s, vw->w, &u.data);
+  msgpack_unpacked_destroy(&u);
+}
+
 static void worker_msg(sim *m, vworker *vw, const char *op, const vtask *vt, double start)
 {
   msgpack_sbuffer sb;
@@ -36,11 +47,7 @@ static void worker_msg(sim *m, vworker *vw, const char *op, const vtask *vt, dou
   tide__pk_knum(&pk, "start", m->base + start);
   tide__pk_knum(&pk, "stop", m->base + m->now);
   tide__pk_kint(&pk, "thread", 0);
-  msgpack_unpacked u;
-  msgpack_unpacked_init(&u);
-  if (msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS)
-    tide__sched_worker_msg(m->s, vw->w, &u.data);
-  msgpack_unpacked_destroy(&u);
+  deliver(m, vw, &sb);
   msgpack_sbuffer_destroy(&sb);
 }
 
@@ -190,11 +197,7 @@ void tide__sim_replicas(sim *m, vworker *vw, msgpack_sbuffer *req)
     }
     tide__pk_str(&pk, "failed");
     msgpack_pack_array(&pk, 0);
-    msgpack_unpacked r;
-    msgpack_unpacked_init(&r);
-    if (msgpack_unpack_next(&r, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS)
-      tide__sched_worker_msg(m->s, vw->w, &r.data);
-    msgpack_unpacked_destroy(&r);
+    deliver(m, vw, &sb);
     msgpack_sbuffer_destroy(&sb);
   }
   msgpack_unpacked_destroy(&u);

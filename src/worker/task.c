@@ -10,27 +10,20 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/msg.h"
+#include "worker/args.h"
 #include "worker/registry.h"
+#include "worker/report.h"
 #include "worker/worker_int.h"
 
 /* Cheap functions run on the loop thread when their arguments are small:
  * no thread hand-off for trivial tasks. */
 #define INLINE_MAX_ARGS 4096
 
-static bool ref_key(const msgpack_object *o, const char **key, size_t *len)
+/* Where a task's references are looked up (tide__args_lookup): the store,
+ * then the values fetched from peers for it. */
+static bool value_of(void *ctx, const char *key, size_t len, const char **data, size_t *n)
 {
-  if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size != 1)
-    return false;
-  const msgpack_object_kv *kv = &o->via.map.ptr[0];
-  if (!tide__mp_streq(&kv->key, "ref") || kv->val.type != MSGPACK_OBJECT_STR)
-    return false;
-  *key = kv->val.via.str.ptr;
-  *len = kv->val.via.str.size;
-  return true;
-}
-
-static bool value_of(tide__wk *w, const char *key, size_t len, const char **data, size_t *n)
-{
+  tide__wk *w = ctx;
   if (tide__store_get(w->store, key, len, data, n))
     return true;
   fetch *f = tide__fetch_find(w, key, len);
@@ -42,54 +35,10 @@ static bool value_of(tide__wk *w, const char *key, size_t len, const char **data
   return false;
 }
 
-/* Pack o with every reference replaced by the serialized value it names.
- * On a reference to nothing held, sets *missing and returns false. */
-static bool pack_subst(tide__wk *w, msgpack_sbuffer *sb, msgpack_packer *pk,
-                       const msgpack_object *o, const msgpack_object **missing)
-{
-  const char *key, *data;
-  size_t klen, n;
-  if (ref_key(o, &key, &klen)) {
-    if (!value_of(w, key, klen, &data, &n)) {
-      *missing = &o->via.map.ptr[0].val;
-      return false;
-    }
-    msgpack_sbuffer_write(sb, data, n);
-    return true;
-  }
-  if (o->type == MSGPACK_OBJECT_ARRAY) {
-    msgpack_pack_array(pk, o->via.array.size);
-    for (uint32_t i = 0; i < o->via.array.size; i++)
-      if (!pack_subst(w, sb, pk, &o->via.array.ptr[i], missing))
-        return false;
-    return true;
-  }
-  if (o->type == MSGPACK_OBJECT_MAP) {
-    msgpack_pack_map(pk, o->via.map.size);
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-      msgpack_pack_object(pk, o->via.map.ptr[i].key);
-      if (!pack_subst(w, sb, pk, &o->via.map.ptr[i].val, missing))
-        return false;
-    }
-    return true;
-  }
-  msgpack_pack_object(pk, *o);
-  return true;
-}
-
 static void send_missing(tide__wk *w, const char *key, size_t klen, const char *dep, size_t dlen,
                          const char *holder)
 {
-  tide__conn *c = tide__wk_sched(w);
-  if (!c)
-    return;
-  msgpack_packer *pk = tide__conn_begin(c, TIDE_OP_MISSING_DATA, 3);
-  msgpack_pack_str_with_body(pk, "key", 3);
-  tide__pk_strn(pk, key, klen);
-  msgpack_pack_str_with_body(pk, "dep", 3);
-  tide__pk_strn(pk, dep, dlen);
-  tide__pk_kstr(pk, "worker", holder);
-  tide__conn_end(c);
+  tide__wk_report_missing(tide__wk_sched(w), key, klen, dep, dlen, holder);
 }
 
 /* Report a task's outcome: task-erred with error, or task-finished with
@@ -97,20 +46,7 @@ static void send_missing(tide__wk *w, const char *key, size_t klen, const char *
 static void send_outcome(tide__wk *w, const char *key, size_t klen, const char *error,
                          size_t nbytes, double start, double stop, int thread)
 {
-  tide__conn *c = tide__wk_sched(w);
-  if (!c)
-    return;
-  msgpack_packer *pk = tide__conn_begin(c, error ? TIDE_OP_TASK_ERRED : TIDE_OP_TASK_FINISHED, 5);
-  msgpack_pack_str_with_body(pk, "key", 3);
-  tide__pk_strn(pk, key, klen);
-  if (error)
-    tide__pk_kstr(pk, "error", error);
-  else
-    tide__pk_kint(pk, "nbytes", (int64_t)nbytes);
-  tide__pk_knum(pk, "start", start);
-  tide__pk_knum(pk, "stop", stop);
-  tide__pk_kint(pk, "thread", thread);
-  tide__conn_end(c);
+  tide__wk_report_outcome(tide__wk_sched(w), key, klen, error, nbytes, start, stop, thread);
 }
 
 void tide__wtask_free(wtask *t)
@@ -164,7 +100,7 @@ static void task_launch(tide__wk *w, wtask *t, const msgpack_object *args)
   const msgpack_object *missing = NULL;
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  bool ok = pack_subst(w, &sb, &pk, args, &missing);
+  bool ok = tide__args_subst(&sb, &pk, args, value_of, w, &missing);
   for (size_t i = 0; i < t->deps.n; i++)
     tide__fetch_release(w, t->deps.v[i]);
   tide__vec_free(&t->deps);
@@ -264,10 +200,7 @@ void tide__wtask_compute(tide__wk *w, const msgpack_object *msg)
     tide__warn("worker", "compute-task without key or fn: ignored");
     return;
   }
-  const msgpack_object *args = tide__mp_get(msg, "args");
-  static const msgpack_object empty = {.type = MSGPACK_OBJECT_ARRAY};
-  if (!args || args->type != MSGPACK_OBJECT_ARRAY)
-    args = &empty;
+  const msgpack_object *args = tide__args_get(msg);
   wtask *t;
   HASH_FIND(hh, w->tasks, key, klen, t);
   if (t)

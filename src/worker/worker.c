@@ -256,10 +256,7 @@ static void send_hello(tide__wk *w, tide__conn *c)
   tide__conn_end(c);
 }
 
-/* The heartbeat interval a scheduler's message gives: positive, and at
- * most HEARTBEAT_MAX seconds, so that its milliseconds fit the timer (a
- * hostile 1e22 would not); false when it gives none that is usable. */
-static bool msg_heartbeat_interval(const msgpack_object *msg, double *out)
+bool tide__wk_heartbeat_interval(const msgpack_object *msg, double *out)
 {
   double hb;
   if (!tide__mp_num(msg, "heartbeat_interval", &hb) || !(hb > 0))
@@ -273,7 +270,7 @@ static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
   double hb;
   if (w->registered)
     return;
-  if (msg_heartbeat_interval(msg, &hb))
+  if (tide__wk_heartbeat_interval(msg, &hb))
     w->heartbeat_interval = hb;
   w->registered = true;
   if (w->reconnecting)
@@ -291,7 +288,7 @@ static void on_sched_hello(tide__wk *w, const msgpack_object *msg)
 static void set_heartbeat_interval(tide__wk *w, const msgpack_object *msg)
 {
   double hb;
-  if (!msg_heartbeat_interval(msg, &hb) || hb == w->heartbeat_interval)
+  if (!tide__wk_heartbeat_interval(msg, &hb) || hb == w->heartbeat_interval)
     return;
   w->heartbeat_interval = hb;
   uint64_t ms = (uint64_t)(hb * 1000);

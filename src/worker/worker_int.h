@@ -180,5 +180,10 @@ tide__conn *tide__wk_sched(tide__wk *w);
 /* One message from the scheduler (arg: the worker): the dispatch of every
  * scheduler op, also called by the fuzz target fuzz/fuzz_worker.c. */
 void tide__wk_sched_msg(tide__conn *c, const msgpack_object *msg, void *arg);
+/* The heartbeat interval a scheduler's message gives: positive, and at
+ * most HEARTBEAT_MAX (worker.c) seconds, so that its milliseconds fit the timer (a
+ * hostile 1e22 would not); false when it gives none that is usable. Also
+ * the worker swarm's (bench/swarm.c). */
+bool tide__wk_heartbeat_interval(const msgpack_object *msg, double *out);
 
 #endif

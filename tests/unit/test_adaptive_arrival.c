@@ -59,36 +59,49 @@ static tide__arrival_in base(double work, size_t ntasks, int npresent, double th
   return in;
 }
 
+/* The cap with no pending worker: inputs as base() takes them, then every
+ * field of the outcome. */
+static const struct cap_case {
+  double work;
+  size_t ntasks;
+  int npresent;
+  double threads, startup;
+  double drain, left;
+  int tasks, need, allowed;
+} cap_cases[] = {
+    /* 100 tasks x 0.1 s on 2 workers of 4 threads: drained in 1.25 s,
+     * before a worker asked now arrives (2 s): none */
+    {10, 100, 2, 8, 2, 1.25, 0, 0, 0, 0},
+    /* the same on 2 one-thread workers: 6 s left at 2 s, 60 tasks for 60
+     * workers: 58 more would each find one */
+    {10, 100, 2, 2, 2, 5, 6, 60, 60, 58},
+    /* 1000 x 1 s on 2 workers: 996 s left at 2 s: many more */
+    {1000, 1000, 2, 2, 2, 500, 996, 996, 996, 994},
+    /* few long tasks: one slot per task. 4 x 10 s, 1 present: 38 s left at
+     * 2 s is still 4 tasks, so 4 workers, 3 more (not 38) */
+    {40, 4, 1, 1, 2, 40, 38, 4, 4, 3},
+    /* nobody present or pending: one for a single small task */
+    {0.1, 1, 0, 0, 60, INFINITY, 0.1, 1, 1, 1},
+};
+
 static void test_cap(void **unused)
 {
   tide__arrival_out out;
-  /* 100 tasks x 0.1 s on 2 workers of 4 threads: drained in 1.25 s, before
-   * a worker asked now arrives (2 s): none */
-  tide__arrival_in in = base(10, 100, 2, 8, 2);
-  tide__arrival_cap(&in, &out);
-  assert_false(out.uncapped);
-  assert_true(fabs(out.drain - 1.25) < 1e-9);
-  assert_true(out.left == 0);
-  assert_int_equal(out.need, 0);
-  assert_int_equal(out.allowed, 0);
-
-  /* the same on 2 one-thread workers: 6 s left at 2 s, 60 tasks for 60
-   * workers: 58 more would each find one */
-  in = base(10, 100, 2, 2, 2);
-  tide__arrival_cap(&in, &out);
-  assert_true(fabs(out.drain - 5) < 1e-9);
-  assert_true(fabs(out.left - 6) < 1e-9);
-  assert_int_equal(out.tasks, 60);
-  assert_int_equal(out.need, 60);
-  assert_int_equal(out.allowed, 58);
-
-  /* 1000 x 1 s on 2 workers: 996 s left at 2 s: many more */
-  in = base(1000, 1000, 2, 2, 2);
-  tide__arrival_cap(&in, &out);
-  assert_true(fabs(out.drain - 500) < 1e-9);
-  assert_true(fabs(out.left - 996) < 1e-9);
-  assert_int_equal(out.need, 996);
-  assert_int_equal(out.allowed, 994);
+  tide__arrival_in in;
+  for (size_t i = 0; i < sizeof cap_cases / sizeof cap_cases[0]; i++) {
+    const struct cap_case *c = &cap_cases[i];
+    in = base(c->work, c->ntasks, c->npresent, c->threads, c->startup);
+    tide__arrival_cap(&in, &out);
+    assert_false(out.uncapped);
+    if (isinf(c->drain))
+      assert_true(isinf(out.drain));
+    else
+      assert_true(fabs(out.drain - c->drain) < 1e-9);
+    assert_true(fabs(out.left - c->left) < 1e-9);
+    assert_int_equal(out.tasks, c->tasks);
+    assert_int_equal(out.need, c->need);
+    assert_int_equal(out.allowed, c->allowed);
+  }
 
   /* a pending worker of 2 threads due in 0.5 s: 4 s of work in 40 tasks,
    * nobody present; by 2 s it did 3 s, 1 s is left in 10 tasks: 5 workers
@@ -116,20 +129,6 @@ static void test_cap(void **unused)
   tide__arrival_cap(&in, &out);
   assert_true(fabs(out.drain - 2) < 1e-9);
   assert_int_equal(out.allowed, 0);
-
-  /* few long tasks: one slot per task. 4 x 10 s, 1 present: 38 s left at
-   * 2 s is still 4 tasks, so 4 workers, 3 more (not 38) */
-  in = base(40, 4, 1, 1, 2);
-  tide__arrival_cap(&in, &out);
-  assert_int_equal(out.need, 4);
-  assert_int_equal(out.allowed, 3);
-
-  /* nobody present or pending: one for a single small task */
-  in = base(0.1, 1, 0, 0, 60);
-  tide__arrival_cap(&in, &out);
-  assert_true(isinf(out.drain));
-  assert_int_equal(out.need, 1);
-  assert_int_equal(out.allowed, 1);
 
   /* no work estimate: no cap */
   in = base(0, 0, 2, 2, 2);

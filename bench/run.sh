@@ -798,7 +798,8 @@ replay_trace() {
   PIDS+=("$cpid")
   wait_file "$SF" 20 || { log "policy_table: tide cluster did not start"; tail "$W/replay.log" >&2; return 1; }
   t0=$(now)
-  ( while :; do echo "$(date +%s.%N) $(nworkers 2>/dev/null || echo 0)"; sleep 0.05; done ) >"$W/samples" &
+  # a poll that fails under load ("-") keeps the last count, not 0
+  ( while :; do echo "$(date +%s.%N) $(nworkers 2>/dev/null || echo -)"; sleep 0.05; done ) >"$W/samples" &
   spid=$!
   PIDS+=("$spid")
   local rpids=()
@@ -823,7 +824,7 @@ replay_trace() {
   busy=$(jq -s '[.[] | select(has("done") | not) | if .tasks then ([.tasks[].duration] | add) else .n * .duration end] | add' "$trace")
   awk -v t0="$t0" -v tend="$tend" -v busy="$busy" -v lat="${lat[*]}" -v rmws="$(msum tide_rm_worker_seconds_total)" \
     -v jobs="$(msum tide_rm_submissions_total)" -v capped="$(msum tide_adaptive_capped_total)" '
-    { t[NR] = $1; w[NR] = $2 }
+    { t[NR] = $1; w[NR] = ($2 == "-" || $2 == "" ? last : $2); last = w[NR] }
     END {
       ws = 0; peak = 0
       for (i = 1; i <= NR; i++) {

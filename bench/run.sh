@@ -3,7 +3,7 @@
 # invocation: bench/peers/dask_*.py run the same workloads with Dask's own
 # `distributed` (see docs/benchmarks.md).
 # Usage: bash bench/run.sh [build/tide]
-#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate,pools  (default: all)
+#   BENCH_ONLY=throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate,pools,policy_table  (default: all)
 #   BENCH_QUICK=1     smaller sizes, for a smoke run
 #   BENCH_NO_DASK=1   tide only
 # Writes bench/results/latest.jsonl (one JSON object per system and workload)
@@ -15,7 +15,7 @@ TIDE=$(readlink -f "${1:-$SRC/build/tide}")
 BUILD=$(dirname "$TIDE")
 [ -x "$TIDE" ] || { echo "bench: $TIDE is not built (make build)" >&2; exit 2; }
 PY=/usr/bin/python3
-ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate,pools}
+ONLY=${BENCH_ONLY:-throughput,throughput_polled,throughput_tls,startup,auth,sched_mem,burst,burst_tls,burst_slurm,burst_arrival,burst_sge,burst_ssh,policy,cmd_array,scale,simulate,pools,policy_table}
 QUICK=${BENCH_QUICK:-0}
 PEERS="$SRC/bench/peers"
 HAVE_DASK=0
@@ -731,6 +731,8 @@ sim_compare() {
      real_worker_seconds: $r.worker_seconds, sim_worker_seconds: (($s.worker_seconds * 10 | round) / 10),
      worker_seconds_error: err($s.worker_seconds; $r.worker_seconds),
      real_utilisation: $r.utilisation, sim_utilisation: (($s.utilisation * 1000 | round) / 1000),
+     real_rm_worker_seconds: $r.rm_worker_seconds, sim_rm_worker_seconds: (($s.rm_worker_seconds * 10 | round) / 10),
+     real_jobs: $r.jobs_submitted, sim_jobs: $s.workers_requested, real_capped: $r.capped_requests, sim_capped: $s.capped,
      startup_mean_s: (($s.startup_mean_s * 1000 | round) / 1000),
      within_10pct: ((err($sl; $rl) <= 0.1) and (err($s.worker_seconds; $r.worker_seconds) <= 0.1))}'
 }
@@ -764,6 +766,163 @@ bench_simulate() {
     record simulate_scale tide "$(jq -c --arg real "$(since "$t0")" \
       '{tasks, peak_workers, virtual_s, events, real_s: ($real | tonumber)}' <<<"$res")" ||
     log "simulate (scale): failed"
+}
+
+# ---- policy_table ------------------------------------------------------------
+# docs/benchmarks.md "Policies, simulated and real": one trace under several
+# policies, each replayed for real on a tide cluster and simulated by
+# `tide simulate` in the same run.
+#
+# replay_trace TRACE BACKEND POLICY... [-- CLUSTER FLAGS...]: a cluster with
+# the policy flags (those `tide simulate` shares), its clock t0 the moment its
+# scheduler file appears (the simulator's 0: a --minimum worker is asked for
+# then, in both); each trace line is submitted by its own `tide run` at
+# t0 + t as tide.sleep tasks of the line's durations and prefixes, in its
+# order (keys sort as the trace lists them; lines with deps are not replayed), the worker count sampled every 50 ms; the
+# window ends 8 s after the last line is done. One JSON line: per-line
+# latency, worker-seconds (connected, sampled), rm_worker_seconds and
+# jobs (tide_rm_worker_seconds_total, tide_rm_submissions_total), capped
+# (tide_adaptive_capped_total), utilisation = the trace's task-seconds /
+# worker-seconds, wall_s.
+replay_trace() {
+  local trace=$1 backend=$2; shift 2
+  local policy=() extra=() i=0 line t0 tend spid cpid rc=0
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do policy+=("$1"); shift; done
+  [ $# -gt 0 ] && { shift; extra=("$@"); }
+  local times=()
+  rm -f "$W"/replay-*
+  while IFS= read -r line; do
+    [[ -z "$line" || "$line" == \#* ]] && continue
+    jq -e 'has("done")' <<<"$line" >/dev/null && continue
+    jq -e '[.tasks[]?.deps // [] | length] | add // 0 | . > 0' <<<"$line" >/dev/null &&
+      { log "policy_table: $trace: a line with deps cannot be replayed"; return 1; }
+    times+=("$(jq .t <<<"$line")")
+    jq -c --arg p "l$i-" '
+      (if .tasks then [.tasks[] | {prefix: (.prefix // "task"), duration}]
+       else [range(.n) as $k | {prefix: (.prefix // "task"), duration}] end) as $ts |
+      def key($k): "\($p)" + ("00000" + ($k | tostring))[-6:];
+      {tasks: ([range($ts | length) as $k | {key: key($k),
+                 value: {fn: "tide.sleep", args: [$ts[$k].duration, $k], prefix: $ts[$k].prefix}}] | from_entries),
+       outputs: [range($ts | length) | key(.)]}' <<<"$line" >"$W/replay-$i.json"
+    i=$((i + 1))
+  done <"$trace"
+  SF="$W/replay.json"
+  rm -f "$SF"
+  "$TIDE" cluster --backend "$backend" --name replay --port 0 --dashboard-port 0 --scheduler-file "$SF" \
+    --adapt "${policy[@]}" "${extra[@]}" >"$W/replay.log" 2>&1 &
+  cpid=$!
+  PIDS+=("$cpid")
+  wait_file "$SF" 20 || { log "policy_table: tide cluster did not start"; tail "$W/replay.log" >&2; return 1; }
+  t0=$(now)
+  # a poll that fails under load ("-") keeps the last count, not 0
+  ( while :; do echo "$(date +%s.%N) $(nworkers 2>/dev/null || echo -)"; sleep 0.05; done ) >"$W/samples" &
+  spid=$!
+  PIDS+=("$spid")
+  local rpids=()
+  for ((i = 0; i < ${#times[@]}; i++)); do
+    sleep "$(awk -v a="$t0" -v t="${times[$i]}" -v n="$(now)" 'BEGIN {d = a + t - n; printf "%.3f", (d > 0 ? d : 0)}')"
+    ( ts=$(now)
+      "$TIDE" run --scheduler-file "$SF" --timeout 600 "$W/replay-$i.json" >/dev/null || touch "$W/replay-$i.failed"
+      since "$ts" >"$W/replay-$i.lat"; now >"$W/replay-$i.end" ) &
+    rpids+=($!)
+  done
+  wait "${rpids[@]}"
+  ls "$W"/replay-*.failed >/dev/null 2>&1 && { log "policy_table: a replayed line failed"; rc=1; }
+  tend=$(cat "$W"/replay-*.end | sort -n | tail -n1)
+  sleep "$(awk -v e="$tend" -v n="$(now)" 'BEGIN {d = e + 8 - n; printf "%.3f", (d > 0 ? d : 0)}')"
+  tend=$(now)
+  local m; m=$(curl -sf --max-time 2 "$(dash)/metrics" || true)
+  kill -TERM "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true
+  stop_pid "$cpid"
+  msum() { awk -v k="$1" '$1 == k || index($1, k "{") == 1 {s += $2} END {print s + 0}' <<<"$m"; }
+  local lat=() busy
+  for ((i = 0; i < ${#times[@]}; i++)); do lat+=("$(cat "$W/replay-$i.lat")"); done
+  busy=$(jq -s '[.[] | select(has("done") | not) | if .tasks then ([.tasks[].duration] | add) else .n * .duration end] | add' "$trace")
+  awk -v t0="$t0" -v tend="$tend" -v busy="$busy" -v lat="${lat[*]}" -v rmws="$(msum tide_rm_worker_seconds_total)" \
+    -v jobs="$(msum tide_rm_submissions_total)" -v capped="$(msum tide_adaptive_capped_total)" '
+    { t[NR] = $1; w[NR] = ($2 == "-" || $2 == "" ? last : $2); last = w[NR] }
+    END {
+      ws = 0; peak = 0
+      for (i = 1; i <= NR; i++) {
+        if (t[i] < t0 || t[i] > tend) continue
+        dt = (i < NR ? t[i+1] - t[i] : 0.05); if (dt > 0.5) dt = 0.05
+        ws += w[i] * dt; if (w[i] > peak) peak = w[i]
+      }
+      n = split(lat, L, " "); ls = ""; s = 0
+      for (i = 1; i <= n; i++) { ls = ls (i > 1 ? ", " : "") sprintf("%.2f", L[i]); s += L[i] }
+      printf "{\"latency_s\": [%s], \"mean_latency_s\": %.3f, \"worker_seconds\": %.1f, ", ls, s / n, ws
+      printf "\"rm_worker_seconds\": %.1f, \"utilisation\": %.3f, \"peak_workers\": %d, ", rmws, (ws > 0 ? busy / ws : 0), peak
+      printf "\"jobs\": %d, \"capped\": %d, \"wall_s\": %.2f}\n", jobs, capped, tend - t0
+    }' "$W/samples"
+  return $rc
+}
+
+# policy_row SHAPE LABEL TRACE BACKEND POLICY... [-- CLUSTER FLAGS...]: the
+# real replay, then `tide simulate` of the same trace with the same policy,
+# the startup learned from the replay's log and --until its window.
+policy_row() {
+  local shape=$1 label=$2 trace=$3 backend=$4; shift 4
+  local policy=() real sim
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do policy+=("$1"); shift; done
+  real=$(replay_trace "$trace" "$backend" "${policy[@]}" "$@") || { log "policy_table: $shape/$label real run failed"; return 1; }
+  sim=$("$TIDE" simulate "$trace" --startup-from "$W/replay.log" "${policy[@]}" \
+    --until "$(jq .wall_s <<<"$real")" --json) || { log "policy_table: $shape/$label: tide simulate failed"; return 1; }
+  jq -c -n --argjson r "$real" --argjson s "$sim" --arg shape "$shape" --arg lab "$label" --arg b "$backend" \
+    --arg policy "${policy[*]}" '
+    def r2: . * 100 | round / 100; def r1: . * 10 | round / 10;
+    def err(a; b): (if b == 0 then null else (((a - b) / b) | fabs * 1000 | round / 1000) end);
+    {shape: $shape, policy: $lab, backend: $b, flags: $policy,
+     real_latency_s: $r.latency_s, sim_latency_s: ($s.latency_s | map(r2)),
+     real_mean_latency_s: $r.mean_latency_s, sim_mean_latency_s: ($s.mean_latency_s | r2),
+     latency_error: err($s.mean_latency_s; $r.mean_latency_s),
+     real_worker_seconds: $r.worker_seconds, sim_worker_seconds: ($s.worker_seconds | r1),
+     worker_seconds_error: err($s.worker_seconds; $r.worker_seconds),
+     real_rm_worker_seconds: $r.rm_worker_seconds, sim_rm_worker_seconds: ($s.rm_worker_seconds | r1),
+     real_utilisation: $r.utilisation, sim_utilisation: ($s.utilisation * 1000 | round / 1000),
+     real_jobs: $r.jobs, sim_jobs: $s.workers_requested, real_capped: $r.capped, sim_capped: $s.capped,
+     real_peak: $r.peak_workers, sim_peak: $s.peak_workers,
+     startup_mean_s: ($s.startup_mean_s * 1000 | round / 1000), wall_s: $r.wall_s}'
+}
+
+# The burst and long-tail traces under Dask's defaults (tide's knobs
+# without the cap), tide's defaults (the same knobs with the cap,
+# docs/design.md §9), and the responsive profile without and with it, on
+# 0..16 one-thread local workers; then the warm-worker bursts of
+# burst_arrival through the 2 s command backend, without and with the cap.
+bench_policy_table() {
+  local gap=10 count=3
+  [ "$QUICK" = 1 ] && count=1
+  "$TIDE" simulate --generate burst --count $count --tasks 64 --duration 0.5 --gap $gap >"$W/pt-burst.trace"
+  "$TIDE" simulate --generate longtail --count $count --tasks 64 --duration 0.5 --gap 15 --seed 2 >"$W/pt-longtail.trace"
+  # 40 x 0.05 s 4 s apart, after the warm worker's 2 s start
+  for ((i = 0; i < count; i++)); do
+    echo "{\"t\": $((3 + 4 * i)), \"prefix\": \"s\", \"n\": 40, \"duration\": 0.05}"
+  done >"$W/pt-arrival.trace"
+  local base=(--minimum 0 --maximum 16 --nthreads 1) shape label res
+  for shape in burst longtail; do
+    for label in dask_defaults tide_defaults responsive_nocap responsive; do
+      local knobs=()
+      case $label in
+      dask_defaults) knobs=(--interval 1s --target-duration 5s --wait-count 3 --no-arrival-aware) ;;
+      tide_defaults) knobs=(--interval 1s --target-duration 5s --wait-count 3 --arrival-aware) ;;
+      responsive_nocap) knobs=(--interval 100ms --target-duration 1s --wait-count 3 --no-arrival-aware) ;;
+      responsive) knobs=(--interval 100ms --target-duration 1s --wait-count 3 --arrival-aware) ;;
+      esac
+      log "policy_table: $shape, $label (${knobs[*]})"
+      res=$(policy_row "$shape" "$label" "$W/pt-$shape.trace" local "${base[@]}" "${knobs[@]}") &&
+        record policy_table tide "$res" || log "policy_table: $shape/$label failed"
+    done
+  done
+  start2s
+  local warm=(--minimum 1 --maximum 16 --nthreads 2 --interval 100ms --target-duration 100ms --wait-count 3)
+  for label in nocap cap; do
+    local flag=--arrival-aware
+    [ $label = nocap ] && flag=--no-arrival-aware
+    log "policy_table: warm-worker bursts through the 2 s command backend, $label"
+    res=$(policy_row arrival_2s "$label" "$W/pt-arrival.trace" command "${warm[@]}" $flag -- \
+      --start-cmd "$W/start2s.sh {scheduler} {name}" --stop-cmd 'kill {job_id}') &&
+      record policy_table tide "$res" || log "policy_table: arrival_2s/$label failed"
+  done
 }
 
 bench_burst_slurm() {
@@ -810,13 +969,16 @@ arrival_pair() {
 
 # ... through a resource manager whose workers take 2 s to register: a
 # command backend whose start command sleeps 2 s.
-bench_burst_arrival() {
+start2s() { # $W/start2s.sh: the command backend's start, 2 s before `tide worker`
   cat >"$W/start2s.sh" <<EOF2
 #!/bin/sh
 sh -c 'sleep 2; exec "\$0" worker "\$1" --name "\$2" --job "\$2" --nthreads 2' "$TIDE" "\$1" "\$2" >/dev/null 2>&1 &
 echo "\$!"
 EOF2
   chmod +x "$W/start2s.sh"
+}
+bench_burst_arrival() {
+  start2s
   arrival_pair burst_arrival command --start-cmd "$W/start2s.sh {scheduler} {name}" --stop-cmd 'kill {job_id}'
 }
 
@@ -1046,6 +1208,7 @@ want scale && bench_scale
 want burst_ssh && bench_burst_ssh
 want simulate && bench_simulate
 want pools && bench_pools
+want policy_table && bench_policy_table
 
 # ---- table -------------------------------------------------------------------
 echo

@@ -92,15 +92,16 @@ static json_t *result_json(const tide__sim_result *r, const tide__sim_trace *tr)
   json_t *lat = json_array();
   for (size_t i = 0; i < r->nlatency; i++)
     json_array_append_new(lat, r->latency[i] >= 0 ? json_real(r->latency[i]) : json_null());
-  return json_pack("{s:o, s:f, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:I}",
-                   "latency_s", lat, "mean_latency_s", tide__sim_mean_latency(r), "worker_seconds",
-                   r->worker_seconds, "busy_seconds", r->busy_seconds, "utilisation",
-                   r->utilisation, "peak_workers", r->peak, "scale_up", (json_int_t)r->scale_up,
-                   "scale_down", (json_int_t)r->scale_down, "workers_requested",
-                   (json_int_t)r->requested, "tasks_recomputed", (json_int_t)r->recomputed, "tasks",
-                   (json_int_t)tr->ntasks, "virtual_s", r->end, "first_worker_s",
-                   r->first_worker >= 0 ? json_real(r->first_worker) : json_null(), "events",
-                   (json_int_t)r->events);
+  return json_pack(
+      "{s:o, s:f, s:f, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:I}",
+      "latency_s", lat, "mean_latency_s", tide__sim_mean_latency(r), "worker_seconds",
+      r->worker_seconds, "rm_worker_seconds", r->rm_worker_seconds, "busy_seconds", r->busy_seconds,
+      "utilisation", r->utilisation, "peak_workers", r->peak, "scale_up", (json_int_t)r->scale_up,
+      "scale_down", (json_int_t)r->scale_down, "workers_requested", (json_int_t)r->requested,
+      "capped", (json_int_t)r->capped, "tasks_recomputed", (json_int_t)r->recomputed, "tasks",
+      (json_int_t)tr->ntasks, "virtual_s", r->end, "first_worker_s",
+      r->first_worker >= 0 ? json_real(r->first_worker) : json_null(), "events",
+      (json_int_t)r->events);
 }
 
 static void print_result(const tide__sim_result *r, const tide__sim_trace *tr, double real)
@@ -111,11 +112,14 @@ static void print_result(const tide__sim_result *r, const tide__sim_trace *tr, d
   for (size_t i = 0; i < r->nlatency; i++)
     printf(r->latency[i] >= 0 ? " %.2f" : " unfinished", r->latency[i]);
   printf("  (mean %.2f)\n", tide__sim_mean_latency(r));
-  printf("worker-seconds %.1f, busy %.1f, utilisation %.3f, peak %d workers\n", r->worker_seconds,
-         r->busy_seconds, r->utilisation, r->peak);
-  printf("scale events: %llu up, %llu down; workers requested %llu; tasks recomputed %llu\n",
+  printf("worker-seconds %.1f (resource manager %.1f), busy %.1f, utilisation %.3f, peak %d "
+         "workers\n",
+         r->worker_seconds, r->rm_worker_seconds, r->busy_seconds, r->utilisation, r->peak);
+  printf("scale events: %llu up, %llu down; workers requested %llu (capped requests %llu); tasks "
+         "recomputed %llu\n",
          (unsigned long long)r->scale_up, (unsigned long long)r->scale_down,
-         (unsigned long long)r->requested, (unsigned long long)r->recomputed);
+         (unsigned long long)r->requested, (unsigned long long)r->capped,
+         (unsigned long long)r->recomputed);
 }
 
 static int run_sweep(const tide__sim_trace *tr, const tide__sim_opts *base, const sweep *sw,

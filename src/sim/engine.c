@@ -94,6 +94,26 @@ static void retired_cb(tide__sched *s, const tide__retire_result *r, void *arg)
   }
 }
 
+/* Capped requests as src/cluster/adapt.c logs and counts them: a request
+ * capped to nothing once while the same request stays capped (reactive
+ * rounds repeat it), news again after any other decision. */
+static void count_capped(sim *m, const tide__rec_out *out)
+{
+  if (out->status == TIDE__REC_SAME && out->capped) {
+    if (out->asked == m->capped_asked && m->nplan == m->capped_plan)
+      return;
+  } else if (out->status == TIDE__REC_SAME) {
+    return; /* nothing logged */
+  }
+  if (out->capped) {
+    m->r->capped++;
+    m->capped_asked = out->asked;
+    m->capped_plan = m->nplan;
+  } else {
+    m->capped_asked = -1;
+  }
+}
+
 static void round_(sim *m, bool reactive)
 {
   TIDE__VEC(tide__rec_member) na = {0};
@@ -130,6 +150,7 @@ static void round_(sim *m, bool reactive)
     return;
   }
   tide__vec_free(&na);
+  count_capped(m, out);
   if (out->status == TIDE__REC_UP && out->n > m->nplan) {
     m->r->scale_up++;
     for (int i = m->nplan; i < out->n; i++) {
@@ -140,6 +161,7 @@ static void round_(sim *m, bool reactive)
       vw->requested = m->now;
       tide__vec_push(&m->vws, vw);
       m->r->requested++;
+      m->nrm++;
       tide__sim_push(m, m->now + tide__sim_dist_draw(&m->o->startup, &m->rng), EV_ARRIVE, vw, NULL);
     }
     m->nplan = out->n;
@@ -153,6 +175,7 @@ static void round_(sim *m, bool reactive)
       m->nplan--;
       if (vw->arrived < 0) {
         vw->cancelled = true; /* never arrives: its job is cancelled */
+        m->nrm--;
       } else {
         vw->retiring = true;
         tide__vec_push(&names, out->workers[i]);
@@ -208,6 +231,7 @@ static void run_loop(sim *m)
     if (m->o->until > 0 && e.t > m->o->until)
       e.t = m->o->until;
     m->r->worker_seconds += m->nobs * (e.t - m->now);
+    m->r->rm_worker_seconds += m->nrm * (e.t - m->now);
     m->now = e.t;
     if (m->o->until > 0 && m->now >= m->o->until)
       break;
@@ -263,6 +287,7 @@ int tide__sim_run(const tide__sim_trace *tr, const tide__sim_opts *o, tide__sim_
   m->base = 1e6; /* clocks well above 0: 0 means "never" in some fields */
   m->rng = o->seed;
   m->last_react = -1;
+  m->capped_asked = -1;
   r->first_worker = -1;
   r->latency = tide__xcalloc(tr->nsubs, sizeof *r->latency);
   r->nlatency = tr->nsubs;

@@ -60,7 +60,9 @@ typedef struct sim {
   TIDE__VEC(vworker *) vws;
   size_t first_pending; /* vws before it have all arrived or been cancelled */
   int nplan, nobs, retiring;
-  size_t *left; /* per submission: wanted keys not done */
+  int nrm;                       /* requested, neither cancelled nor gone */
+  int capped_asked, capped_plan; /* the last capped request counted (-1 none) */
+  size_t *left;                  /* per submission: wanted keys not done */
   size_t subs_done;
   bool react_queued;
   double last_react, last_t;

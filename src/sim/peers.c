@@ -75,6 +75,7 @@ void tide__sim_arrive(sim *m, vworker *vw)
   if (!vw->w) {
     vw->cancelled = true;
     m->nplan--;
+    m->nrm--;
     return;
   }
   vw->arrived = m->now;
@@ -156,6 +157,7 @@ static void tx_end(void *conn)
       /* retired: the scheduler removes it right after this message */
       vw->gone = true;
       m->nobs--;
+      m->nrm--;
     }
   }
   msgpack_unpacked_destroy(&u);

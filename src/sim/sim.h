@@ -86,9 +86,15 @@ typedef struct tide__sim_result {
   double *latency; /* per submission: done - submitted (seconds) */
   size_t nlatency;
   double worker_seconds, busy_seconds, utilisation, end;
+  /* what a resource manager holds: every requested worker from its request
+   * until it is gone, cancelled before arriving or the end of the run */
+  double rm_worker_seconds;
   int peak;
   uint64_t scale_up, scale_down; /* controller actions taken */
   uint64_t requested;            /* workers asked for */
+  /* requests the arrival-aware cap lowered, counted as the cluster's
+   * tide_adaptive_capped_total (a repeated capped-to-nothing once) */
+  uint64_t capped;
   uint64_t recomputed, tasks_done, events;
   double first_worker; /* virtual seconds from the first submission to a worker, -1 none */
 } tide__sim_result;

@@ -136,6 +136,55 @@ static void test_config_reaches_scheduler(void **state)
   tide__sim_trace_free(&tr);
 }
 
+/* The arrival-aware cap (docs/design.md §7) in the simulator: one warm
+ * worker of 2 threads (minimum 1) and 3 bursts of 40 tasks of 0.05 s (2 s of
+ * work, 1 s on the warm worker) 4 s apart, workers taking 2 s to start, a
+ * latency-minded policy (interval 0.1 s, target 0.1 s). Without the cap each
+ * burst asks for workers that arrive after its work is gone; with it, once
+ * the startup and the tasks' duration are learned, the later bursts ask for
+ * none. */
+static void test_arrival_cap(void **state)
+{
+  (void)state;
+  const char *lines[] = {"{\"t\": 3, \"prefix\": \"s\", \"n\": 40, \"duration\": 0.05}",
+                         "{\"t\": 7, \"prefix\": \"s\", \"n\": 40, \"duration\": 0.05}",
+                         "{\"t\": 11, \"prefix\": \"s\", \"n\": 40, \"duration\": 0.05}"};
+  tide__sim_trace tr;
+  trace_of(&tr, lines, 3);
+  tide__sim_opts o = opts(16, "2s");
+  o.knobs.minimum = 1;
+  o.knobs.target_duration = 0.1;
+  o.interval = 0.1;
+  o.nthreads = 2;
+  o.until = 17;
+  tide__sim_result off, on;
+  assert_int_equal(tide__sim_run(&tr, &o, &off, NULL), 0);
+  o.knobs.arrival_aware = true;
+  assert_int_equal(tide__sim_run(&tr, &o, &on, NULL), 0);
+  /* without the cap: 36 requests (35 beyond the warm worker), all of them
+   * cancelled before they arrive; with it: 16, from the first burst only
+   * (its tasks' duration not learned yet), and capped requests counted */
+  assert_true(off.requested >= 30);
+  assert_true(on.requested * 2 <= off.requested);
+  assert_int_equal(off.capped, 0);
+  assert_true(on.capped >= 1);
+  /* what the resource manager holds drops by more than a third (40.1 to
+   * 25.1 worker-seconds); the warm worker, held from its request at 0,
+   * is 2 s more there than connected (17 s against 15 s) */
+  assert_true(on.rm_worker_seconds < 0.7 * off.rm_worker_seconds);
+  assert_true(on.rm_worker_seconds >= on.worker_seconds + 2 - 1e-6);
+  assert_true(fabs(on.worker_seconds - 15.0) < 1e-6);
+  assert_true(fabs(off.worker_seconds - 15.0) < 1e-6);
+  /* at the same latency: each burst within 5 % (1 s on the warm worker) */
+  for (int i = 0; i < 3; i++) {
+    assert_true(on.latency[i] >= 0.99 && on.latency[i] <= 1.1);
+    assert_true(fabs(on.latency[i] - off.latency[i]) <= 0.05 * off.latency[i]);
+  }
+  tide__sim_result_free(&off);
+  tide__sim_result_free(&on);
+  tide__sim_trace_free(&tr);
+}
+
 static void test_trace_errors(void **state)
 {
   (void)state;
@@ -220,13 +269,10 @@ int main(void)
 {
   tide__log_init("test", TIDE_LOG_WARNING);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_hundred_tasks),
-      cmocka_unit_test(test_chain_startup),
-      cmocka_unit_test(test_bursts_until_and_seed),
-      cmocka_unit_test(test_config_reaches_scheduler),
-      cmocka_unit_test(test_trace_errors),
-      cmocka_unit_test(test_startup_model),
-      cmocka_unit_test(test_pareto),
+      cmocka_unit_test(test_hundred_tasks),         cmocka_unit_test(test_chain_startup),
+      cmocka_unit_test(test_bursts_until_and_seed), cmocka_unit_test(test_config_reaches_scheduler),
+      cmocka_unit_test(test_arrival_cap),           cmocka_unit_test(test_trace_errors),
+      cmocka_unit_test(test_startup_model),         cmocka_unit_test(test_pareto),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

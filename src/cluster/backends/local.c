@@ -247,14 +247,23 @@ static void local_destroy(void *self)
 {
   local *l = self;
   ljob *j, *tmp;
-  /* the cluster is going away: no process may outlive it */
+  /* the cluster is going away: no process may outlive it, and no callback
+   * may reach l from here on (an exit would otherwise report a job of a
+   * freed backend): a job still ending closes its handles now and the last
+   * close frees it (the cluster runs the loop once more), as ssh.c does */
   HASH_ITER (hh, l->jobs, j, tmp) {
-    for (int i = 0; i < j->n; i++)
-      if (j->procs[i].alive)
-        uv_process_kill(&j->procs[i].h, SIGKILL);
     HASH_DEL(l->jobs, j);
+    j->gone = true;
+    for (int i = 0; i < j->nstarted; i++)
+      if (j->procs[i].alive) {
+        uv_process_kill(&j->procs[i].h, SIGKILL);
+        j->procs[i].alive = false;
+        uv_close((uv_handle_t *)&j->procs[i].h, on_handle_closed);
+      }
+    uv_timer_stop(&j->kill);
+    uv_close((uv_handle_t *)&j->kill, on_handle_closed);
   }
-  tide__pump_destroy(l->pump);
+  tide__pump_destroy(l->pump); /* drops the queued starts' references */
   free(l->exe);
   free(l);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "cluster/backends/ssh.h"
+#include "cluster/worker_argv.h"
 
 static void test_parse_hosts(void **state)
 {
@@ -79,10 +80,10 @@ static void test_place_limits_and_backoff(void **state)
 
 static void test_quote(void **state)
 {
-  char *q = tide__ssh_quote("a b'c");
+  char *q = tide__shell_quote("a b'c");
   assert_string_equal(q, "'a b'\\''c'");
   free(q);
-  q = tide__ssh_quote("");
+  q = tide__shell_quote("");
   assert_string_equal(q, "''");
   free(q);
 }
@@ -123,7 +124,7 @@ static void test_remote_command_roundtrip(void **state)
   /* as sshd runs it: in a session of its own, the remote shell gets the
    * one string on its command line and the session on its input, held
    * open until both workers have written, then closed */
-  char *q = tide__ssh_quote(cmd);
+  char *q = tide__shell_quote(cmd);
   char *line = NULL;
   assert_true(asprintf(&line, "setsid -w /bin/sh -c %s", q) > 0);
   FILE *session = popen(line, "w");
@@ -147,9 +148,10 @@ static void test_remote_command_roundtrip(void **state)
   buf[len] = '\0';
   fclose(f);
   /* both workers ran (in either order), with every argument intact */
-  assert_non_null(strstr(buf, "worker\ntcp://10.0.0.1:8786\n--name\nw 'one'\n--nthreads\n3\n--job\n"
-                              "job $(x)\n--preload\n/p a/$HOME.so\n--tls-ca-file\n/t s/ca.pem\n"
-                              "--tls-cert\n/t s/it's.pem\n--tls-key\n/t s/k $x.pem\n"));
+  assert_non_null(strstr(buf, "worker\ntcp://10.0.0.1:8786\n--name\nw 'one'\n--nthreads\n3\n"
+                              "--preload\n/p a/$HOME.so\n--tls-ca-file\n/t s/ca.pem\n"
+                              "--tls-cert\n/t s/it's.pem\n--tls-key\n/t s/k $x.pem\n--job\n"
+                              "job $(x)\n"));
   assert_non_null(strstr(buf, "--name\nw;two\n"));
   const char *e = buf;
   int nenv = 0;

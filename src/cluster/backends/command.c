@@ -22,6 +22,7 @@
 
 #include "cluster/backend.h"
 #include "cluster/backends/pump.h"
+#include "cluster/worker_argv.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/vec.h"
@@ -66,25 +67,33 @@ static void append(tide__text *b, const char *s, size_t n)
   tide__text_put(b, s, n);
 }
 
-/* Single-quote a value unless it is plainly safe. */
-static void append_value(tide__text *b, const char *v, bool quote_unsafe)
+/* A value as is when it is plainly safe for the shell, else single-quoted. */
+static void append_value(tide__text *b, const char *v)
 {
   bool safe = true;
   for (const char *p = v; *p; p++)
     if (!isalnum((unsigned char)*p) && !strchr("._:/@%+=,-", *p))
       safe = false;
-  if (safe || !quote_unsafe) {
+  if (safe) {
     append(b, v, strlen(v));
     return;
   }
-  append(b, "'", 1);
-  for (const char *p = v; *p; p++) {
-    if (*p == '\'')
-      append(b, "'\\''", 4);
-    else
-      append(b, p, 1);
+  char *q = tide__shell_quote(v);
+  append(b, q, strlen(q));
+  free(q);
+}
+
+/* The worker flags of `which` groups (worker_argv.h), space-separated. */
+static void append_flags(tide__text *b, const tide_job *job, unsigned which)
+{
+  tide__strvec argv = {0};
+  tide__worker_flags_append(&argv, job, which);
+  for (size_t i = 0; i < argv.n; i++) {
+    if (i)
+      append(b, " ", 1);
+    append_value(b, argv.v[i]);
   }
-  append(b, "'", 1);
+  tide__strvec_free(&argv);
 }
 
 /* Expand {placeholders} of tmpl for job. Unknown ones are kept as is. */
@@ -104,17 +113,17 @@ char *tide__command_expand(const char *tmpl, const tide_job *job, const char *jo
     const char *k = p + 1;
 #define IS(s) (klen == strlen(s) && strncmp(k, s, klen) == 0)
     if (IS("name") || IS("job")) {
-      append_value(&out, job->name, true);
+      append_value(&out, job->name);
     } else if (IS("workers")) {
       for (int i = 0; i < job->nworkers; i++) {
         if (i)
           append(&out, " ", 1);
-        append_value(&out, job->workers[i], true);
+        append_value(&out, job->workers[i]);
       }
     } else if (IS("scheduler")) {
-      append_value(&out, job->scheduler, true);
+      append_value(&out, job->scheduler);
     } else if (IS("scheduler_file")) {
-      append_value(&out, job->scheduler_file ? job->scheduler_file : "", true);
+      append_value(&out, job->scheduler_file ? job->scheduler_file : "");
     } else if (IS("nthreads")) {
       snprintf(num, sizeof num, "%d", job->nthreads);
       append(&out, num, strlen(num));
@@ -128,32 +137,20 @@ char *tide__command_expand(const char *tmpl, const tide_job *job, const char *jo
       snprintf(num, sizeof num, "%g", job->lifetime);
       append(&out, num, strlen(num));
     } else if (IS("job_id")) {
-      append_value(&out, job_id ? job_id : "", true);
+      append_value(&out, job_id ? job_id : "");
     } else if (IS("preload")) {
-      for (int i = 0; i < job->npreload; i++) {
-        append(&out, i ? " --preload " : "--preload ", i ? 11 : 10);
-        append_value(&out, job->preload[i], true);
-      }
+      append_flags(&out, job, TIDE__WORKER_PRELOAD);
     } else if (IS("allow_exec")) {
-      if (job->allow_exec)
-        append(&out, "--allow-exec", 12);
+      append_flags(&out, job, TIDE__WORKER_ALLOW_EXEC);
     } else if (IS("pool")) { /* `--pool NAME --resources R` of a pool's job, else nothing */
-      if (job->pool) {
-        append(&out, "--pool ", 7);
-        append_value(&out, job->pool, true);
-        append(&out, " --resources ", 13);
-        append_value(&out, job->resources ? job->resources : "", true);
-      }
+      if (job->pool)
+        append_flags(&out, job, TIDE__WORKER_POOL);
     } else if (IS("tls")) {
-      const char *flags[3] = {"--tls-ca-file ", "--tls-cert ", "--tls-key "};
-      const char *paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
-      for (int i = 0; i < 3; i++)
-        if (paths[i]) {
-          if (out.n && out.v[out.n - 1] != ' ')
-            append(&out, " ", 1);
-          append(&out, flags[i], strlen(flags[i]));
-          append_value(&out, paths[i], true);
-        }
+      if (job->tls_ca_file || job->tls_cert || job->tls_key) {
+        if (out.n && out.v[out.n - 1] != ' ')
+          append(&out, " ", 1);
+        append_flags(&out, job, TIDE__WORKER_TLS);
+      }
     } else {
       append(&out, p, klen + 2);
     }

@@ -16,6 +16,7 @@
 
 #include "cluster/backend.h"
 #include "cluster/backends/pump.h"
+#include "cluster/worker_argv.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/vec.h"
@@ -118,49 +119,7 @@ static void on_kill(uv_timer_t *t)
 static char **worker_argv(const local *l, const tide_job *job, int i)
 {
   tide__strvec argv = {0};
-  tide__vec_push(&argv, tide__xstrdup(l->exe));
-  tide__vec_push(&argv, tide__xstrdup("worker"));
-  tide__vec_push(&argv, tide__xstrdup(job->scheduler));
-  tide__vec_push(&argv, tide__xstrdup("--name"));
-  tide__vec_push(&argv, tide__xstrdup(job->workers[i]));
-  tide__vec_push(&argv, tide__xstrdup("--nthreads"));
-  tide__vec_push(&argv, tide__xasprintf("%d", job->nthreads));
-  if (job->memory_limit > 0) {
-    tide__vec_push(&argv, tide__xstrdup("--memory-limit"));
-    tide__vec_push(&argv, tide__xasprintf("%lld", (long long)job->memory_limit));
-  }
-  tide__vec_push(&argv, tide__xstrdup("--job"));
-  tide__vec_push(&argv, tide__xstrdup(job->name));
-  if (job->lifetime > 0) {
-    tide__vec_push(&argv, tide__xstrdup("--lifetime"));
-    tide__vec_push(&argv, tide__xasprintf("%.3f", job->lifetime));
-    if (l->stagger > 0) {
-      tide__vec_push(&argv, tide__xstrdup("--lifetime-stagger"));
-      tide__vec_push(&argv, tide__xasprintf("%.3f", l->stagger));
-    }
-  }
-  for (int q = 0; q < job->npreload; q++) {
-    tide__vec_push(&argv, tide__xstrdup("--preload"));
-    tide__vec_push(&argv, tide__xstrdup(job->preload[q]));
-  }
-  if (job->allow_exec)
-    tide__vec_push(&argv, tide__xstrdup("--allow-exec"));
-  if (job->pool) { /* docs/adaptive.md "Pools" */
-    tide__vec_push(&argv, tide__xstrdup("--pool"));
-    tide__vec_push(&argv, tide__xstrdup(job->pool));
-  }
-  /* always given with a pool, so worker.resources cannot add to the pool's */
-  if (job->pool || job->resources) {
-    tide__vec_push(&argv, tide__xstrdup("--resources"));
-    tide__vec_push(&argv, tide__xstrdup(job->resources ? job->resources : ""));
-  }
-  const char *tls_flags[3] = {"--tls-ca-file", "--tls-cert", "--tls-key"};
-  const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
-  for (int q = 0; q < 3; q++)
-    if (tls_paths[q]) {
-      tide__vec_push(&argv, tide__xstrdup(tls_flags[q]));
-      tide__vec_push(&argv, tide__xstrdup(tls_paths[q]));
-    }
+  tide__worker_argv(&argv, job, i, &(tide__worker_opts){.exe = l->exe, .stagger = l->stagger});
   tide__vec_push(&argv, NULL); /* execv's terminator */
   return argv.v;
 }
@@ -288,14 +247,23 @@ static void local_destroy(void *self)
 {
   local *l = self;
   ljob *j, *tmp;
-  /* the cluster is going away: no process may outlive it */
+  /* the cluster is going away: no process may outlive it, and no callback
+   * may reach l from here on (an exit would otherwise report a job of a
+   * freed backend): a job still ending closes its handles now and the last
+   * close frees it (the cluster runs the loop once more), as ssh.c does */
   HASH_ITER (hh, l->jobs, j, tmp) {
-    for (int i = 0; i < j->n; i++)
-      if (j->procs[i].alive)
-        uv_process_kill(&j->procs[i].h, SIGKILL);
     HASH_DEL(l->jobs, j);
+    j->gone = true;
+    for (int i = 0; i < j->nstarted; i++)
+      if (j->procs[i].alive) {
+        uv_process_kill(&j->procs[i].h, SIGKILL);
+        j->procs[i].alive = false;
+        uv_close((uv_handle_t *)&j->procs[i].h, on_handle_closed);
+      }
+    uv_timer_stop(&j->kill);
+    uv_close((uv_handle_t *)&j->kill, on_handle_closed);
   }
-  tide__pump_destroy(l->pump);
+  tide__pump_destroy(l->pump); /* drops the queued starts' references */
   free(l->exe);
   free(l);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cluster/backends/slurm.h"
+#include "cluster/worker_argv.h"
 #include "common/parse.h"
 #include "common/util.h"
 
@@ -215,19 +216,6 @@ void tide__batch_directive(FILE *f, const tide__slurm_opts *o, const char *prefi
 
 #define directive(f, o, ...) tide__batch_directive(f, o, "#SBATCH", __VA_ARGS__)
 
-/* Single-quote s for the shell. */
-static void shq(FILE *f, const char *s)
-{
-  fputc('\'', f);
-  for (; *s; s++) {
-    if (*s == '\'')
-      fputs("'\\''", f);
-    else
-      fputc(*s, f);
-  }
-  fputc('\'', f);
-}
-
 void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *job)
 {
   int p = job->nworkers > 0 ? job->nworkers : 1;
@@ -241,9 +229,9 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
   if (o->prologue.n)
     fputc('\n', f);
   if (o->token_file) {
-    fputs("export TIDE_AUTH__TOKEN_FILE=", f);
-    shq(f, o->token_file);
-    fputs("\n\n", f);
+    char *q = tide__shell_quote(o->token_file);
+    fprintf(f, "export TIDE_AUTH__TOKEN_FILE=%s\n\n", q);
+    free(q);
   }
 
   tide__slurm_lifetime(o->walltime, &lifetime, &stagger);
@@ -251,43 +239,21 @@ void tide__batch_write_body(FILE *f, const tide__slurm_opts *o, const tide_job *
     lifetime = job->lifetime;
     stagger = fmin(stagger, lifetime / 8);
   }
+  /* whole seconds, as the job's walltime is */
+  tide_job shape = *job;
+  shape.nthreads = t;
+  shape.memory_limit = wmem;
+  shape.lifetime = round(lifetime);
+  /* a worker whose scheduler is gone (cluster killed) leaves the queue */
+  tide__worker_opts wo = {.exe = o->tide_bin, .stagger = round(stagger), .death_timeout = 60};
   for (int i = 0; i < p; i++) {
-    const char *wname = job->workers && job->workers[i] ? job->workers[i] : job->name;
-    shq(f, o->tide_bin);
-    fputs(" worker ", f);
-    shq(f, job->scheduler);
-    fputs(" --name ", f);
-    shq(f, wname);
-    fprintf(f, " --nthreads %d", t);
-    if (wmem > 0)
-      fprintf(f, " --memory-limit %lld", (long long)wmem);
-    if (lifetime > 0)
-      fprintf(f, " --lifetime %.0fs --lifetime-stagger %.0fs", lifetime, stagger);
-    for (int k = 0; k < job->npreload; k++) {
-      fputs(" --preload ", f);
-      shq(f, job->preload[k]);
-    }
-    if (job->allow_exec)
-      fputs(" --allow-exec", f);
-    if (job->pool) { /* docs/adaptive.md "Pools" */
-      fputs(" --pool ", f);
-      shq(f, job->pool);
-    }
-    if (job->pool || job->resources) {
-      fputs(" --resources ", f);
-      shq(f, job->resources ? job->resources : "");
-    }
-    const char *tls_flags[3] = {" --tls-ca-file ", " --tls-cert ", " --tls-key "};
-    const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
-    for (int k = 0; k < 3; k++)
-      if (tls_paths[k]) {
-        fputs(tls_flags[k], f);
-        shq(f, tls_paths[k]);
-      }
-    /* a worker whose scheduler is gone (cluster killed) leaves the queue */
-    fprintf(f, " --death-timeout 60s --job ");
-    shq(f, job->name);
-    fprintf(f, " &\n");
+    tide__strvec argv = {0};
+    tide__text line = {0};
+    tide__worker_argv(&argv, &shape, i, &wo);
+    tide__shell_join(&line, &argv);
+    fprintf(f, "%s &\n", line.v);
+    tide__vec_free(&line);
+    tide__strvec_free(&argv);
   }
   fprintf(f, "wait\n");
 }

@@ -19,8 +19,10 @@
 
 #include "cluster/backend.h"
 #include "cluster/backends/ssh.h"
+#include "cluster/worker_argv.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vec.h"
 
 typedef struct sjob {
   char *name;
@@ -44,10 +46,8 @@ typedef struct sshb {
   tide_backend_ops ops;
   tide__ssh_host *hosts;
   size_t nhosts;
-  char **ssh_args; /* -F/-o arguments before the host */
-  size_t nssh_args;
-  char **env;
-  size_t nenv;
+  tide__strvec ssh_args; /* -F/-o arguments before the host */
+  tide__strvec env;      /* "K=V" the remote shell exports */
   char *remote_tide;
   double grace, stagger;
   tide_cluster *c;
@@ -185,26 +185,21 @@ static int start_job(sshb *b, tide_job *job, int hi, tide_error *err)
 {
   uv_loop_t *loop = tide_cluster_loop(b->c);
   tide__ssh_host *h = &b->hosts[hi];
-  char *remote = tide__ssh_remote_command(job, b->remote_tide, (const char *const *)b->env, b->nenv,
-                                          b->stagger, b->grace);
-  const char **argv = tide__xcalloc(b->nssh_args + 16, sizeof *argv);
-  size_t k = 0;
-  argv[k++] = "ssh";
-  for (size_t i = 0; i < b->nssh_args; i++)
-    argv[k++] = b->ssh_args[i];
+  char *remote = tide__ssh_remote_command(job, b->remote_tide, (const char *const *)b->env.v,
+                                          b->env.n, b->stagger, b->grace);
+  tide__strvec argv = {0};
+  tide__vec_push(&argv, tide__xstrdup("ssh"));
+  for (size_t i = 0; i < b->ssh_args.n; i++)
+    tide__vec_push(&argv, tide__xstrdup(b->ssh_args.v[i]));
   /* after the user's options, which ssh lets win: fail rather than prompt,
    * and notice a peer that went away */
-  argv[k++] = "-o";
-  argv[k++] = "BatchMode=yes";
-  argv[k++] = "-o";
-  argv[k++] = "ServerAliveInterval=5";
-  argv[k++] = "-o";
-  argv[k++] = "ServerAliveCountMax=3";
-  argv[k++] = "-T";
-  argv[k++] = "--";
-  argv[k++] = h->name;
-  argv[k++] = remote;
-  argv[k] = NULL;
+  const char *fixed[] = {"-o",   "BatchMode=yes",         "-o", "ServerAliveInterval=5",
+                         "-o",   "ServerAliveCountMax=3", "-T", "--",
+                         h->name};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    tide__vec_push(&argv, tide__xstrdup(fixed[i]));
+  tide__vec_push(&argv, remote); /* freed with argv */
+  tide__vec_push(&argv, NULL);   /* execvp's terminator */
 
   sjob *j = tide__xcalloc(1, sizeof *j);
   j->name = tide__xstrdup(job->name);
@@ -222,13 +217,12 @@ static int start_job(sshb *b, tide_job *job, int hi, tide_error *err)
   uv_process_options_t po = {0};
   po.exit_cb = on_exit_cb;
   po.file = "ssh";
-  po.args = (char **)argv;
+  po.args = argv.v;
   po.stdio = stdio;
   po.stdio_count = 3;
   tide__log(TIDE_LOG_DEBUG, "backend", "job %s on %s: ssh %s", job->name, h->name, remote);
   int rc = uv_spawn(loop, &j->proc, &po);
-  free(argv);
-  free(remote);
+  tide__strvec_free(&argv);
   j->nopen = 4;
   if (rc < 0) {
     uv_close((uv_handle_t *)&j->proc, sjob_closed);
@@ -319,20 +313,10 @@ static void ssh_destroy(void *self)
         uv_close(hs[i], sjob_closed);
   }
   tide__ssh_free_hosts(b->hosts, b->nhosts);
-  for (size_t i = 0; i < b->nssh_args; i++)
-    free(b->ssh_args[i]);
-  free(b->ssh_args);
-  for (size_t i = 0; i < b->nenv; i++)
-    free(b->env[i]);
-  free(b->env);
+  tide__strvec_free(&b->ssh_args);
+  tide__strvec_free(&b->env);
   free(b->remote_tide);
   free(b);
-}
-
-static void add_arg(char ***v, size_t *n, const char *s)
-{
-  *v = tide__xrealloc(*v, (*n + 1) * sizeof **v);
-  (*v)[(*n)++] = tide__xstrdup(s);
 }
 
 static int read_file(const char *path, char **out, tide_error *err)
@@ -361,18 +345,18 @@ static int read_file(const char *path, char **out, tide_error *err)
  * up front rather than a backoff later. Runs once, before the loop. */
 static int check_host(const sshb *b, const char *host, tide_error *err)
 {
-  char *cmd = tide__xstrdup("ssh -G");
-  for (size_t i = 0; i < b->nssh_args; i++) {
-    char *q = tide__ssh_quote(b->ssh_args[i]);
-    char *next = tide__xasprintf("%s %s", cmd, q);
-    free(q);
-    free(cmd);
-    cmd = next;
-  }
-  char *q = tide__ssh_quote(host);
-  char *full = tide__xasprintf("%s -- %s 2>/dev/null", cmd, q);
-  free(q);
-  free(cmd);
+  tide__strvec argv = {0};
+  tide__vec_push(&argv, tide__xstrdup("ssh"));
+  tide__vec_push(&argv, tide__xstrdup("-G"));
+  for (size_t i = 0; i < b->ssh_args.n; i++)
+    tide__vec_push(&argv, tide__xstrdup(b->ssh_args.v[i]));
+  tide__vec_push(&argv, tide__xstrdup("--"));
+  tide__vec_push(&argv, tide__xstrdup(host));
+  tide__text line_text = {0};
+  tide__shell_join(&line_text, &argv);
+  tide__strvec_free(&argv);
+  char *full = tide__xasprintf("%s 2>/dev/null", line_text.v);
+  tide__vec_free(&line_text);
   FILE *p = popen(full, "r");
   free(full);
   char line[1024], name[1024] = "";
@@ -430,17 +414,17 @@ static int ssh_create(const tide__backend_args *a, const tide_backend_ops **ops,
       if (!*v || v[0] == '-')
         rc = tide_errprintf(err, TIDE_EUSAGE,
                             "--ssh-option: \"%s\" is not an ssh option (give Key=Value)", v);
-      add_arg(&b->ssh_args, &b->nssh_args, "-o");
-      add_arg(&b->ssh_args, &b->nssh_args, v);
+      tide__vec_push(&b->ssh_args, tide__xstrdup("-o"));
+      tide__vec_push(&b->ssh_args, tide__xstrdup(v));
     } else if (strcmp(k, "ssh-config") == 0) {
       if (access(v, R_OK) != 0)
         rc = tide_errprintf(err, TIDE_EUSAGE, "--ssh-config: cannot read %s", v);
-      add_arg(&b->ssh_args, &b->nssh_args, "-F");
-      add_arg(&b->ssh_args, &b->nssh_args, v);
+      tide__vec_push(&b->ssh_args, tide__xstrdup("-F"));
+      tide__vec_push(&b->ssh_args, tide__xstrdup(v));
     } else if (strcmp(k, "remote-env") == 0) {
       if (!env_ok(v))
         rc = tide_errprintf(err, TIDE_EUSAGE, "--remote-env: \"%s\" is not NAME=VALUE", v);
-      add_arg(&b->env, &b->nenv, v);
+      tide__vec_push(&b->env, tide__xstrdup(v));
     } else if (strcmp(k, "remote-tide") == 0) {
       if (!*v)
         rc = tide_errprintf(err, TIDE_EUSAGE, "--remote-tide: empty path");
@@ -467,11 +451,8 @@ static int ssh_create(const tide__backend_args *a, const tide_backend_ops **ops,
   /* where this cluster's token is (docs/security.md): a path, never the
    * token itself; the hosts share the file system, as for --remote-tide */
   const char *tf = getenv("TIDE_AUTH__TOKEN_FILE");
-  if (tf && *tf) {
-    char *kv = tide__xasprintf("TIDE_AUTH__TOKEN_FILE=%s", tf);
-    add_arg(&b->env, &b->nenv, kv);
-    free(kv);
-  }
+  if (tf && *tf)
+    tide__vec_push(&b->env, tide__xasprintf("TIDE_AUTH__TOKEN_FILE=%s", tf));
   b->grace = a->kill_grace > 0 ? a->kill_grace : 2.0;
   b->stagger = a->opts ? a->opts->lifetime_stagger : 0;
   b->ops.kind = "SSHCluster";

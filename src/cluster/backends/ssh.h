@@ -35,9 +35,6 @@ int tide__ssh_place(const tide__ssh_host *hosts, size_t n, int p, double now);
  * 5 s, doubling, at most 60 s. */
 double tide__ssh_host_backoff(int failures);
 
-/* s single-quoted for a POSIX shell (malloc'd). */
-char *tide__ssh_quote(const char *s);
-
 /* The command the remote shell runs for job (malloc'd): exports env
  * ("K=V" each), starts the job's P workers with tide_path in the
  * background, and ends them (SIGTERM, SIGKILL after grace seconds) when

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster/backends/ssh.h"
+#include "cluster/worker_argv.h"
 #include "common/util.h"
 #include "common/vec.h"
 
@@ -98,26 +99,6 @@ double tide__ssh_host_backoff(int failures)
   return d < 60 ? d : 60;
 }
 
-char *tide__ssh_quote(const char *s)
-{
-  size_t len = 2;
-  for (const char *p = s; *p; p++)
-    len += *p == '\'' ? 4 : 1;
-  char *out = tide__xmalloc(len + 1), *o = out;
-  *o++ = '\'';
-  for (const char *p = s; *p; p++) {
-    if (*p == '\'') {
-      memcpy(o, "'\\''", 4);
-      o += 4;
-    } else {
-      *o++ = *p;
-    }
-  }
-  *o++ = '\'';
-  *o = '\0';
-  return out;
-}
-
 static void put(tide__text *b, const char *s)
 {
   tide__text_put(b, s, strlen(s));
@@ -125,7 +106,7 @@ static void put(tide__text *b, const char *s)
 
 static void putq(tide__text *b, const char *s)
 {
-  char *q = tide__ssh_quote(s);
+  char *q = tide__shell_quote(s);
   put(b, q);
   free(q);
 }
@@ -144,49 +125,10 @@ char *tide__ssh_remote_command(const tide_job *job, const char *tide_path, const
     put(&b, "\n");
   }
   for (int i = 0; i < job->nworkers; i++) {
-    putq(&b, tide_path);
-    put(&b, " worker ");
-    putq(&b, job->scheduler);
-    put(&b, " --name ");
-    putq(&b, job->workers[i]);
-    snprintf(num, sizeof num, " --nthreads %d", job->nthreads);
-    put(&b, num);
-    if (job->memory_limit > 0) {
-      snprintf(num, sizeof num, " --memory-limit %lld", (long long)job->memory_limit);
-      put(&b, num);
-    }
-    put(&b, " --job ");
-    putq(&b, job->name);
-    if (job->lifetime > 0) {
-      snprintf(num, sizeof num, " --lifetime %.3f", job->lifetime);
-      put(&b, num);
-      if (stagger > 0) {
-        snprintf(num, sizeof num, " --lifetime-stagger %.3f", stagger);
-        put(&b, num);
-      }
-    }
-    for (int q = 0; q < job->npreload; q++) {
-      put(&b, " --preload ");
-      putq(&b, job->preload[q]);
-    }
-    if (job->allow_exec)
-      put(&b, " --allow-exec");
-    if (job->pool) { /* docs/adaptive.md "Pools" */
-      put(&b, " --pool ");
-      putq(&b, job->pool);
-    }
-    if (job->pool || job->resources) {
-      put(&b, " --resources ");
-      putq(&b, job->resources ? job->resources : "");
-    }
-    /* TLS files by path, like the token: never the key itself */
-    const char *tls_flags[3] = {" --tls-ca-file ", " --tls-cert ", " --tls-key "};
-    const char *tls_paths[3] = {job->tls_ca_file, job->tls_cert, job->tls_key};
-    for (int q = 0; q < 3; q++)
-      if (tls_paths[q]) {
-        put(&b, tls_flags[q]);
-        putq(&b, tls_paths[q]);
-      }
+    tide__strvec argv = {0};
+    tide__worker_argv(&argv, job, i, &(tide__worker_opts){.exe = tide_path, .stagger = stagger});
+    tide__shell_join(&b, &argv);
+    tide__strvec_free(&argv);
     snprintf(num, sizeof num, " 3<&- & p%d=$!\n", i);
     put(&b, num);
   }
@@ -212,7 +154,7 @@ char *tide__ssh_remote_command(const tide_job *job, const char *tide_path, const
           "  trap '' TERM; kill -TERM 0 2>/dev/null\nelse\n  kill -TERM $w 2>/dev/null\nfi\n"
           "exit 0\n");
   free(pids.v);
-  char *q = tide__ssh_quote(b.v);
+  char *q = tide__shell_quote(b.v);
   char *out = tide__xasprintf("exec /bin/sh -c %s", q);
   free(q);
   free(b.v);

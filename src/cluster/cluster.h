@@ -29,7 +29,8 @@ int tide__cluster_retire(tide_cluster *c, char *const *names, size_t n, tide__re
  * sets out["cluster"] = [LINE] and merges job output into out["workers"]. */
 void tide__cluster_logs_json(tide_cluster *c, json_t *out);
 
-/* Figures for /metrics (the HTTP API's own type). */
+/* Figures for /metrics (the HTTP API's own type); the caller owns m->startup
+ * (json_decref it). */
 typedef tide__api_figures tide__cluster_metrics;
 void tide__cluster_metrics_get(tide_cluster *c, tide__cluster_metrics *m);
 

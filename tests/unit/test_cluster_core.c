@@ -130,6 +130,7 @@ static void test_failures_back_off(void **unused)
   assert_int_equal(c->backoff.failures, 1);
   tide__cluster_metrics m;
   tide__cluster_metrics_get(c, &m);
+  json_decref(m.startup);
   assert_int_equal(m.submit_failures, 2);
   json_t *a = tide__cluster_adaptive_json(c);
   assert_string_equal(json_string_value(json_object_get(a, "error")), "sbatch: queue closed");
@@ -187,6 +188,7 @@ static void test_died_replaced_after_15s(void **unused)
   assert_string_equal(f.started[2], "job-2");
   tide__cluster_metrics m;
   tide__cluster_metrics_get(c, &m);
+  json_decref(m.startup);
   assert_int_equal(m.replaced, 1);
   /* a retired worker (expected removal) is not replaced; its job stops */
   tide__cluster_worker_event(c, TIDE_SEV_WORKER_REMOVED, "job-1", true);

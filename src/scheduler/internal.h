@@ -325,6 +325,9 @@ msgpack_packer *tide__sched_send(tide__sched *s, void *conn, tide__op op, uint32
 void tide__sched_sent(tide__sched *s, void *conn);
 /* tide__sched_sent for progress news to a client: coalesced (net/conn.h). */
 void tide__sched_sent_deferred(tide__sched *s, void *conn);
+/* Add the frames sent to and received from the connected workers (none
+ * under an injected tx). */
+void tide__sched_live_frames(const tide__sched *s, uint64_t *sent, uint64_t *received);
 
 void tide__sched_worker_msg(tide__sched *s, sworker *w, const msgpack_object *msg);
 /* One message on a connection: its hello (worker or client), then the

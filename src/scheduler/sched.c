@@ -56,6 +56,18 @@ void tide__sched_sent_deferred(tide__sched *s, void *conn)
     s->tx->end(conn);
 }
 
+void tide__sched_live_frames(const tide__sched *s, uint64_t *sent, uint64_t *received)
+{
+  if (s->tx != &net_tx)
+    return;
+  for (const sworker *w = s->workers; w; w = w->hh.next) {
+    if (!w->conn)
+      continue;
+    *sent += tide__conn_frames_sent(w->conn);
+    *received += tide__conn_frames_received(w->conn);
+  }
+}
+
 static void on_timer_closed(uv_handle_t *h)
 {
   free(h);
@@ -478,6 +490,8 @@ static void on_closed(tide__conn *c, int status, void *arg)
     tide__sched *s = sc->s;
     if (sc->role == SC_WORKER) {
       sworker *w = sc->obj;
+      s->counters.worker_frames_sent += tide__conn_frames_sent(c);
+      s->counters.worker_frames_received += tide__conn_frames_received(c);
       w->conn = NULL;
       w->link = NULL;
       tide__sw_remove(s, w,

@@ -323,7 +323,8 @@ void tide__sched_retire_kick(tide__sched *s);
 const char *tide__sched_intern(tide__sched *s, const char *str, size_t len);
 msgpack_packer *tide__sched_send(tide__sched *s, void *conn, tide__op op, uint32_t nfields);
 void tide__sched_sent(tide__sched *s, void *conn);
-/* tide__sched_sent for progress news to a client: coalesced (net/conn.h). */
+/* tide__sched_sent for what nobody waits on (progress news to a client, a
+ * worker's free-keys of results): coalesced (net/conn.h). */
 void tide__sched_sent_deferred(tide__sched *s, void *conn);
 /* Add the frames sent to and received from the connected workers (none
  * under an injected tx). */

@@ -45,7 +45,8 @@ void tide__sched_sent(tide__sched *s, void *conn)
 
 /* A client busy computing is woken at most once per CLIENT_NEWS_MS by its
  * key-done stream instead of once per loop iteration: on 2 cores, every
- * wake-up of the client is taken from the scheduler and the workers. */
+ * wake-up of the client is taken from the scheduler and the workers. The
+ * same bound holds back a worker's free-keys of results (workers.c). */
 enum { CLIENT_NEWS_MS = 2 };
 
 void tide__sched_sent_deferred(tide__sched *s, void *conn)
@@ -340,7 +341,7 @@ static void op_task_finished(tide__sched *s, sworker *w, const msgpack_object *m
         tide__pk_str(pk, "keys");
         msgpack_pack_array(pk, 1);
         tide__pk_strn(pk, k, klen);
-        tide__sched_sent(s, w->conn);
+        tide__sched_sent_deferred(s, w->conn); /* a result: as tide__send_free_keys */
       }
     }
     return;

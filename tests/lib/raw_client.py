@@ -125,7 +125,7 @@ def main():
     sf = json.load(open(sys.argv[1]))
     token = sf.get("token", "").encode()
     c = Conn(sf["address"], token)
-    if sys.argv[2] == "release":
+    if sys.argv[2:3] == ["release"]:
         release(c, int(sys.argv[3]))
         return
     for i, (name, tasks) in enumerate(WEDGES):

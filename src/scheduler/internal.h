@@ -323,8 +323,12 @@ void tide__sched_retire_kick(tide__sched *s);
 const char *tide__sched_intern(tide__sched *s, const char *str, size_t len);
 msgpack_packer *tide__sched_send(tide__sched *s, void *conn, tide__op op, uint32_t nfields);
 void tide__sched_sent(tide__sched *s, void *conn);
-/* tide__sched_sent for progress news to a client: coalesced (net/conn.h). */
+/* tide__sched_sent for what nobody waits on (progress news to a client, a
+ * worker's free-keys of results): coalesced (net/conn.h). */
 void tide__sched_sent_deferred(tide__sched *s, void *conn);
+/* Add the frames sent to and received from the connected workers (none
+ * under an injected tx). */
+void tide__sched_live_frames(const tide__sched *s, uint64_t *sent, uint64_t *received);
 
 void tide__sched_worker_msg(tide__sched *s, sworker *w, const msgpack_object *msg);
 /* One message on a connection: its hello (worker or client), then the

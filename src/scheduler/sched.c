@@ -45,7 +45,8 @@ void tide__sched_sent(tide__sched *s, void *conn)
 
 /* A client busy computing is woken at most once per CLIENT_NEWS_MS by its
  * key-done stream instead of once per loop iteration: on 2 cores, every
- * wake-up of the client is taken from the scheduler and the workers. */
+ * wake-up of the client is taken from the scheduler and the workers. The
+ * same bound holds back a worker's free-keys of results (workers.c). */
 enum { CLIENT_NEWS_MS = 2 };
 
 void tide__sched_sent_deferred(tide__sched *s, void *conn)
@@ -54,6 +55,18 @@ void tide__sched_sent_deferred(tide__sched *s, void *conn)
     tide__conn_end_deferred(conn, CLIENT_NEWS_MS);
   else
     s->tx->end(conn);
+}
+
+void tide__sched_live_frames(const tide__sched *s, uint64_t *sent, uint64_t *received)
+{
+  if (s->tx != &net_tx)
+    return;
+  for (const sworker *w = s->workers; w; w = w->hh.next) {
+    if (!w->conn)
+      continue;
+    *sent += tide__conn_frames_sent(w->conn);
+    *received += tide__conn_frames_received(w->conn);
+  }
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -328,7 +341,7 @@ static void op_task_finished(tide__sched *s, sworker *w, const msgpack_object *m
         tide__pk_str(pk, "keys");
         msgpack_pack_array(pk, 1);
         tide__pk_strn(pk, k, klen);
-        tide__sched_sent(s, w->conn);
+        tide__sched_sent_deferred(s, w->conn); /* a result: as tide__send_free_keys */
       }
     }
     return;
@@ -478,6 +491,8 @@ static void on_closed(tide__conn *c, int status, void *arg)
     tide__sched *s = sc->s;
     if (sc->role == SC_WORKER) {
       sworker *w = sc->obj;
+      s->counters.worker_frames_sent += tide__conn_frames_sent(c);
+      s->counters.worker_frames_received += tide__conn_frames_received(c);
       w->conn = NULL;
       w->link = NULL;
       tide__sw_remove(s, w,

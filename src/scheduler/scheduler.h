@@ -111,6 +111,10 @@ typedef struct tide__sched_counters {
   uint64_t retire_failed; /* retirements undone (not_retired) */
   uint64_t workers_removed_unexpected;
   uint64_t bytes_transferred; /* replicas moved for retirement */
+  /* frames between the scheduler and its workers, each way, workers gone
+   * included: divided by tasks_completed, the frames a task costs */
+  uint64_t worker_frames_sent;
+  uint64_t worker_frames_received;
 } tide__sched_counters;
 void tide__sched_counters_get(const tide__sched *s, tide__sched_counters *out);
 

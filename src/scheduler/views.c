@@ -54,6 +54,7 @@ void tide__sched_task_counts(const tide__sched *s, uint64_t counts[TIDE_TS__COUN
 void tide__sched_counters_get(const tide__sched *s, tide__sched_counters *out)
 {
   *out = s->counters;
+  tide__sched_live_frames(s, &out->worker_frames_sent, &out->worker_frames_received);
 }
 
 json_t *tide__sched_prefixes_json(const tide__sched *s)

@@ -80,7 +80,15 @@ void tide__send_free_keys(tide__sched *s, sworker *w, stask *t)
   tide__pk_str(pk, "keys");
   msgpack_pack_array(pk, 1);
   tide__pk_str(pk, t->key);
-  tide__sched_sent(s, w->conn);
+  /* Dropping a stored result waits for the connection's next frame (2 ms
+   * at most): nothing waits on it, and a client releasing keys one at a
+   * time would otherwise cost each worker a frame per key. Cancelling a
+   * queued or running task goes out this loop turn (docs/protocol.md
+   * "Batching"). */
+  if (t->state == TIDE_TS_MEMORY)
+    tide__sched_sent_deferred(s, w->conn);
+  else
+    tide__sched_sent(s, w->conn);
 }
 
 static void running_changed(tide__sched *s, size_t before)
@@ -181,7 +189,7 @@ void tide__sw_keys_held(tide__sched *s, sworker *w, const msgpack_object_map *ke
         tide__pk_str(pk, "keys");
         msgpack_pack_array(pk, 1);
         tide__pk_strn(pk, k->via.str.ptr, k->via.str.size);
-        tide__sched_sent(s, w->conn);
+        tide__sched_sent_deferred(s, w->conn); /* a result: as tide__send_free_keys */
       }
       continue;
     }

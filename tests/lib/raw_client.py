@@ -9,6 +9,14 @@
 # and prints one JSON line per wedge: {"name", "ok", "error"}; then sends a
 # frame the scheduler cannot decode on a second connection and prints the
 # error it answers before closing ({"name": "undecodable", "error"}).
+#
+#   raw_client.py SCHEDULER_FILE release N
+#
+# submits N independent tide.inc, waits for all N in memory, prints
+# "computed", waits for a line on stdin, then releases the N keys one
+# release-keys frame each, paced (as a client releasing futures one at a
+# time), and prints "released MS" once the scheduler has read them all, MS
+# the milliseconds that took.
 import hashlib
 import hmac
 import json
@@ -16,6 +24,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 import msgpack
 
@@ -89,10 +98,36 @@ WEDGES = [
 ]
 
 
+def release(c, n):
+    keys = ["rel/%d" % i for i in range(n)]
+    c.send({"op": "update-graph", "id": 1, "tasks": [task(k, args=[i]) for i, k in enumerate(keys)],
+            "wants": keys, "progress": False})
+    assert c.reply(1).get("ok")
+    done = 0
+    while done < n:
+        m = c.next()
+        if m["op"] == "key-done":
+            assert m.get("state") == "memory", m
+            done += 1
+    print("computed", flush=True)
+    sys.stdin.readline()
+    t0 = time.monotonic()
+    for k in keys:
+        c.send({"op": "release-keys", "keys": [k]})
+        time.sleep(0.00005)  # paced: each could be read in a loop turn of its own
+    # answered after every release before it was read
+    c.send({"op": "api", "id": 2, "method": "GET", "path": "/api/v1/identity", "body": ""})
+    c.reply(2)
+    print("released %d" % round((time.monotonic() - t0) * 1000), flush=True)
+
+
 def main():
     sf = json.load(open(sys.argv[1]))
     token = sf.get("token", "").encode()
     c = Conn(sf["address"], token)
+    if sys.argv[2:3] == ["release"]:
+        release(c, int(sys.argv[3]))
+        return
     for i, (name, tasks) in enumerate(WEDGES):
         rid = 100 + i
         c.send({"op": "update-graph", "id": rid, "tasks": tasks,

@@ -797,8 +797,8 @@ int tide_client_list_datasets(tide_client *c, char ***names, tide_error *err)
 
 int tide_client_release(tide_client *c, tide_error *err)
 {
-  for (size_t i = 0; c->held_ents && i < c->nheld; i++)
-    tide__keys_unref(c, c->held_ents[i]);
+  if (c->held_ents)
+    tide__keys_unref_all(c, c->held_ents, c->nheld);
   release_held(c);
   return 0;
 }

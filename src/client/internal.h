@@ -160,6 +160,9 @@ int tide__keys_wait(tide_client *c, tide__ckey *const *keys, size_t n, bool stop
 /* Drop one reference to k; on the last, release it on the scheduler (if
  * still wanted) and forget it. */
 void tide__keys_unref(tide_client *c, tide__ckey *k);
+/* tide__keys_unref of each of ks[0..n) (NULLs skipped), with one
+ * release-keys message for every wanted key it forgets. */
+void tide__keys_unref_all(tide_client *c, tide__ckey *const *ks, size_t n);
 /* Release k on the scheduler now and mark it cancelled (it stays in the
  * table until its last reference goes). */
 void tide__keys_cancel(tide_client *c, tide__ckey *k);

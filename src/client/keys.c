@@ -142,14 +142,31 @@ int tide__keys_wait(tide_client *c, tide__ckey *const *keys, size_t n, bool stop
   }
 }
 
+void tide__keys_unref_all(tide_client *c, tide__ckey *const *ks, size_t n)
+{
+  TIDE__VEC(char *) rel = {0};
+  TIDE__VEC(tide__ckey *) gone = {0};
+  for (size_t i = 0; i < n; i++) {
+    tide__ckey *k = ks[i];
+    if (!k || --k->refs > 0)
+      continue;
+    if (k->wanted)
+      tide__vec_push(&rel, k->key);
+    HASH_DEL(tide__client_keys(c)->by_key, k);
+    tide__vec_push(&gone, k);
+  }
+  /* one release-keys for all: a released graph of 20,000 outputs is one
+   * frame, not 20,000 the scheduler would read over many loop turns */
+  tide__client_send_release(c, rel.v, rel.n);
+  for (size_t i = 0; i < gone.n; i++)
+    free_key(gone.v[i]);
+  tide__vec_free(&rel);
+  tide__vec_free(&gone);
+}
+
 void tide__keys_unref(tide_client *c, tide__ckey *k)
 {
-  if (!k || --k->refs > 0)
-    return;
-  if (k->wanted)
-    tide__client_send_release(c, &k->key, 1);
-  HASH_DEL(tide__client_keys(c)->by_key, k);
-  free_key(k);
+  tide__keys_unref_all(c, &k, 1);
 }
 
 void tide__keys_cancel(tide_client *c, tide__ckey *k)

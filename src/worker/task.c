@@ -63,8 +63,7 @@ static void task_free(tide__wk *w, wtask *t)
   for (size_t i = 0; i < t->deps.n; i++)
     tide__fetch_release(w, t->deps.v[i]);
   /* tasks sent to run after this one start now, or learn it failed */
-  tide__fetch_local_done(w, t->key, t->keylen,
-                         tide__store_get(w->store, t->key, t->keylen, NULL, NULL));
+  tide__fetch_local_done(w, t->key, t->keylen);
   tide__wtask_free(t);
 }
 

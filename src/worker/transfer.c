@@ -241,11 +241,12 @@ fetch *tide__fetch_local(tide__wk *w, const char *key, size_t keylen, waiter wt)
   return f;
 }
 
-void tide__fetch_local_done(tide__wk *w, const char *key, size_t keylen, bool ok)
+void tide__fetch_local_done(tide__wk *w, const char *key, size_t keylen)
 {
-  fetch *f = tide__fetch_find(w, key, keylen);
+  fetch *f = w->fetches ? tide__fetch_find(w, key, keylen) : NULL;
   if (!f || !f->local || f->state != FETCHING || f->peer || f->starting)
     return; /* nobody waits here, or a fetch from a peer took over */
+  bool ok = tide__store_get(w->store, key, keylen, NULL, NULL);
   f->local = false;
   f->state = ok ? FETCH_HAVE : FETCH_FAILED; /* the value is in the store */
   fetch_notify(w, f, ok);

@@ -171,9 +171,9 @@ fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
 /* Wait for key, the result of a task of this worker that has not finished
  * (a compute-task sent after it, docs/protocol.md): no peer is asked. */
 fetch *tide__fetch_local(tide__wk *w, const char *key, size_t keylen, waiter wt);
-/* The task key of this worker ended: its result is in the store (ok) or
- * will not be; wakes what waits for it through tide__fetch_local. */
-void tide__fetch_local_done(tide__wk *w, const char *key, size_t keylen, bool ok);
+/* The task key of this worker ended, its result in the store or never to
+ * be: wakes what waits for it through tide__fetch_local. */
+void tide__fetch_local_done(tide__wk *w, const char *key, size_t keylen);
 void tide__fetch_release(tide__wk *w, fetch *f);
 /* Free a fetch entry already removed from w->fetches. */
 void tide__fetch_free(fetch *f);

@@ -70,6 +70,12 @@ enum {
   TF_DEEP = 128,     /* processing within a deeper saturation depth (§4) */
 };
 
+/* Links of a chain sent ahead (chain.c, docs/design.md §4 "Chains"). */
+enum {
+  TC_AFTER = 1,  /* processing on t->proc, where it starts once its one missing dep finishes */
+  TC_BEFORE = 2, /* a dependent was sent after it to its worker (TC_AFTER there) */
+};
+
 /* A task. One allocation holds the struct, deps[], the key and the args. */
 struct stask {
   UT_hash_handle hh;
@@ -96,6 +102,7 @@ struct stask {
   uint8_t resends; /* compute-task resent after missing-data */
   uint8_t retries; /* reruns left after it errs (docs/design.md §2) */
   uint8_t resi;    /* its resources: index into s->res_sets, 0 none (resources.c) */
+  uint8_t chain;   /* TC_* (chain.c); in padding, stask does not grow */
   tedge deps[];
 };
 
@@ -129,6 +136,7 @@ struct sworker {
   int nthreads, limit, nprocessing;
   int deep;   /* saturation depth of the last deep task sent (docs/design.md §4) */
   int nplain; /* processing tasks sent under the plain limit, not TF_DEEP */
+  int nafter; /* processing tasks sent ahead (TC_AFTER): not runnable yet, so outside the limits */
   int64_t memory_limit, nbytes, rss, executed;
   int64_t nbytes_peak; /* most bytes of results it held at once */
   double occupancy, connected_at, last_seen, retire_requested_at, replicas_sent_at;
@@ -378,6 +386,15 @@ sworker *tide__decide_worker(tide__sched *s, stask *t, double *occ);
 void tide__send_compute(tide__sched *s, sworker *w, stask *t);
 void tide__proc_add(tide__sched *s, sworker *w, stask *t, double occ);
 void tide__proc_remove(tide__sched *s, stask *t);
+
+/* chain.c: links of a chain of short tasks sent ahead to the worker
+ * computing their input (docs/design.md §4 "Chains"). extend: after x became
+ * processing; finished: x reached memory on its worker (before its
+ * dependents are looked at); undo: x leaves its worker otherwise, so the
+ * links after it wait again. */
+void tide__chain_extend(tide__sched *s, stask *x);
+void tide__chain_finished(tide__sched *s, stask *x);
+void tide__chain_undo(tide__sched *s, stask *x);
 int tide__sw_limit(const tide__sched *s, int nthreads);
 bool tide__sw_can_run(const sworker *w, const stask *t);
 

@@ -23,7 +23,7 @@ int tide__sw_limit(const tide__sched *s, int nthreads)
 void tide__room_update(tide__sched *s, sworker *w)
 {
   int limit = w->nplain == 0 && w->deep > w->limit ? w->deep : w->limit;
-  bool want = !w->removed && w->status == TIDE_W_RUNNING && w->nprocessing < limit;
+  bool want = !w->removed && w->status == TIDE_W_RUNNING && w->nprocessing - w->nafter < limit;
   if (want == w->in_room)
     return;
   if (want) {
@@ -201,6 +201,11 @@ void tide__proc_remove(tide__sched *s, stask *t)
   sworker *w = t->proc;
   if (!w)
     return;
+  if (t->chain & TC_BEFORE)
+    tide__chain_undo(s, t); /* leaves without a result: the links after it wait again */
+  if (t->chain & TC_AFTER)
+    w->nafter--;
+  t->chain &= (uint8_t)~TC_AFTER;
   if (t->prev)
     t->prev->next = t->next;
   else
@@ -296,6 +301,7 @@ static void place(tide__sched *s, stask *t, sworker *w, double occ)
   tide__proc_add(s, w, t, occ);
   tide__task_set_state(s, t, TIDE_TS_PROCESSING);
   tide__send_compute(s, w, t);
+  tide__chain_extend(s, t);
 }
 
 /* A task whose deps are all in memory: send it or queue it. */

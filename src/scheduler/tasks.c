@@ -332,6 +332,7 @@ void tide__task_finished(tide__sched *s, sworker *w, stask *t, int64_t nbytes, d
     }
     return;
   }
+  tide__chain_finished(s, t); /* before proc_remove, which would undo the links after it */
   tide__proc_remove(s, t);
   tide__trace_done(s, t, nbytes, stop - start);
   tide__prefix_sample(t->pfx, stop - start, nbytes);

@@ -62,6 +62,8 @@ static void task_free(tide__wk *w, wtask *t)
 {
   for (size_t i = 0; i < t->deps.n; i++)
     tide__fetch_release(w, t->deps.v[i]);
+  /* tasks sent to run after this one start now, or learn it failed */
+  tide__fetch_local_done(w, t->key, t->keylen);
   tide__wtask_free(t);
 }
 
@@ -237,7 +239,13 @@ void tide__wtask_compute(tide__wk *w, const msgpack_object *msg)
     if (tide__store_get(w->store, dk->via.str.ptr, dk->via.str.size, NULL, NULL))
       continue;
     const msgpack_object_array *who = tide__mp_array(&deps->ptr[i].val, "who_has");
-    fetch *fe = tide__fetch_want(w, dk->via.str.ptr, dk->via.str.size, who, (waiter){t, NULL});
+    wtask *before;
+    HASH_FIND(hh, w->tasks, dk->via.str.ptr, dk->via.str.size, before);
+    fetch *fe;
+    if (before && (!who || who->size == 0)) /* sent after a task of ours (docs/protocol.md) */
+      fe = tide__fetch_local(w, dk->via.str.ptr, dk->via.str.size, (waiter){t, NULL});
+    else
+      fe = tide__fetch_want(w, dk->via.str.ptr, dk->via.str.size, who, (waiter){t, NULL});
     add_dep(t, fe);
   }
   if (t->waiting == 0) {

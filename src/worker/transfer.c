@@ -217,6 +217,40 @@ fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
 }
 
 static void acq_result(tide__wk *w, acquire *a, fetch *f, bool ok);
+static void fetch_notify(tide__wk *w, fetch *f, bool ok);
+
+fetch *tide__fetch_local(tide__wk *w, const char *key, size_t keylen, waiter wt)
+{
+  fetch *f = tide__fetch_find(w, key, keylen);
+  if (!f) {
+    f = tide__xcalloc(1, sizeof *f);
+    f->key = tide__xstrndup(key, keylen);
+    f->keylen = keylen;
+    f->state = FETCHING;
+    f->local = true;
+    HASH_ADD_KEYPTR(hh, w->fetches, f->key, keylen, f);
+  } else if (f->state == FETCH_FAILED) {
+    f->state = FETCHING;
+    f->local = true;
+  }
+  f->refs++;
+  if (f->state == FETCHING) {
+    tide__vec_push(&f->waiters, wt);
+    wt.task->waiting++;
+  }
+  return f;
+}
+
+void tide__fetch_local_done(tide__wk *w, const char *key, size_t keylen)
+{
+  fetch *f = w->fetches ? tide__fetch_find(w, key, keylen) : NULL;
+  if (!f || !f->local || f->state != FETCHING || f->peer || f->starting)
+    return; /* nobody waits here, or a fetch from a peer took over */
+  bool ok = tide__store_get(w->store, key, keylen, NULL, NULL);
+  f->local = false;
+  f->state = ok ? FETCH_HAVE : FETCH_FAILED; /* the value is in the store */
+  fetch_notify(w, f, ok);
+}
 
 static void fetch_notify(tide__wk *w, fetch *f, bool ok)
 {

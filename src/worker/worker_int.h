@@ -60,6 +60,7 @@ struct fetch {
   int refs; /* tasks holding it */
   waitervec waiters;
   bool to_store; /* acquire-replicas: keep it in the store */
+  bool local;    /* the result of a task running here, not fetched (fetch_local) */
   bool notifying;
   peer *peer;      /* asked from; with req_id */
   uint64_t req_id; /* 0 = queued, not sent yet */
@@ -167,6 +168,12 @@ void tide__transfer_serve_msg(tide__conn *c, const msgpack_object *msg, void *ar
  * address strings, may be NULL). Returns the entry. */
 fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
                         const msgpack_object_array *holders, waiter wt);
+/* Wait for key, the result of a task of this worker that has not finished
+ * (a compute-task sent after it, docs/protocol.md): no peer is asked. */
+fetch *tide__fetch_local(tide__wk *w, const char *key, size_t keylen, waiter wt);
+/* The task key of this worker ended, its result in the store or never to
+ * be: wakes what waits for it through tide__fetch_local. */
+void tide__fetch_local_done(tide__wk *w, const char *key, size_t keylen);
 void tide__fetch_release(tide__wk *w, fetch *f);
 /* Free a fetch entry already removed from w->fetches. */
 void tide__fetch_free(fetch *f);

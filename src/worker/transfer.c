@@ -182,16 +182,23 @@ static void arm_flush(tide__wk *w)
     uv_check_start(&w->flush_check, flush_cb);
 }
 
+/* A new fetch of key, in FETCHING, known by key from now on. */
+static fetch *fetch_new(tide__wk *w, const char *key, size_t keylen)
+{
+  fetch *f = tide__xcalloc(1, sizeof *f);
+  f->key = tide__xstrndup(key, keylen);
+  f->keylen = keylen;
+  f->state = FETCHING;
+  HASH_ADD_KEYPTR(hh, w->fetches, f->key, keylen, f);
+  return f;
+}
+
 fetch *tide__fetch_want(tide__wk *w, const char *key, size_t keylen,
                         const msgpack_object_array *holders, waiter wt)
 {
   fetch *f = tide__fetch_find(w, key, keylen);
   if (!f) {
-    f = tide__xcalloc(1, sizeof *f);
-    f->key = tide__xstrndup(key, keylen);
-    f->keylen = keylen;
-    f->state = FETCHING;
-    HASH_ADD_KEYPTR(hh, w->fetches, f->key, keylen, f);
+    f = fetch_new(w, key, keylen);
   } else if (f->state == FETCH_FAILED) {
     f->state = FETCHING; /* try again with the holders we are told now */
     f->next = f->holders.n;
@@ -223,12 +230,8 @@ fetch *tide__fetch_local(tide__wk *w, const char *key, size_t keylen, waiter wt)
 {
   fetch *f = tide__fetch_find(w, key, keylen);
   if (!f) {
-    f = tide__xcalloc(1, sizeof *f);
-    f->key = tide__xstrndup(key, keylen);
-    f->keylen = keylen;
-    f->state = FETCHING;
+    f = fetch_new(w, key, keylen);
     f->local = true;
-    HASH_ADD_KEYPTR(hh, w->fetches, f->key, keylen, f);
   } else if (f->state == FETCH_FAILED) {
     f->state = FETCHING;
     f->local = true;

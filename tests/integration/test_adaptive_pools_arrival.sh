@@ -11,21 +11,7 @@
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"
 
-cat > "$T_DIR/start.sh" <<EOF2
-#!/bin/sh
-# usage: start.sh SCHEDULER NAME [--pool P --resources R]: takes 2 s
-s=\$1 n=\$2
-shift 2
-sh -c 'sleep 2; exec "\$@"' sh "$TIDE_BIN" worker "\$s" --name "\$n" --job "\$n" --nthreads 2 "\$@" \\
-  > "$T_DIR/job-\$n.log" 2>&1 &
-echo "\$!"
-EOF2
-cat > "$T_DIR/stop.sh" <<EOF2
-#!/bin/sh
-kill "\$1" 2>/dev/null
-exit 0
-EOF2
-chmod +x "$T_DIR/start.sh" "$T_DIR/stop.sh"
+slow_backend_scripts
 
 # NB BIG tasks of S s (prefix big) and NP plain ones (prefix small)
 graph() {

@@ -12,19 +12,7 @@
 source "$TIDE_SRC/tests/lib/harness.sh"
 source "$TIDE_SRC/tests/lib/adaptive.sh"
 
-cat > "$T_DIR/start.sh" <<EOF2
-#!/bin/sh
-# usage: start.sh SCHEDULER NAME: a resource manager that takes 2 s
-sh -c 'sleep 2; exec "\$0" worker "\$1" --name "\$2" --job "\$2" --nthreads 2' \\
-  "$TIDE_BIN" "\$1" "\$2" > "$T_DIR/job-\$2.log" 2>&1 &
-echo "\$!"
-EOF2
-cat > "$T_DIR/stop.sh" <<EOF2
-#!/bin/sh
-kill "\$1" 2>/dev/null
-exit 0
-EOF2
-chmod +x "$T_DIR/start.sh" "$T_DIR/stop.sh"
+slow_backend_scripts
 
 # N tasks of tide.sleep S under one prefix (the warm-up's duration prices the burst)
 graph() {

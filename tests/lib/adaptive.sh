@@ -43,3 +43,24 @@ stop_cluster() {
 
 # wait_workers N TIMEOUT: wait until the scheduler has exactly N workers.
 procs_eq() { [ "$(worker_procs)" = "$1" ]; }
+
+# A command-backend resource manager whose workers take 2 s to start:
+# $T_DIR/start.sh SCHEDULER NAME [worker flags...] (prints the job id, a
+# pid) and $T_DIR/stop.sh JOB_ID, for --start-cmd/--stop-cmd.
+slow_backend_scripts() {
+  cat >"$T_DIR/start.sh" <<EOF2
+#!/bin/sh
+# usage: start.sh SCHEDULER NAME [worker flags...]: takes 2 s
+s=\$1 n=\$2
+shift 2
+sh -c 'sleep 2; exec "\$@"' sh "$TIDE_BIN" worker "\$s" --name "\$n" --job "\$n" --nthreads 2 "\$@" \\
+  > "$T_DIR/job-\$n.log" 2>&1 &
+echo "\$!"
+EOF2
+  cat >"$T_DIR/stop.sh" <<EOF2
+#!/bin/sh
+kill "\$1" 2>/dev/null
+exit 0
+EOF2
+  chmod +x "$T_DIR/start.sh" "$T_DIR/stop.sh"
+}

@@ -242,7 +242,10 @@ void tide__wtask_compute(tide__wk *w, const msgpack_object *msg)
     wtask *before;
     HASH_FIND(hh, w->tasks, dk->via.str.ptr, dk->via.str.size, before);
     fetch *fe;
-    if (before && (!who || who->size == 0)) /* sent after a task of ours (docs/protocol.md) */
+    /* sent after a task of ours (docs/protocol.md); never after itself: a
+     * task naming its own key as a dep (no scheduler sends one) would wait
+     * for itself for good, so that dep is fetched, fails and errs the task */
+    if (before && before != t && (!who || who->size == 0))
       fe = tide__fetch_local(w, dk->via.str.ptr, dk->via.str.size, (waiter){t, NULL});
     else
       fe = tide__fetch_want(w, dk->via.str.ptr, dk->via.str.size, who, (waiter){t, NULL});
